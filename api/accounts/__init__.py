@@ -1,0 +1,5 @@
+"""The accounts feature: controllers, schemas and service."""
+
+from litestar.types import ControllerRouterHandler
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = []

@@ -1,0 +1,5 @@
+"""The admin feature: controllers, schemas and service."""
+
+from litestar.types import ControllerRouterHandler
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = []

@@ -1,0 +1,172 @@
+"""The `mukti` command: up, migrate, api, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from api.settings import Settings
+
+log = logging.getLogger("mukti")
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    from db.migrations.heads import alembic_config
+
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    migrate(settings.require_database_url(), args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()
+    settings.check()
+    settings.require_database_url()
+    uvicorn.run(
+        "api.app:asgi",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import run_worker
+
+    settings = Settings.from_env()
+    asyncio.run(run_worker(settings, queues=args.queue or None))
+    return 0
+
+
+def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _stop(children: list[subprocess.Popen], timeout: float) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Run everything: (embedded) Postgres, migrations, the API and a worker."""
+    settings = Settings.from_env()
+    env = dict(os.environ)
+    server = None
+    if settings.database_url:
+        database_url = settings.require_database_url()
+    else:
+        from api.embedded import database_url_of, start_embedded_postgres
+
+        server = start_embedded_postgres(settings.data_dir)
+        database_url = database_url_of(server)
+        print(f"embedded Postgres, data in {(settings.data_dir / 'postgres').resolve()}", flush=True)
+    env["DATABASE_URL"] = database_url
+
+    migrate(database_url)
+    port = args.port or settings.port
+    env["MUKTI_PORT"] = str(port)
+    base = [sys.executable, "-m", "api.cli"]
+    children = [
+        subprocess.Popen([*base, "api", "--port", str(port)], env=env),
+        subprocess.Popen([*base, "worker"], env=env),
+    ]
+    url = f"http://{settings.host}:{port}"
+
+    stopping = False
+
+    def request_stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if _wait_ready(url, children):
+            print(f"Mukti is running at {url}  (API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
+        elif not stopping:
+            print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
+            stopping = True
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        _stop(children, timeout=settings.worker_shutdown_timeout + 5)
+        if server is not None:
+            server.cleanup()
+        print("Mukti stopped", flush=True)
+    return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in children) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mukti", description="Mukti: a Socratic tutoring backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the API and a worker (embedded Postgres when DATABASE_URL is unset)")
+    up.add_argument("--port", type=int, default=None)
+    up.set_defaults(func=cmd_up)
+
+    mig = sub.add_parser("migrate", help="apply migrations (default: to head)")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.set_defaults(func=cmd_migrate)
+
+    api = sub.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default=None)
+    api.add_argument("--port", type=int, default=None)
+    api.add_argument("--workers", type=int, default=1, help="number of API processes")
+    api.set_defaults(func=cmd_api)
+
+    worker = sub.add_parser("worker", help="run a background worker")
+    worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The one place where failures become HTTP problems (RFC 9457, application/problem+json).
+
+Every error answer carries `status`, `title`, `detail` and a stable `code`; input
+errors also name the offending field. Database constraint violations are mapped
+by constraint name, so a rule enforced by Postgres reads like a rule of the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("mukti.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers on purpose. Raise it from services and controllers."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code or _CODES.get(status, "error")
+        self.field = field
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, f"{what} not found", code="not_found")
+
+
+def validation_error(field: str, message: str) -> ApiError:
+    return ApiError(422, f"{field}: {message}", code="validation_failed", field=field,
+                    extra={"errors": [{"field": field, "message": message}]})
+
+
+@dataclass(frozen=True)
+class ConstraintError:
+    status: int
+    code: str
+    detail: str
+    field: str | None = None
+
+
+# Constraint name -> API error. Features add their constraints here, nowhere else.
+CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
+    "users_email_key": ConstraintError(409, "conflict", "an account with this email already exists", "email"),
+    "users_email_length": ConstraintError(422, "validation_failed", "email must be 3 to 320 characters", "email"),
+    "users_display_name_length": ConstraintError(
+        422, "validation_failed", "display_name must be at most 100 characters", "display_name"),
+    "users_preferences_object": ConstraintError(
+        422, "validation_failed", "preferences must be a JSON object", "preferences"),
+    "subscriptions_plan_fkey": ConstraintError(422, "validation_failed", "unknown plan", "plan"),
+    "billing_events_plan_fkey": ConstraintError(422, "validation_failed", "unknown plan", "plan"),
+    "conversations_title_length": ConstraintError(
+        422, "validation_failed", "title must be 1 to 200 characters", "title"),
+    "conversations_technique_fkey": ConstraintError(422, "validation_failed", "unknown technique", "technique_id"),
+    "recent_messages_content_length": ConstraintError(
+        422, "validation_failed", "content must be 1 to 100000 characters", "content"),
+    "techniques_name_length": ConstraintError(422, "validation_failed", "name must be 1 to 120 characters", "name"),
+    "technique_versions_prompt_length": ConstraintError(
+        422, "validation_failed", "system_prompt must be 1 to 20000 characters", "system_prompt"),
+    "resources_title_length": ConstraintError(422, "validation_failed", "title must be 1 to 200 characters", "title"),
+    "resources_url_format": ConstraintError(422, "validation_failed", "url must be an http(s) URL", "url"),
+    "resources_kind_valid": ConstraintError(422, "validation_failed", "unknown resource kind", "kind"),
+    "votes_value_valid": ConstraintError(422, "validation_failed", "value must be 1 or -1", "value"),
+    "shared_links_views_valid": ConstraintError(422, "validation_failed", "max_views must be at least 1", "max_views"),
+    "shared_links_expiry_valid": ConstraintError(
+        422, "validation_failed", "expires_in must be positive", "expires_in"),
+}
+
+_SQLSTATE_FALLBACK = {
+    "23505": (409, "conflict", "conflicts with an existing record"),
+    "23503": (409, "conflict", "refers to a missing or still-referenced record"),
+    "23514": (422, "validation_failed", "violates a data rule"),
+    "23502": (422, "validation_failed", "a required value is missing"),
+    "22001": (422, "validation_failed", "a value is too long"),
+    "22P02": (422, "validation_failed", "a value has the wrong format"),
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "status": status,
+        "title": title or _TITLES.get(status, "Error"),
+        "detail": detail,
+        "code": code or _CODES.get(status, "error"),
+    }
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _api_error(_: Request, exc: ApiError) -> Response:
+    extra = dict(exc.extra)
+    if exc.field and "field" not in extra:
+        extra["field"] = exc.field
+    return problem(exc.status, exc.detail, code=exc.code, headers=exc.headers, extra=extra)
+
+
+def _field_of(key: str | None, message: str) -> str | None:
+    if key:
+        return key
+    # msgspec: "Object missing required field `content`" / "... - at `$.content`"
+    match = re.search(r"`\$\.([A-Za-z0-9_.\[\]]+)`", message) or re.search(r"field `([A-Za-z0-9_]+)`", message)
+    return match.group(1) if match else None
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response:
+    raw = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in raw:
+        if isinstance(item, dict):
+            message = str(item.get("message", exc.detail))
+            errors.append({"field": _field_of(item.get("key"), message), "message": message,
+                           "source": item.get("source")})
+    detail = str(exc.detail)
+    if "malformed" in detail.lower() or "json is malformed" in " ".join(e["message"].lower() for e in errors):
+        return problem(400, "the request body is not valid JSON", code="bad_request")
+    if not errors:
+        errors = [{"field": _field_of(None, detail), "message": detail, "source": "body"}]
+    first = errors[0]
+    text = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return problem(422, text, code="validation_failed", extra={"field": first["field"], "errors": errors})
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    detail = exc.detail if exc.detail and exc.detail != _TITLES.get(status) else _TITLES.get(status, "Error")
+    if isinstance(exc, NotFoundException) and "not found" in detail.lower():
+        detail = "not found"
+    return problem(status, detail, headers=headers)
+
+
+def constraint_problem(constraint: str | None, sqlstate: str | None) -> ApiError | None:
+    """The API error for a database integrity error, or None if it is not one we map."""
+    if constraint and constraint in CONSTRAINT_ERRORS:
+        c = CONSTRAINT_ERRORS[constraint]
+        extra = {"errors": [{"field": c.field, "message": c.detail}]} if c.field else None
+        return ApiError(c.status, c.detail, code=c.code, field=c.field, extra=extra)
+    if sqlstate in _SQLSTATE_FALLBACK:
+        status, code, detail = _SQLSTATE_FALLBACK[sqlstate]
+        return ApiError(status, detail, code=code)
+    return None
+
+
+def _database_error(request: Request, exc: asyncpg.PostgresError) -> Response:
+    mapped = constraint_problem(getattr(exc, "constraint_name", None), getattr(exc, "sqlstate", None))
+    if mapped is not None:
+        return _api_error(request, mapped)
+    return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _api_error,
+    ValidationException: _validation_error,
+    NotAuthorizedException: _http_error,
+    PermissionDeniedException: _http_error,
+    HTTPException: _http_error,
+    asyncpg.PostgresError: _database_error,
+    Exception: _internal_error,
+}
+
+__all__ = ["ApiError", "CONSTRAINT_ERRORS", "EXCEPTION_HANDLERS", "not_found", "problem",
+           "validation_error"]

@@ -1,0 +1,57 @@
+"""/health, /ready and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from litestar import MediaType, Request, Response, get
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.errors import problem
+from db.queries import QUERIES
+from db.migrations.heads import migration_heads
+
+
+@get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["operations"], summary="Database reachable and migrated to head")
+async def ready(request: Request) -> Response:
+    pool: asyncpg.Pool | None = request.app.state.get("pool")
+    if pool is None:
+        return problem(503, "the database pool is not open", code="unavailable")
+    try:
+        async with asyncio.timeout(2):
+            version = await pool.fetchval(QUERIES["migration_version"])
+    except asyncpg.UndefinedTableError:
+        return problem(503, "the database has not been migrated (run: mukti migrate)", code="not_migrated")
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return problem(503, f"the database is not reachable: {type(exc).__name__}", code="database_unavailable")
+    heads = migration_heads()
+    if version not in heads:
+        return problem(503, f"the database is at migration {version}, the code expects {', '.join(sorted(heads))}"
+                       " (run: mukti migrate)", code="not_migrated")
+    return Response({"status": "ready", "migration": version})
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=MediaType.TEXT)
+async def metrics(request: Request) -> Response:
+    m = request.app.state.metrics
+    pool: asyncpg.Pool | None = request.app.state.get("pool")
+    if pool is not None:
+        try:
+            async with asyncio.timeout(2), pool.acquire() as conn:
+                for row in await conn.fetch(QUERIES["queue_depth"]):
+                    m.queue_depth.labels(row["status"]).set(row["n"])
+                m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
+                for row in await conn.fetch(QUERIES["default_partition_rows"]):
+                    m.default_partition_rows.labels(row["table_name"]).set(row["n"])
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            pass  # the HTTP metrics are still worth serving when the database is down
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTE_HANDLERS = [health, ready, metrics]

@@ -1,0 +1,124 @@
+"""Access tokens, the authentication middleware and role guards.
+
+Access tokens are JWTs signed with one pinned algorithm (HS256); `exp`, `iss` and
+`aud` are required and checked. Every authenticated request re-reads the user's
+role and status (one primary-key lookup), so a suspension or a deletion cuts off
+a live token at once and a role change applies immediately.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+
+from api.errors import ApiError
+from api.settings import Settings
+
+ALGORITHM = "HS256"
+
+# Routes that need no access token (API.md, "Conventions").
+PUBLIC_PATHS = (
+    "/auth/",
+    "/shared/",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/schema",
+    "/billing/events",
+)
+_EXCLUDE = [f"^{p}" for p in PUBLIC_PATHS]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    id: str
+    role: str
+    email: str
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def issue_access_token(settings: Settings, user_id: str, role: str, *, ttl: int | None = None) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "iat": now,
+        "nbf": now,
+        "exp": now + (settings.access_token_ttl if ttl is None else ttl),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(settings: Settings, token: str) -> dict:
+    """The verified claims, or ApiError(401). Only HS256 is accepted (no `none`, no RS/HS confusion)."""
+    try:
+        return jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            leeway=5,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ApiError(401, "the access token has expired", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise ApiError(401, "the access token is not valid", code="unauthorized") from exc
+
+
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="mukti"'}
+
+_LOAD_USER = "SELECT id::text, role, email, status FROM users WHERE id = $1::uuid"
+
+
+class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "a bearer access token is required", headers=_UNAUTHORIZED_HEADERS)
+        settings: Settings = connection.app.state.settings
+        claims = decode_access_token(settings, token.strip())
+        try:
+            user_id = str(uuid.UUID(claims["sub"]))
+        except (ValueError, TypeError) as exc:
+            raise ApiError(401, "the access token is not valid") from exc
+        row = await connection.app.state.pool.fetchrow(_LOAD_USER, user_id)
+        if row is None or row["status"] != "active":
+            raise ApiError(401, "this account cannot be used", code="unauthorized", headers=_UNAUTHORIZED_HEADERS)
+        return AuthenticationResult(user=CurrentUser(id=row["id"], role=row["role"], email=row["email"]),
+                                    auth=claims)
+
+
+def authentication_middleware() -> DefineMiddleware:
+    return DefineMiddleware(JWTAuthenticationMiddleware, exclude=_EXCLUDE)
+
+
+def requires_moderator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard for moderator routes: moderators and admins pass, everyone else gets 403."""
+    if not connection.user.is_moderator:
+        raise ApiError(403, "this route is for moderators and admins", code="forbidden")
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard for admin routes: 403 for everyone but admins."""
+    if not connection.user.is_admin:
+        raise ApiError(403, "this route is for admins", code="forbidden")

@@ -1,0 +1,132 @@
+"""All configuration, read from the environment in one place.
+
+Nothing here connects to anything: `Settings.from_env()` only reads variables, so
+importing any module of Mukti is free of side effects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A development-only signing key. `Settings.check()` refuses it in production.
+DEV_JWT_SECRET = "mukti-development-secret-do-not-use-in-production-0123456789abcdef"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database URL with the psycopg (v3) driver named, for SQLAlchemy/Alembic."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq/asyncpg understand it (no SQLAlchemy driver suffix)."""
+    if url.startswith("postgresql+psycopg://"):
+        return "postgresql://" + url[len("postgresql+psycopg://"):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    env: str = "development"  # "development" | "production"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(".mukti"))
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "mukti"
+    jwt_audience: str = "mukti-api"
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 30.0
+    worker_concurrency: int = 50
+    worker_shutdown_timeout: float = 30.0
+    max_attempts: int = 3
+    webhook_secret: str = "mukti-development-webhook-secret"
+    billing_secret: str = "mukti-development-billing-secret"
+    burst_limit: int = 5
+    burst_window: int = 10
+    share_max_expiry: int = 90 * 24 * 3600
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        e = os.environ
+        return cls(
+            database_url=e.get("DATABASE_URL") or None,
+            env=e.get("MUKTI_ENV", "development"),
+            host=e.get("MUKTI_HOST", "127.0.0.1"),
+            port=_int("MUKTI_PORT", 8000),
+            public_url=e.get("MUKTI_PUBLIC_URL") or None,
+            data_dir=Path(e.get("MUKTI_DATA_DIR", ".mukti")),
+            db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
+            db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
+            jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
+            jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
+            jwt_audience=e.get("MUKTI_JWT_AUDIENCE", "mukti-api"),
+            access_token_ttl=_int("MUKTI_ACCESS_TOKEN_TTL", 15 * 60),
+            refresh_token_ttl=_int("MUKTI_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            llm_base_url=e.get("LLM_BASE_URL") or None,
+            llm_api_key=e.get("LLM_API_KEY") or None,
+            llm_timeout=_float("LLM_TIMEOUT", 30.0),
+            worker_concurrency=_int("MUKTI_WORKER_CONCURRENCY", 50),
+            worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
+            max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
+            webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
+            billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
+            burst_limit=_int("MUKTI_BURST_LIMIT", 5),
+            burst_window=_int("MUKTI_BURST_WINDOW", 10),
+            share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set (mukti up starts an embedded Postgres for you)")
+        return libpq_url(self.database_url)
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe to serve with."""
+        if self.env not in ("development", "production"):
+            raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if len(self.jwt_secret.encode()) < 32:
+            raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
+        if self.is_production:
+            defaults = {
+                "MUKTI_JWT_SECRET": self.jwt_secret == DEV_JWT_SECRET,
+                "MUKTI_WEBHOOK_SECRET": self.webhook_secret == Settings.webhook_secret,
+                "MUKTI_BILLING_SECRET": self.billing_secret == Settings.billing_secret,
+            }
+            bad = [name for name, is_default in defaults.items() if is_default]
+            if bad:
+                raise ValueError(f"production mode refuses the development defaults of: {', '.join(bad)}")

@@ -1,0 +1,44 @@
+"""Alembic environment: plain SQL migrations over a psycopg (v3) connection.
+
+The URL comes from `-x url=...`, else `sqlalchemy.url` in the config (tests set it),
+else DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from api.settings import Settings, sqlalchemy_url
+
+config = context.config
+
+
+def _url() -> str:
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        url = Settings.from_env().require_database_url()
+    return sqlalchemy_url(url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), literal_binds=True, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        # One transaction per migration: a failing one leaves the previous ones applied
+        # and itself not at all (Postgres DDL is transactional).
+        context.configure(connection=connection, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

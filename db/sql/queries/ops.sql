@@ -1,0 +1,21 @@
+-- Queries of the operations routes (/ready, /metrics).
+
+-- migration_version --
+-- The Alembic revision the database is at (NULL table means never migrated).
+SELECT version_num FROM alembic_version;
+
+-- queue_depth --
+-- Requests by status; pending and processing use partial indexes.
+SELECT 'pending' AS status, count(*) AS n FROM request_queue WHERE status = 'pending'
+UNION ALL
+SELECT 'processing', count(*) FROM request_queue WHERE status = 'processing';
+
+-- oldest_pending_seconds --
+SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS seconds
+  FROM request_queue WHERE status = 'pending';
+
+-- default_partition_rows --
+-- Strays in default partitions: rows for a range nobody created a partition for.
+SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_default
+UNION ALL
+SELECT 'usage_events', count(*) FROM usage_events_default;

@@ -1,0 +1,1 @@
+"""Background work: the Procrastinate app, its tasks and the worker runner."""

@@ -1,0 +1,92 @@
+"""Shared fixtures: one Postgres per session, a migrated template database built once,
+and a fresh clone of it for every test that asks for a database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.cli import migrate
+from api.settings import Settings
+from tests.harness import PgServer, find_server, janitor, unique_name
+
+CLONE_TIMES: list[float] = []
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server, embedded = find_server()
+    try:
+        yield server
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: PgServer) -> Iterator[str]:
+    """A database migrated to head with Alembic, once per session; tests clone it."""
+    name = unique_name("mukti_tpl")
+    tpl = janitor(pg_server, name)
+    tpl.init()
+    try:
+        migrate(pg_server.url(name))
+        with pg_server.connect() as conn:
+            conn.autocommit = True
+            conn.execute(f'ALTER DATABASE "{name}" WITH is_template true')
+        yield name
+    finally:
+        with pg_server.connect() as conn:
+            conn.autocommit = True
+            conn.execute(f'ALTER DATABASE "{name}" WITH is_template false')
+        tpl.drop()
+
+
+@pytest.fixture
+def database_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """A fresh database cloned from the migrated template, dropped after the test."""
+    name = unique_name("mukti_t")
+    clone = janitor(pg_server, name, template=template_db)
+    started = time.perf_counter()
+    clone.init()
+    CLONE_TIMES.append(time.perf_counter() - started)
+    try:
+        yield pg_server.url(name)
+    finally:
+        clone.drop()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, worker_concurrency=10)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test database, for arranging and checking rows."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """The app in-process, on the test database (lifespan run: the pool is open)."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if CLONE_TIMES:
+        ordered = sorted(CLONE_TIMES)
+        median = ordered[len(ordered) // 2]
+        terminalreporter.write_line(
+            f"test databases cloned from the template: {len(ordered)}, "
+            f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")

@@ -1,0 +1,36 @@
+import pytest
+
+from api.settings import DEV_JWT_SECRET, Settings, libpq_url, sqlalchemy_url
+
+
+def test_production_refuses_default_secrets():
+    with pytest.raises(ValueError, match="MUKTI_JWT_SECRET"):
+        Settings(env="production").check()
+
+
+def test_production_accepts_configured_secrets():
+    Settings(env="production", jwt_secret="x" * 32, webhook_secret="w" * 32, billing_secret="b" * 32).check()
+
+
+def test_short_jwt_secret_is_refused_everywhere():
+    with pytest.raises(ValueError, match="256 bits"):
+        Settings(jwt_secret="short").check()
+    Settings(jwt_secret=DEV_JWT_SECRET).check()
+
+
+def test_environment_is_read_in_one_place(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("MUKTI_PORT", "9001")
+    settings = Settings.from_env()
+    assert settings.database_url == "postgresql://u@h/db"
+    assert settings.port == 9001
+    monkeypatch.setenv("MUKTI_PORT", "nine")
+    with pytest.raises(ValueError, match="MUKTI_PORT must be an integer"):
+        Settings.from_env()
+
+
+def test_url_forms():
+    assert sqlalchemy_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert libpq_url("postgresql+psycopg://u@h/db") == "postgresql://u@h/db"
+    with pytest.raises(ValueError):
+        sqlalchemy_url("mysql://u@h/db")
