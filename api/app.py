@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import accounts, admin, conversations, library, sharing, usage
+from api import accounts, admin, conversations, library, search, sharing, usage
 from api.db import create_pool
 from api.errors import EXCEPTION_HANDLERS
 from api.ops import controllers as ops
@@ -21,7 +21,7 @@ from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from api.settings import Settings
 
-FEATURES = (accounts, conversations, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
