@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 from litestar import MediaType, Request, Response, get
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from api.errors import problem
 from db.queries import QUERIES
@@ -51,7 +51,8 @@ async def metrics(request: Request) -> Response:
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
             pass  # the HTTP metrics are still worth serving when the database is down
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
+    return Response(generate_latest(m.registry), media_type="text/plain; version=0.0.4")
 
 
 ROUTE_HANDLERS = [health, ready, metrics]
