@@ -1,0 +1,77 @@
+"""`mukti up` with no database configured: embedded Postgres, migrated, API ready; data survives a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LLM_BASE_URL", "LLM_API_KEY")}
+    env["MUKTI_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "up", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_banner(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
+    """Read the output until `mukti up` says it is running (it prints only once /ready is 200)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Mukti is running at" in line:
+            return lines
+    raise AssertionError("mukti up did not become ready:\n" + "".join(lines[-40:]))
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    return output
+
+
+@pytest.mark.slow
+def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    started = time.monotonic()
+    proc = _start(data_dir, port)
+    try:
+        _wait_for_banner(proc)
+        assert time.monotonic() - started < 60
+        base = f"http://127.0.0.1:{port}"
+        for path in ("/health", "/ready", "/schema/openapi.json"):
+            assert httpx.get(base + path, timeout=5).status_code == 200, path
+        socket_dir = data_dir.resolve() / "postgres"
+        with psycopg.connect(host=str(socket_dir), dbname="mukti", user="postgres", autocommit=True) as conn:
+            conn.execute("INSERT INTO users (email) VALUES ('kept@example.org')")
+    finally:
+        output = _stop(proc)
+    assert proc.returncode == 0, output
+    assert "Mukti stopped" in output
+
+    proc = _start(data_dir, port)
+    try:
+        _wait_for_banner(proc)
+        with psycopg.connect(host=str(socket_dir), dbname="mukti", user="postgres") as conn:
+            assert conn.execute("SELECT count(*) FROM users WHERE email = 'kept@example.org'").fetchone()[0] == 1
+    finally:
+        _stop(proc)
