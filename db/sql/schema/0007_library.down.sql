@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS technique_versions_pending_idx;
