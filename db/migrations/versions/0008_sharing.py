@@ -1,8 +1,12 @@
-"""sharing: reserved slot, filled in by the sharing feature.
+"""sharing: the atomic view of a shared link and the throttle of share-password guesses.
+
+The tables (shared_links, shared_link_views, rate_limits) exist since 0001.
 
 Revision ID: 0008
 Revises: 0007
 """
+
+from db.migrations.sqlfile import execute_sql, run_sql_file
 
 revision = "0008"
 down_revision = "0007"
@@ -11,8 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    run_sql_file("functions/mukti_view_share_v1.sql")
+    run_sql_file("functions/mukti_share_password_attempt_v1.sql")
 
 
 def downgrade() -> None:
-    pass
+    execute_sql(
+        "DROP FUNCTION mukti_share_password_attempt_v1(text, uuid, integer, integer);"
+        "DROP FUNCTION mukti_view_share_v1(bytea, boolean, text, bytea);"
+    )

@@ -1,0 +1,209 @@
+"""Share links: creation, listing, revocation, analytics and the public view.
+
+Secrets never reach the database in clear: the link token is stored as its SHA-256
+(256 random bits need no slow hash), the share password as an Argon2id hash, and the
+viewer's address only as a keyed hash (HMAC), used for unique-visitor counts and for
+throttling password guesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.errors import ApiError, not_found, validation_error
+from api.settings import Settings
+from api.sharing.schemas import (
+    DayViews,
+    ReferrerViews,
+    Share,
+    ShareAnalytics,
+    ShareCreate,
+    ShareCreated,
+    SharedConversation,
+    SharedMessage,
+    ShareList,
+)
+from db.queries import QUERIES
+
+DEFAULT_EXPIRES_IN = 7 * 24 * 3600
+DEFAULT_MAX_VIEWS = 100
+# Wrong share-password guesses allowed per link and address within the window.
+PASSWORD_MAX_FAILURES = 5
+PASSWORD_WINDOW_SECONDS = 15 * 60
+REFERRER_MAX_LENGTH = 253  # the longest DNS name
+
+# Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4),
+# above the OWASP minimum. Hashing and verifying run in a thread: they take tens of ms.
+_hasher = PasswordHasher()
+# Domain separation: the visitor key is derived from a configured secret, so the same
+# secret never signs two kinds of things.
+_VISITOR_KEY_LABEL = b"mukti/share-visitor/v1"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def visitor_hash(settings: Settings, address: str) -> bytes:
+    """A keyed hash of the client address: stable per server secret, not reversible by a
+    database reader (the address space is small, so a plain hash would be)."""
+    key = hmac.new(settings.webhook_secret.encode(), _VISITOR_KEY_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, address.encode(), hashlib.sha256).digest()
+
+
+def referrer_host(header: str | None) -> str | None:
+    """Only the host of a Referer header: paths and queries can carry other people's secrets."""
+    if not header:
+        return None
+    try:
+        host = urlsplit(header.strip()).hostname
+    except ValueError:
+        return None
+    if not host or len(host) > REFERRER_MAX_LENGTH:
+        return None
+    return host.lower()
+
+
+def share_status(row: asyncpg.Record, now: datetime) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] <= now:
+        return "expired"
+    if row["view_count"] >= row["max_views"]:
+        return "exhausted"
+    return "active"
+
+
+def remaining_views(row: asyncpg.Record, status: str) -> int:
+    return 0 if status in ("revoked", "expired") else row["max_views"] - row["view_count"]
+
+
+def encode_cursor(created_at: datetime, share_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), share_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created_at, share_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created_at), uuid.UUID(share_id)
+    except (ValueError, TypeError) as exc:
+        raise validation_error("cursor", "not a cursor returned by this list") from exc
+
+
+async def create_share(pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: uuid.UUID,
+                       body: ShareCreate, base_url: str) -> ShareCreated:
+    expires_in = DEFAULT_EXPIRES_IN if body.expires_in is None else body.expires_in
+    if expires_in > settings.share_max_expiry:
+        raise validation_error("expires_in", f"must be at most {settings.share_max_expiry} seconds")
+    max_views = DEFAULT_MAX_VIEWS if body.max_views is None else body.max_views
+    password_hash = await asyncio.to_thread(_hasher.hash, body.password) if body.password is not None else None
+    token = new_token()
+    row = await pool.fetchrow(QUERIES["sharing_create"], user_id, conversation_id, hash_token(token),
+                              password_hash, expires_in, max_views)
+    if row is None:
+        raise not_found("conversation")
+    return ShareCreated(id=row["id"], token=token, url=f"{base_url.rstrip('/')}/shared/{token}",
+                        expires_at=row["expires_at"], max_views=row["max_views"],
+                        snapshot_seq=row["snapshot_seq"], password_protected=password_hash is not None)
+
+
+async def list_shares(pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, limit: int,
+                      cursor: str | None) -> ShareList:
+    after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
+    async with pool.acquire() as conn:
+        if not await conn.fetchval(QUERIES["sharing_conversation_owned"], conversation_id, user_id):
+            raise not_found("conversation")
+        rows = await conn.fetch(QUERIES["sharing_list"], conversation_id, user_id, after_at, after_id, limit + 1)
+    now = datetime.now(timezone.utc)
+    items = []
+    for row in rows[:limit]:
+        status = share_status(row, now)
+        items.append(Share(
+            id=row["id"], conversation_id=row["conversation_id"], status=status, snapshot_seq=row["snapshot_seq"],
+            expires_at=row["expires_at"], max_views=row["max_views"], views=row["view_count"],
+            remaining_views=remaining_views(row, status), last_viewed_at=row["last_viewed_at"],
+            revoked_at=row["revoked_at"], created_at=row["created_at"],
+            password_protected=row["password_protected"]))
+    next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return ShareList(items=items, next_cursor=next_cursor)
+
+
+async def revoke_share(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID) -> None:
+    if await pool.fetchval(QUERIES["sharing_revoke"], share_id, user_id) is None:
+        raise not_found("share")
+
+
+async def share_analytics(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID) -> ShareAnalytics:
+    row = await pool.fetchrow(QUERIES["sharing_analytics"], share_id, user_id)
+    if row is None:
+        raise not_found("share")
+    status = share_status(row, datetime.now(timezone.utc))
+    return ShareAnalytics(
+        views=row["view_count"], remaining_views=remaining_views(row, status), max_views=row["max_views"],
+        unique_visitors=row["unique_visitors"], last_viewed_at=row["last_viewed_at"],
+        expires_at=row["expires_at"], revoked_at=row["revoked_at"],
+        by_day=[DayViews(**d) for d in row["by_day"]],
+        referrers=[ReferrerViews(**r) for r in row["referrers"]])
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def _check_password(pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None,
+                          visitor: bytes) -> None:
+    """Verify a share password before any view is counted; wrong guesses are throttled
+    per (link, address), and the guess is reserved before the slow verification so that
+    parallel guesses cannot slip past the limit."""
+    if not password:
+        raise ApiError(401, "this share is password-protected: send the password in X-Share-Password",
+                       code="unauthorized")
+    attempt = await pool.fetchrow(QUERIES["sharing_password_attempt"], f"{link_id}:{visitor.hex()}", link_id,
+                                  PASSWORD_MAX_FAILURES, PASSWORD_WINDOW_SECONDS)
+    if attempt["attempt_id"] is None:
+        retry_after = attempt["retry_after"]
+        raise ApiError(429, f"too many wrong passwords for this share; retry in {retry_after} seconds",
+                       code="rate_limited", headers={"Retry-After": str(retry_after)})
+    if await asyncio.to_thread(_password_matches, password_hash, password):
+        await pool.execute(QUERIES["sharing_password_attempt_forget"], attempt["attempt_id"])
+        return
+    raise ApiError(401, "wrong password for this share", code="unauthorized")
+
+
+async def view_share(pool: asyncpg.Pool, settings: Settings, token: str, password: str | None,
+                     address: str, referer: str | None) -> SharedConversation:
+    token_hash = hash_token(token)
+    visitor = visitor_hash(settings, address)
+    referrer = referrer_host(referer)
+    row = await pool.fetchrow(QUERIES["sharing_view"], token_hash, False, referrer, visitor)
+    if row is not None and row["outcome"] == "password_required":
+        await _check_password(pool, row["link_id"], row["password_hash"], password, visitor)
+        row = await pool.fetchrow(QUERIES["sharing_view"], token_hash, True, referrer, visitor)
+    # No row: the link was counted but its conversation deleted meanwhile (the link goes with it).
+    if row is None or row["outcome"] == "not_found":
+        raise not_found("share")
+    if row["outcome"] != "ok":
+        raise ApiError(410, "this share has expired, was revoked or has no views left", code="gone")
+    messages = await pool.fetch(QUERIES["sharing_snapshot_messages"], row["conversation_id"], row["snapshot_seq"])
+    return SharedConversation(title=row["title"], technique=row["technique"],
+                              messages=[SharedMessage(**dict(m)) for m in messages])

@@ -1,0 +1,71 @@
+-- Queries of the sharing feature (api/sharing). The public view itself is the SQL
+-- function mukti_view_share_v1; password guesses go through mukti_share_password_attempt_v1.
+
+-- sharing_create --
+-- One statement: the owner check and the snapshot (the conversation's highest seq now)
+-- are taken from the same row read; no row back means not the caller's conversation.
+INSERT INTO shared_links (user_id, conversation_id, token_hash, password_hash, snapshot_seq, expires_at, max_views)
+SELECT c.user_id, c.id, $3, $4, c.message_count, now() + make_interval(secs => $5::integer), $6
+  FROM conversations c
+ WHERE c.id = $2 AND c.user_id = $1
+RETURNING id::text, snapshot_seq, expires_at, max_views;
+
+-- sharing_conversation_owned --
+SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2);
+
+-- sharing_list --
+-- The caller's links of one conversation, newest first; keyset after ($3, $4) when given.
+SELECT id::text, conversation_id::text, snapshot_seq, expires_at, max_views, view_count,
+       last_viewed_at, revoked_at, created_at, password_hash IS NOT NULL AS password_protected
+  FROM shared_links
+ WHERE conversation_id = $1 AND user_id = $2
+   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $5;
+
+-- sharing_revoke --
+-- Idempotent: the first revocation time is kept.
+UPDATE shared_links SET revoked_at = coalesce(revoked_at, now())
+ WHERE id = $1 AND user_id = $2
+RETURNING id;
+
+-- sharing_view --
+-- mukti_view_share_v1($token_hash, $password_ok, $referrer, $visitor_hash)
+SELECT outcome, link_id::text, password_hash, conversation_id, snapshot_seq, title, technique
+  FROM mukti_view_share_v1($1, $2, $3, $4);
+
+-- sharing_password_attempt --
+SELECT attempt_id, retry_after
+  FROM mukti_share_password_attempt_v1($1, (SELECT user_id FROM shared_links WHERE id = $2::uuid), $3, $4);
+
+-- sharing_password_attempt_forget --
+-- A right guess does not count against the throttle.
+DELETE FROM rate_limits WHERE id = $1;
+
+-- sharing_snapshot_messages --
+-- Messages 1..snapshot_seq, recent and archived alike, in one statement (one snapshot:
+-- a concurrent archive move cannot make a message vanish or appear twice).
+SELECT seq, role, content, created_at
+  FROM (SELECT seq, role, content, created_at FROM recent_messages
+         WHERE conversation_id = $1 AND seq <= $2
+        UNION ALL
+        SELECT seq, role, content, created_at FROM archived_messages
+         WHERE conversation_id = $1 AND seq <= $2) m
+ WHERE role <> 'system'
+ ORDER BY seq;
+
+-- sharing_analytics --
+-- Counters from the link row; per-day and per-referrer figures from the view log.
+SELECT l.view_count, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
+       (SELECT count(DISTINCT v.visitor_hash) FROM shared_link_views v
+         WHERE v.shared_link_id = l.id) AS unique_visitors,
+       (SELECT coalesce(json_agg(json_build_object('day', d.day, 'views', d.views) ORDER BY d.day), '[]'::json)
+          FROM (SELECT to_char(v.viewed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS views
+                  FROM shared_link_views v WHERE v.shared_link_id = l.id GROUP BY 1) d) AS by_day,
+       (SELECT coalesce(json_agg(json_build_object('referrer', r.referrer, 'views', r.views)
+                                 ORDER BY r.views DESC, r.referrer NULLS FIRST), '[]'::json)
+          FROM (SELECT v.referrer, count(*) AS views
+                  FROM shared_link_views v WHERE v.shared_link_id = l.id
+                 GROUP BY v.referrer ORDER BY views DESC, v.referrer NULLS FIRST LIMIT 50) r) AS referrers
+  FROM shared_links l
+ WHERE l.id = $1 AND l.user_id = $2;
