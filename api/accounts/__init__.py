@@ -1,5 +1,7 @@
-"""The accounts feature: controllers, schemas and service."""
+"""The accounts feature: registration, login, tokens, the caller's account, billing events."""
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.accounts.controllers import AuthController, MeController, billing_events
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [AuthController, MeController, billing_events]

@@ -1,5 +1,7 @@
-"""The admin feature: controllers, schemas and service."""
+"""The admin feature: /admin/users (roles, status, plans)."""
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.admin.controllers import AdminUsersController
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [AdminUsersController]

@@ -1,0 +1,79 @@
+"""Routes: /auth/*, /me, /me/*, /billing/events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api.accounts import schemas, service
+from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    security = [{}]  # public: no access token
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account (free plan)")
+    async def register(self, request: Request, data: schemas.RegisterRequest) -> schemas.AuthResponse:
+        return await service.register(request.app.state.pool, request.app.state.settings, data)
+
+    @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
+    async def login(self, request: Request, data: schemas.LoginRequest) -> schemas.AuthResponse:
+        address = request.client.host if request.client else "unknown"
+        return await service.login(request.app.state.pool, request.app.state.settings, data, address)
+
+    @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token into a new token pair")
+    async def refresh(self, request: Request, data: schemas.RefreshRequest) -> schemas.TokenPair:
+        return await service.refresh(request.app.state.pool, request.app.state.settings, data.refresh_token)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke the session of a refresh token")
+    async def logout(self, request: Request, data: schemas.RefreshRequest) -> None:
+        await service.logout(request.app.state.pool, data.refresh_token)
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["accounts"]
+
+    @get("", summary="The caller's profile")
+    async def get_me(self, request: Request) -> schemas.User:
+        return await service.get_me(request.app.state.pool, request.user.id)
+
+    @patch("", summary="Change display name, preferences or webhook URL")
+    async def update_me(self, request: Request, data: schemas.UpdateMeRequest) -> schemas.User:
+        return await service.update_me(request.app.state.pool, request.user.id, data)
+
+    @delete("", status_code=HTTP_204_NO_CONTENT, summary="Delete and anonymize the caller's account")
+    async def delete_me(self, request: Request) -> None:
+        await service.delete_me(request.app.state.pool, request.user.id)
+
+    @get("/export", summary="Everything the service holds about the caller")
+    async def export(self, request: Request) -> dict[str, Any]:
+        return await service.export_me(request.app.state.pool, request.user.id)
+
+    @get("/subscription", summary="Plan, limits, usage in the current windows and when they reset")
+    async def subscription(self, request: Request) -> schemas.Subscription:
+        return await service.subscription(request.app.state.pool, request.user.id)
+
+    @get("/notifications", summary="The caller's notifications, newest first")
+    async def notifications(
+        self,
+        request: Request,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> schemas.NotificationPage:
+        return await service.notifications(request.app.state.pool, request.user.id, limit, cursor)
+
+
+@post("/billing/events", status_code=HTTP_200_OK, tags=["billing"], security=[{}],
+      summary="Payment-provider webhook (HMAC-SHA256 of the raw body in X-Mukti-Signature)")
+async def billing_events(request: Request) -> schemas.BillingResult:
+    body = await request.body()
+    service.check_signature(request.app.state.settings.billing_secret, body,
+                            request.headers.get(service.SIGNATURE_HEADER))
+    event = service.parse_billing_event(body)
+    return await service.apply_billing_event(request.app.state.pool, body, event)

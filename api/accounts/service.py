@@ -1,0 +1,286 @@
+"""Accounts: registration, login, tokens, profile, subscription, billing events.
+
+Every function takes the pool (or a connection) and settings explicitly; the SQL is in
+db/sql/queries/accounts.sql and the atomic parts in SQL functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+from api.accounts import schemas
+from api.accounts.paging import decode_cursor, next_cursor
+from api.accounts.passwords import hash_password, needs_rehash, verify_password
+from api.errors import ApiError, not_found, validation_error
+from api.security import issue_access_token
+from api.settings import Settings
+from db.queries import QUERIES
+
+# Login throttling: failures per window, per email and per client address (an address
+# is shared behind NAT, so it gets more room than one account).
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_FAILURES_PER_EMAIL = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
+
+MAX_PREFERENCES_BYTES = 16 * 1024
+
+_BAD_CREDENTIALS = "the email or password is not correct"
+
+
+def hash_token(token: str) -> bytes:
+    """Refresh tokens are stored as SHA-256: they are 256-bit random, so no salt or stretching is needed."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _new_refresh_token() -> tuple[str, bytes]:
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def _refresh_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.refresh_token_ttl)
+
+
+def _throttle_subject(settings: Settings, kind: str, value: str) -> str:
+    # Keyed, so the rate_limits table holds neither emails nor addresses.
+    return hmac.new(settings.jwt_secret.encode(), f"login:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def user_of(row: asyncpg.Record) -> schemas.User:
+    return schemas.User(id=row["id"], email=row["email"], display_name=row["display_name"], role=row["role"],
+                        status=row["status"], preferences=row["preferences"], webhook_url=row["webhook_url"],
+                        created_at=row["created_at"])
+
+
+def _tokens(settings: Settings, user_id: str, role: str, refresh_token: str) -> dict[str, Any]:
+    return {"access_token": issue_access_token(settings, user_id, role), "refresh_token": refresh_token,
+            "token_type": "bearer", "expires_in": settings.access_token_ttl}
+
+
+# -- registration and login ---------------------------------------------------------
+
+async def register(pool: asyncpg.Pool, settings: Settings, data: schemas.RegisterRequest) -> schemas.AuthResponse:
+    password_hash = await hash_password(data.password)
+    token, token_hash = _new_refresh_token()
+    row = await pool.fetchrow(QUERIES["accounts_register"], data.email.strip(), password_hash, data.display_name,
+                              token_hash, _refresh_ttl(settings))
+    return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
+
+
+async def login(pool: asyncpg.Pool, settings: Settings, data: schemas.LoginRequest,
+                client_address: str) -> schemas.AuthResponse:
+    email = data.email.strip()
+    subjects = [_throttle_subject(settings, "email", email.lower()),
+                _throttle_subject(settings, "address", client_address)]
+    throttle = await pool.fetchrow(QUERIES["accounts_login_throttle"], subjects,
+                                   [LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS], LOGIN_WINDOW)
+    if throttle["retry_after"] > 0:
+        raise ApiError(429, "too many failed logins; try again later", code="rate_limited",
+                       headers={"Retry-After": str(throttle["retry_after"])})
+
+    row = await pool.fetchrow(QUERIES["accounts_user_for_login"], email)
+    stored = row["password_hash"] if row is not None else None
+    # An unknown email, a wrong password and an unusable account read the same.
+    if not await verify_password(stored, data.password) or row["status"] != "active":
+        raise ApiError(401, _BAD_CREDENTIALS, code="unauthorized")
+
+    token, token_hash = _new_refresh_token()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(QUERIES["accounts_forget_throttle_hits"], throttle["hit_ids"])
+        if needs_rehash(stored):
+            await conn.execute(QUERIES["accounts_update_password_hash"], row["id"],
+                               await hash_password(data.password), stored)
+        await conn.execute(QUERIES["accounts_issue_refresh_token"], row["id"], token_hash, _refresh_ttl(settings))
+    return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
+
+
+_REFRESH_REFUSALS = {
+    "unknown": "the refresh token is not valid",
+    "revoked": "the refresh token has been revoked",
+    "reused": "the refresh token was already used; the whole session has been revoked",
+    "expired": "the refresh token has expired",
+    "inactive": "this account cannot be used",
+}
+
+
+async def refresh(pool: asyncpg.Pool, settings: Settings, refresh_token: str) -> schemas.TokenPair:
+    token, token_hash = _new_refresh_token()
+    row = await pool.fetchrow(QUERIES["accounts_rotate_refresh_token"], hash_token(refresh_token), token_hash,
+                              _refresh_ttl(settings))
+    if row["outcome"] != "rotated":
+        raise ApiError(401, _REFRESH_REFUSALS[row["outcome"]], code="unauthorized")
+    return schemas.TokenPair(**_tokens(settings, row["account_id"], row["account_role"], token))
+
+
+async def logout(pool: asyncpg.Pool, refresh_token: str) -> None:
+    await pool.execute(QUERIES["accounts_logout"], hash_token(refresh_token))
+
+
+# -- the caller's own account -------------------------------------------------------
+
+async def get_me(pool: asyncpg.Pool, user_id: str) -> schemas.User:
+    row = await pool.fetchrow(QUERIES["accounts_get_me"], user_id)
+    if row is None:
+        raise not_found("user")
+    return user_of(row)
+
+
+def _check_webhook_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise validation_error("webhook_url", "must be an http or https URL")
+
+
+async def update_me(pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest) -> schemas.User:
+    sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
+    if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
+        raise validation_error("preferences", f"must be at most {MAX_PREFERENCES_BYTES} bytes as JSON")
+    if sent["webhook_url"] and data.webhook_url is not None:
+        _check_webhook_url(data.webhook_url)
+    row = await pool.fetchrow(
+        QUERIES["accounts_update_me"], user_id,
+        sent["display_name"], data.display_name if sent["display_name"] else None,
+        sent["preferences"], data.preferences if sent["preferences"] else None,
+        sent["webhook_url"], data.webhook_url if sent["webhook_url"] else None)
+    if row is None:
+        raise not_found("user")
+    return user_of(row)
+
+
+async def delete_me(pool: asyncpg.Pool, user_id: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(QUERIES["accounts_delete_me"], user_id)
+        await conn.execute(QUERIES["accounts_revoke_user_tokens"], user_id)
+        await conn.execute(QUERIES["accounts_revoke_user_shares"], user_id)
+        await conn.execute(QUERIES["accounts_cancel_subscription"], user_id)
+
+
+async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> schemas.Subscription:
+    row = await conn.fetchrow(QUERIES["accounts_subscription"], user_id)
+    if row is None:
+        raise not_found("subscription")
+    return schemas.Subscription(
+        plan=row["plan"], status=row["status"],
+        limits=schemas.Limits(per_hour=row["per_hour"], per_day=row["per_day"]),
+        usage=schemas.Usage(this_hour=row["this_hour"], today=row["today"], tokens_today=row["tokens_today"],
+                            cost_today=str(row["cost_today"])),
+        resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"]),
+        blocked_until=row["blocked_until"])
+
+
+async def notifications(pool: asyncpg.Pool, user_id: str, limit: int, cursor: str | None) -> schemas.NotificationPage:
+    after_time, after_id = decode_cursor(cursor)
+    rows = await pool.fetch(QUERIES["accounts_notifications"], user_id, after_time, after_id, limit + 1)
+    return schemas.NotificationPage(items=[schemas.Notification(**dict(r)) for r in rows[:limit]],
+                                    next_cursor=next_cursor(rows, limit))
+
+
+def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
+async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
+    """Everything held about the caller, read from one snapshot. Never a password or token hash."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        profile = await conn.fetchrow(QUERIES["accounts_export_profile"], user_id)
+        if profile is None:
+            raise not_found("user")
+        try:
+            current_subscription: Any = await subscription(conn, user_id)
+        except ApiError:
+            current_subscription = None
+        sections = {name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id))
+                    for name in ("conversations", "techniques", "resources", "votes", "shares", "usage",
+                                 "notifications", "billing_events")}
+    return {"profile": dict(profile), "subscription": current_subscription, **sections}
+
+
+# -- billing events -------------------------------------------------------------------
+
+SIGNATURE_HEADER = "X-Mukti-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value for `body`: `sha256=<hex HMAC-SHA256>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: str, body: bytes, header: str | None) -> None:
+    if not header or not hmac.compare_digest(sign(secret, body).encode(), header.strip().lower().encode()):
+        raise ApiError(401, "the billing event signature is missing or wrong", code="unauthorized")
+
+
+def parse_billing_event(body: bytes) -> schemas.BillingEvent:
+    try:
+        event = msgspec.json.decode(body, type=schemas.BillingEvent)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rpartition("`$.")[2].rstrip("`") or "body"
+        raise validation_error(field, str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "the request body is not valid JSON", code="bad_request") from exc
+    if event.user_id is not None:
+        try:
+            uuid.UUID(event.user_id)
+        except ValueError as exc:
+            raise validation_error("user_id", "must be a user id") from exc
+    return event
+
+
+_PLAN_EVENTS = ("subscription.created", "subscription.updated")
+
+
+async def change_plan(conn: asyncpg.Connection, user_id: str, plan: str, status: str | None = None) -> None:
+    await conn.execute(QUERIES["accounts_change_plan"], user_id, plan, status)
+
+
+async def apply_billing_event(pool: asyncpg.Pool, body: bytes, event: schemas.BillingEvent) -> schemas.BillingResult:
+    """Record the event and apply it, in one transaction; a replayed id changes nothing."""
+    if event.type in _PLAN_EVENTS and not event.plan:
+        raise validation_error("plan", f"is required for {event.type}")
+    async with pool.acquire() as conn, conn.transaction():
+        user_id = None
+        if event.user_id or event.email:
+            user_id = await conn.fetchval(QUERIES["accounts_billing_user"], event.user_id, event.email)
+            if user_id is None:
+                raise validation_error("user_id" if event.user_id else "email", "no such account")
+        recorded = await conn.fetchval(QUERIES["accounts_record_billing_event"], event.id, event.provider,
+                                       event.type, user_id, event.plan, json.loads(body))
+        if recorded is None:
+            return schemas.BillingResult(id=event.id, status="duplicate")
+        if user_id is None:
+            return schemas.BillingResult(id=event.id, status="ignored")
+        if event.type in _PLAN_EVENTS:
+            await change_plan(conn, user_id, event.plan)
+        elif event.type == "subscription.canceled":
+            await change_plan(conn, user_id, await conn.fetchval(QUERIES["accounts_default_plan"]))
+        elif event.type == "payment.failed":
+            await conn.execute(QUERIES["accounts_set_subscription_status"], user_id, "past_due")
+        else:
+            return schemas.BillingResult(id=event.id, status="ignored")
+        await audit(conn, None, f"billing.{event.type}", "user", user_id, {"event_id": event.id, "plan": event.plan})
+    return schemas.BillingResult(id=event.id, status="applied")
+
+
+async def audit(conn: asyncpg.Connection, actor_id: str | None, action: str, target_type: str, target_id: str,
+                details: dict[str, Any]) -> None:
+    await conn.execute(QUERIES["accounts_audit"], actor_id, action, target_type, target_id, details)
+
+
+# -- the CLI's account commands -------------------------------------------------------
+
+async def create_admin(conn: asyncpg.Connection, email: str, password: str, display_name: str | None) -> str:
+    return await conn.fetchval(QUERIES["accounts_create_admin"], email, await hash_password(password), display_name)
+
+
+async def set_role(conn: asyncpg.Connection, email: str, role: str) -> str | None:
+    return await conn.fetchval(QUERIES["accounts_set_role_by_email"], email, role)

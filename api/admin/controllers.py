@@ -1,0 +1,38 @@
+"""Routes: /admin/users (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get, patch, put
+from litestar.params import Parameter
+
+from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.accounts.schemas import Subscription
+from api.admin import schemas, service
+from api.security import requires_admin
+
+
+class AdminUsersController(Controller):
+    path = "/admin/users"
+    tags = ["administration"]
+    guards = [requires_admin]
+
+    @get("", summary="Users, newest first; q filters email and display name")
+    async def list_users(
+        self,
+        request: Request,
+        q: Annotated[str | None, Parameter(max_length=320)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> schemas.AdminUserPage:
+        return await service.list_users(request.app.state.pool, q, limit, cursor)
+
+    @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
+    async def update_user(self, request: Request, user_id: UUID, data: schemas.UpdateUserRequest) -> schemas.AdminUser:
+        return await service.update_user(request.app.state.pool, request.user.id, str(user_id), data)
+
+    @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
+    async def set_plan(self, request: Request, user_id: UUID, data: schemas.SetPlanRequest) -> Subscription:
+        return await service.set_plan(request.app.state.pool, request.user.id, str(user_id), data.plan)

@@ -1,0 +1,247 @@
+-- Queries of the accounts feature (auth, /me, billing events) and of /admin/users.
+
+-- accounts_register --
+-- One statement, so one transaction: the user, a subscription to the default plan and
+-- the first refresh token. A taken email fails on users_email_key (409).
+-- $1 email, $2 password_hash, $3 display_name, $4 refresh token hash, $5 refresh ttl.
+WITH new_user AS (
+    INSERT INTO users (email, password_hash, display_name)
+    VALUES ($1, $2, $3)
+    RETURNING id, email, display_name, role, status, preferences, webhook_url, created_at
+), new_subscription AS (
+    INSERT INTO subscriptions (user_id, plan_id)
+    SELECT new_user.id, plans.id FROM new_user, plans WHERE plans.is_default
+), new_token AS (
+    INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+    SELECT id, gen_random_uuid(), $4, now() + $5::interval FROM new_user
+)
+SELECT id::text, email, display_name, role, status, preferences, webhook_url, created_at FROM new_user;
+
+-- accounts_create_admin --
+-- The CLI's first admin (never the API): user and default subscription together.
+WITH new_user AS (
+    INSERT INTO users (email, password_hash, display_name, role)
+    VALUES ($1, $2, $3, 'admin')
+    RETURNING id
+), new_subscription AS (
+    INSERT INTO subscriptions (user_id, plan_id)
+    SELECT new_user.id, plans.id FROM new_user, plans WHERE plans.is_default
+)
+SELECT id::text FROM new_user;
+
+-- accounts_set_role_by_email --
+UPDATE users SET role = $2, updated_at = now()
+ WHERE lower(email) = lower($1) AND status <> 'deleted'
+RETURNING id::text;
+
+-- accounts_login_throttle --
+SELECT retry_after, hit_ids FROM mukti_login_throttle_v1('login', $1::text[], $2::integer[], $3::interval);
+
+-- accounts_forget_throttle_hits --
+-- A successful login does not count against the throttle.
+DELETE FROM rate_limits WHERE id = ANY($1::bigint[]);
+
+-- accounts_user_for_login --
+SELECT id::text, email, display_name, role, status, preferences, webhook_url, created_at, password_hash
+  FROM users
+ WHERE lower(email) = lower($1);
+
+-- accounts_update_password_hash --
+-- Re-hash on login when the Argon2 parameters changed; only if nobody changed it meanwhile.
+UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid AND password_hash = $3;
+
+-- accounts_issue_refresh_token --
+-- A new token family (a login session).
+INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+VALUES ($1::uuid, gen_random_uuid(), $2, now() + $3::interval);
+
+-- accounts_rotate_refresh_token --
+SELECT outcome, account_id::text, account_role
+  FROM mukti_rotate_refresh_token_v1($1, $2, $3::interval);
+
+-- accounts_logout --
+-- Revokes the session (the token's whole family); unknown tokens are a no-op.
+UPDATE refresh_tokens SET revoked_at = now()
+ WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+   AND revoked_at IS NULL;
+
+-- accounts_revoke_user_tokens --
+UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL;
+
+-- accounts_get_me --
+SELECT id::text, email, display_name, role, status, preferences, webhook_url, created_at
+  FROM users
+ WHERE id = $1::uuid;
+
+-- accounts_update_me --
+-- $2/$4/$6 say whether the field was sent; absent fields keep their value.
+UPDATE users
+   SET display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
+       preferences  = CASE WHEN $4 THEN $5::jsonb ELSE preferences END,
+       webhook_url  = CASE WHEN $6 THEN $7 ELSE webhook_url END,
+       updated_at   = now()
+ WHERE id = $1::uuid AND status = 'active'
+RETURNING id::text, email, display_name, role, status, preferences, webhook_url, created_at;
+
+-- accounts_delete_me --
+-- Soft delete and anonymize; the email is freed for a new registration.
+UPDATE users
+   SET email = 'deleted-' || id::text || '@invalid',
+       display_name = NULL,
+       password_hash = NULL,
+       preferences = '{}'::jsonb,
+       webhook_url = NULL,
+       status = 'deleted',
+       deleted_at = now(),
+       updated_at = now()
+ WHERE id = $1::uuid AND status <> 'deleted';
+
+-- accounts_revoke_user_shares --
+-- A deleted account stops publishing its conversations.
+UPDATE shared_links SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL;
+
+-- accounts_cancel_subscription --
+UPDATE subscriptions SET status = 'canceled', updated_at = now() WHERE user_id = $1::uuid;
+
+-- accounts_subscription --
+-- Counters whose window has passed read as 0: the window is over even if no question
+-- has reset the row yet. Resets are the end of the current windows.
+SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
+       CASE WHEN hour_open THEN s.questions_this_hour ELSE 0 END AS this_hour,
+       CASE WHEN day_open THEN s.questions_today ELSE 0 END AS today,
+       CASE WHEN day_open THEN s.tokens_today ELSE 0 END AS tokens_today,
+       CASE WHEN day_open THEN s.cost_today ELSE 0 END AS cost_today,
+       CASE WHEN hour_open THEN s.hour_window_start + interval '1 hour'
+            ELSE date_trunc('hour', now()) + interval '1 hour' END AS reset_hour,
+       CASE WHEN day_open THEN s.day_window_start + interval '1 day'
+            ELSE date_trunc('day', now()) + interval '1 day' END AS reset_day,
+       CASE WHEN s.blocked_until > now() THEN s.blocked_until END AS blocked_until
+  FROM subscriptions s
+  JOIN plans p ON p.id = s.plan_id
+ CROSS JOIN LATERAL (SELECT now() < s.hour_window_start + interval '1 hour' AS hour_open,
+                            now() < s.day_window_start + interval '1 day' AS day_open) AS w
+ WHERE s.user_id = $1::uuid;
+
+-- accounts_change_plan --
+-- Upsert: a user without a subscription gets one. A block from the old plan's limits
+-- is lifted; the question flow re-blocks against the new limits if they are reached.
+INSERT INTO subscriptions (user_id, plan_id)
+VALUES ($1::uuid, $2)
+ON CONFLICT ON CONSTRAINT subscriptions_user_key DO UPDATE
+   SET plan_id = EXCLUDED.plan_id,
+       status = coalesce($3, 'active'),
+       blocked_until = NULL,
+       updated_at = now()
+RETURNING plan_id;
+
+-- accounts_set_subscription_status --
+UPDATE subscriptions SET status = $2, updated_at = now() WHERE user_id = $1::uuid
+RETURNING plan_id;
+
+-- accounts_default_plan --
+SELECT id FROM plans WHERE is_default;
+
+-- accounts_notifications --
+-- Newest first, keyset-paged on (created_at, id). $2/$3: the cursor, or NULLs.
+SELECT id::text, kind, title, body, data, created_at, read_at
+  FROM notifications
+ WHERE user_id = $1::uuid
+   AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $4;
+
+-- accounts_billing_user --
+-- The account a billing event is about, by id or by email.
+SELECT id::text FROM users
+ WHERE status <> 'deleted'
+   AND (id = $1::uuid OR lower(email) = lower($2));
+
+-- accounts_record_billing_event --
+-- Idempotent on the event id: a replay inserts nothing and returns no row.
+INSERT INTO billing_events (event_id, provider, event_type, user_id, plan_id, payload)
+VALUES ($1, $2, $3, $4::uuid, $5, $6::jsonb)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id;
+
+-- accounts_audit --
+INSERT INTO audit_log (actor_id, action, target_type, target_id, details)
+VALUES ($1::uuid, $2, $3, $4, $5::jsonb);
+
+-- accounts_export_profile --
+SELECT u.id::text, u.email, u.display_name, u.role, u.status, u.preferences, u.webhook_url,
+       u.created_at, u.updated_at
+  FROM users u WHERE u.id = $1::uuid;
+
+-- accounts_export_conversations --
+-- Every conversation with all its messages, recent and archived, merged by seq.
+SELECT c.id::text, c.title, c.technique_id::text, c.message_count, c.created_at, c.last_activity_at,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('seq', m.seq, 'role', m.role, 'content', m.content,
+                                                     'created_at', m.created_at) ORDER BY m.seq)
+                   FROM (SELECT seq, role, content, created_at FROM recent_messages
+                          WHERE conversation_id = c.id
+                         UNION ALL
+                         SELECT seq, role, content, created_at FROM archived_messages
+                          WHERE conversation_id = c.id AND user_id = c.user_id) AS m), '[]'::jsonb) AS messages
+  FROM conversations c
+ WHERE c.user_id = $1::uuid
+ ORDER BY c.created_at, c.id;
+
+-- accounts_export_techniques --
+SELECT t.id::text, t.name, t.description, t.status, t.created_at,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('version', v.version, 'name', v.name,
+                                                     'description', v.description,
+                                                     'system_prompt', v.system_prompt,
+                                                     'status', v.status, 'created_at', v.created_at)
+                                  ORDER BY v.version)
+                   FROM technique_versions v WHERE v.technique_id = t.id AND v.user_id = $1::uuid),
+                '[]'::jsonb) AS versions
+  FROM techniques t
+ WHERE t.user_id = $1::uuid
+ ORDER BY t.created_at, t.id;
+
+-- accounts_export_resources --
+SELECT id::text, title, url, description, kind, status, created_at
+  FROM resources WHERE user_id = $1::uuid ORDER BY created_at, id;
+
+-- accounts_export_votes --
+SELECT technique_id::text, resource_id::text, value, created_at, updated_at
+  FROM votes WHERE user_id = $1::uuid ORDER BY created_at, id;
+
+-- accounts_export_shares --
+-- Metadata only: never the token hash or the password hash.
+SELECT id::text, conversation_id::text, password_hash IS NOT NULL AS password_protected, snapshot_seq,
+       expires_at, max_views, view_count, last_viewed_at, revoked_at, created_at
+  FROM shared_links WHERE user_id = $1::uuid ORDER BY created_at, id;
+
+-- accounts_export_usage --
+SELECT day, model, technique_id::text, questions, prompt_tokens, completion_tokens, cost
+  FROM daily_usage_aggregates WHERE user_id = $1::uuid ORDER BY day, model, technique_id;
+
+-- accounts_export_notifications --
+SELECT id::text, kind, title, body, data, created_at, read_at
+  FROM notifications WHERE user_id = $1::uuid ORDER BY created_at, id;
+
+-- accounts_export_billing_events --
+SELECT event_id, provider, event_type, plan_id, received_at
+  FROM billing_events WHERE user_id = $1::uuid ORDER BY received_at, event_id;
+
+-- admin_users_list --
+-- Newest first, keyset-paged on (created_at, id); $2 filters email and display name
+-- (a substring, LIKE wildcards already escaped).
+SELECT u.id::text, u.email, u.display_name, u.role, u.status, s.plan_id AS plan, u.created_at, u.deleted_at
+  FROM users u
+  LEFT JOIN subscriptions s ON s.user_id = u.id
+ WHERE ($2::text IS NULL OR u.email ILIKE '%' || $2 || '%' OR u.display_name ILIKE '%' || $2 || '%')
+   AND ($3::timestamptz IS NULL OR (u.created_at, u.id) < ($3::timestamptz, $4::uuid))
+ ORDER BY u.created_at DESC, u.id DESC
+ LIMIT $1;
+
+-- admin_users_get_for_update --
+SELECT id::text, role, status FROM users WHERE id = $1::uuid AND status <> 'deleted' FOR UPDATE;
+
+-- admin_users_update --
+UPDATE users
+   SET role = coalesce($2, role), status = coalesce($3, status), updated_at = now()
+ WHERE id = $1::uuid
+RETURNING id::text, email, display_name, role, status, created_at, deleted_at,
+          (SELECT plan_id FROM subscriptions WHERE user_id = users.id) AS plan;
