@@ -2,4 +2,6 @@
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.conversations.controllers import ConversationController, admin_queue, queue_status
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [ConversationController, queue_status, admin_queue]

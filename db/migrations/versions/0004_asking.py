@@ -1,8 +1,10 @@
-"""asking: reserved slot, filled in by the asking feature.
+"""asking: submitting a question (limits, quota, message, queue row, job) and queue positions.
 
 Revision ID: 0004
 Revises: 0003
 """
+
+from db.migrations.sqlfile import execute_sql, run_sql_file
 
 revision = "0004"
 down_revision = "0003"
@@ -11,8 +13,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    run_sql_file("schema/0004_asking.up.sql")
+    run_sql_file("functions/mukti_queue_position_v1.sql")
+    run_sql_file("functions/mukti_submit_question_v1.sql")
+    run_sql_file("functions/mukti_purge_rate_limits_v1.sql")
 
 
 def downgrade() -> None:
-    pass
+    execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_purge_rate_limits_v1(integer);"
+        "DROP FUNCTION IF EXISTS mukti_submit_question_v1(uuid, uuid, text, integer, integer, integer);"
+        "DROP FUNCTION IF EXISTS mukti_queue_position_v1(uuid);"
+    )
+    run_sql_file("schema/0004_asking.down.sql")

@@ -1,0 +1,175 @@
+-- Ask a question: the whole front half of the request flow in one call, one transaction.
+--
+-- Outcomes (column `outcome`):
+--   'accepted'        request_id, message_seq, queue_position are set
+--   'not_found'       the conversation does not exist or is not the user's; nothing written
+--   'rate_limited'    burst or hourly sliding window full; retry_after_seconds set
+--   'quota_exhausted' daily sliding window full; retry_after_seconds set
+-- A refusal is returned, not raised, so that its bookkeeping (subscriptions.blocked_until)
+-- commits while nothing else is written.
+--
+-- Limits serialise per user on the subscription row (locked first, FOR UPDATE): N
+-- concurrent calls from one user see each other's hits, so exactly per_hour pass.
+-- Lock order: subscriptions, then conversations. Code that locks both must follow it.
+--
+-- Windows are sliding logs in rate_limits (one row per accepted question). A refused
+-- call can retry when the hit that keeps the window full leaves it: with c hits counted
+-- against a limit L, that is the (c - L + 1)-th oldest hit of the window.
+CREATE FUNCTION mukti_submit_question_v1(
+    p_user_id uuid,
+    p_conversation_id uuid,
+    p_content text,
+    p_burst_limit integer,
+    p_burst_window_seconds integer,
+    p_max_attempts integer DEFAULT 3,
+    OUT outcome text,
+    OUT request_id uuid,
+    OUT message_seq integer,
+    OUT queue_position integer,
+    OUT retry_after_seconds integer,
+    OUT job_id bigint
+)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_now          timestamptz;
+    v_subject      text := p_user_id::text;
+    v_sub_id       uuid;
+    v_plan_id      text;
+    v_per_hour     integer;
+    v_per_day      integer;
+    v_priority     integer;
+    v_model        text;
+    v_count        integer;
+    v_archived     integer;
+    v_burst        interval := make_interval(secs => greatest(coalesce(p_burst_window_seconds, 0), 0));
+    v_burst_on     boolean := coalesce(p_burst_limit, 0) > 0 AND coalesce(p_burst_window_seconds, 0) > 0;
+    v_n_day        integer;
+    v_n_hour       integer;
+    v_n_burst      integer;
+    v_free_at      timestamptz;
+    v_seq          integer;
+    v_request_id   uuid;
+    v_job_id       bigint;
+BEGIN
+    IF p_content IS NULL OR char_length(p_content) NOT BETWEEN 1 AND 8000 OR btrim(p_content, E' \t\r\n') = '' THEN
+        RAISE EXCEPTION 'content must be 1 to 8000 characters and not blank'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'question_content_length';
+    END IF;
+
+    SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model
+      INTO v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model
+      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+     WHERE s.user_id = p_user_id
+       FOR UPDATE OF s;
+    IF NOT FOUND THEN
+        -- A user without a subscription is on the default plan; create the row to lock it.
+        INSERT INTO subscriptions (user_id, plan_id)
+        SELECT p_user_id, id FROM plans WHERE is_default
+        ON CONFLICT ON CONSTRAINT subscriptions_user_key DO NOTHING;
+        SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model
+          INTO STRICT v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model
+          FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+         WHERE s.user_id = p_user_id
+           FOR UPDATE OF s;
+    END IF;
+    -- Taken after the lock: time spent waiting for it must not count as time in the window.
+    v_now := clock_timestamp();
+
+    SELECT c.message_count, c.archived_count INTO v_count, v_archived
+      FROM conversations c
+     WHERE c.id = p_conversation_id AND c.user_id = p_user_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+
+    -- One index-only range scan of rate_limits_window_idx covers all three windows.
+    SELECT count(*),
+           count(*) FILTER (WHERE r.hit_at > v_now - interval '1 hour'),
+           count(*) FILTER (WHERE r.hit_at > v_now - v_burst)
+      INTO v_n_day, v_n_hour, v_n_burst
+      FROM rate_limits r
+     WHERE r.action = 'question' AND r.subject = v_subject
+       AND r.hit_at > v_now - greatest(interval '1 day', v_burst);
+
+    IF v_n_day >= v_per_day OR v_n_hour >= v_per_hour OR (v_burst_on AND v_n_burst >= p_burst_limit) THEN
+        -- A slot frees when every full window has room again: the latest of their times.
+        SELECT max(h.free_at) INTO v_free_at
+          FROM (VALUES (interval '1 day', v_per_day, v_n_day),
+                       (interval '1 hour', v_per_hour, v_n_hour),
+                       (v_burst, CASE WHEN v_burst_on THEN p_burst_limit END, v_n_burst)) AS w (len, lim, n)
+          CROSS JOIN LATERAL (
+              SELECT r.hit_at + w.len AS free_at
+                FROM rate_limits r
+               WHERE r.action = 'question' AND r.subject = v_subject AND r.hit_at > v_now - w.len
+               ORDER BY r.hit_at
+              OFFSET w.n - w.lim LIMIT 1) AS h
+         WHERE w.n >= w.lim;
+        v_free_at := greatest(coalesce(v_free_at, v_now), v_now);
+        UPDATE subscriptions SET blocked_until = v_free_at WHERE id = v_sub_id;
+        outcome := CASE WHEN v_n_day >= v_per_day THEN 'quota_exhausted' ELSE 'rate_limited' END;
+        retry_after_seconds := greatest(ceil(extract(epoch FROM v_free_at - v_now)), 1)::integer;
+        RETURN;
+    END IF;
+
+    INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
+    VALUES ('question', v_subject, p_user_id, v_now, v_now + interval '1 day');
+
+    -- Quota counters over fixed windows (for display and billing); they reset when the
+    -- hour or day they count has passed. The decision above is the sliding window's.
+    UPDATE subscriptions s
+       SET questions_this_hour = CASE WHEN s.hour_window_start = date_trunc('hour', v_now, 'UTC')
+                                      THEN s.questions_this_hour + 1 ELSE 1 END,
+           hour_window_start   = date_trunc('hour', v_now, 'UTC'),
+           questions_today     = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                      THEN s.questions_today + 1 ELSE 1 END,
+           tokens_today        = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                      THEN s.tokens_today ELSE 0 END,
+           cost_today          = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                      THEN s.cost_today ELSE 0 END,
+           day_window_start    = date_trunc('day', v_now, 'UTC'),
+           blocked_until       = NULL,
+           updated_at          = v_now
+     WHERE s.id = v_sub_id;
+
+    v_seq := v_count + 1;
+    UPDATE conversations SET message_count = v_seq, last_activity_at = v_now WHERE id = p_conversation_id;
+
+    v_request_id := gen_random_uuid();
+    -- The job first, so that its id (Procrastinate's fetch order) and queued_at (the
+    -- order positions are counted in) are taken as close together as possible.
+    v_job_id := (procrastinate_defer_jobs_v1(ARRAY[ROW(
+        'questions', 'answer_question', v_priority, p_conversation_id::text, NULL,
+        jsonb_build_object('request_id', v_request_id::text), NULL
+    )::procrastinate_job_to_defer_v1]))[1];
+
+    INSERT INTO request_queue (id, user_id, conversation_id, message_seq, plan_id, model, priority,
+                               status, max_attempts, job_id)
+    VALUES (v_request_id, p_user_id, p_conversation_id, v_seq, v_plan_id, v_model, v_priority,
+            'pending', coalesce(p_max_attempts, 3), v_job_id);
+
+    INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
+    VALUES (p_conversation_id, v_seq, p_user_id, 'user', p_content, v_request_id, v_now);
+
+    -- Keep at most 50 recent messages: the overflow moves to the archive in this transaction.
+    IF v_seq - v_archived > 50 THEN
+        WITH moved AS (
+            DELETE FROM recent_messages m
+             WHERE m.conversation_id = p_conversation_id AND m.seq <= v_seq - 50
+            RETURNING m.conversation_id, m.seq, m.user_id, m.role, m.content, m.request_id, m.ts_config,
+                      m.created_at)
+        INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, request_id, ts_config,
+                                       created_at)
+        SELECT * FROM moved;
+        UPDATE conversations SET archived_count = v_seq - 50 WHERE id = p_conversation_id;
+    END IF;
+
+    outcome := 'accepted';
+    request_id := v_request_id;
+    message_seq := v_seq;
+    job_id := v_job_id;
+    queue_position := mukti_queue_position_v1(v_request_id);
+END;
+$$;

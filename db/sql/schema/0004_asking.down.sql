@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS request_queue_failed_idx;
