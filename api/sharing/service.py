@@ -8,7 +8,6 @@ throttling password guesses.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,9 +18,8 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import asyncpg
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.accounts.passwords import hash_password, verify_password
 from api.errors import ApiError, not_found, validation_error
 from api.settings import Settings
 from api.sharing.schemas import (
@@ -44,9 +42,6 @@ PASSWORD_MAX_FAILURES = 5
 PASSWORD_WINDOW_SECONDS = 15 * 60
 REFERRER_MAX_LENGTH = 253  # the longest DNS name
 
-# Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4),
-# above the OWASP minimum. Hashing and verifying run in a thread: they take tens of ms.
-_hasher = PasswordHasher()
 # Domain separation: the visitor key is derived from a configured secret, so the same
 # secret never signs two kinds of things.
 _VISITOR_KEY_LABEL = b"mukti/share-visitor/v1"
@@ -113,7 +108,7 @@ async def create_share(pool: asyncpg.Pool, settings: Settings, user_id: str, con
     if expires_in > settings.share_max_expiry:
         raise validation_error("expires_in", f"must be at most {settings.share_max_expiry} seconds")
     max_views = DEFAULT_MAX_VIEWS if body.max_views is None else body.max_views
-    password_hash = await asyncio.to_thread(_hasher.hash, body.password) if body.password is not None else None
+    password_hash = await hash_password(body.password) if body.password is not None else None
     token = new_token()
     row = await pool.fetchrow(QUERIES["sharing_create"], user_id, conversation_id, hash_token(token),
                               password_hash, expires_in, max_views)
@@ -163,13 +158,6 @@ async def share_analytics(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID)
         referrers=[ReferrerViews(**r) for r in row["referrers"]])
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 async def _check_password(pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None,
                           visitor: bytes) -> None:
     """Verify a share password before any view is counted; wrong guesses are throttled
@@ -178,14 +166,14 @@ async def _check_password(pool: asyncpg.Pool, link_id: str, password_hash: str, 
     if not password:
         raise ApiError(401, "this share is password-protected: send the password in X-Share-Password",
                        code="unauthorized")
-    attempt = await pool.fetchrow(QUERIES["sharing_password_attempt"], f"{link_id}:{visitor.hex()}", link_id,
-                                  PASSWORD_MAX_FAILURES, PASSWORD_WINDOW_SECONDS)
-    if attempt["attempt_id"] is None:
-        retry_after = attempt["retry_after"]
+    throttle = await pool.fetchrow(QUERIES["sharing_password_throttle"], f"{link_id}:{visitor.hex()}",
+                                   PASSWORD_MAX_FAILURES, PASSWORD_WINDOW_SECONDS)
+    retry_after = throttle["retry_after"]
+    if retry_after > 0:
         raise ApiError(429, f"too many wrong passwords for this share; retry in {retry_after} seconds",
                        code="rate_limited", headers={"Retry-After": str(retry_after)})
-    if await asyncio.to_thread(_password_matches, password_hash, password):
-        await pool.execute(QUERIES["sharing_password_attempt_forget"], attempt["attempt_id"])
+    if await verify_password(password_hash, password):
+        await pool.execute(QUERIES["accounts_forget_throttle_hits"], throttle["hit_ids"])
         return
     raise ApiError(401, "wrong password for this share", code="unauthorized")
 

@@ -1,5 +1,5 @@
 -- Queries of the sharing feature (api/sharing). The public view itself is the SQL
--- function mukti_view_share_v1; password guesses go through mukti_share_password_attempt_v1.
+-- function mukti_view_share_v1.
 
 -- sharing_create --
 -- One statement: the owner check and the snapshot (the conversation's highest seq now)
@@ -34,13 +34,12 @@ RETURNING id;
 SELECT outcome, link_id::text, password_hash, conversation_id, snapshot_seq, title, technique
   FROM mukti_view_share_v1($1, $2, $3, $4);
 
--- sharing_password_attempt --
-SELECT attempt_id, retry_after
-  FROM mukti_share_password_attempt_v1($1, (SELECT user_id FROM shared_links WHERE id = $2::uuid), $3, $4);
-
--- sharing_password_attempt_forget --
--- A right guess does not count against the throttle.
-DELETE FROM rate_limits WHERE id = $1;
+-- sharing_password_throttle --
+-- Reserves one guess for (link, address) before the password is checked, atomically
+-- (see mukti_login_throttle_v1); retry_after > 0 means the window is full.
+SELECT retry_after, hit_ids
+  FROM mukti_login_throttle_v1('share_password', ARRAY[$1::text], ARRAY[$2::integer],
+                               make_interval(secs => $3::integer));
 
 -- sharing_snapshot_messages --
 -- Messages 1..snapshot_seq, recent and archived alike, in one statement (one snapshot:
