@@ -121,6 +121,13 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
     "resources_url_format": ConstraintError(422, "validation_failed", "url must be an http(s) URL", "url"),
     "resources_kind_valid": ConstraintError(422, "validation_failed", "unknown resource kind", "kind"),
     "votes_value_valid": ConstraintError(422, "validation_failed", "value must be 1 or -1", "value"),
+    "votes_target_visible": ConstraintError(404, "not_found", "not found"),
+    "votes_not_own_item": ConstraintError(403, "forbidden", "you cannot vote on your own item"),
+    "moderation_target_exists": ConstraintError(404, "not_found", "not found"),
+    "moderation_nothing_pending": ConstraintError(409, "conflict", "nothing of this item is waiting for moderation"),
+    "moderation_version_pending": ConstraintError(
+        409, "conflict", "that version is not the pending one (the author edited it since)", "version"),
+    "moderation_reason_required": ConstraintError(422, "validation_failed", "a rejection needs a reason", "reason"),
     "shared_links_views_valid": ConstraintError(422, "validation_failed", "max_views must be at least 1", "max_views"),
     "shared_links_expiry_valid": ConstraintError(
         422, "validation_failed", "expires_in must be positive", "expires_in"),

@@ -2,4 +2,6 @@
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.library.controllers import ModerationController, ResourceController, TechniqueController
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [TechniqueController, ResourceController, ModerationController]

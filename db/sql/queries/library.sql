@@ -1,0 +1,209 @@
+-- Queries of the library routes: techniques, resources, votes, the moderation queue.
+-- Visibility everywhere: built-ins and approved items for everyone, the caller's own in
+-- any status, everything (not deleted) for moderators. Lists page with keysets on the
+-- partial indexes techniques_top_idx / techniques_new_idx (and the resources_ twins):
+-- approved items come from the index in order, the caller's few non-approved ones from
+-- techniques_user_idx, and the two short runs are merged.
+-- Parameters of the list queries: $1 caller, $2 ILIKE pattern or NULL, $3/$4 cursor
+-- (sort key, id) or NULL, $5 rows to fetch.
+
+-- library_create_technique --
+-- A user's technique and its version 1, both pending.
+WITH t AS (
+    INSERT INTO techniques (user_id, name, description, status, latest_version)
+    VALUES ($1::uuid, $2, $3, 'pending', 1)
+    RETURNING id
+)
+INSERT INTO technique_versions (technique_id, version, user_id, name, description, system_prompt,
+                                questioning_style, status)
+SELECT t.id, 1, $1::uuid, $2, $3, $4, $5, 'pending' FROM t
+RETURNING technique_id::text AS id;
+
+-- library_get_technique --
+-- One technique as $2 may see it ($3: is a moderator): the owner and moderators see the
+-- latest version, everyone else the approved one. No row = 404.
+SELECT t.id::text, t.slug, t.is_builtin, t.is_default, t.status, t.user_id::text AS author_id,
+       t.latest_version, t.approved_version, t.rejection_reason, t.upvotes, t.downvotes, t.score,
+       t.created_at, t.updated_at, v.value AS my_vote,
+       tv.version, tv.name, tv.description, tv.system_prompt, tv.questioning_style,
+       tv.status AS version_status, tv.rejection_reason AS version_rejection_reason
+  FROM techniques t
+  JOIN technique_versions tv
+    ON tv.technique_id = t.id
+   AND tv.version = CASE WHEN t.user_id = $2::uuid OR $3::boolean THEN t.latest_version ELSE t.approved_version END
+  LEFT JOIN votes v ON v.user_id = $2::uuid AND v.technique_id = t.id
+ WHERE t.id = $1::uuid AND t.deleted_at IS NULL
+   AND (t.status = 'approved' OR t.user_id = $2::uuid OR $3::boolean);
+
+-- library_list_techniques_top --
+-- Highest Wilson score first (ties by id).
+WITH page AS (
+    (SELECT * FROM techniques
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND score <= coalesce($3::float8, 'Infinity')
+        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM techniques
+      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND score <= coalesce($3::float8, 'Infinity')
+        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+)
+SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.status,
+       p.user_id::text AS author_id, p.latest_version, p.approved_version, p.rejection_reason,
+       p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
+  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.technique_id = p.id
+ ORDER BY p.score DESC, p.id LIMIT $5;
+
+-- library_list_techniques_new --
+-- Newest first (ties by id).
+WITH page AS (
+    (SELECT * FROM techniques
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce($3::timestamptz, 'infinity')
+        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+      ORDER BY created_at DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM techniques
+      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce($3::timestamptz, 'infinity')
+        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+      ORDER BY created_at DESC, id LIMIT $5)
+)
+SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.status,
+       p.user_id::text AS author_id, p.latest_version, p.approved_version, p.rejection_reason,
+       p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
+  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.technique_id = p.id
+ ORDER BY p.created_at DESC, p.id LIMIT $5;
+
+-- library_technique_versions --
+-- Versions newest first, of a technique the caller can see ($2 caller, $3 sees all:
+-- owner or moderator; others only approved versions). $4 cursor version, $5 rows.
+SELECT version, name, description, system_prompt, questioning_style, status, rejection_reason, created_at
+  FROM technique_versions
+ WHERE technique_id = $1::uuid
+   AND ($3::boolean OR status = 'approved')
+   AND version < coalesce($4::integer, 2147483647)
+ ORDER BY version DESC LIMIT $5;
+
+-- library_edit_technique --
+SELECT mukti_edit_technique_v1($1::uuid, $2::uuid, $3, $4, $5, $6);
+
+-- library_delete_technique --
+-- Soft delete by the author: conversations that use it keep their pinned version.
+UPDATE techniques SET deleted_at = now(), updated_at = now()
+ WHERE id = $1::uuid AND user_id = $2::uuid AND deleted_at IS NULL AND NOT is_builtin
+RETURNING id;
+
+-- library_cast_vote --
+-- $4 NULL removes the vote.
+SELECT upvotes, downvotes, score FROM mukti_cast_vote_v1($1::uuid, $2, $3::uuid, $4::integer);
+
+-- library_create_resource --
+INSERT INTO resources (user_id, title, url, description, kind, status)
+VALUES ($1::uuid, $2, $3, $4, $5, 'pending')
+RETURNING id::text;
+
+-- library_get_resource --
+-- One resource as $2 may see it ($3: is a moderator). No row = 404.
+SELECT r.id::text, r.title, r.url, r.description, r.kind, r.status, r.user_id::text AS author_id,
+       r.rejection_reason, r.upvotes, r.downvotes, r.score, r.created_at, r.updated_at, v.value AS my_vote
+  FROM resources r LEFT JOIN votes v ON v.user_id = $2::uuid AND v.resource_id = r.id
+ WHERE r.id = $1::uuid AND r.deleted_at IS NULL
+   AND (r.status = 'approved' OR r.user_id = $2::uuid OR $3::boolean);
+
+-- library_list_resources_top --
+WITH page AS (
+    (SELECT * FROM resources
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND score <= coalesce($3::float8, 'Infinity')
+        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM resources
+      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND score <= coalesce($3::float8, 'Infinity')
+        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+)
+SELECT p.id::text, p.title, p.url, p.description, p.kind, p.status, p.user_id::text AS author_id,
+       p.rejection_reason, p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
+  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.resource_id = p.id
+ ORDER BY p.score DESC, p.id LIMIT $5;
+
+-- library_list_resources_new --
+WITH page AS (
+    (SELECT * FROM resources
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce($3::timestamptz, 'infinity')
+        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
+      ORDER BY created_at DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM resources
+      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce($3::timestamptz, 'infinity')
+        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
+        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
+      ORDER BY created_at DESC, id LIMIT $5)
+)
+SELECT p.id::text, p.title, p.url, p.description, p.kind, p.status, p.user_id::text AS author_id,
+       p.rejection_reason, p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
+  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.resource_id = p.id
+ ORDER BY p.created_at DESC, p.id LIMIT $5;
+
+-- library_edit_resource --
+-- The author edits; NULL = unchanged. Resources have no version history, so a change of
+-- content goes back to moderation (hidden from others until approved again); votes stay.
+UPDATE resources AS r
+   SET title = coalesce($3, r.title), url = coalesce($4, r.url),
+       description = coalesce($5, r.description), kind = coalesce($6, r.kind),
+       status = CASE WHEN (coalesce($3, r.title), coalesce($4, r.url), coalesce($5, r.description),
+                           coalesce($6, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
+                     THEN 'pending' ELSE r.status END,
+       rejection_reason = CASE WHEN (coalesce($3, r.title), coalesce($4, r.url), coalesce($5, r.description),
+                                     coalesce($6, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
+                               THEN NULL ELSE r.rejection_reason END,
+       updated_at = now()
+ WHERE r.id = $1::uuid AND r.user_id = $2::uuid AND r.deleted_at IS NULL
+RETURNING r.id;
+
+-- library_delete_resource --
+UPDATE resources SET deleted_at = now(), updated_at = now()
+ WHERE id = $1::uuid AND user_id = $2::uuid AND deleted_at IS NULL
+RETURNING id;
+
+-- library_moderation_queue --
+-- Pending technique versions and pending resources, oldest first; $1/$2 cursor
+-- (submitted_at, id) or NULL, $3 rows. Each run reads its partial pending index.
+WITH queue AS (
+    (SELECT 'technique' AS type, tv.technique_id AS id, tv.version, tv.name AS title, tv.description,
+            tv.system_prompt, tv.questioning_style, NULL::text AS url, NULL::text AS kind,
+            tv.user_id AS author_id, t.approved_version, tv.created_at AS submitted_at
+       FROM technique_versions tv JOIN techniques t ON t.id = tv.technique_id
+      WHERE tv.status = 'pending' AND t.deleted_at IS NULL
+        AND (tv.created_at, tv.technique_id) > (coalesce($1::timestamptz, '-infinity'),
+                                                coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'))
+      ORDER BY tv.created_at, tv.technique_id LIMIT $3)
+    UNION ALL
+    (SELECT 'resource', r.id, NULL, r.title, r.description, NULL, NULL, r.url, r.kind,
+            r.user_id, NULL, r.created_at
+       FROM resources r
+      WHERE r.status = 'pending' AND r.deleted_at IS NULL
+        AND (r.created_at, r.id) > (coalesce($1::timestamptz, '-infinity'),
+                                    coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'))
+      ORDER BY r.created_at, r.id LIMIT $3)
+)
+SELECT type, id::text, version, title, description, system_prompt, questioning_style, url, kind,
+       author_id::text, approved_version, submitted_at
+  FROM queue ORDER BY submitted_at, id LIMIT $3;
+
+-- library_moderate --
+SELECT mukti_moderate_v1($1::uuid, $2, $3::uuid, $4, $5, $6::integer);
