@@ -2,4 +2,6 @@
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.search.controllers import ROUTE_HANDLERS as _HANDLERS
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [*_HANDLERS]

@@ -1,0 +1,70 @@
+-- Conversation history and full-text search (api/search).
+
+-- search_conversation_head --
+-- The caller's conversation and its highest seq; no row when it is not theirs.
+SELECT message_count FROM conversations WHERE id = $1 AND user_id = $2
+
+-- search_history_page --
+-- Messages with seq in [$2, $3] of conversation $1, ascending. seq is contiguous, so a
+-- page is a seq range. The archive is partitioned by created_at: archived_message_months
+-- turns the seq range into a created_at range, and run-time pruning skips every other
+-- partition (a page touches one or two partitions however many exist). A range wholly in
+-- recent_messages finds no month, the bounds are NULL and no partition is scanned.
+WITH span AS (
+    SELECT min(month_start) AS lo,
+           (max(month_start) AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC' AS hi
+      FROM archived_message_months
+     WHERE conversation_id = $1 AND min_seq <= $3 AND max_seq >= $2
+)
+SELECT seq, role, content, created_at
+  FROM recent_messages
+ WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3
+UNION ALL
+SELECT seq, role, content, created_at
+  FROM archived_messages
+ WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3
+   AND created_at >= (SELECT lo FROM span) AND created_at < (SELECT hi FROM span)
+ORDER BY seq
+
+-- search_user_language --
+SELECT preferences ->> 'language' FROM users WHERE id = $1
+
+-- search_messages --
+-- One page of the caller's ($1) messages matching the web-search query $2 under the text
+-- search configuration named $3 (english when it is not a built-in configuration),
+-- optionally in conversation $4, ranked by ts_rank_cd; keyset after the cursor
+-- ($5 rank, $6 conversation_id, $7 seq); at most $8 rows. The user scope is a weight-A
+-- lexeme inside the indexed tsvector (mukti_scoped_tsvector_v1): the GIN scan of every
+-- partition intersects it with the query words, so other users' rows are never read.
+-- A query of stop words only is empty and matches nothing. `(search @@ query) IS TRUE`
+-- rechecks the words on the plain vector, so the scope lexeme itself is not searchable;
+-- IS TRUE keeps it a filter (the plain GIN index would read every user's postings).
+-- Snippets are made for the returned rows only, from HTML-escaped content, hits in <mark>.
+WITH q AS MATERIALIZED (
+    SELECT c.cfg, websearch_to_tsquery(c.cfg, $2) AS query,
+           ('u' || replace($1::uuid::text, '-', '') || ':A')::tsquery AS scope
+      FROM (SELECT coalesce((SELECT oid FROM pg_ts_config
+                              WHERE cfgname = $3 AND cfgnamespace = 'pg_catalog'::regnamespace),
+                            'english'::regconfig::oid)::regconfig AS cfg) c
+), hits AS (
+    SELECT m.conversation_id, m.seq, m.role, m.content, m.created_at, ts_rank_cd(m.search, q.query) AS rank
+      FROM q, recent_messages m
+     WHERE mukti_scoped_tsvector_v1(m.search, m.user_id) @@ (q.query && q.scope) AND numnode(q.query) > 0
+       AND (m.search @@ q.query) IS TRUE
+    UNION ALL
+    SELECT a.conversation_id, a.seq, a.role, a.content, a.created_at, ts_rank_cd(a.search, q.query) AS rank
+      FROM q, archived_messages a
+     WHERE mukti_scoped_tsvector_v1(a.search, a.user_id) @@ (q.query && q.scope) AND numnode(q.query) > 0
+       AND (a.search @@ q.query) IS TRUE
+), page AS (
+    SELECT * FROM hits
+     WHERE ($4::uuid IS NULL OR conversation_id = $4)
+       AND ($5::real IS NULL OR rank < $5 OR (rank = $5 AND (conversation_id, seq) > ($6::uuid, $7::integer)))
+     ORDER BY rank DESC, conversation_id, seq
+     LIMIT $8
+)
+SELECT p.conversation_id, p.seq, p.role, p.created_at, p.rank,
+       ts_headline(q.cfg, replace(replace(replace(p.content, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), q.query,
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet
+  FROM page p, q
+ ORDER BY p.rank DESC, p.conversation_id, p.seq
