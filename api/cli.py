@@ -60,6 +60,48 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_command(args: argparse.Namespace) -> int:
+    """`mukti admin create|promote`: the only way to the first admin (the API never grants roles to itself)."""
+    import asyncpg
+
+    from api.accounts import service
+
+    if args.action == "create" and len(args.password or "") < 10:
+        print("the password must be at least 10 characters", file=sys.stderr)
+        return 2
+    database_url = Settings.from_env().require_database_url()
+
+    async def run() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            if args.action == "create":
+                try:
+                    user_id = await service.create_admin(conn, args.email, args.password, args.display_name)
+                except asyncpg.UniqueViolationError:
+                    print(f"an account with the email {args.email} exists; use `mukti admin promote`", file=sys.stderr)
+                    return 1
+                print(f"admin {args.email} created (id {user_id})")
+                return 0
+            user_id = await service.set_role(conn, args.email, args.role)
+            if user_id is None:
+                print(f"no account with the email {args.email}", file=sys.stderr)
+                return 1
+            print(f"{args.email} is now {args.role}")
+            return 0
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    if args.action == "create" and args.password is None:
+        import getpass
+
+        args.password = getpass.getpass("password for the new admin: ")
+    return _admin_command(args)
+
+
 def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:
     import httpx
 
@@ -159,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a background worker")
     worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
     worker.set_defaults(func=cmd_worker)
+
+    admin = sub.add_parser("admin", help="manage administrator accounts")
+    admin_sub = admin.add_subparsers(dest="action", required=True)
+    create = admin_sub.add_parser("create", help="create an admin account (e.g. the first one)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="prompted for when omitted (keeps it out of the shell history)")
+    create.add_argument("--display-name", default=None)
+    create.set_defaults(func=cmd_admin)
+    promote = admin_sub.add_parser("promote", help="set the role of an existing account")
+    promote.add_argument("--email", required=True)
+    promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
+    promote.set_defaults(func=cmd_admin)
     return parser
 
 

@@ -172,11 +172,12 @@ def _api_error(_: Request, exc: ApiError) -> Response:
 
 
 def _field_of(key: str | None, message: str) -> str | None:
-    if key:
+    # Litestar names only the body ("data") for an unknown or missing field; msgspec's message names the field.
+    if key and key != "data":
         return key
     # msgspec: "Object missing required field `content`" / "... - at `$.content`"
     match = re.search(r"`\$\.([A-Za-z0-9_.\[\]]+)`", message) or re.search(r"field `([A-Za-z0-9_]+)`", message)
-    return match.group(1) if match else None
+    return match.group(1) if match else key
 
 
 def _validation_error(_: Request, exc: ValidationException) -> Response:

@@ -14,6 +14,7 @@ from api.app import create_app
 from api.cli import migrate
 from api.settings import Settings
 from tests.harness import PgServer, find_server, janitor, unique_name
+from tests.leaks import ResponseRecorder
 
 CLONE_TIMES: list[float] = []
 
@@ -78,9 +79,14 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """The app in-process, on the test database (lifespan run: the pool is open)."""
+    """The app in-process, on the test database (lifespan run: the pool is open).
+
+    Every JSON response it sees is checked, at teardown, for password and token hashes."""
+    recorder = ResponseRecorder()
     async with AsyncTestClient(app=create_app(settings)) as test_client:
+        test_client.event_hooks["response"].append(recorder)
         yield test_client
+    await recorder.assert_no_secrets(settings.require_database_url())
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.accounts import schemas, service
@@ -18,20 +18,20 @@ class AuthController(Controller):
     security = [{}]  # public: no access token
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account (free plan)")
-    async def register(self, request: Request, data: schemas.RegisterRequest) -> schemas.AuthResponse:
+    async def register(self, request: Request, data: JSONBody[schemas.RegisterRequest]) -> schemas.AuthResponse:
         return await service.register(request.app.state.pool, request.app.state.settings, data)
 
     @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
-    async def login(self, request: Request, data: schemas.LoginRequest) -> schemas.AuthResponse:
+    async def login(self, request: Request, data: JSONBody[schemas.LoginRequest]) -> schemas.AuthResponse:
         address = request.client.host if request.client else "unknown"
         return await service.login(request.app.state.pool, request.app.state.settings, data, address)
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token into a new token pair")
-    async def refresh(self, request: Request, data: schemas.RefreshRequest) -> schemas.TokenPair:
+    async def refresh(self, request: Request, data: JSONBody[schemas.RefreshRequest]) -> schemas.TokenPair:
         return await service.refresh(request.app.state.pool, request.app.state.settings, data.refresh_token)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke the session of a refresh token")
-    async def logout(self, request: Request, data: schemas.RefreshRequest) -> None:
+    async def logout(self, request: Request, data: JSONBody[schemas.RefreshRequest]) -> None:
         await service.logout(request.app.state.pool, data.refresh_token)
 
 
@@ -44,7 +44,7 @@ class MeController(Controller):
         return await service.get_me(request.app.state.pool, request.user.id)
 
     @patch("", summary="Change display name, preferences or webhook URL")
-    async def update_me(self, request: Request, data: schemas.UpdateMeRequest) -> schemas.User:
+    async def update_me(self, request: Request, data: JSONBody[schemas.UpdateMeRequest]) -> schemas.User:
         return await service.update_me(request.app.state.pool, request.user.id, data)
 
     @delete("", status_code=HTTP_204_NO_CONTENT, summary="Delete and anonymize the caller's account")
@@ -63,8 +63,8 @@ class MeController(Controller):
     async def notifications(
         self,
         request: Request,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
     ) -> schemas.NotificationPage:
         return await service.notifications(request.app.state.pool, request.user.id, limit, cursor)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.accounts.schemas import Subscription
@@ -23,16 +23,18 @@ class AdminUsersController(Controller):
     async def list_users(
         self,
         request: Request,
-        q: Annotated[str | None, Parameter(max_length=320)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        q: Annotated[str | None, QueryParameter(max_length=320)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
     ) -> schemas.AdminUserPage:
         return await service.list_users(request.app.state.pool, q, limit, cursor)
 
     @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
-    async def update_user(self, request: Request, user_id: UUID, data: schemas.UpdateUserRequest) -> schemas.AdminUser:
+    async def update_user(self, request: Request, user_id: FromPath[UUID],
+                          data: JSONBody[schemas.UpdateUserRequest]) -> schemas.AdminUser:
         return await service.update_user(request.app.state.pool, request.user.id, str(user_id), data)
 
     @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
-    async def set_plan(self, request: Request, user_id: UUID, data: schemas.SetPlanRequest) -> Subscription:
+    async def set_plan(self, request: Request, user_id: FromPath[UUID],
+                       data: JSONBody[schemas.SetPlanRequest]) -> Subscription:
         return await service.set_plan(request.app.state.pool, request.user.id, str(user_id), data.plan)

@@ -110,7 +110,7 @@ SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
        CASE WHEN hour_open THEN s.questions_this_hour ELSE 0 END AS this_hour,
        CASE WHEN day_open THEN s.questions_today ELSE 0 END AS today,
        CASE WHEN day_open THEN s.tokens_today ELSE 0 END AS tokens_today,
-       CASE WHEN day_open THEN s.cost_today ELSE 0 END AS cost_today,
+       (CASE WHEN day_open THEN s.cost_today ELSE 0 END)::numeric(14, 6) AS cost_today,
        CASE WHEN hour_open THEN s.hour_window_start + interval '1 hour'
             ELSE date_trunc('hour', now()) + interval '1 hour' END AS reset_hour,
        CASE WHEN day_open THEN s.day_window_start + interval '1 day'
