@@ -1,4 +1,4 @@
-"""The `mukti` command: up, migrate, api, worker."""
+"""The `mukti` command: up, migrate, api, worker, llm-stub."""
 
 from __future__ import annotations
 
@@ -60,6 +60,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_llm_stub(args: argparse.Namespace) -> int:
+    from api.llm.stub import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def _admin_command(args: argparse.Namespace) -> int:
     """`mukti admin create|promote`: the only way to the first admin (the API never grants roles to itself)."""
     import asyncpg
@@ -102,7 +117,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:
+def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60, path: str = "/ready") -> bool:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -110,7 +125,7 @@ def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60)
         if any(child.poll() is not None for child in children):
             return False
         try:
-            if httpx.get(url + "/ready", timeout=1).status_code == 200:
+            if httpx.get(url + path, timeout=1).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass
@@ -150,6 +165,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     env["MUKTI_PORT"] = str(port)
     base = [sys.executable, "-m", "api.cli"]
+    # Services the API and worker use; stopped after them (running jobs still call the LLM).
+    services: list[subprocess.Popen] = []
+    if not settings.llm_base_url and not settings.llm_api_key:
+        # No LLM configured: answer with the offline stub, in a process of its own.
+        stub_port = _free_port("127.0.0.1")
+        services.append(subprocess.Popen([*base, "llm-stub", "--port", str(stub_port)], env=env))
+        stub_url = f"http://127.0.0.1:{stub_port}"
+        if not _wait_ready(stub_url, services, timeout=30, path="/v1/models"):
+            _stop(services, timeout=5)
+            if server is not None:
+                server.cleanup()
+            print("the offline LLM stub did not start", file=sys.stderr, flush=True)
+            return 1
+        env["LLM_BASE_URL"] = stub_url + "/v1"
+        print(f"no LLM configured (LLM_BASE_URL, LLM_API_KEY): using the offline stub at {stub_url}/v1", flush=True)
     children = [
         subprocess.Popen([*base, "api", "--port", str(port)], env=env),
         subprocess.Popen([*base, "worker"], env=env),
@@ -170,10 +200,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         elif not stopping:
             print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
             stopping = True
-        while not stopping and all(child.poll() is None for child in children):
+        while not stopping and all(child.poll() is None for child in children + services):
             time.sleep(0.2)
     finally:
         _stop(children, timeout=settings.worker_shutdown_timeout + 5)
+        _stop(services, timeout=5)
         if server is not None:
             server.cleanup()
         print("Mukti stopped", flush=True)
@@ -213,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--email", required=True)
     promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
     promote.set_defaults(func=cmd_admin)
+
+    stub = sub.add_parser("llm-stub", help="run the offline OpenAI-compatible LLM stub")
+    stub.add_argument("--host", default="127.0.0.1")
+    stub.add_argument("--port", type=int, default=8001)
+    stub.set_defaults(func=cmd_llm_stub)
     return parser
 
 

@@ -1,8 +1,10 @@
-"""answering: reserved slot, filled in by the answering feature.
+"""answering: storing replies (archive, usage, limits), failed attempts, outgoing webhooks.
 
 Revision ID: 0005
 Revises: 0004
 """
+
+from db.migrations.sqlfile import execute_sql, run_sql_file
 
 revision = "0005"
 down_revision = "0004"
@@ -11,8 +13,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    run_sql_file("schema/0005_answering.up.sql")
+    run_sql_file("functions/mukti_enqueue_webhook_v1.sql")
+    run_sql_file("functions/mukti_complete_request_v1.sql")
+    run_sql_file("functions/mukti_fail_attempt_v1.sql")
 
 
 def downgrade() -> None:
-    pass
+    execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_fail_attempt_v1(uuid, text, double precision);"
+        "DROP FUNCTION IF EXISTS mukti_complete_request_v1(uuid, text, integer, integer, integer);"
+        "DROP FUNCTION IF EXISTS mukti_enqueue_webhook_v1(uuid, text, jsonb);"
+    )
+    run_sql_file("schema/0005_answering.down.sql")

@@ -1,0 +1,101 @@
+"""The LLM client of a worker process: one `openai.AsyncOpenAI` for all its calls.
+
+One client per process keeps one connection pool, so hundreds of calls in flight
+reuse keep-alive connections instead of opening one per call. The client's own
+retries are off: retries are the job queue's, with their backoff in the database.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+
+import httpx2  # the HTTP library the openai package is built on (its connection limits)
+import openai
+
+from api.settings import Settings
+
+# Sent when the server needs no key (the offline stub, a local vLLM or Ollama).
+NO_KEY = "mukti-no-key"
+
+
+@dataclass(frozen=True)
+class Completion:
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+
+
+class LlmError(Exception):
+    """A failed call, with the delay the server asked for (Retry-After), if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def parse_retry_after(headers) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+class LlmClient:
+    def __init__(self, *, base_url: str | None, api_key: str | None, timeout: float, max_connections: int) -> None:
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or NO_KEY,
+            timeout=timeout,
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> "LlmClient":
+        # Headroom over the job concurrency: keep-alive connections of calls just ended.
+        return cls(base_url=base_url or settings.llm_base_url, api_key=settings.llm_api_key,
+                   timeout=settings.llm_timeout, max_connections=settings.worker_concurrency + 16)
+
+    async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
+        started = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(model=model, messages=messages)
+        except openai.APIStatusError as exc:
+            raise LlmError(f"LLM answered {exc.status_code}: {exc.message}", status=exc.status_code,
+                           retry_after=parse_retry_after(exc.response.headers)) from exc
+        except openai.APITimeoutError as exc:
+            raise LlmError("LLM call timed out") from exc
+        except openai.APIConnectionError as exc:
+            raise LlmError(f"LLM unreachable: {exc}") from exc
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        content = (response.choices[0].message.content or "").strip() if response.choices else ""
+        if not content:
+            raise LlmError("LLM returned an empty reply")
+        usage = response.usage
+        return Completion(content=content,
+                          prompt_tokens=usage.prompt_tokens if usage else 0,
+                          completion_tokens=usage.completion_tokens if usage else 0,
+                          latency_ms=latency_ms)
+
+    async def aclose(self) -> None:
+        await self._client.close()

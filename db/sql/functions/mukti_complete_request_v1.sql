@@ -1,0 +1,172 @@
+-- Store the LLM's reply to a request: the back half of the question flow, one transaction.
+--
+-- In order: the request row is locked (a second run of the same job waits here, then
+-- sees 'completed' and writes nothing: at most one reply per request, guarded also by
+-- request_queue_reply_key and recent_messages_reply_key); the subscription, then the
+-- conversation are locked (the lock order of mukti_submit_question_v1); the reply gets
+-- the next seq; everything beyond the 50 most recent messages moves to the archive;
+-- the request completes; the usage event, the daily aggregate and the subscription's
+-- counters move together; a limit reached blocks the user until the window ends and
+-- notifies them once per window.
+--
+-- outcome: 'completed', 'already_completed' (reply_seq is the earlier reply),
+-- 'already_failed' or 'not_found' (nothing written).
+-- limit_reached: NULL, 'daily_limit_reached' or 'hourly_limit_reached' (when notified).
+CREATE FUNCTION mukti_complete_request_v1(
+    p_request_id uuid,
+    p_content text,
+    p_prompt_tokens integer,
+    p_completion_tokens integer,
+    p_latency_ms integer,
+    OUT outcome text,
+    OUT reply_seq integer,
+    OUT cost numeric,
+    OUT limit_reached text
+)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r            request_queue%ROWTYPE;
+    v_now        timestamptz := clock_timestamp();
+    v_day        timestamptz := date_trunc('day', v_now, 'UTC');
+    v_hour       timestamptz := date_trunc('hour', v_now, 'UTC');
+    v_sub_id     uuid;
+    v_plan_id    text;
+    v_per_hour   integer;
+    v_per_day    integer;
+    v_seq        integer;
+    v_archived   integer;
+    v_technique  uuid;
+    v_today      integer;
+    v_this_hour  integer;
+    v_window     interval;
+    v_window_end timestamptz;
+    v_upgrade    plans%ROWTYPE;
+    v_body       text;
+BEGIN
+    SELECT * INTO r FROM request_queue q WHERE q.id = p_request_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    ELSIF r.status = 'completed' THEN
+        outcome := 'already_completed';
+        reply_seq := r.reply_seq;
+        RETURN;
+    ELSIF r.status = 'failed' THEN
+        outcome := 'already_failed';
+        RETURN;
+    END IF;
+
+    SELECT s.id, p.id, p.per_hour, p.per_day INTO v_sub_id, v_plan_id, v_per_hour, v_per_day
+      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+     WHERE s.user_id = r.user_id
+       FOR UPDATE OF s;
+
+    UPDATE conversations c
+       SET message_count = c.message_count + 1, last_activity_at = v_now, updated_at = v_now
+     WHERE c.id = r.conversation_id
+    RETURNING c.message_count, c.archived_count, c.technique_id INTO v_seq, v_archived, v_technique;
+
+    INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
+    VALUES (r.conversation_id, v_seq, r.user_id, 'assistant', p_content, r.id, v_now);
+
+    -- Keep at most 50 recent messages: the overflow moves in one statement, created_at kept.
+    IF v_seq - v_archived > 50 THEN
+        WITH moved AS (
+            DELETE FROM recent_messages m
+             WHERE m.conversation_id = r.conversation_id AND m.seq <= v_seq - 50
+            RETURNING m.conversation_id, m.seq, m.user_id, m.role, m.content, m.request_id, m.ts_config,
+                      m.created_at)
+        INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, request_id, ts_config,
+                                       created_at)
+        SELECT * FROM moved;
+        UPDATE conversations SET archived_count = v_seq - 50 WHERE id = r.conversation_id;
+    END IF;
+
+    SELECT round(p_prompt_tokens * mp.prompt_per_1k / 1000 + p_completion_tokens * mp.completion_per_1k / 1000, 6)
+      INTO cost
+      FROM model_prices mp
+     WHERE mp.model = r.model AND mp.effective_from <= v_now
+     ORDER BY mp.effective_from DESC
+     LIMIT 1;
+    cost := coalesce(cost, 0);
+
+    UPDATE request_queue
+       SET status = 'completed', reply_seq = v_seq, prompt_tokens = p_prompt_tokens,
+           completion_tokens = p_completion_tokens, completed_at = v_now, next_attempt_at = NULL, error = NULL
+     WHERE id = r.id;
+
+    INSERT INTO usage_events (user_id, occurred_at, event_type, conversation_id, request_id, model, technique_id,
+                              prompt_tokens, completion_tokens, cost, latency_ms)
+    VALUES (r.user_id, v_now, 'question', r.conversation_id, r.id, r.model, v_technique,
+            p_prompt_tokens, p_completion_tokens, cost, p_latency_ms);
+
+    INSERT INTO daily_usage_aggregates AS a (user_id, day, model, technique_id, questions, prompt_tokens,
+                                             completion_tokens, cost, total_latency_ms, updated_at)
+    VALUES (r.user_id, (v_now AT TIME ZONE 'UTC')::date, r.model, v_technique, 1, p_prompt_tokens,
+            p_completion_tokens, cost, coalesce(p_latency_ms, 0), v_now)
+    ON CONFLICT ON CONSTRAINT daily_usage_aggregates_key DO UPDATE
+       SET questions = a.questions + 1,
+           prompt_tokens = a.prompt_tokens + excluded.prompt_tokens,
+           completion_tokens = a.completion_tokens + excluded.completion_tokens,
+           cost = a.cost + excluded.cost,
+           total_latency_ms = a.total_latency_ms + excluded.total_latency_ms,
+           updated_at = excluded.updated_at;
+
+    -- Fixed-window counters: a window that has passed starts again from zero.
+    UPDATE subscriptions s
+       SET questions_today     = CASE WHEN s.day_window_start = v_day THEN s.questions_today ELSE 0 END,
+           tokens_today        = CASE WHEN s.day_window_start = v_day THEN s.tokens_today ELSE 0 END
+                                 + p_prompt_tokens + p_completion_tokens,
+           cost_today          = CASE WHEN s.day_window_start = v_day THEN s.cost_today ELSE 0 END + cost,
+           day_window_start    = v_day,
+           questions_this_hour = CASE WHEN s.hour_window_start = v_hour THEN s.questions_this_hour ELSE 0 END,
+           hour_window_start   = v_hour,
+           updated_at          = v_now
+     WHERE s.id = v_sub_id
+    RETURNING s.questions_today, s.questions_this_hour INTO v_today, v_this_hour;
+
+    outcome := 'completed';
+    reply_seq := v_seq;
+
+    IF v_today >= v_per_day THEN
+        limit_reached := 'daily_limit_reached';
+        v_window := interval '1 day';
+        v_window_end := v_day + v_window;
+        SELECT * INTO v_upgrade FROM plans WHERE per_day > v_per_day ORDER BY price_per_month, id LIMIT 1;
+        v_body := format('You have asked all %s questions of your plan for today; you can ask again at %s UTC.',
+                         v_per_day, to_char(v_window_end AT TIME ZONE 'UTC', 'HH24:MI'));
+        IF v_upgrade.id IS NOT NULL THEN
+            v_body := v_body || format(' Upgrade to %s for up to %s questions a day.', v_upgrade.name, v_upgrade.per_day);
+        END IF;
+    ELSIF v_this_hour >= v_per_hour THEN
+        limit_reached := 'hourly_limit_reached';
+        v_window := interval '1 hour';
+        v_window_end := v_hour + v_window;
+        SELECT * INTO v_upgrade FROM plans WHERE per_hour > v_per_hour ORDER BY price_per_month, id LIMIT 1;
+        v_body := format('You have asked all %s questions of your plan for this hour; you can ask again at %s UTC.',
+                         v_per_hour, to_char(v_window_end AT TIME ZONE 'UTC', 'HH24:MI'));
+        IF v_upgrade.id IS NOT NULL THEN
+            v_body := v_body || format(' Upgrade to %s for up to %s questions an hour.', v_upgrade.name, v_upgrade.per_hour);
+        END IF;
+    ELSE
+        RETURN;
+    END IF;
+
+    -- Once per window: the subscription lock serialises this check per user.
+    IF EXISTS (SELECT 1 FROM notifications n
+                WHERE n.user_id = r.user_id AND n.kind = limit_reached AND n.created_at >= v_window_end - v_window) THEN
+        limit_reached := NULL;
+        RETURN;
+    END IF;
+    UPDATE subscriptions SET blocked_until = greatest(blocked_until, v_window_end) WHERE id = v_sub_id;
+    INSERT INTO notifications (user_id, kind, title, body, data, created_at)
+    VALUES (r.user_id, limit_reached,
+            CASE limit_reached WHEN 'daily_limit_reached' THEN 'Daily limit reached' ELSE 'Hourly limit reached' END,
+            v_body,
+            jsonb_build_object('plan', v_plan_id, 'blocked_until', v_window_end, 'upgrade_to', v_upgrade.id),
+            v_now);
+    PERFORM mukti_enqueue_webhook_v1(r.user_id, 'limit.reached', jsonb_build_object(
+        'kind', limit_reached, 'plan', v_plan_id, 'blocked_until', v_window_end, 'upgrade_to', v_upgrade.id));
+END;
+$$;

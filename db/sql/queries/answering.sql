@@ -1,0 +1,53 @@
+-- answering_start_attempt --
+-- Take a request for one LLM attempt and load its whole context in one statement:
+-- the request turns 'processing' (attempts + 1), and the row carries the recent
+-- messages up to the question (replies to earlier questions included, later questions
+-- not), the technique's prompt and questioning style at the conversation's version,
+-- and the user's name and preferences. No row: the request is finished (or gone).
+WITH req AS (
+    UPDATE request_queue q
+       SET status = 'processing', attempts = q.attempts + 1, started_at = clock_timestamp(),
+           next_attempt_at = NULL
+     WHERE q.id = $1 AND q.status IN ('pending', 'processing')
+    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.model, q.attempts, q.max_attempts
+)
+SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.message_seq,
+       tv.name AS technique_name, tv.system_prompt, tv.questioning_style,
+       u.display_name, u.preferences::text AS preferences,
+       (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.seq), '[]')
+          FROM recent_messages m
+         WHERE m.conversation_id = req.conversation_id
+           AND (m.seq <= req.message_seq OR m.role <> 'user'))::text AS messages
+  FROM req
+  JOIN conversations c ON c.id = req.conversation_id
+  JOIN users u ON u.id = req.user_id
+  LEFT JOIN techniques t ON t.id = c.technique_id
+  LEFT JOIN technique_versions tv
+         ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
+
+-- answering_complete --
+SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v1($1, $2, $3, $4, $5)
+
+-- answering_fail_attempt --
+SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1($1, $2, $3)
+
+-- answering_release_request --
+-- A job interrupted mid-attempt (worker shutdown): the request waits again.
+UPDATE request_queue SET status = 'pending', next_attempt_at = clock_timestamp()
+ WHERE id = $1 AND status = 'processing'
+
+-- answering_release_jobs --
+-- Requests of jobs taken back from dead workers wait again (the sweeper).
+UPDATE request_queue SET status = 'pending', next_attempt_at = clock_timestamp()
+ WHERE job_id = ANY($1::bigint[]) AND status = 'processing'
+RETURNING id
+
+-- webhook_delivery_get --
+SELECT id, url, payload::text AS payload, status, attempts FROM webhook_deliveries WHERE id = $1
+
+-- webhook_delivery_record --
+-- One delivery attempt: its HTTP status or error, and the resulting delivery status.
+UPDATE webhook_deliveries
+   SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4,
+       delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
+ WHERE id = $1

@@ -1,0 +1,85 @@
+"""Answering a question: the task the question flow enqueues (seed 000, worker pool to usage).
+
+One run of `answer_question` is one LLM attempt:
+  1. one statement takes the request ('processing', attempts + 1) and loads its context;
+  2. the LLM call (the plan's model, the configured timeout, no client-side retries);
+  3. success: one SQL function stores reply, archive, usage and limits in one transaction;
+     failure: one SQL function records it and either reschedules (the job is retried by
+     Procrastinate at the time it returns: 2^(attempt-1) s plus jitter, or the LLM's
+     Retry-After) or fails the request for good (notification, webhook).
+Jobs carry the conversation as their lock, so a conversation's questions are answered
+one at a time, in order, even across retries (a waiting retry keeps its place).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from procrastinate import JobContext
+
+from api.llm.client import LlmError
+from db.queries import QUERIES
+from jobs.app import app
+from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
+from jobs.resources import resources_of
+
+log = logging.getLogger("mukti.answering")
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a Socratic tutor. Never lecture and never give the answer outright: reply with one or two "
+    "short, open questions that help the learner examine their own reasoning, expose hidden assumptions "
+    "and reach their own conclusions. Build on what they said last."
+)
+# Preferences are user-written: only short scalar values reach the prompt.
+MAX_PREFERENCE_CHARS = 200
+
+
+def build_messages(context: dict[str, Any]) -> list[dict[str, str]]:
+    """The chat messages for the LLM: system prompt (technique, style, learner), then the dialogue."""
+    parts = [context.get("system_prompt") or DEFAULT_SYSTEM_PROMPT]
+    if context.get("questioning_style"):
+        parts.append(f"Questioning style: {context['questioning_style']}")
+    learner = []
+    if context.get("display_name"):
+        learner.append(f"name: {context['display_name']}")
+    for key, value in sorted((context.get("preferences") or {}).items()):
+        if isinstance(value, (str, int, float, bool)) and len(str(value)) <= MAX_PREFERENCE_CHARS:
+            learner.append(f"{key}: {value}")
+    if learner:
+        parts.append("About the learner (respect their preferences): " + "; ".join(learner))
+    return [{"role": "system", "content": "\n\n".join(parts)}, *context["messages"]]
+
+
+def _context_of(row) -> dict[str, Any]:
+    return {**dict(row), "preferences": json.loads(row["preferences"]), "messages": json.loads(row["messages"])}
+
+
+@app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
+async def answer_question(context: JobContext, request_id: str) -> str:
+    res = resources_of(context)
+    row = await res.pool.fetchrow(QUERIES["answering_start_attempt"], request_id)
+    if row is None:
+        return "already finished"
+    try:
+        completion = await res.llm.complete(row["model"], build_messages(_context_of(row)))
+        done = await res.pool.fetchrow(QUERIES["answering_complete"], request_id, completion.content,
+                                       completion.prompt_tokens, completion.completion_tokens,
+                                       completion.latency_ms)
+        return done["outcome"]
+    except asyncio.CancelledError:
+        # Worker shutdown past its grace period: the job is retried at once elsewhere.
+        await asyncio.shield(res.pool.execute(QUERIES["answering_release_request"], request_id))
+        raise
+    except Exception as exc:  # any failure of this attempt, the LLM's or ours, is retried
+        error = str(exc) if isinstance(exc, LlmError) else f"{type(exc).__name__}: {exc}"
+        retry_after = exc.retry_after if isinstance(exc, LlmError) else None
+        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id, error[:2000],
+                                         backoff_delay(row["attempts"], retry_after))
+        log.warning("request %s attempt %d/%d failed (%s): %s", request_id, row["attempts"],
+                    row["max_attempts"], failed["outcome"], error)
+        if failed["outcome"] == "retry":
+            raise RetryLater(failed["next_attempt_at"]) from exc
+        return failed["outcome"]

@@ -1,0 +1,66 @@
+"""What a worker process shares between its jobs: the database pool, the LLM client,
+the webhook HTTP client. Opened once per process by `run_worker` and handed to the
+tasks through the job context (`additional_context["resources"]`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from procrastinate import JobContext
+
+from api.llm.client import LlmClient
+from api.settings import Settings
+
+log = logging.getLogger("mukti.worker")
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    settings: Settings
+    pool: asyncpg.Pool
+    llm: LlmClient
+    http: httpx.AsyncClient
+
+
+def db_pool_size(settings: Settings) -> int:
+    # Jobs hold a connection only for their short queries, never across the LLM call:
+    # a few connections serve hundreds of jobs, and Postgres prefers few.
+    return max(4, min(settings.worker_concurrency, 20))
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
+    stub = None
+    llm_base_url = settings.llm_base_url
+    if not llm_base_url and not settings.llm_api_key:
+        from api.llm.stub import StubServer
+
+        stub = StubServer(record_calls=False).__enter__()
+        llm_base_url = stub.base_url
+        log.warning("no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s",
+                    llm_base_url)
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=db_pool_size(settings),
+                                     command_timeout=60,
+                                     server_settings={"application_name": "mukti-worker", "timezone": "UTC"})
+    llm = LlmClient.from_settings(settings, base_url=llm_base_url)
+    http = httpx.AsyncClient(follow_redirects=False)
+    try:
+        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http)
+    finally:
+        await http.aclose()
+        await llm.aclose()
+        await pool.close()
+        if stub is not None:
+            stub.__exit__(None, None, None)
+
+
+def resources_of(context: JobContext) -> WorkerResources:
+    try:
+        return context.additional_context["resources"]
+    except KeyError:
+        raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None

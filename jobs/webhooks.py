@@ -1,0 +1,57 @@
+"""Outgoing webhooks: signed JSON POSTs to a user's webhook_url, retried with backoff.
+
+Deliveries are queued by SQL (mukti_enqueue_webhook_v1) in the transaction of the event
+they report; this task sends one and records each attempt in webhook_deliveries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import httpx
+from procrastinate import JobContext
+
+from db.queries import QUERIES
+from jobs.app import app
+from jobs.backoff import BackoffRetry
+from jobs.resources import resources_of
+
+ATTEMPTS = 6  # ~1 + 2 + 4 + 8 + 16 s of waiting before giving up
+TIMEOUT = 10.0
+SIGNATURE_HEADER = "X-Mukti-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The header value: sha256=<hex HMAC-SHA256 of the exact body bytes>."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+@app.task(name="deliver_webhook", queue="webhooks", pass_context=True, retry=BackoffRetry(ATTEMPTS))
+async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
+    res = resources_of(context)
+    delivery = await res.pool.fetchrow(QUERIES["webhook_delivery_get"], delivery_id)
+    if delivery is None or delivery["status"] != "pending":
+        return "nothing to deliver"
+    body = delivery["payload"].encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "Mukti-Webhooks/1",
+               SIGNATURE_HEADER: signature(res.settings.webhook_secret, body),
+               "X-Mukti-Delivery": delivery_id}
+    status_code = error = None
+    try:
+        response = await res.http.post(delivery["url"], content=body, headers=headers, timeout=TIMEOUT)
+        status_code = response.status_code
+        if not response.is_success:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    last = context.job.attempts + 1 >= ATTEMPTS
+    status = "delivered" if error is None else ("failed" if last else "pending")
+    await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, status, status_code, error)
+    if error is not None:
+        raise DeliveryFailed(error)
+    return status
