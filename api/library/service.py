@@ -128,7 +128,7 @@ async def list_versions(pool: asyncpg.Pool, user: CurrentUser, technique_id: str
     technique = await get_technique(pool, user, technique_id)
     sees_all = user.is_moderator or technique.author_id == user.id
     before, _ = decode_cursor(cursor, "versions")
-    rows = await pool.fetch(QUERIES["library_technique_versions"], technique_id, user.id, sees_all, before,
+    rows = await pool.fetch(QUERIES["library_technique_versions"], technique_id, sees_all, before,
                             limit + 1)
     page, next_cursor = _page(rows, limit, "versions", "version", with_id=False)
     return schemas.TechniqueVersionPage(items=[schemas.TechniqueVersion(**r) for r in page],

@@ -82,14 +82,14 @@ SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.
  ORDER BY p.created_at DESC, p.id LIMIT $5;
 
 -- library_technique_versions --
--- Versions newest first, of a technique the caller can see ($2 caller, $3 sees all:
--- owner or moderator; others only approved versions). $4 cursor version, $5 rows.
+-- Versions newest first, of a technique the caller can see ($2: sees all, i.e. owner or
+-- moderator; others see only approved versions). $3 cursor version, $4 rows.
 SELECT version, name, description, system_prompt, questioning_style, status, rejection_reason, created_at
   FROM technique_versions
  WHERE technique_id = $1::uuid
-   AND ($3::boolean OR status = 'approved')
-   AND version < coalesce($4::integer, 2147483647)
- ORDER BY version DESC LIMIT $5;
+   AND ($2::boolean OR status = 'approved')
+   AND version < coalesce($3::integer, 2147483647)
+ ORDER BY version DESC LIMIT $4;
 
 -- library_edit_technique --
 SELECT mukti_edit_technique_v1($1::uuid, $2::uuid, $3, $4, $5, $6);
