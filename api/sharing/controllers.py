@@ -51,7 +51,8 @@ async def share_analytics(request: Request, share_id: FromPath[uuid.UUID]) -> Sh
     return await service.share_analytics(request.app.state.pool, request.user.id, share_id)
 
 
-@get("/shared/{token:str}", tags=TAGS, security=[], summary="The shared conversation (public; each 200 counts a view)")
+@get("/shared/{token:str}", tags=TAGS, security=[{}],
+     summary="The shared conversation (public; each 200 counts a view)")
 async def view_shared(
     request: Request,
     token: FromPath[str],

@@ -11,6 +11,7 @@ import pytest
 
 from api.settings import Settings
 from tests.factories import TestUser, create_user
+from tests.live_app import live_client
 
 
 async def make_conversation(db: asyncpg.Connection, user: TestUser, *, archived: int = 0, recent: int = 3,
@@ -65,7 +66,8 @@ async def test_fifty_concurrent_views_of_a_ten_view_link(client, db, settings):
     owner = await create_user(db, settings)
     link = await share(client, owner, await make_conversation(db, owner), max_views=10)
 
-    responses = await asyncio.gather(*(client.get(f"/shared/{link['token']}") for _ in range(50)))
+    async with live_client(settings) as concurrent:
+        responses = await asyncio.gather(*(concurrent.get(f"/shared/{link['token']}") for _ in range(50)))
 
     assert Counter(r.status_code for r in responses) == {200: 10, 410: 40}
     assert all(r.json()["code"] == "gone" for r in responses if r.status_code == 410)
@@ -152,18 +154,21 @@ async def test_parallel_wrong_passwords_are_throttled_with_retry_after(client, d
     other_link = await share(client, owner, conversation_id, password="sesame")
     url = f"/shared/{link['token']}"
 
-    guesses = await asyncio.gather(*(client.get(url, headers={"X-Share-Password": f"guess {i}"})
-                                     for i in range(12)))
+    async with live_client(settings) as concurrent:
+        guesses = await asyncio.gather(*(concurrent.get(url, headers={"X-Share-Password": f"guess {i}"})
+                                         for i in range(12)))
 
-    assert Counter(r.status_code for r in guesses) == {401: 5, 429: 7}
-    for limited in (r for r in guesses if r.status_code == 429):
-        assert limited.json()["code"] == "rate_limited"
-        assert 1 <= int(limited.headers["retry-after"]) <= 15 * 60
-    # Throttled means not even tried, right password included; other links are unaffected.
-    assert (await client.get(url, headers={"X-Share-Password": "sesame"})).status_code == 429
-    assert (await client.get(f"/shared/{other_link['token']}",
-                             headers={"X-Share-Password": "sesame"})).status_code == 200
-    assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 0
+        assert Counter(r.status_code for r in guesses) == {401: 5, 429: 7}
+        for limited in (r for r in guesses if r.status_code == 429):
+            assert limited.json()["code"] == "rate_limited"
+            assert 1 <= int(limited.headers["retry-after"]) <= 15 * 60
+        # Throttled means not even tried, right password included; other links are unaffected.
+        assert (await concurrent.get(url, headers={"X-Share-Password": "sesame"})).status_code == 429
+        assert (await concurrent.get(f"/shared/{other_link['token']}",
+                                     headers={"X-Share-Password": "sesame"})).status_code == 200
+    # The throttle is per address too: another client address can still get in.
+    assert (await client.get(url, headers={"X-Share-Password": "sesame"})).status_code == 200
+    assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 1
 
 
 async def test_right_passwords_do_not_use_up_the_guess_budget(client, db, settings):
@@ -244,3 +249,11 @@ async def test_expiry_defaults_to_seven_days(client, db, settings):
     seconds = await db.fetchval("SELECT extract(epoch FROM expires_at - created_at) FROM shared_links"
                                 " WHERE id = $1::uuid", link["id"])
     assert round(seconds) == 7 * 24 * 3600
+
+
+async def test_links_of_a_suspended_owner_are_gone(client, db, settings):
+    owner = await create_user(db, settings)
+    link = await share(client, owner, await make_conversation(db, owner))
+    await db.execute("UPDATE users SET status = 'suspended' WHERE id = $1::uuid", owner.id)
+    assert (await client.get(f"/shared/{link['token']}")).status_code == 410
+    assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 0
