@@ -133,3 +133,13 @@ async def test_a_page_reads_only_the_partitions_that_hold_it(db, settings):
     assert await scanned(730, 760) == {"archived_messages_p202401", "archived_messages_p202402"}
     newest = 24 * 31 * 10
     assert await scanned(newest - 19, newest) == set()  # all recent: no partition at all
+
+
+async def test_history_and_asking_share_the_path(db, client, settings):
+    """GET here and POST in the conversations feature are merged on one path by Litestar."""
+    user = await create_user(db, settings)
+    conversation_id = await _conversation(db, user.id, 3, datetime.now(timezone.utc))
+    url = f"/conversations/{conversation_id}/messages"
+    assert (await client.get(url, headers=user.headers)).status_code == 200
+    response = await client.post(url, json={"content": ""}, headers=user.headers)
+    assert response.status_code == 422, response.text  # the asking route's own validation, not 405

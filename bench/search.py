@@ -1,0 +1,300 @@
+"""Benchmark: full-text search and history paging over 5 million archived messages.
+
+Loads 5,000,000 archived messages over 24 monthly partitions for 10,000 users (one of
+them with 100,000 messages in ten 10,000-message conversations) with COPY from two
+processes, then times GET /search and GET /conversations/{id}/messages at the service
+level (the same code and queries as the API, without HTTP) and prints p50/p95 and the
+EXPLAIN (ANALYZE, BUFFERS) of both queries.
+
+    uv run python bench/search.py [--keep] [--messages N]
+
+Uses DATABASE_URL, or creates the scratch database `mukti_bench_search` on
+127.0.0.1:5432 (dropped at the end unless --keep; a kept database is reused as is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.cli import migrate  # noqa: E402
+from api.search import service  # noqa: E402
+from db.queries import QUERIES  # noqa: E402
+
+SCRATCH = "mukti_bench_search"
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+USERS = 10_000
+HEAVY_CONVERSATIONS, HEAVY_DEPTH = 10, 10_000
+RECENT = 50
+MONTHS = 24
+VOCABULARY = 20_000
+SEED = 6
+
+# Secondary indexes built after the load, two at a time (archived_messages' per partition,
+# then attached by re-creating the parent index): the schema's definitions, names and all.
+DEFERRED_INDEXES = {
+    "archived_messages_user_idx": "(user_id, created_at)",
+    "archived_messages_search_idx": "USING gin (search)",
+    "archived_messages_scoped_search_idx": "USING gin (mukti_scoped_tsvector_v1(search, user_id))",
+}
+DEFERRED_RECENT_INDEXES = {
+    "recent_messages_user_idx": "(user_id)",
+    "recent_messages_search_idx": "USING gin (search)",
+    "recent_messages_scoped_search_idx": "USING gin (mukti_scoped_tsvector_v1(search, user_id))",
+}
+
+
+def vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
+    """Pronounceable pseudo-words with Zipf frequencies (s = 1), most frequent first."""
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    words: list[str] = []
+    seen: set[str] = set()
+    while len(words) < VOCABULARY:
+        word = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 4)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    cumulative, total = [], 0.0
+    for rank in range(1, VOCABULARY + 1):
+        total += 1 / rank
+        cumulative.append(total)
+    return words, cumulative
+
+
+def plan_conversations(total: int, rng: random.Random) -> tuple[list[str], str, list[tuple[str, str, int]]]:
+    """(user ids, the heavy user's id, [(conversation id, user id, archived messages)])."""
+    users = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(USERS)]
+    heavy = users[0]
+    conversations = [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), heavy, HEAVY_DEPTH)
+                     for _ in range(HEAVY_CONVERSATIONS)]
+    rest = total - HEAVY_CONVERSATIONS * HEAVY_DEPTH
+    typical = len(users) - 1
+    counts = [rng.randint(1, 3) for _ in range(typical)]  # uneven users, one conversation each
+    scale = rest / sum(counts)
+    sizes = [max(1, int(c * scale)) for c in counts]
+    sizes[-1] += rest - sum(sizes)
+    conversations += [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), user, size)
+                      for user, size in zip(users[1:], sizes)]
+    return users, heavy, conversations
+
+
+def load_part(url: str, conversations: list[tuple[str, str, int]], window: tuple[float, float], seed: int) -> None:
+    """COPY the archived and recent messages of `conversations` (one worker process)."""
+    rng = random.Random(seed)
+    words, cumulative = vocabulary(random.Random(SEED))
+    start, end = window
+    span = end - start
+    fmt = "%Y-%m-%d %H:%M:%S+00"
+    with psycopg.connect(url) as conn:
+        conn.execute("SET synchronous_commit = off")
+        archived_sql = "COPY archived_messages (conversation_id, seq, user_id, role, content, created_at) FROM STDIN"
+        recent_sql = "COPY recent_messages (conversation_id, seq, user_id, role, content, created_at) FROM STDIN"
+        for batch_start in range(0, len(conversations), 500):
+            batch = conversations[batch_start:batch_start + 500]
+            archived, recent = [], []
+            for conversation_id, user_id, n in batch:
+                # Every conversation spreads over 30-100% of the window: many partitions.
+                step = span * rng.uniform(0.3, 0.99) / (n + RECENT)
+                t = start + rng.uniform(0, span - step * (n + RECENT))
+                for seq in range(1, n + RECENT + 1):
+                    text = " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(6, 24)))
+                    role = "user" if seq % 2 else "assistant"
+                    stamp = time.strftime(fmt, time.gmtime(t if seq <= n else end + seq))
+                    (archived if seq <= n else recent).append(
+                        f"{conversation_id}\t{seq}\t{user_id}\t{role}\t{text}\t{stamp}\n")
+                    t += step
+            with conn.cursor() as cur:
+                with cur.copy(archived_sql) as copy:
+                    copy.write("".join(archived))
+                with cur.copy(recent_sql) as copy:
+                    copy.write("".join(recent))
+            conn.commit()
+
+
+def build_indexes(url: str, statements: list[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '400MB'")
+        for statement in statements:
+            conn.execute(statement)
+
+
+def load(url: str, total: int) -> tuple[str, list[str]]:
+    rng = random.Random(SEED)
+    users, heavy, conversations = plan_conversations(total, rng)
+    with psycopg.connect(url, autocommit=True) as conn:
+        window_end = conn.execute("SELECT extract(epoch FROM date_trunc('month', now()))").fetchone()[0]
+        window_start = conn.execute(
+            "SELECT extract(epoch FROM date_trunc('month', now()) - interval '24 months')").fetchone()[0]
+        conn.execute("SELECT mukti_ensure_partitions_v1('archived_messages', 'month', to_timestamp(%s), %s)",
+                     (window_start, MONTHS))
+        for name in [*DEFERRED_INDEXES, *DEFERRED_RECENT_INDEXES]:
+            conn.execute(f"DROP INDEX {name}")
+        with conn.cursor() as cur:
+            with cur.copy("COPY users (id, email) FROM STDIN") as copy:
+                for user in users:
+                    copy.write_row((user, f"{user}@bench.example"))
+            with cur.copy("COPY conversations (id, user_id, message_count, archived_count) FROM STDIN") as copy:
+                for conversation_id, user_id, n in conversations:
+                    copy.write_row((conversation_id, user_id, n + RECENT, n))
+    started = time.perf_counter()
+    rng.shuffle(conversations)
+    window = (float(window_start), float(window_end) - 86_400)
+    workers = [multiprocessing.Process(target=load_part, args=(url, conversations[i::2], window, SEED + i))
+               for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise SystemExit("a loader process failed")
+    copied = time.perf_counter() - started
+    with psycopg.connect(url, autocommit=True) as conn:
+        partitions = [r[0] for r in conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+            " ORDER BY pg_relation_size(inhrelid) DESC")]
+    indexing = time.perf_counter()
+    statements = [f"CREATE INDEX {name} ON recent_messages {definition}"
+                  for name, definition in DEFERRED_RECENT_INDEXES.items()]
+    statements += [f"CREATE INDEX ON {partition} {definition}"
+                   for partition in partitions for definition in DEFERRED_INDEXES.values()]
+    workers = [multiprocessing.Process(target=build_indexes, args=(url, statements[i::2])) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise SystemExit("an index builder failed")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name, definition in DEFERRED_INDEXES.items():  # attaches the partitions' indexes, builds nothing
+            conn.execute(f"CREATE INDEX {name} ON archived_messages {definition}")
+        conn.execute("VACUUM ANALYZE archived_messages, recent_messages, archived_message_months, conversations")
+    print(f"loaded {total:,} archived messages ({len(conversations):,} conversations, {USERS:,} users, "
+          f"{len(partitions)} partitions): COPY {copied:.0f} s, indexes + analyze "
+          f"{time.perf_counter() - indexing:.0f} s, total {time.perf_counter() - started:.0f} s")
+    return heavy, users
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def timed(label: str, calls, goal_p50: float | None, goal_p95: float) -> None:
+    times = []
+    for call in calls:
+        started = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - started) * 1000)
+    p50, p95 = statistics.median(times), percentile(times, 95)
+    goals = (f"goal p50 <= {goal_p50:.0f} ms: {p50 / goal_p50:.2f}x, " if goal_p50 else "") + \
+        f"goal p95 <= {goal_p95:.0f} ms: {p95 / goal_p95:.2f}x"
+    print(f"{label:<42} n={len(times):<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(times):7.2f} ms  ({goals})")
+
+
+async def measure(url: str, heavy: str, users: list[str]) -> None:
+    rng = random.Random(SEED + 1)
+    words, _ = vocabulary(random.Random(SEED))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    conn = await asyncpg.connect(url)
+    try:
+        deep = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]
+        typical_users = rng.sample(users[1:], 200)
+
+        def query() -> str:
+            # A word of rank 20-2000 (common to fairly rare), half the time with a second one.
+            picked = [words[rng.randint(20, 2000)]]
+            if rng.random() < 0.5:
+                picked.append(words[rng.randint(20, 2000)])
+            return " ".join(picked)
+
+        heavy_queries = [query() for _ in range(200)]
+        typical_queries = [(u, query()) for u in typical_users]
+        for q in heavy_queries[:10]:  # warm the caches a little
+            await service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
+        print(f"search: one or two words of Zipf rank 20-2000, limit 20, ts_headline for the page")
+        await timed("search, heavy user (100,000 messages)",
+                    [lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
+                     for q in heavy_queries], 20, 50)
+        await timed("search, typical user (~490 messages)",
+                    [lambda u=u, q=q: service.search(pool, u, q, conversation_id=None, cursor=None, limit=20)
+                     for u, q in typical_queries], 20, 50)
+        matches = [await conn.fetchval(
+            "SELECT count(*) FROM archived_messages WHERE user_id = $1::uuid AND search @@ plainto_tsquery($2)",
+            heavy, q) for q in heavy_queries[:20]]
+        print(f"  (heavy user: median {statistics.median(matches):.0f} matching messages per query)")
+
+        print("history: limit 100 (the maximum), conversations of 10,050 messages over ~24 partitions")
+        pages = [rng.choice(deep) for _ in range(300)]
+        await timed("history, newest page (recent_messages)",
+                    [lambda c=c: service.history_page(pool, heavy, c, before=None, cursor=None, limit=100)
+                     for c in pages], None, 5)
+        await timed("history, oldest page (seq 1-100, archive)",
+                    [lambda c=c: service.history_page(pool, heavy, c, before=101, cursor=None, limit=100)
+                     for c in pages], None, 5)
+        await timed("history, a middle page (archive)",
+                    [lambda c=c: service.history_page(pool, heavy, c, before=rng.randint(101, 10_000),
+                                                      cursor=None, limit=100) for c in pages], None, 5)
+
+        print("\nEXPLAIN (ANALYZE, BUFFERS) search, heavy user:")
+        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"], uuid.UUID(heavy),
+                                heavy_queries[0], "english", None, None, None, None, 21)
+        print(f"  q = {heavy_queries[0]!r}")
+        print("\n".join("  " + r[0] for r in plan))
+        print("\nEXPLAIN (ANALYZE, BUFFERS) history, oldest page of a 10,050-message conversation:")
+        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_history_page"], deep[0], 1, 100)
+        print("\n".join("  " + r[0] for r in plan))
+    finally:
+        await conn.close()
+        await pool.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="keep (and on the next run reuse) the scratch database")
+    parser.add_argument("--messages", type=int, default=5_000_000, help="archived messages to load")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL")
+    scratch = url is None
+    if scratch:
+        url = f"{SERVER}/{SCRATCH}"
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SCRATCH,)).fetchone()
+            if exists and not args.keep:
+                conn.execute(f'DROP DATABASE "{SCRATCH}" WITH (FORCE)')
+            if not exists or not args.keep:
+                conn.execute(f'CREATE DATABASE "{SCRATCH}"')
+    migrate(url)
+    with psycopg.connect(url) as conn:
+        loaded = conn.execute("SELECT count(*) FROM users WHERE email LIKE '%%@bench.example'").fetchone()[0]
+    rng = random.Random(SEED)
+    if loaded:
+        users, heavy, _ = plan_conversations(args.messages, rng)
+        print(f"reusing the loaded database {url}")
+    else:
+        heavy, users = load(url, args.messages)
+    try:
+        asyncio.run(measure(url, heavy, users))
+    finally:
+        if scratch and not args.keep:
+            with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{SCRATCH}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
