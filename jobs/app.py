@@ -25,7 +25,12 @@ def configured_app(settings: Settings, *, pool_max: int | None = None) -> procra
         conninfo=settings.require_database_url(),
         min_size=1,
         max_size=pool_max or 10,
-        kwargs={"application_name": "mukti-worker"},
+        # Procrastinate's own bookkeeping (fetch, finish, retry) commits without waiting for
+        # the WAL flush: its fetch loop is serial, so a flush per job would cap pickup at
+        # one job per fsync. A crash can only undo the last few such commits: a job fetched
+        # again or run again, which answering and webhooks tolerate (idempotent, at least
+        # once). Replies are stored by our own connections, with durable commits.
+        kwargs={"application_name": "mukti-worker", "options": "-c synchronous_commit=off"},
     )
     # Bound on `app` itself, not on a copy (`with_connector`): tasks keep a reference to
     # `app`, and periodic deferrals and in-task queries go through it.

@@ -22,8 +22,16 @@ log = logging.getLogger("mukti.worker")
 FETCH_POLL_INTERVAL = 0.1
 
 
+def quiet_per_job_logs() -> None:
+    """A line per job and per LLM call would dominate the log (and a core) at hundreds
+    of jobs per second; errors and retries still show (warnings and up)."""
+    for name in ("procrastinate", "httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 async def run_worker(settings: Settings, *, queues: list[str] | None = None,
                      install_signal_handlers: bool = True) -> None:
+    quiet_per_job_logs()
     app = configured_app(settings, pool_max=db_pool_size(settings))
     log.info("worker starting: concurrency=%d queues=%s", settings.worker_concurrency, queues or "all")
     async with open_resources(settings) as resources, app.open_async():
