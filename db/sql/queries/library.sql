@@ -36,12 +36,20 @@ SELECT t.id::text, t.slug, t.is_builtin, t.is_default, t.status, t.user_id::text
    AND (t.status = 'approved' OR t.user_id = $2::uuid OR $3::boolean);
 
 -- library_list_techniques_top --
--- Highest Wilson score first (ties by id).
+-- Highest Wilson score first (ties by id). Many items share a score (every unvoted one
+-- has 0), and the index orders score DESC but id ASC, so no single row comparison can
+-- be an index bound: the approved run after the cursor is read as two index ranges, the
+-- rest of the cursor's tie group (score = s AND id > i) and the lower scores (score < s).
 WITH page AS (
     (SELECT * FROM techniques
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score <= coalesce($3::float8, 'Infinity')
-        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND score = $3::float8 AND id > $4::uuid
+        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM techniques
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND score < coalesce($3::float8, 'Infinity')
         AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
       ORDER BY score DESC, id LIMIT $5)
     UNION ALL
@@ -59,7 +67,8 @@ SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.
  ORDER BY p.score DESC, p.id LIMIT $5;
 
 -- library_list_techniques_new --
--- Newest first (ties by id).
+-- Newest first (ties by id). Timestamps rarely tie, so the id filter only ever skips
+-- within one tie group.
 WITH page AS (
     (SELECT * FROM techniques
       WHERE status = 'approved' AND deleted_at IS NULL
@@ -121,8 +130,13 @@ SELECT r.id::text, r.title, r.url, r.description, r.kind, r.status, r.user_id::t
 WITH page AS (
     (SELECT * FROM resources
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score <= coalesce($3::float8, 'Infinity')
-        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
+        AND score = $3::float8 AND id > $4::uuid
+        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
+      ORDER BY score DESC, id LIMIT $5)
+    UNION ALL
+    (SELECT * FROM resources
+      WHERE status = 'approved' AND deleted_at IS NULL
+        AND score < coalesce($3::float8, 'Infinity')
         AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
       ORDER BY score DESC, id LIMIT $5)
     UNION ALL
