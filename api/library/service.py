@@ -64,7 +64,12 @@ def _page(rows: list[asyncpg.Record], limit: int, tag: str, key: str, with_id: b
 
 
 def like_pattern(q: str | None) -> str | None:
-    """`q` as an ILIKE substring pattern, its own wildcards escaped; None for no filter."""
+    """`q` as an ILIKE substring pattern, its own wildcards escaped; None for no filter.
+
+    Substring matching rather than full-text search: names are short and often partial
+    words ("socra", "5 whys") that stemming would miss, and the filter runs inside the
+    ordered index scan of the list, which stops after one page of matches; the library
+    is thousands of rows, not millions, so no text index is needed."""
     q = (q or "").strip()
     if not q:
         return None
