@@ -1,0 +1,263 @@
+"""Benchmark of answering: the worker draining questions against the offline LLM stub.
+
+    uv run python bench/answer.py [--requests 2000] [--slow-requests 1500] [--concurrency 100]
+
+Phases (each bounded by --seconds):
+  1. stock Procrastinate draining no-op jobs on the same database: jobs/s (the baseline);
+  2. 0 ms stub: a backlog of questions, each in its own conversation, answered by one
+     `mukti worker` process: completions/s from first pickup to last stored reply, and
+     the ratio to phase 1;
+  3. 2 s stub: the LLM calls one worker process keeps in flight (the stub's maximum of
+     concurrent calls) and completions/s;
+  4. pickup latency: questions enqueued at a steady rate into an idle worker, from
+     enqueue (queued_at) to processing (started_at), p50 and p99.
+Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on
+127.0.0.1:5432. The stub and the worker run as processes of their own, on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import procrastinate
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.cli import migrate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = "What would have to be true for this to be false?"
+PER_USER = 90  # under the paid plan's 100 questions an hour
+
+
+@contextlib.contextmanager
+def scratch_database():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    name = f"mukti_bench_answer_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str]):
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def clear_queue(pool: asyncpg.Pool) -> None:
+    await pool.execute("DELETE FROM procrastinate_jobs")
+    await pool.execute("TRUNCATE request_queue, recent_messages, rate_limits")
+
+
+async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
+    """n fresh (user, conversation) pairs, PER_USER conversations per paid user."""
+    pairs = []
+    for start in range(0, n, PER_USER):
+        user = await pool.fetchval(
+            "WITH u AS (INSERT INTO users (email) VALUES ($1) RETURNING id) "
+            "INSERT INTO subscriptions (user_id, plan_id) SELECT id, 'paid' FROM u RETURNING user_id::text",
+            f"bench-{uuid.uuid4().hex}@example.org")
+        rows = await pool.fetch("INSERT INTO conversations (user_id) SELECT $1::uuid FROM generate_series(1, $2) "
+                                "RETURNING id::text", user, min(PER_USER, n - start))
+        pairs += [(user, r["id"]) for r in rows]
+    return pairs
+
+
+async def submit(pool: asyncpg.Pool, user: str, conversation: str) -> None:
+    outcome = await pool.fetchval("SELECT outcome FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, 3)",
+                                  user, conversation, QUESTION)
+    assert outcome == "accepted", outcome
+
+
+async def submit_all(pool: asyncpg.Pool, pairs: list[tuple[str, str]]) -> None:
+    # One user's questions serialise on their subscription row: one sender per user.
+    by_user: dict[str, list[str]] = {}
+    for user, conversation in pairs:
+        by_user.setdefault(user, []).append(conversation)
+
+    async def send(user: str, convs: list[str]) -> None:
+        for conversation in convs:
+            await submit(pool, user, conversation)
+
+    await asyncio.gather(*(send(u, c) for u, c in by_user.items()))
+    await analyze(pool.execute)
+
+
+async def analyze(execute) -> None:
+    # A queue filled in one go has no statistics yet, and Procrastinate's fetch plans
+    # badly without them; autovacuum provides them on a queue in steady use.
+    await execute("ANALYZE procrastinate_jobs, request_queue, recent_messages, conversations")
+
+
+async def wait_completed(pool: asyncpg.Pool, n: int, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    done = 0
+    while time.monotonic() < deadline:
+        done = await pool.fetchval("SELECT count(*) FROM request_queue WHERE status = 'completed'")
+        if done >= n:
+            break
+        await asyncio.sleep(0.25)
+    return done
+
+
+async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
+    row = await pool.fetchrow("SELECT count(*) AS n, extract(epoch FROM max(completed_at) - min(started_at)) AS span "
+                              "FROM request_queue WHERE status = 'completed'")
+    return row["n"], (row["n"] / float(row["span"]) if row["span"] else 0.0)
+
+
+async def stock_baseline(url: str, jobs: int, concurrency: int, seconds: float) -> float:
+    """Stock Procrastinate (its default connector, no tuning) draining no-op jobs."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, min_size=4, max_size=20))
+    done = 0
+
+    @app.task(name="bench_noop", queue="bench_noop")
+    async def noop() -> None:
+        nonlocal done
+        done += 1
+
+    async def run() -> float:
+        async with app.open_async():
+            await app.connector.execute_query_async(
+                "SELECT procrastinate_defer_jobs_v1(array_agg(ROW('bench_noop', 'bench_noop', 0, NULL, NULL, "
+                "'{}'::jsonb, NULL)::procrastinate_job_to_defer_v1)) FROM generate_series(1, %(n)s)", n=jobs)
+            await analyze(app.connector.execute_query_async)
+            started = time.perf_counter()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(app.run_worker_async(
+                    queues=["bench_noop"], concurrency=concurrency, wait=False, install_signal_handlers=False,
+                    delete_jobs="successful"), seconds)
+            elapsed = time.perf_counter() - started
+            await app.connector.execute_query_async("DELETE FROM procrastinate_jobs")
+            return done / elapsed
+
+    return await run()
+
+
+async def main_async(args, url: str) -> None:
+    stub_port = free_port()
+    stub_url = f"http://127.0.0.1:{stub_port}"
+    pool = await asyncpg.create_pool(url, min_size=2, max_size=8)
+    try:
+        with process(["llm-stub", "--port", str(stub_port)], {}):
+            wait_http(stub_url + "/v1/models")
+            worker_env = {"DATABASE_URL": url, "LLM_BASE_URL": stub_url + "/v1",
+                          "MUKTI_WORKER_CONCURRENCY": str(args.concurrency)}
+
+            # 2. 0 ms stub: a backlog drained by one worker process.
+            await clear_queue(pool)
+            await submit_all(pool, await conversations(pool, args.requests))
+            with process(["worker"], worker_env):
+                done = await wait_completed(pool, args.requests, args.seconds)
+            n, fast_rate = await completion_rate(pool)
+            print(f"0 ms stub: {n}/{args.requests} completed, {fast_rate:.0f} completions/s "
+                  f"(worker concurrency {args.concurrency})", flush=True)
+            ratio_to = fast_rate
+
+            # 3. 2 s stub: calls in flight in one worker process.
+            await clear_queue(pool)
+            httpx.post(stub_url + "/_reset")
+            httpx.post(stub_url + "/_control", json={"latency_ms": 2000})
+            await submit_all(pool, await conversations(pool, args.slow_requests))
+            slow_env = {**worker_env, "MUKTI_WORKER_CONCURRENCY": str(args.slow_requests)}
+            with process(["worker"], slow_env):
+                done = await wait_completed(pool, args.slow_requests, args.seconds)
+            in_flight = httpx.get(stub_url + "/_stats").json()["max_in_flight"]
+            n, slow_rate = await completion_rate(pool)
+            print(f"2 s stub: {n}/{args.slow_requests} completed in the time limit, {slow_rate:.0f} completions/s, "
+                  f"at most {in_flight} LLM calls in flight in one worker process", flush=True)
+
+            # 4. Pickup latency: a steady trickle into an idle worker (0 ms stub).
+            await clear_queue(pool)
+            httpx.post(stub_url + "/_reset")
+            pairs = await conversations(pool, args.pickup_requests)
+            with process(["worker"], worker_env):
+                await asyncio.sleep(3)  # the worker is up and idle
+                interval = 1 / args.pickup_rate
+                for user, conversation in pairs:
+                    await submit(pool, user, conversation)
+                    await asyncio.sleep(interval)
+                await wait_completed(pool, len(pairs), args.seconds)
+            latencies = [r["ms"] for r in await pool.fetch(
+                "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
+                "WHERE started_at IS NOT NULL")]
+            print(f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s: "
+                  f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
+                  f"({len(latencies)} questions)", flush=True)
+    finally:
+        await pool.close()
+
+    # 1. The baseline, last so its jobs never share the queue with ours.
+    stock = await stock_baseline(url, args.requests, args.concurrency, args.seconds)
+    print(f"stock Procrastinate, no-op jobs: {stock:.0f} jobs/s (concurrency {args.concurrency})")
+    print(f"ratio answered questions / stock no-op jobs: {ratio_to / stock:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--slow-requests", type=int, default=1500)
+    parser.add_argument("--pickup-requests", type=int, default=300)
+    parser.add_argument("--pickup-rate", type=float, default=50)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=25, help="time limit of each phase")
+    args = parser.parse_args()
+    with scratch_database() as url:
+        asyncio.run(main_async(args, url))
+
+
+if __name__ == "__main__":
+    main()
