@@ -114,6 +114,8 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
     "conversations_technique_fkey": ConstraintError(422, "validation_failed", "unknown technique", "technique_id"),
     "recent_messages_content_length": ConstraintError(
         422, "validation_failed", "content must be 1 to 100000 characters", "content"),
+    "question_content_length": ConstraintError(
+        422, "validation_failed", "content must be 1 to 8000 characters and not blank", "content"),
     "techniques_name_length": ConstraintError(422, "validation_failed", "name must be 1 to 120 characters", "name"),
     "technique_versions_prompt_length": ConstraintError(
         422, "validation_failed", "system_prompt must be 1 to 20000 characters", "system_prompt"),
