@@ -1,9 +1,20 @@
-"""Periodic maintenance tasks. Each one is idempotent: running it twice is harmless."""
+"""Periodic maintenance tasks. Each one is idempotent: running it twice is harmless.
+
+Every task is a thin Procrastinate wrapper around a coroutine that takes a connector, so
+the worker, the tests and the benchmark run the same code. The tasks use the connector
+of the app that runs them (`context.app`): the worker's app is bound to the configured
+database, the module-level `app` is not. The SQL does the work, as the app role, through
+SECURITY DEFINER functions (migration 0009): partition DDL and REFRESH need the owner.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from procrastinate import JobContext
+from procrastinate.connector import BaseConnector
+
+from db.queries import QUERIES
 from jobs.app import app
 
 log = logging.getLogger("mukti.maintenance")
@@ -14,21 +25,114 @@ PARTITIONED = (
     ("usage_events", "day", 1, 14),
 )
 
-ENSURE_PARTITIONS = (
-    "SELECT mukti_ensure_partitions_v1(%(table)s::regclass, %(unit)s, "
-    "now() - %(back)s * ('1 ' || %(unit)s)::interval, %(back)s + %(ahead)s + 1) AS created"
-)
+# Raw events expire by whole partitions; the durable aggregates and the hourly rollup stay.
+RETENTION = (("usage_events", "90 days"),)
+
+RATE_LIMIT_BATCH = 10_000
+# A bound on one run: a backlog larger than this is finished by the next runs.
+RATE_LIMIT_MAX_BATCHES = 100
 
 
-@app.periodic(cron="17 * * * *", periodic_id="ensure_partitions")
-@app.task(name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions")
-async def ensure_partitions(timestamp: int) -> dict[str, int]:
-    """Create archive and usage-event partitions ahead of time, every hour."""
+async def create_partitions(connector: BaseConnector) -> dict[str, int]:
     created: dict[str, int] = {}
     for table, unit, back, ahead in PARTITIONED:
-        rows = await app.connector.execute_query_all_async(
-            ENSURE_PARTITIONS, table=table, unit=unit, back=back, ahead=ahead)
-        created[table] = rows[0]["created"]
+        row = await connector.execute_query_one_async(
+            QUERIES["maintenance_ensure_partitions"], table=table, unit=unit, back=back, ahead=ahead)
+        created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
     return created
+
+
+async def rollup_usage(connector: BaseConnector) -> int:
+    """Fold the usage events added since the last run into analytics.usage_hourly."""
+    row = await connector.execute_query_one_async(QUERIES["maintenance_rollup_usage"])
+    return row["events"]
+
+
+async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
+    # Events are folded into the hourly rollup before their partition can go.
+    await rollup_usage(connector)
+    dropped: list[str] = []
+    for table, keep in RETENTION:
+        rows = await connector.execute_query_all_async(
+            QUERIES["maintenance_drop_expired_partitions"], table=table, keep=keep)
+        dropped.extend(row["dropped"] for row in rows)
+    if dropped:
+        log.info("dropped expired partitions: %s", ", ".join(dropped))
+    return dropped
+
+
+async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
+    """Delete expired rate-limit rows, one short transaction per batch."""
+    total = 0
+    for _ in range(RATE_LIMIT_MAX_BATCHES):
+        row = await connector.execute_query_one_async(QUERIES["maintenance_purge_rate_limits"], batch=batch)
+        total += row["deleted"]
+        if row["deleted"] < batch:
+            break
+    return total
+
+
+async def refresh_matviews(connector: BaseConnector) -> int:
+    row = await connector.execute_query_one_async(QUERIES["maintenance_refresh_matviews"])
+    return row["refreshed"]
+
+
+async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
+    """Rows in a default partition mean a partition is missing: warn (/metrics shows the
+    same count as mukti_default_partition_rows)."""
+    rows = await connector.execute_query_all_async(QUERIES["default_partition_rows"])
+    strays = {row["table_name"]: row["n"] for row in rows}
+    for table, n in strays.items():
+        if n:
+            log.warning("%d rows of %s are in its default partition: a partition is missing "
+                        "(the ensure_partitions task moves them into the partition it creates)", n, table)
+    return strays
+
+
+@app.periodic(cron="17 * * * *", periodic_id="ensure_partitions")
+@app.task(name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions",
+          pass_context=True)
+async def ensure_partitions(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Create archive and usage-event partitions ahead of time, every hour."""
+    return await create_partitions(context.app.connector)
+
+
+@app.periodic(cron="* * * * *", periodic_id="rollup_usage")
+@app.task(name="maintenance.rollup_usage", queue="maintenance", queueing_lock="rollup_usage", pass_context=True)
+async def rollup_usage_task(context: JobContext, timestamp: int) -> int:
+    """Bring the hourly usage rollup up to date, every minute."""
+    return await rollup_usage(context.app.connector)
+
+
+@app.periodic(cron="41 * * * *", periodic_id="expire_usage_events")
+@app.task(name="maintenance.expire_usage_events", queue="maintenance", queueing_lock="expire_usage_events",
+          pass_context=True)
+async def expire_usage_events(context: JobContext, timestamp: int) -> list[str]:
+    """Drop usage-event partitions older than the retention, every hour."""
+    return await drop_expired_partitions(context.app.connector)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="purge_rate_limits")
+@app.task(name="maintenance.purge_rate_limits", queue="maintenance", queueing_lock="purge_rate_limits",
+          pass_context=True)
+async def purge_rate_limits_task(context: JobContext, timestamp: int) -> int:
+    """Delete expired rate-limit rows in batches, every 10 minutes."""
+    return await purge_rate_limits(context.app.connector)
+
+
+@app.periodic(cron="*/15 * * * *", periodic_id="refresh_matviews")
+@app.task(name="maintenance.refresh_matviews", queue="maintenance", queueing_lock="refresh_matviews",
+          pass_context=True)
+async def refresh_matviews_task(context: JobContext, timestamp: int) -> int:
+    """Refresh the analytics materialized views concurrently, every 15 minutes."""
+    return await refresh_matviews(context.app.connector)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="check_default_partitions")
+@app.task(name="maintenance.check_default_partitions", queue="maintenance",
+          queueing_lock="check_default_partitions", pass_context=True)
+async def check_default_partitions_task(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Warn when a default partition holds rows, every 5 minutes."""
+    return await check_default_partitions(context.app.connector)

@@ -2,4 +2,6 @@
 
 from litestar.types import ControllerRouterHandler
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = []
+from api.usage.controllers import monthly_report, my_usage
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [my_usage, monthly_report]

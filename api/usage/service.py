@@ -1,0 +1,112 @@
+"""Usage series and monthly reports, read from the durable daily aggregate.
+
+Days are UTC calendar days, as in daily_usage_aggregates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import asyncpg
+
+from api.errors import validation_error
+from api.usage import schemas
+from db.queries import QUERIES
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+GROUP_KEYS = {"technique": "technique_id", "model": "model"}
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _parse_day(field: str, raw: str | None) -> date | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise validation_error(field, "must be a date (YYYY-MM-DD)") from exc
+
+
+def usage_range(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
+    """The inclusive day range of a usage query: default the last 30 days up to today."""
+    day_from, day_to = _parse_day("from", raw_from), _parse_day("to", raw_to)
+    if day_to is None:
+        day_to = max(today, day_from) if day_from else today
+    if day_from is None:
+        day_from = day_to - timedelta(days=DEFAULT_DAYS - 1)
+    if day_from > day_to:
+        raise validation_error("from", "must not be after to")
+    if (day_to - day_from).days + 1 > MAX_DAYS:
+        raise validation_error("from", f"the range may span at most {MAX_DAYS} days")
+    return day_from, day_to
+
+
+def parse_group_by(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if raw not in GROUP_KEYS:
+        raise validation_error("group_by", "must be technique or model")
+    return raw
+
+
+def parse_month(raw: str | None) -> date:
+    match = _MONTH.match(raw or "")
+    if match is None:
+        raise validation_error("month", "must be a month as YYYY-MM")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def encode_cursor(user_id: str) -> str:
+    return base64.urlsafe_b64encode(uuid.UUID(user_id).bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+    if not cursor:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise validation_error("cursor", "is not a cursor this API issued") from exc
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+async def usage_series(pool: asyncpg.Pool, user_id: str, raw_from: str | None, raw_to: str | None,
+                       raw_group_by: str | None) -> schemas.UsageSeries:
+    group_by = parse_group_by(raw_group_by)
+    day_from, day_to = usage_range(raw_from, raw_to, utc_today())
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(QUERIES["usage_daily_series"], uuid.UUID(user_id), day_from, day_to, group_by)
+        today = await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
+    key = GROUP_KEYS.get(group_by or "")
+    items = [
+        schemas.UsageDay(day=row["day"], questions=row["questions"], prompt_tokens=row["prompt_tokens"],
+                         completion_tokens=row["completion_tokens"], cost=str(row["cost"]),
+                         **({key: row["key"]} if key else {}))
+        for row in rows
+    ]
+    return schemas.UsageSeries(items=items, today=schemas.UsageToday(
+        day=today["day"], questions=today["questions"], prompt_tokens=today["prompt_tokens"],
+        completion_tokens=today["completion_tokens"],
+        tokens=today["prompt_tokens"] + today["completion_tokens"], cost=str(today["cost"])))
+
+
+async def monthly_report(pool: asyncpg.Pool, raw_month: str | None, limit: int,
+                         cursor: str | None) -> schemas.MonthlyReport:
+    month = parse_month(raw_month)
+    rows = await pool.fetch(QUERIES["usage_monthly_report"], month, decode_cursor(cursor), limit + 1)
+    page = rows[:limit]
+    return schemas.MonthlyReport(
+        month=month.strftime("%Y-%m"),
+        items=[schemas.MonthlyReportItem(user_id=row["user_id"], questions=row["questions"],
+                                         prompt_tokens=row["prompt_tokens"],
+                                         completion_tokens=row["completion_tokens"], cost=str(row["cost"]))
+               for row in page],
+        next_cursor=encode_cursor(page[-1]["user_id"]) if len(rows) > limit else None)

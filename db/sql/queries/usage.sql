@@ -1,0 +1,77 @@
+-- Queries of the usage feature: GET /me/usage, GET /admin/reports/monthly (asyncpg, $n),
+-- and the periodic maintenance tasks of jobs/maintenance.py (psycopg through the
+-- Procrastinate connector: %(name)s parameters).
+
+-- usage_daily_series --
+-- A chart-ready series of the user's usage from the durable daily aggregate: one row per
+-- day from $2 to $3 (inclusive) and per key, zeros where nothing happened. $4 is NULL,
+-- 'model' or 'technique'; each key that has usage in the range gets every day.
+WITH days AS (
+    SELECT d::date AS day FROM generate_series($2::date, $3::date, interval '1 day') AS d
+), agg AS (
+    SELECT day,
+           CASE $4::text WHEN 'model' THEN nullif(model, '') WHEN 'technique' THEN technique_id::text END AS key,
+           sum(questions)::bigint AS questions,
+           sum(prompt_tokens)::bigint AS prompt_tokens,
+           sum(completion_tokens)::bigint AS completion_tokens,
+           sum(cost) AS cost
+      FROM daily_usage_aggregates
+     WHERE user_id = $1 AND day BETWEEN $2 AND $3
+     GROUP BY 1, 2
+), keys AS (
+    SELECT DISTINCT key FROM agg
+    UNION ALL
+    SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM agg)
+)
+SELECT days.day, keys.key,
+       coalesce(agg.questions, 0) AS questions,
+       coalesce(agg.prompt_tokens, 0) AS prompt_tokens,
+       coalesce(agg.completion_tokens, 0) AS completion_tokens,
+       coalesce(agg.cost, 0) AS cost
+  FROM days CROSS JOIN keys
+  LEFT JOIN agg ON agg.day = days.day AND agg.key IS NOT DISTINCT FROM keys.key
+ ORDER BY days.day, keys.key NULLS FIRST;
+
+-- usage_today --
+-- "Tokens used today", exact and current: the aggregate moves in the same transaction
+-- as each usage event. One index range scan on daily_usage_aggregates_key.
+SELECT (now() AT TIME ZONE 'UTC')::date AS day,
+       coalesce(sum(questions), 0)::bigint AS questions,
+       coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+       coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+       coalesce(sum(cost), 0) AS cost
+  FROM daily_usage_aggregates
+ WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date;
+
+-- usage_monthly_report --
+-- Usage per user in the month starting on $1, from the durable aggregate (correct after
+-- the raw events expired); keyset pages by user_id after $2, $3 rows.
+SELECT user_id::text,
+       sum(questions)::bigint AS questions,
+       sum(prompt_tokens)::bigint AS prompt_tokens,
+       sum(completion_tokens)::bigint AS completion_tokens,
+       sum(cost) AS cost
+  FROM daily_usage_aggregates
+ WHERE day >= $1::date AND day < ($1::date + interval '1 month')
+   AND ($2::uuid IS NULL OR user_id > $2::uuid)
+ GROUP BY user_id
+ ORDER BY user_id
+ LIMIT $3;
+
+-- maintenance_ensure_partitions --
+-- Partitions of %(table)s from %(back)s units back to %(ahead)s units ahead.
+SELECT mukti_ensure_partitions_v1(%(table)s::regclass, %(unit)s,
+                                  now() - %(back)s * ('1 ' || %(unit)s)::interval,
+                                  %(back)s + %(ahead)s + 1) AS created;
+
+-- maintenance_drop_expired_partitions --
+SELECT dropped FROM mukti_drop_expired_partitions_v1(%(table)s::regclass, %(keep)s::interval) AS dropped;
+
+-- maintenance_purge_rate_limits --
+SELECT mukti_purge_rate_limits_v1(%(batch)s) AS deleted;
+
+-- maintenance_rollup_usage --
+SELECT mukti_rollup_usage_v1() AS events;
+
+-- maintenance_refresh_matviews --
+SELECT mukti_refresh_matviews_v1() AS refreshed;
