@@ -43,9 +43,10 @@ BEGIN
     END;
 
     WITH batch AS (
-        SELECT date_trunc('hour', occurred_at, 'UTC') AS hour, coalesce(model, '') AS model, technique_id,
-               event_type, count(*) AS events, sum(prompt_tokens) AS prompt_tokens,
-               sum(completion_tokens) AS completion_tokens, sum(cost) AS cost,
+        -- date_bin: UTC hours by integer arithmetic, no time-zone conversion per row.
+        SELECT date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00') AS hour,
+               coalesce(model, '') AS model, technique_id, event_type, count(*) AS events,
+               sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cost) AS cost,
                coalesce(sum(latency_ms), 0) AS total_latency_ms, count(latency_ms) AS latency_samples
           FROM public.usage_events
          WHERE id > from_id AND id <= to_id

@@ -38,6 +38,8 @@ GRANT USAGE ON SCHEMA public TO mukti_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO mukti_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO mukti_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mukti_app;
+-- It reads the migration version (/ready); only migrations write it.
+REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM mukti_app;
 -- Objects that later migrations create (as the role running this one) get the same.
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO mukti_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO mukti_app;
