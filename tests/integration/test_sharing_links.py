@@ -10,11 +10,12 @@ import asyncpg
 import pytest
 
 from api.settings import Settings
-from tests.factories import TestUser, create_user
+from tests import factories
+from tests.factories import create_user
 from tests.live_app import live_client
 
 
-async def make_conversation(db: asyncpg.Connection, user: TestUser, *, archived: int = 0, recent: int = 3,
+async def make_conversation(db: asyncpg.Connection, user: factories.TestUser, *, archived: int = 0, recent: int = 3,
                             title: str = "What is justice?") -> str:
     """A conversation with messages 1..archived in archived_messages and the next `recent` in recent_messages."""
     total = archived + recent
@@ -30,14 +31,14 @@ async def make_conversation(db: asyncpg.Connection, user: TestUser, *, archived:
     return conversation_id
 
 
-async def add_message(db: asyncpg.Connection, user: TestUser, conversation_id: str, content: str) -> None:
+async def add_message(db: asyncpg.Connection, user: factories.TestUser, conversation_id: str, content: str) -> None:
     seq = await db.fetchval("UPDATE conversations SET message_count = message_count + 1 WHERE id = $1::uuid"
                             " RETURNING message_count", conversation_id)
     await db.execute("INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)"
                      " VALUES ($1::uuid, $2, $3::uuid, 'user', $4)", conversation_id, seq, user.id, content)
 
 
-async def share(client, user: TestUser, conversation_id: str, **body) -> dict:
+async def share(client, user: factories.TestUser, conversation_id: str, **body) -> dict:
     response = await client.post(f"/conversations/{conversation_id}/shares", json=body, headers=user.headers)
     assert response.status_code == 201, response.text
     return response.json()
