@@ -30,7 +30,7 @@ class WorkerResources:
 def db_pool_size(settings: Settings) -> int:
     # Jobs hold a connection only for their short queries, never across the LLM call:
     # a few connections serve hundreds of jobs, and Postgres prefers few.
-    return max(4, min(settings.worker_concurrency, 20))
+    return max(3, min(settings.worker_concurrency // 10, 10))
 
 
 @contextlib.asynccontextmanager
