@@ -7,14 +7,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from api.app import create_app
 from api.cli import migrate
 from api.settings import Settings
 from tests.harness import PgServer, find_server, janitor, unique_name
 from tests.leaks import ResponseRecorder
+from tests.live_app import live_client
 
 CLONE_TIMES: list[float] = []
 
@@ -78,12 +78,13 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """The app in-process, on the test database (lifespan run: the pool is open).
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, on the test database (lifespan run: the pool is open), serving
+    requests concurrently: `asyncio.gather` over it is real concurrency (see tests/live_app.py).
 
     Every JSON response it sees is checked, at teardown, for password and token hashes."""
     recorder = ResponseRecorder()
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with live_client(settings) as test_client:
         test_client.event_hooks["response"].append(recorder)
         yield test_client
     await recorder.assert_no_secrets(settings.require_database_url())

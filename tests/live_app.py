@@ -8,6 +8,7 @@ interleave at every await, as they would under uvicorn. Use this for concurrency
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,25 @@ from api.settings import Settings
 @asynccontextmanager
 async def live_client(settings: Settings, client_address: str = "192.0.2.10") -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
+    # The lifespan runs in a task of its own: its cancel scope must be entered and exited
+    # by the same task, and a pytest fixture's setup and teardown run in different tasks.
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    lifespan = asyncio.create_task(run_lifespan())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({lifespan, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.is_set():
+        ready.cancel()
+        await lifespan  # raises the startup error
     transport = httpx.ASGITransport(app=app, client=(client_address, 50000))
-    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        stop.set()
+        await lifespan

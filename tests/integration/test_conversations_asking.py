@@ -8,25 +8,26 @@ import math
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from api.app import create_app
 from api.settings import Settings
 from tests.factories import create_user
+from tests.live_app import live_client
 from tests.integration.conversations_support import assert_consistent, create_conversation, written
 
 NOTHING = {"hits": 0, "messages": 0, "requests": 0, "jobs": 0, "this_hour": 0, "today": 0, "message_count": 0}
 
 
 @pytest.fixture
-async def ask_client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """The app with the burst limit out of the way, so that the plan's limits are what is tested."""
-    async with AsyncTestClient(app=create_app(dataclasses.replace(settings, burst_limit=10_000))) as client:
+async def ask_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with the burst limit out of the way, so that the plan's limits are what is tested;
+    requests gathered over it run concurrently."""
+    async with live_client(dataclasses.replace(settings, burst_limit=10_000)) as client:
         yield client
 
 
-async def ask(client: AsyncTestClient, user, conversation_id: str, content: str = "Why is the sky blue?"):
+async def ask(client: httpx.AsyncClient, user, conversation_id: str, content: str = "Why is the sky blue?"):
     return await client.post(f"/conversations/{conversation_id}/messages", json={"content": content},
                              headers=user.headers)
 
