@@ -142,6 +142,10 @@ _SQLSTATE_FALLBACK = {
     "23502": (422, "validation_failed", "a required value is missing"),
     "22001": (422, "validation_failed", "a value is too long"),
     "22P02": (422, "validation_failed", "a value has the wrong format"),
+    # NUL characters (\u0000) cannot be stored in Postgres text; they are bad input.
+    "22021": (422, "validation_failed", "a text value contains a character that cannot be stored (e.g. \\u0000)"),
+    "22P05": (422, "validation_failed", "a text value contains a character that cannot be stored (e.g. \\u0000)"),
+    "22008": (422, "validation_failed", "a date or time is out of range"),
 }
 
 

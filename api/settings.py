@@ -71,6 +71,7 @@ class Settings:
     worker_shutdown_timeout: float = 30.0
     max_attempts: int = 3
     webhook_secret: str = "mukti-development-webhook-secret"
+    webhook_allow_private: bool = False
     billing_secret: str = "mukti-development-billing-secret"
     burst_limit: int = 5
     burst_window: int = 10
@@ -100,6 +101,7 @@ class Settings:
             worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
             webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
+            webhook_allow_private=e.get("MUKTI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
@@ -130,3 +132,6 @@ class Settings:
             bad = [name for name, is_default in defaults.items() if is_default]
             if bad:
                 raise ValueError(f"production mode refuses the development defaults of: {', '.join(bad)}")
+            if not self.public_url:
+                # Share URLs would otherwise be built from the request's Host header.
+                raise ValueError("production mode needs MUKTI_PUBLIC_URL (the public base URL of the API)")

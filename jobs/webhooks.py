@@ -12,6 +12,7 @@ import hmac
 import httpx
 from procrastinate import JobContext
 
+from api.netguard import UnsafeTarget, check_resolved
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import BackoffRetry
@@ -43,7 +44,14 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
                "X-Mukti-Delivery": delivery_id}
     status_code = error = None
     try:
-        response = await res.http.post(delivery["url"], content=body, headers=headers, timeout=TIMEOUT)
+        await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
+    except UnsafeTarget as exc:
+        # Permanent: retrying cannot make the address public.
+        await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
+        return "refused"
+    try:
+        response = await res.http.post(delivery["url"], content=body, headers=headers, timeout=TIMEOUT,
+                                       follow_redirects=False)
         status_code = response.status_code
         if not response.is_success:
             error = f"HTTP {status_code}"

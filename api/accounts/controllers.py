@@ -45,7 +45,8 @@ class MeController(Controller):
 
     @patch("", summary="Change display name, preferences or webhook URL")
     async def update_me(self, request: Request, data: JSONBody[schemas.UpdateMeRequest]) -> schemas.User:
-        return await service.update_me(request.app.state.pool, request.user.id, data)
+        return await service.update_me(request.app.state.pool, request.user.id, data,
+                                       allow_private_webhooks=request.app.state.settings.webhook_allow_private)
 
     @delete("", status_code=HTTP_204_NO_CONTENT, summary="Delete and anonymize the caller's account")
     async def delete_me(self, request: Request) -> None:

@@ -13,7 +13,6 @@ import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
@@ -22,6 +21,7 @@ from api.accounts import schemas
 from api.accounts.paging import decode_cursor, next_cursor
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
+from api.netguard import UnsafeTarget, check_url
 from api.security import issue_access_token
 from api.settings import Settings
 from db.queries import QUERIES
@@ -135,18 +135,20 @@ async def get_me(pool: asyncpg.Pool, user_id: str) -> schemas.User:
     return user_of(row)
 
 
-def _check_webhook_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise validation_error("webhook_url", "must be an http or https URL")
+def _check_webhook_url(url: str, allow_private: bool) -> None:
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeTarget as exc:
+        raise validation_error("webhook_url", str(exc)) from exc
 
 
-async def update_me(pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest) -> schemas.User:
+async def update_me(pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *,
+                    allow_private_webhooks: bool) -> schemas.User:
     sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
     if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
         raise validation_error("preferences", f"must be at most {MAX_PREFERENCES_BYTES} bytes as JSON")
     if sent["webhook_url"] and data.webhook_url is not None:
-        _check_webhook_url(data.webhook_url)
+        _check_webhook_url(data.webhook_url, allow_private_webhooks)
     row = await pool.fetchrow(
         QUERIES["accounts_update_me"], user_id,
         sent["display_name"], data.display_name if sent["display_name"] else None,

@@ -19,6 +19,10 @@ from db.queries import QUERIES
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# Usage cannot predate the service nor lie far in the future; bounding the dates keeps
+# the zero-filled series cheap and date arithmetic inside Postgres' range.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAYS_AHEAD = 366
 GROUP_KEYS = {"technique": "technique_id", "model": "model"}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -35,6 +39,10 @@ def _parse_day(field: str, raw: str | None) -> date | None:
 def usage_range(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
     """The inclusive day range of a usage query: default the last 30 days up to today."""
     day_from, day_to = _parse_day("from", raw_from), _parse_day("to", raw_to)
+    latest = today + timedelta(days=LATEST_DAYS_AHEAD)
+    for field, day in (("from", day_from), ("to", day_to)):
+        if day is not None and not EARLIEST_DAY <= day <= latest:
+            raise validation_error(field, f"must be between {EARLIEST_DAY} and {latest}")
     if day_to is None:
         day_to = max(today, day_from) if day_from else today
     if day_from is None:

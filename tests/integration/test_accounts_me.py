@@ -171,3 +171,18 @@ async def test_export_holds_everything_about_the_caller_and_no_secrets(client, d
     assert body["usage"][0]["questions"] == 3
     assert body["notifications"][0]["title"] == "Hi"
     assert "password_hash" not in r.text and "token_hash" not in r.text and "$argon2" not in r.text
+
+
+async def test_a_nul_character_is_bad_input_not_a_server_error(client, db, settings):
+    user = await create_user(db, settings)
+    r = await client.patch("/me", headers=user.headers, json={"display_name": "So\u0000crates"})
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed"
+    assert await db.fetchval("SELECT display_name FROM users WHERE id = $1::uuid", user.id) != "So\u0000crates"
+
+
+async def test_webhook_url_to_a_private_address_is_refused(client, db, settings):
+    user = await create_user(db, settings)
+    for url in ("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:5432/", "http://localhost/"):
+        r = await client.patch("/me", headers=user.headers, json={"webhook_url": url})
+        assert r.status_code == 422 and r.json()["field"] == "webhook_url", url
+    assert await db.fetchval("SELECT webhook_url FROM users WHERE id = $1::uuid", user.id) is None

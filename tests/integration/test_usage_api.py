@@ -125,6 +125,8 @@ async def test_a_user_without_usage_gets_zeros(client, db, settings):
     ({"from": "2024-03-02", "to": "2024-03-01"}, "from"),
     ({"from": "2023-01-01", "to": "2024-01-02"}, "from"),
     ({"group_by": "user"}, "group_by"),
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
+    ({"from": "9999-12-30"}, "from"),
 ])
 async def test_usage_rejects_bad_ranges_naming_the_field(client, db, settings, params, field):
     user = await create_user(db, settings)

@@ -8,8 +8,11 @@ def test_production_refuses_default_secrets():
         Settings(env="production").check()
 
 
-def test_production_accepts_configured_secrets():
-    Settings(env="production", jwt_secret="x" * 32, webhook_secret="w" * 32, billing_secret="b" * 32).check()
+def test_production_accepts_configured_secrets_and_public_url():
+    configured = dict(env="production", jwt_secret="x" * 32, webhook_secret="w" * 32, billing_secret="b" * 32)
+    with pytest.raises(ValueError, match="MUKTI_PUBLIC_URL"):
+        Settings(**configured).check()
+    Settings(**configured, public_url="https://mukti.example.org").check()
 
 
 def test_short_jwt_secret_is_refused_everywhere():

@@ -20,8 +20,13 @@ DECLARE
     bounds    text[];
     part_name text;
 BEGIN
-    IF keep < interval '0' THEN
-        RAISE EXCEPTION 'keep must not be negative, got %', keep USING ERRCODE = '22023';
+    -- It runs with its owner's rights for the app role: it may only expire tables whose
+    -- raw rows are meant to expire, and never everything at once.
+    IF parent <> 'usage_events'::regclass THEN
+        RAISE EXCEPTION 'retention by partition is only for usage_events, not %', parent USING ERRCODE = '22023';
+    END IF;
+    IF keep < interval '1 day' THEN
+        RAISE EXCEPTION 'keep must be at least 1 day, got %', keep USING ERRCODE = '22023';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = parent AND relkind = 'p') THEN
         RAISE EXCEPTION '% is not a partitioned table', parent USING ERRCODE = '22023';
