@@ -130,6 +130,7 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
     "moderation_version_pending": ConstraintError(
         409, "conflict", "that version is not the pending one (the author edited it since)", "version"),
     "moderation_reason_required": ConstraintError(422, "validation_failed", "a rejection needs a reason", "reason"),
+    "moderation_not_own": ConstraintError(403, "forbidden", "moderators may not decide on their own submissions"),
     "shared_links_views_valid": ConstraintError(422, "validation_failed", "max_views must be at least 1", "max_views"),
     "shared_links_expiry_valid": ConstraintError(
         422, "validation_failed", "expires_in must be positive", "expires_in"),

@@ -145,3 +145,17 @@ async def test_moderation_queue_pages(client, db, settings, limit):
         if cursor is None:
             break
     assert seen == expected
+
+
+async def test_moderators_cannot_decide_on_their_own_submissions_but_admins_can(client, db, settings):
+    moderator = await create_user(db, settings, role="moderator")
+    admin = await create_user(db, settings, role="admin")
+    own = await submit_technique(client, moderator, name="My own method")
+    response = await client.post(f"/moderation/techniques/{own['id']}/approve", json={}, headers=moderator.headers)
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    assert await db.fetchval("SELECT status FROM techniques WHERE id = $1::uuid", own["id"]) == "pending"
+    assert await db.fetchval("SELECT count(*) FROM audit_log WHERE target_id = $1", own["id"]) == 0
+
+    admins_own = await submit_resource(client, admin, title="An admin's reading")
+    response = await client.post(f"/moderation/resources/{admins_own['id']}/approve", json={}, headers=admin.headers)
+    assert response.status_code == 200

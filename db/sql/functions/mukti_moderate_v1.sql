@@ -8,7 +8,8 @@
 -- an edit of a live technique leaves it live at its approved version.
 -- Errors carry a CONSTRAINT name mapped in api/errors.py: moderation_target_exists (404),
 -- moderation_nothing_pending (409), moderation_version_pending (409),
--- moderation_reason_required (422).
+-- moderation_reason_required (422), moderation_not_own (403: a moderator may not decide on
+-- their own submission; an admin may).
 CREATE FUNCTION mukti_moderate_v1(p_actor uuid, p_target_type text, p_target_id uuid, p_decision text,
                                   p_reason text, p_version integer)
 RETURNS integer
@@ -17,6 +18,7 @@ AS $$
 DECLARE
     v_status  text;
     v_version integer;
+    v_author  uuid;
 BEGIN
     IF p_decision NOT IN ('approve', 'reject') THEN
         RAISE EXCEPTION 'unknown decision: %', p_decision USING ERRCODE = '22023';
@@ -28,7 +30,7 @@ BEGIN
 
     IF p_target_type = 'technique' THEN
         -- The technique row lock orders this decision with edits (which lock it too).
-        PERFORM 1 FROM techniques WHERE id = p_target_id AND deleted_at IS NULL FOR UPDATE;
+        SELECT user_id INTO v_author FROM techniques WHERE id = p_target_id AND deleted_at IS NULL FOR UPDATE;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'technique not found' USING ERRCODE = 'P0001', CONSTRAINT = 'moderation_target_exists';
         END IF;
@@ -59,7 +61,8 @@ BEGIN
              WHERE id = p_target_id AND approved_version IS NULL;
         END IF;
     ELSIF p_target_type = 'resource' THEN
-        SELECT status INTO v_status FROM resources WHERE id = p_target_id AND deleted_at IS NULL FOR UPDATE;
+        SELECT status, user_id INTO v_status, v_author FROM resources
+         WHERE id = p_target_id AND deleted_at IS NULL FOR UPDATE;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'resource not found' USING ERRCODE = 'P0001', CONSTRAINT = 'moderation_target_exists';
         END IF;
@@ -74,6 +77,12 @@ BEGIN
          WHERE id = p_target_id;
     ELSE
         RAISE EXCEPTION 'unknown moderation target type: %', p_target_type USING ERRCODE = '22023';
+    END IF;
+
+    -- Checked last so that a missing target is still 404; the whole call rolls back.
+    IF v_author = p_actor AND NOT EXISTS (SELECT 1 FROM users WHERE id = p_actor AND role = 'admin') THEN
+        RAISE EXCEPTION 'moderators may not decide on their own submissions'
+            USING ERRCODE = 'P0001', CONSTRAINT = 'moderation_not_own';
     END IF;
 
     INSERT INTO audit_log (actor_id, action, target_type, target_id, details)
