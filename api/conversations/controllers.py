@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.conversations import schemas, service
-from api.security import requires_admin
+from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
 
-LIMIT = Parameter(query="limit", ge=1, le=service.MAX_LIMIT, default=20)
+Limit = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)]
 
 
 class ConversationController(Controller):
@@ -18,39 +19,40 @@ class ConversationController(Controller):
     tags = ["conversations"]
 
     @post("/", summary="Start a conversation (the default technique when none is given)")
-    async def create(self, request: Request, data: schemas.ConversationCreate) -> schemas.Conversation:
+    async def create(self, request: Request, data: JSONBody[schemas.ConversationCreate]) -> schemas.Conversation:
         return await service.create_conversation(request.app.state.pool, request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
-    async def list(self, request: Request, limit: int = LIMIT,
-                   cursor: str | None = Parameter(query="cursor", default=None)) -> schemas.ConversationPage:
+    async def list(self, request: Request, limit: Limit = 20,
+                   cursor: FromQuery[str | None] = None) -> schemas.ConversationPage:
         return await service.list_conversations(request.app.state.pool, request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
-    async def get(self, request: Request, conversation_id: UUID) -> schemas.ConversationDetail:
+    async def get(self, request: Request, conversation_id: FromPath[UUID]) -> schemas.ConversationDetail:
         return await service.get_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
-    async def update(self, request: Request, conversation_id: UUID,
-                     data: schemas.ConversationUpdate) -> schemas.Conversation:
+    async def update(self, request: Request, conversation_id: FromPath[UUID],
+                     data: JSONBody[schemas.ConversationUpdate]) -> schemas.Conversation:
         return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id),
                                                  data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
-    async def remove(self, request: Request, conversation_id: UUID) -> None:
+    async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
         await service.delete_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
-    @post("/{conversation_id:uuid}/messages", status_code=202,
+    # The hot path: the user's status is checked by mukti_submit_question_v1 itself.
+    @post("/{conversation_id:uuid}/messages", status_code=202, opt={STATUS_CHECKED_BY_HANDLER: True},
           summary="Ask a question: rate limits, quota, message, queue row and job in one transaction")
-    async def ask(self, request: Request, conversation_id: UUID,
-                  data: schemas.QuestionCreate) -> Response[schemas.QuestionAccepted]:
+    async def ask(self, request: Request, conversation_id: FromPath[UUID],
+                  data: JSONBody[schemas.QuestionCreate]) -> Response[schemas.QuestionAccepted]:
         accepted = await service.submit_question(request.app.state.pool, request.app.state.settings,
                                                  request.user.id, str(conversation_id), data.content)
         return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
 
 @get("/queue/{request_id:uuid}", tags=["conversations"], summary="Where a question stands, and its reply")
-async def queue_status(request: Request, request_id: UUID) -> schemas.QueueStatus:
+async def queue_status(request: Request, request_id: FromPath[UUID]) -> schemas.QueueStatus:
     return await service.queue_status(request.app.state.pool, request.user.id, str(request_id))
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
+from api.security import account_unusable
 from api.settings import Settings
 from db.queries import QUERIES
 
@@ -117,7 +118,8 @@ def check_content(content: str) -> None:
 
 async def submit_question(pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str,
                           content: str) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v1: accepted, or a 404/429 with nothing else written."""
+    """One call of mukti_submit_question_v1: accepted, or a 401/404/429 with nothing else written.
+    The function also checks that the user is active (the route skips the middleware's lookup)."""
     check_content(content)
     row = await pool.fetchrow(QUERIES["conversations_submit_question"], user_id, conversation_id, content,
                               settings.burst_limit, settings.burst_window, settings.max_attempts)
@@ -127,6 +129,8 @@ async def submit_question(pool: asyncpg.Pool, settings: Settings, user_id: str, 
                                         position=row["queue_position"], message_seq=row["message_seq"])
     if outcome == "not_found":
         raise not_found("conversation")
+    if outcome == "unauthorized":
+        raise account_unusable()
     retry_after = row["retry_after_seconds"]
     detail = ("the daily question quota is used up" if outcome == "quota_exhausted"
               else "too many questions; slow down")

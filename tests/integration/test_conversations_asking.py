@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from api.settings import Settings
+from db.queries import QUERIES
 from tests.factories import create_user
 from tests.live_app import live_client
 from tests.integration.conversations_support import assert_consistent, create_conversation, written
@@ -163,11 +164,13 @@ async def test_paid_questions_are_fetched_first_in_the_order_of_the_reported_pos
     paid = await create_user(db, settings, plan="paid")
     # One conversation per question: the per-conversation job lock must not hide priority.
     order = [free, paid, free, paid, free, paid]
-    request_ids = []
+    request_ids, at_submit = [], []
     for user in order:
         response = await ask(ask_client, user, await create_conversation(db, user.id))
         assert response.status_code == 202, response.text
         request_ids.append(response.json()["request_id"])
+        at_submit.append(response.json()["position"])
+    assert at_submit == [1, 1, 3, 2, 5, 3]  # behind the paid ones and the older ones of its plan
 
     positions = {}
     for user, request_id in zip(order, request_ids, strict=True):
@@ -180,6 +183,47 @@ async def test_paid_questions_are_fetched_first_in_the_order_of_the_reported_pos
         fetched.append(job["args"].split('"')[3])
     assert fetched == by_position
     assert fetched[:3] == request_ids[1::2]  # paid first, oldest first
+
+
+async def test_the_pending_counts_follow_every_change_of_the_queue(ask_client, db, settings):
+    free = await create_user(db, settings)
+    paid = await create_user(db, settings, plan="paid")
+    conversations = {user.id: [await create_conversation(db, user.id) for _ in range(3)] for user in (free, paid)}
+    responses = await asyncio.gather(*(ask(ask_client, user, c) for user in (free, paid)
+                                       for c in conversations[user.id]))
+    assert [r.status_code for r in responses] == [202] * 6
+    await assert_consistent(db)
+
+    # One statement across both priorities each way (a worker's sweep, a retry), then
+    # cascades from a conversation and from a user, then TRUNCATE.
+    changes = [
+        "UPDATE request_queue SET status = 'processing', started_at = now() WHERE status = 'pending'",
+        "UPDATE request_queue SET status = 'pending', started_at = NULL WHERE message_seq = 1",
+        f"DELETE FROM conversations WHERE id = '{conversations[paid.id][0]}'",
+        f"DELETE FROM users WHERE id = '{free.id}'",
+    ]
+    for sql in changes:
+        await db.execute(sql)
+        assert (await db.fetchrow(QUERIES["conversations_consistency_violations"]))["pending_counts_off"] == 0, sql
+    assert await db.fetchval("SELECT sum(pending) FROM request_queue_pending_counts") == 2
+    await db.execute("TRUNCATE request_queue")
+    assert await db.fetchval("SELECT count(*) FROM request_queue_pending_counts") == 0
+
+
+async def test_a_suspended_or_deleted_user_cannot_ask_and_nothing_is_written(ask_client, db, settings):
+    """The route checks the user's status in its SQL call (not in the middleware): still at once."""
+    user = await create_user(db, settings)
+    gone = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    await db.execute("UPDATE users SET status = 'suspended' WHERE id = $1::uuid", user.id)
+    await db.execute("DELETE FROM users WHERE id = $1::uuid", gone.id)
+
+    for who in (user, gone):
+        response = await ask(ask_client, who, conversation_id)
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert await written(db) == NOTHING
 
 
 async def test_queue_status_reports_the_reply_recent_or_archived_and_hides_others_requests(

@@ -14,6 +14,8 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("schema/0004_asking.up.sql")
+    run_sql_file("functions/mukti_count_pending_v1.sql")
+    run_sql_file("schema/0004_asking_counts.up.sql")
     run_sql_file("functions/mukti_queue_position_v1.sql")
     run_sql_file("functions/mukti_submit_question_v1.sql")
     run_sql_file("functions/mukti_purge_rate_limits_v1.sql")
@@ -24,5 +26,10 @@ def downgrade() -> None:
         "DROP FUNCTION IF EXISTS mukti_purge_rate_limits_v1(integer);"
         "DROP FUNCTION IF EXISTS mukti_submit_question_v1(uuid, uuid, text, integer, integer, integer);"
         "DROP FUNCTION IF EXISTS mukti_queue_position_v1(uuid);"
+        "DROP TRIGGER IF EXISTS request_queue_count_pending_truncate ON request_queue;"
+        "DROP TRIGGER IF EXISTS request_queue_count_pending_delete ON request_queue;"
+        "DROP TRIGGER IF EXISTS request_queue_count_pending_update ON request_queue;"
+        "DROP TRIGGER IF EXISTS request_queue_count_pending_insert ON request_queue;"
+        "DROP FUNCTION IF EXISTS mukti_count_pending_v1();"
     )
     run_sql_file("schema/0004_asking.down.sql")

@@ -2,6 +2,8 @@
 --
 -- Outcomes (column `outcome`):
 --   'accepted'        request_id, message_seq, queue_position are set
+--   'unauthorized'    the user does not exist or is not active; nothing written (the
+--                     API checks this here instead of in its middleware: one round trip)
 --   'not_found'       the conversation does not exist or is not the user's; nothing written
 --   'rate_limited'    burst or hourly sliding window full; retry_after_seconds set
 --   'quota_exhausted' daily sliding window full; retry_after_seconds set
@@ -49,20 +51,29 @@ DECLARE
     v_n_burst      integer;
     v_free_at      timestamptz;
     v_seq          integer;
-    v_request_id   uuid;
-    v_job_id       bigint;
+    v_request_id   uuid := gen_random_uuid();
+    v_queued_at    timestamptz;
 BEGIN
     IF p_content IS NULL OR char_length(p_content) NOT BETWEEN 1 AND 8000 OR btrim(p_content, E' \t\r\n') = '' THEN
         RAISE EXCEPTION 'content must be 1 to 8000 characters and not blank'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'question_content_length';
     END IF;
 
-    SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model
-      INTO v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model
-      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-     WHERE s.user_id = p_user_id
-       FOR UPDATE OF s;
+    -- The usual case in one statement: an active user, their subscription and their
+    -- conversation, locked in the lock order (FOR UPDATE OF locks s, then c).
+    SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model, c.message_count, c.archived_count
+      INTO v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model, v_count, v_archived
+      FROM users u
+      JOIN subscriptions s ON s.user_id = u.id
+      JOIN plans p ON p.id = s.plan_id
+      JOIN conversations c ON c.id = p_conversation_id AND c.user_id = u.id
+     WHERE u.id = p_user_id AND u.status = 'active'
+       FOR UPDATE OF s, c;
     IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT FROM users u WHERE u.id = p_user_id AND u.status = 'active') THEN
+            outcome := 'unauthorized';
+            RETURN;
+        END IF;
         -- A user without a subscription is on the default plan; create the row to lock it.
         INSERT INTO subscriptions (user_id, plan_id)
         SELECT p_user_id, id FROM plans WHERE is_default
@@ -72,18 +83,17 @@ BEGIN
           FROM subscriptions s JOIN plans p ON p.id = s.plan_id
          WHERE s.user_id = p_user_id
            FOR UPDATE OF s;
+        SELECT c.message_count, c.archived_count INTO v_count, v_archived
+          FROM conversations c
+         WHERE c.id = p_conversation_id AND c.user_id = p_user_id
+           FOR UPDATE;
+        IF NOT FOUND THEN
+            outcome := 'not_found';
+            RETURN;
+        END IF;
     END IF;
-    -- Taken after the lock: time spent waiting for it must not count as time in the window.
+    -- Taken after the locks: time spent waiting for them must not count as time in the window.
     v_now := clock_timestamp();
-
-    SELECT c.message_count, c.archived_count INTO v_count, v_archived
-      FROM conversations c
-     WHERE c.id = p_conversation_id AND c.user_id = p_user_id
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        outcome := 'not_found';
-        RETURN;
-    END IF;
 
     -- One index-only range scan of rate_limits_window_idx covers all three windows.
     SELECT count(*),
@@ -114,44 +124,48 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
-    VALUES ('question', v_subject, p_user_id, v_now, v_now + interval '1 day');
-
-    -- Quota counters over fixed windows (for display and billing); they reset when the
-    -- hour or day they count has passed. The decision above is the sliding window's.
-    UPDATE subscriptions s
-       SET questions_this_hour = CASE WHEN s.hour_window_start = date_trunc('hour', v_now, 'UTC')
-                                      THEN s.questions_this_hour + 1 ELSE 1 END,
-           hour_window_start   = date_trunc('hour', v_now, 'UTC'),
-           questions_today     = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
-                                      THEN s.questions_today + 1 ELSE 1 END,
-           tokens_today        = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
-                                      THEN s.tokens_today ELSE 0 END,
-           cost_today          = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
-                                      THEN s.cost_today ELSE 0 END,
-           day_window_start    = date_trunc('day', v_now, 'UTC'),
-           blocked_until       = NULL,
-           updated_at          = v_now
-     WHERE s.id = v_sub_id;
-
     v_seq := v_count + 1;
-    UPDATE conversations SET message_count = v_seq, last_activity_at = v_now WHERE id = p_conversation_id;
-
-    v_request_id := gen_random_uuid();
-    -- The job first, so that its id (Procrastinate's fetch order) and queued_at (the
-    -- order positions are counted in) are taken as close together as possible.
-    v_job_id := (procrastinate_defer_jobs_v1(ARRAY[ROW(
-        'questions', 'answer_question', v_priority, p_conversation_id::text, NULL,
-        jsonb_build_object('request_id', v_request_id::text), NULL
-    )::procrastinate_job_to_defer_v1]))[1];
-
+    -- Every write of an accepted question in one statement (one executor start instead of
+    -- six). The job comes first, so that its id (Procrastinate's fetch order) and
+    -- queued_at (the order positions are counted in) are taken as close together as
+    -- possible; request_queue takes the job id from it.
+    WITH hit AS (
+        INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
+        VALUES ('question', v_subject, p_user_id, v_now, v_now + interval '1 day')
+    ), quota AS (
+        -- Quota counters over fixed windows (for display and billing); they reset when
+        -- the hour or day they count has passed. The decision above is the sliding window's.
+        UPDATE subscriptions s
+           SET questions_this_hour = CASE WHEN s.hour_window_start = date_trunc('hour', v_now, 'UTC')
+                                          THEN s.questions_this_hour + 1 ELSE 1 END,
+               hour_window_start   = date_trunc('hour', v_now, 'UTC'),
+               questions_today     = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                          THEN s.questions_today + 1 ELSE 1 END,
+               tokens_today        = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                          THEN s.tokens_today ELSE 0 END,
+               cost_today          = CASE WHEN s.day_window_start = date_trunc('day', v_now, 'UTC')
+                                          THEN s.cost_today ELSE 0 END,
+               day_window_start    = date_trunc('day', v_now, 'UTC'),
+               blocked_until       = NULL,
+               updated_at          = v_now
+         WHERE s.id = v_sub_id
+    ), conv AS (
+        UPDATE conversations SET message_count = v_seq, last_activity_at = v_now WHERE id = p_conversation_id
+    ), job AS (
+        SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
+            'questions', 'answer_question', v_priority, p_conversation_id::text, NULL,
+            jsonb_build_object('request_id', v_request_id::text), NULL
+        )::procrastinate_job_to_defer_v1]))[1] AS id
+    ), message AS (
+        INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
+        VALUES (p_conversation_id, v_seq, p_user_id, 'user', p_content, v_request_id, v_now)
+    )
     INSERT INTO request_queue (id, user_id, conversation_id, message_seq, plan_id, model, priority,
                                status, max_attempts, job_id)
-    VALUES (v_request_id, p_user_id, p_conversation_id, v_seq, v_plan_id, v_model, v_priority,
-            'pending', coalesce(p_max_attempts, 3), v_job_id);
-
-    INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
-    VALUES (p_conversation_id, v_seq, p_user_id, 'user', p_content, v_request_id, v_now);
+    SELECT v_request_id, p_user_id, p_conversation_id, v_seq, v_plan_id, v_model, v_priority,
+           'pending', coalesce(p_max_attempts, 3), job.id
+      FROM job
+    RETURNING request_queue.job_id, request_queue.queued_at INTO job_id, v_queued_at;
 
     -- Keep at most 50 recent messages: the overflow moves to the archive in this transaction.
     IF v_seq - v_archived > 50 THEN
@@ -169,7 +183,15 @@ BEGIN
     outcome := 'accepted';
     request_id := v_request_id;
     message_seq := v_seq;
-    job_id := v_job_id;
-    queue_position := mukti_queue_position_v1(v_request_id);
+    -- The position (as mukti_queue_position_v1 counts it) from the pending counts, which
+    -- include this request: minus the requests of its priority queued after it, which
+    -- are only those that committed while this call ran (a few, whatever the backlog).
+    SELECT (coalesce(sum(c.pending), 0)
+            - (SELECT count(*) FROM request_queue o
+                WHERE o.status = 'pending' AND o.priority = v_priority
+                  AND (o.queued_at, o.id) > (v_queued_at, v_request_id)))::integer
+      INTO queue_position
+      FROM request_queue_pending_counts c
+     WHERE c.priority >= v_priority;
 END;
 $$;

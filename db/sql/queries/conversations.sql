@@ -94,7 +94,8 @@ SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('priority', priority, 'coun
 -- conversations_consistency_violations --
 -- Questions that are not whole: each count must be 0. A pending request keeps its job
 -- (workers delete the jobs they finish), every question job has its request, every
--- request its message, every user message its request.
+-- request its message, every user message its request; the pending counts (positions)
+-- agree with the pending requests, per priority.
 SELECT
     (SELECT count(*) FROM request_queue r
       WHERE NOT EXISTS (SELECT 1 FROM recent_messages m
@@ -111,4 +112,9 @@ SELECT
         AS jobs_without_request,
     (SELECT count(*) FROM recent_messages m
       WHERE m.role = 'user' AND NOT EXISTS (SELECT 1 FROM request_queue r WHERE r.id = m.request_id))
-        AS user_messages_without_request;
+        AS user_messages_without_request,
+    (SELECT count(*) FROM (
+        SELECT d.priority FROM (SELECT c.priority, c.pending AS n FROM request_queue_pending_counts c
+                                UNION ALL
+                                SELECT r.priority, -1 FROM request_queue r WHERE r.status = 'pending') AS d
+         GROUP BY d.priority HAVING sum(d.n) <> 0) AS off) AS pending_counts_off;

@@ -1,1 +1,2 @@
+DROP TABLE IF EXISTS request_queue_pending_counts;
 DROP INDEX IF EXISTS request_queue_failed_idx;
