@@ -151,10 +151,12 @@ SELECT id::text, kind, title, body, data, created_at, read_at
  LIMIT $4;
 
 -- accounts_billing_user --
--- The account a billing event is about, by id or by email.
+-- The account a billing event is about: by id when the event names one (and then its
+-- email, if also given, must match), else by email. Never an arbitrary one of two.
 SELECT id::text FROM users
  WHERE status <> 'deleted'
-   AND (id = $1::uuid OR lower(email) = lower($2));
+   AND CASE WHEN $1::uuid IS NOT NULL THEN id = $1::uuid AND ($2::text IS NULL OR lower(email) = lower($2))
+            ELSE lower(email) = lower($2) END;
 
 -- accounts_record_billing_event --
 -- Idempotent on the event id: a replay inserts nothing and returns no row.
