@@ -33,6 +33,12 @@ def db_pool_size(settings: Settings) -> int:
     return max(3, min(settings.worker_concurrency // 10, 10))
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per query): the tasks' queries
+    are single statements that change no session state (no SET, LISTEN, advisory lock or
+    cursor). asyncpg still rolls back a transaction left open before calling this."""
+
+
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     stub = None
@@ -45,7 +51,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         log.warning("no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s",
                     llm_base_url)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=db_pool_size(settings),
-                                     command_timeout=60,
+                                     command_timeout=60, reset=keep_session,
                                      server_settings={"application_name": "mukti-worker", "timezone": "UTC"})
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
