@@ -56,7 +56,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     settings = Settings.from_env()
-    # uvloop (installed with uvicorn[standard], as the API uses it) halves the event loop's
+    # uvloop (installed with uvicorn[standard], as the API uses it) cuts the event loop's
     # share of a job's CPU time, the worker's limit at hundreds of jobs per second.
     try:
         import uvloop

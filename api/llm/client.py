@@ -1,6 +1,6 @@
-"""The LLM client of a worker process: one `openai.AsyncOpenAI` for all its calls.
+"""The LLM client of a worker process: `openai.AsyncOpenAI` clients for all its calls.
 
-One client per process keeps one connection pool, so hundreds of calls in flight
+One LlmClient per process keeps its connection pools, so hundreds of calls in flight
 reuse keep-alive connections instead of opening one per call. The client's own
 retries are off: retries are the job queue's, with their backoff in the database.
 """
@@ -59,16 +59,30 @@ def parse_retry_after(headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
+# Connections per HTTP pool. The pool's bookkeeping on every call walks all its
+# connections (and probes each idle one's socket): one pool of 1,000 connections costs
+# milliseconds of CPU per call, several pools of 32 cost what one small pool does.
+SHARD_CONNECTIONS = 32
+
+
+@dataclass
+class _Shard:
+    client: openai.AsyncOpenAI
+    in_flight: int = 0
+
+
 class LlmClient:
     def __init__(self, *, base_url: str | None, api_key: str | None, timeout: float, max_connections: int) -> None:
-        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = openai.AsyncOpenAI(
+        shards = -(-max_connections // SHARD_CONNECTIONS)
+        per_shard = -(-max_connections // shards)
+        limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._shards = [_Shard(openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or NO_KEY,
             timeout=timeout,
             max_retries=0,
             http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
-        )
+        )) for _ in range(shards)]
 
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> "LlmClient":
@@ -77,13 +91,22 @@ class LlmClient:
                    timeout=settings.llm_timeout, max_connections=settings.worker_concurrency + 16)
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
+        # The least busy pool: no pool ever holds more than its share of the calls in flight.
+        shard = min(self._shards, key=lambda s: s.in_flight)
+        shard.in_flight += 1
+        try:
+            return await self._complete(shard.client, model, messages)
+        finally:
+            shard.in_flight -= 1
+
+    async def _complete(self, client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]]) -> Completion:
         started = time.perf_counter()
         try:
             # The chat completions route through the client's generic `post`: the same request,
             # errors and timeouts as `chat.completions.create`, without its per-call type
             # transforms of the parameters and of the response (~40% of a call's CPU time, the
             # worker's limit at hundreds of calls per second). The reply is read as plain JSON.
-            response = await self._client.post("/chat/completions", body={"model": model, "messages": messages},
+            response = await client.post("/chat/completions", body={"model": model, "messages": messages},
                                                cast_to=httpx2.Response)
             reply = response.json()
         except openai.APIStatusError as exc:
@@ -110,4 +133,5 @@ class LlmClient:
                           latency_ms=latency_ms)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for shard in self._shards:
+            await shard.client.close()
