@@ -9,7 +9,9 @@ by the sweeper (jobs/sweeper.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 from api.settings import Settings
 from jobs.app import configured_app
@@ -34,15 +36,32 @@ async def run_worker(settings: Settings, *, queues: list[str] | None = None,
     quiet_per_job_logs()
     app = configured_app(settings, pool_max=db_pool_size(settings))
     log.info("worker starting: concurrency=%d queues=%s", settings.worker_concurrency, queues or "all")
-    async with open_resources(settings) as resources, app.open_async():
-        await app.run_worker_async(
-            queues=queues,
-            concurrency=settings.worker_concurrency,
-            shutdown_graceful_timeout=settings.worker_shutdown_timeout,
-            install_signal_handlers=install_signal_handlers,
-            name="mukti-worker",
-            delete_jobs="successful",
-            fetch_job_polling_interval=FETCH_POLL_INTERVAL,
-            additional_context={"resources": resources},
-        )
+    worker = asyncio.current_task()
+    if install_signal_handlers:
+        # Installed before anything connects: Procrastinate installs its own handlers only
+        # once its loop runs, and a SIGTERM in between would kill the process outright.
+        # Cancelling run_worker_async is Procrastinate's graceful stop (running jobs get
+        # shutdown_graceful_timeout to finish).
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, worker.cancel)
+    try:
+        async with open_resources(settings) as resources, app.open_async():
+            await app.run_worker_async(
+                queues=queues,
+                concurrency=settings.worker_concurrency,
+                shutdown_graceful_timeout=settings.worker_shutdown_timeout,
+                install_signal_handlers=False,
+                name="mukti-worker",
+                delete_jobs="successful",
+                fetch_job_polling_interval=FETCH_POLL_INTERVAL,
+                additional_context={"resources": resources},
+            )
+    except asyncio.CancelledError:
+        if not install_signal_handlers:
+            raise  # cancelled by our caller, not by a signal
+    finally:
+        if install_signal_handlers:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
     log.info("worker stopped")
