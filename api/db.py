@@ -15,12 +15,20 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Replaces asyncpg's reset on release (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL`: one more round trip per request). The API leaves no session
+    state behind: no SET (only SET LOCAL), LISTEN, session advisory lock or WITH HOLD
+    cursor; asyncpg still rolls back a transaction left open before calling this."""
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         settings.require_database_url(),
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=_init_connection,
+        reset=_keep_session,
         # Server-side statement caching is kept (our SQL is static); the cache is
         # per connection, so PgBouncer in transaction mode needs statement_cache_size=0.
         command_timeout=60,

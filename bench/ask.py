@@ -1,12 +1,16 @@
 """Benchmark of asking a question: POST /conversations/{id}/messages over HTTP against
 `mukti api --workers 2`, and the same SQL function driven directly by pgbench.
 
-    uv run python bench/ask.py [--users 2000] [--rate 1000] [--seconds 12] [--concurrency 64]
+    uv run python bench/ask.py [--users 2000] [--rate 1000] [--seconds 10] [--concurrency 64]
 
 Phases, each on an emptied queue (so that each starts with the same queue depth):
   1. HTTP at a fixed offered rate (open loop: requests are sent on schedule whatever the
-     answers; latency is measured from the scheduled send time, so a stall counts fully);
-  2. HTTP saturated (closed loop, `--concurrency` requests in flight): accepted/s;
+     answers; latency is measured from the scheduled send time, so a stall counts fully),
+     from a lean keep-alive client written on asyncio streams (httpx costs more CPU per
+     request than the server's route, on the same 2 cores);
+  2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
+     installed (a Lua script sends each request with its user's token), else the same
+     Python client, which says so;
   3. pgbench running `SELECT mukti_submit_question_v1(...)` for the same duration.
 Prints accepted/s, p50/p99 and the ratio HTTP/pgbench. Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
@@ -17,7 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +34,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -119,64 +124,139 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-class Load:
-    def __init__(self, base: str, targets: list[tuple[str, dict[str, str]]]) -> None:
-        self.base, self.targets, self.next = base, targets, 0
+class Client:
+    """Prebuilt HTTP/1.1 requests over a pool of keep-alive connections; nothing else."""
+
+    def __init__(self, port: int, targets: list[tuple[str, str]], max_connections: int) -> None:
+        body = json.dumps({"content": QUESTION}).encode()
+        self.requests = [(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+                         for path, token in targets]
+        self.port, self.max_connections, self.next = port, max_connections, 0
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.open = 0
         self.statuses: dict[int | str, int] = {}
         self.latencies: list[float] = []
 
-    async def one(self, http: httpx.AsyncClient, since: float) -> None:
-        path, headers = self.targets[self.next % len(self.targets)]
+    async def one(self, since: float) -> None:
+        request = self.requests[self.next % len(self.requests)]
         self.next += 1
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            self.open += 1
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
-            response = await http.post(self.base + path, json={"content": QUESTION}, headers=headers)
-            key: int | str = response.status_code
-        except httpx.HTTPError as exc:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+            await reader.readexactly(length)
+            key: int | str = int(head[9:12])
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            writer.close()
+            self.open -= 1
             key = type(exc).__name__
+        else:
+            self.idle.append((reader, writer))
         self.statuses[key] = self.statuses.get(key, 0) + 1
         if key == 202:
             self.latencies.append(time.perf_counter() - since)
 
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
     def report(self, label: str, seconds: float) -> float:
-        accepted = self.statuses.get(202, 0) / seconds
-        print(f"{label}: accepted {accepted:,.0f}/s  p50 {percentile(self.latencies, 0.5) * 1000:.1f} ms  "
-              f"p99 {percentile(self.latencies, 0.99) * 1000:.1f} ms  answers {self.statuses}")
-        return accepted
+        return report(label, self.statuses.get(202, 0) / seconds, percentile(self.latencies, 0.5) * 1000,
+                      percentile(self.latencies, 0.99) * 1000, self.statuses)
 
 
-async def fixed_rate(load: Load, rate: float, seconds: float, max_in_flight: int = 256) -> float:
-    """Open loop; a request due while `max_in_flight` are outstanding is counted, not sent,
+def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: dict) -> float:
+    print(f"{label}: accepted {accepted:,.0f}/s  p50 {p50_ms:.1f} ms  p99 {p99_ms:.1f} ms  answers {statuses}")
+    return accepted
+
+
+async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
+    """Open loop; a request due while all `max_connections` are busy is counted, not sent,
     so that an overloaded server shows as shed load instead of an ever-growing backlog."""
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=max_in_flight)) as http:
-        tasks: set[asyncio.Task] = set()
-        start, n = time.perf_counter(), int(rate * seconds)
-        for i in range(n):
-            at = start + i / rate
-            delay = at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if len(tasks) >= max_in_flight:
-                load.statuses["not sent"] = load.statuses.get("not sent", 0) + 1
-                continue
-            task = asyncio.create_task(load.one(http, at))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return load.report(f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s", elapsed)
+    tasks: set[asyncio.Task] = set()
+    start, n = time.perf_counter(), int(rate * seconds)
+    for i in range(n):
+        at = start + i / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if len(tasks) >= client.max_connections:
+            client.statuses["not sent"] = client.statuses.get("not sent", 0) + 1
+            continue
+        task = asyncio.create_task(client.one(at))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    client.close()
+    return client.report(f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.open} connections)",
+                         time.perf_counter() - start)
 
 
-async def saturated(load: Load, concurrency: int, seconds: float) -> float:
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=concurrency)) as http:
-        start = time.perf_counter()
-        stop = start + seconds
+async def saturated_python(client: Client, seconds: float) -> float:
+    start = time.perf_counter()
+    stop = start + seconds
 
-        async def loop() -> None:
-            while (now := time.perf_counter()) < stop:
-                await load.one(http, now)
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return load.report(f"HTTP, saturated ({concurrency} in flight) for {seconds:.0f} s", elapsed)
+    async def loop() -> None:
+        while (now := time.perf_counter()) < stop:
+            await client.one(now)
+    await asyncio.gather(*(loop() for _ in range(client.max_connections)))
+    client.close()
+    return client.report(f"HTTP, saturated ({client.max_connections} in flight, Python client: wrk is not "
+                         f"installed) for {seconds:.0f} s", time.perf_counter() - start)
+
+
+# Each wrk thread cycles through the targets file (path, token per line) from its own offset.
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) thread:set("id", #threads); table.insert(threads, thread) end
+function init(args)
+  targets = {}
+  for line in io.lines(args[1]) do
+    local path, token = line:match("([^ ]+) ([^ ]+)")
+    table.insert(targets, {path, "Bearer " .. token})
+  end
+  n = id * 7919
+  statuses = {}
+end
+function request()
+  n = n + 1
+  local t = targets[n % #targets + 1]
+  return wrk.format("POST", t[1], {["Authorization"] = t[2], ["Content-Type"] = "application/json"}, BODY)
+end
+function response(status) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local all = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do all[status] = (all[status] or 0) + count end
+  end
+  local parts = {}
+  for status, count in pairs(all) do table.insert(parts, '"' .. status .. '": ' .. count) end
+  io.write(string.format('RESULT {"seconds": %f, "p50_us": %d, "p99_us": %d, "statuses": {%s}, "errors": %d}\\n',
+    summary.duration / 1e6, latency:percentile(50), latency:percentile(99), table.concat(parts, ", "),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+"""
+
+
+def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connections: int, seconds: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        script, targets_file = Path(tmp, "ask.lua"), Path(tmp, "targets.txt")
+        script.write_text(f"BODY = {json.dumps(json.dumps({'content': QUESTION}))}\n" + WRK_SCRIPT)
+        targets_file.write_text("".join(f"{path} {token}\n" for path, token in targets))
+        out = subprocess.run([wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script),
+                              f"http://127.0.0.1:{port}", "--", str(targets_file)],
+                             check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.split("RESULT ", 1)[1])
+    statuses = {int(k): v for k, v in result["statuses"].items()} | (
+        {"socket errors": result["errors"]} if result["errors"] else {})
+    return report(f"HTTP, saturated (wrk, {connections} connections) for {seconds} s",
+                  statuses.get(202, 0) / result["seconds"], result["p50_us"] / 1000, result["p99_us"] / 1000, statuses)
 
 
 def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
@@ -198,7 +278,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=1000)
-    parser.add_argument("--seconds", type=int, default=12)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
     args = parser.parse_args()
@@ -211,19 +291,20 @@ def main() -> None:
     with scratch_database() as url:
         pairs = arrange(url, args.users)
         settings = Settings.from_env()
-        targets = [(f"/conversations/{c}/messages",
-                    {"Authorization": f"Bearer {issue_access_token(settings, u, 'user', ttl=3600)}"})
+        targets = [(f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
                    for u, c in pairs]
         port = _free_port()
         api = start_api(url, port)
         try:
-            base = f"http://127.0.0.1:{port}"
             print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "
-                  f"`mukti api --workers 2` at {base}")
+                  f"`mukti api --workers 2` at http://127.0.0.1:{port}")
             empty_queue(url)
-            asyncio.run(fixed_rate(Load(base, targets), args.rate, args.seconds))
+            asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
             empty_queue(url)
-            http = asyncio.run(saturated(Load(base, targets), args.concurrency, args.seconds))
+            if wrk := shutil.which("wrk"):
+                http = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
+            else:
+                http = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
         finally:
             api.terminate()
             api.wait(timeout=30)
