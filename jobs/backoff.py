@@ -36,15 +36,24 @@ class RetryLater(Exception):
 
 
 class ScheduledRetry(BaseRetryStrategy):
-    """Retries a job when its task says when (RetryLater), and at once when a worker
-    shutdown interrupted it; any other error ends the job (the task records it first)."""
+    """Retries a job when its task says when (RetryLater), at once when a worker shutdown
+    interrupted it, and with backoff when the task itself could not record the outcome
+    (e.g. the database was unreachable): giving up then would leave its request pending
+    forever. The task's own attempt limit ends a request; `infrastructure_attempts` only
+    bounds a job that keeps failing before it can reach the database."""
+
+    def __init__(self, infrastructure_attempts: int = 20) -> None:
+        self.infrastructure_attempts = infrastructure_attempts
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, RetryLater):
             return RetryDecision(retry_at=exception.retry_at)
         if isinstance(exception, asyncio.CancelledError):
             return RetryDecision()
-        return None
+        done = job.attempts + 1
+        if done >= self.infrastructure_attempts:
+            return None
+        return RetryDecision(retry_in={"seconds": backoff_delay(done)})
 
 
 class BackoffRetry(BaseRetryStrategy):

@@ -29,12 +29,25 @@ class Completion:
 
 
 class LlmError(Exception):
-    """A failed call, with the delay the server asked for (Retry-After), if any."""
+    """A failed call, with the delay the server asked for (Retry-After), if any.
+
+    The message is for logs (it can quote the provider); `public` is what users see.
+    """
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def public(self) -> str:
+        if self.status == 429:
+            return "the language model is rate limiting us"
+        if self.status is not None:
+            return f"the language model answered with an error (HTTP {self.status})"
+        if "timed out" in str(self):
+            return "the language model did not answer in time"
+        return "the language model could not be reached or answered unusably"
 
 
 def parse_retry_after(headers) -> float | None:

@@ -79,8 +79,9 @@ async def test_failing_twice_then_answering_gives_one_reply_after_three_attempts
     calls = stub_stats(stub)["calls"]
     assert len(calls) == 3
     first_wait, second_wait = _gaps(calls)
-    assert 1.0 <= first_wait < 1.7, first_wait
-    assert 2.0 <= second_wait < 2.9, second_wait
+    # Lower bounds are the backoff; upper bounds leave room for a loaded machine (poll 0.1 s, jitter 25%).
+    assert 1.0 <= first_wait < 2.2, first_wait
+    assert 2.0 <= second_wait < 3.6, second_wait
     replies = await db.fetchval("SELECT count(*) FROM recent_messages WHERE request_id = $1::uuid AND role = 'assistant'",
                                 accepted["request_id"])
     assert replies == 1
@@ -95,7 +96,7 @@ async def test_retry_after_of_a_429_is_honoured(client, db, settings, stub):
 
     assert done["status"] == "completed" and done["attempts"] == 2
     (wait,) = _gaps(stub_stats(stub)["calls"])
-    assert 2.5 <= wait < 3.2, wait  # not the ~1 s of the first backoff step
+    assert 2.5 <= wait < 4.0, wait  # not the ~1 s of the first backoff step
 
 
 async def test_failing_always_fails_the_request_and_sends_a_signed_webhook(client, db, settings, stub):

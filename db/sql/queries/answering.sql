@@ -2,7 +2,7 @@
 -- Take a request for one LLM attempt and load its whole context in one statement:
 -- the request turns 'processing' (attempts + 1), and the row carries the recent
 -- messages up to the question (replies to earlier questions included, later questions
--- not), the technique's prompt and questioning style at the conversation's version,
+-- not; the question itself even when already archived), the technique's prompt and questioning style at the conversation's version,
 -- and the user's name and preferences. No row: the request is finished (or gone).
 WITH req AS (
     UPDATE request_queue q
@@ -15,9 +15,17 @@ SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.mess
        tv.name AS technique_name, tv.system_prompt, tv.questioning_style,
        u.display_name, u.preferences::text AS preferences,
        (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.seq), '[]')
-          FROM recent_messages m
-         WHERE m.conversation_id = req.conversation_id
-           AND (m.seq <= req.message_seq OR m.role <> 'user'))::text AS messages
+          FROM (SELECT r.seq, r.role, r.content FROM recent_messages r
+                 WHERE r.conversation_id = req.conversation_id
+                   AND (r.seq <= req.message_seq OR r.role <> 'user')
+                UNION ALL
+                -- With more than 50 questions queued in one conversation the question
+                -- itself may already be archived: the LLM must still see it.
+                SELECT a.seq, a.role, a.content FROM archived_messages a
+                 WHERE a.conversation_id = req.conversation_id AND a.seq = req.message_seq
+                   AND NOT EXISTS (SELECT 1 FROM recent_messages r2
+                                    WHERE r2.conversation_id = req.conversation_id
+                                      AND r2.seq = req.message_seq)) m)::text AS messages
   FROM req
   JOIN conversations c ON c.id = req.conversation_id
   JOIN users u ON u.id = req.user_id
