@@ -147,6 +147,9 @@ _SQLSTATE_FALLBACK = {
     "22021": (422, "validation_failed", "a text value contains a character that cannot be stored (e.g. \\u0000)"),
     "22P05": (422, "validation_failed", "a text value contains a character that cannot be stored (e.g. \\u0000)"),
     "22008": (422, "validation_failed", "a date or time is out of range"),
+    # Lost a race with a concurrent change (deadlock victim, serialization): safe to retry.
+    "40P01": (503, "conflict_retry", "a concurrent change got in the way; please retry"),
+    "40001": (503, "conflict_retry", "a concurrent change got in the way; please retry"),
 }
 
 

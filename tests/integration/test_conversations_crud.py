@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from tests.factories import create_user
@@ -108,3 +111,30 @@ async def test_get_patch_and_delete_are_the_owners_alone(client, db, settings):
     # The pending question went with it, its job included.
     assert await db.fetchval("SELECT count(*) FROM procrastinate_jobs") == 0
     assert await db.fetchval("SELECT count(*) FROM request_queue") == 0
+
+
+async def test_deleting_a_conversation_takes_locks_in_the_order_storing_a_reply_does(client, db, database_url, settings):
+    """Storing a reply locks the request row, then the conversation; a delete racing it must
+    not hold the conversation while waiting for the request (that deadlocked)."""
+    user = await create_user(db, settings, plan="paid")
+    conversation = (await client.post("/conversations", json={}, headers=user.headers)).json()
+    asked = await client.post(f"/conversations/{conversation['id']}/messages", json={"content": "why?"},
+                              headers=user.headers)
+    request_id = asked.json()["request_id"]
+
+    replier = await asyncpg.connect(database_url)
+    try:
+        tx = replier.transaction()
+        await tx.start()
+        await replier.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", request_id)
+        deleting = asyncio.create_task(client.delete(f"/conversations/{conversation['id']}", headers=user.headers))
+        while not await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"):
+            await asyncio.sleep(0.01)  # polling another session's state: no event to await
+        await replier.execute("SET LOCAL lock_timeout = '5s'")
+        await replier.execute("SELECT 1 FROM conversations WHERE id = $1::uuid FOR UPDATE", conversation["id"])
+        await tx.commit()
+        assert (await deleting).status_code == 204
+    finally:
+        await replier.close()
+    assert await db.fetchval("SELECT count(*) FROM conversations WHERE id = $1::uuid", conversation["id"]) == 0

@@ -51,8 +51,18 @@ RETURNING id::text, title, technique_id::text, technique_version, message_count,
 -- conversations_delete --
 -- Deletes the conversation (messages and requests cascade) and the jobs of its requests
 -- that no worker has taken yet, so that no job is left without its request.
-WITH conv AS (
-    SELECT id FROM conversations WHERE id = $1::uuid AND user_id = $2::uuid FOR UPDATE
+-- Lock order as in mukti_complete_request_v1 (request rows, then the conversation): the
+-- request rows are locked first, by the InitPlan in conv's filter, which runs before
+-- conv locks its row; the other order deadlocked with a reply being stored.
+WITH reqs AS (
+    SELECT r.id FROM request_queue r
+     WHERE r.conversation_id = $1::uuid AND r.user_id = $2::uuid
+     ORDER BY r.id
+       FOR UPDATE
+), conv AS (
+    SELECT id FROM conversations
+     WHERE id = $1::uuid AND user_id = $2::uuid AND (SELECT count(*) FROM reqs) >= 0
+       FOR UPDATE
 ), jobs AS (
     DELETE FROM procrastinate_jobs j
      USING request_queue r, conv
