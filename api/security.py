@@ -12,6 +12,7 @@ missing or not active.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -70,22 +71,31 @@ def issue_access_token(settings: Settings, user_id: str, role: str, *, ttl: int 
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
+LEEWAY = 5
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dict:
+    # A client sends the same token for its whole lifetime: verifying it once per process
+    # spares ~60 µs per request. Only tokens that verified are cached (a raise is not),
+    # keyed by the whole token with its signature and by the secret; the one check whose
+    # answer changes with time, expiry, is redone on every use (nbf and iat, once
+    # passed, stay passed).
+    return jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
+                      options={"require": ["exp", "iat", "iss", "aud", "sub"]}, leeway=LEEWAY)
+
+
 def decode_access_token(settings: Settings, token: str) -> dict:
     """The verified claims, or ApiError(401). Only HS256 is accepted (no `none`, no RS/HS confusion)."""
     try:
-        return jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-            leeway=5,
-        )
+        claims = _verified_claims(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except jwt.ExpiredSignatureError as exc:
         raise ApiError(401, "the access token has expired", code="token_expired") from exc
     except jwt.PyJWTError as exc:
         raise ApiError(401, "the access token is not valid", code="unauthorized") from exc
+    if claims["exp"] <= time.time() - LEEWAY:
+        raise ApiError(401, "the access token has expired", code="token_expired")
+    return dict(claims)
 
 
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="mukti"'}
