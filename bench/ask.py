@@ -127,24 +127,29 @@ def percentile(values: list[float], q: float) -> float:
 class Client:
     """Prebuilt HTTP/1.1 requests over a pool of keep-alive connections; nothing else."""
 
+    # uvicorn closes a connection idle for 5 s: one idle longer is not reused.
+    MAX_IDLE = 4.0
+
     def __init__(self, port: int, targets: list[tuple[str, str]], max_connections: int) -> None:
         body = json.dumps({"content": QUESTION}).encode()
         self.requests = [(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
                          for path, token in targets]
         self.port, self.max_connections, self.next = port, max_connections, 0
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.open = 0
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        self.opened = 0
         self.statuses: dict[int | str, int] = {}
         self.latencies: list[float] = []
 
     async def one(self, since: float) -> None:
         request = self.requests[self.next % len(self.requests)]
         self.next += 1
+        while self.idle and self.idle[-1][2] < time.perf_counter() - self.MAX_IDLE:
+            self.idle.pop()[1].close()
         if self.idle:
-            reader, writer = self.idle.pop()
+            reader, writer, _ = self.idle.pop()
         else:
-            self.open += 1
+            self.opened += 1
             reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
             writer.write(request)
@@ -154,16 +159,15 @@ class Client:
             key: int | str = int(head[9:12])
         except (OSError, asyncio.IncompleteReadError) as exc:
             writer.close()
-            self.open -= 1
             key = type(exc).__name__
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.perf_counter()))
         self.statuses[key] = self.statuses.get(key, 0) + 1
         if key == 202:
             self.latencies.append(time.perf_counter() - since)
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
 
     def report(self, label: str, seconds: float) -> float:
@@ -194,7 +198,7 @@ async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     client.close()
-    return client.report(f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.open} connections)",
+    return client.report(f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
                          time.perf_counter() - start)
 
 
