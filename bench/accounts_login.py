@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -27,36 +26,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-import psycopg
 from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import scratch_database  # noqa: E402
+
 from api.accounts.passwords import HASHER  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.cli import migrate  # noqa: E402
 from api.settings import Settings  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-
-
-@contextlib.contextmanager
-def scratch_database():
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    name = f"mukti_bench_accounts_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def bench_argon2(seconds: float) -> tuple[float, float, int]:
@@ -148,7 +128,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    with scratch_database() as url:
+    with scratch_database("accounts") as url:
         asyncio.run(run(url, args.seconds, args.concurrency))
 
 

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,40 +30,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 import procrastinate
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
+from bench.common import free_port, scratch_database  # noqa: E402
+
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
 PER_USER = 90  # under the paid plan's 100 questions an hour
-
-
-@contextlib.contextmanager
-def scratch_database():
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    name = f"mukti_bench_answer_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -268,7 +242,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="worker processes of the extra 0 ms run")
     parser.add_argument("--seconds", type=float, default=25, help="time limit of each phase")
     args = parser.parse_args()
-    with scratch_database() as url:
+    with scratch_database("answer") as url:
         asyncio.run(main_async(args, url))
 
 

@@ -24,21 +24,19 @@ import os
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
+from bench.common import free_port, scratch_database  # noqa: E402
+
 from api.security import issue_access_token  # noqa: E402
 from api.settings import Settings  # noqa: E402
 
@@ -49,25 +47,6 @@ CONVERSATION_ID = "md5('c' || {n})::uuid"
 BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
-
-
-@contextmanager
-def scratch_database():
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    name = f"mukti_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def arrange(url: str, users: int) -> list[tuple[str, str]]:
@@ -94,12 +73,6 @@ def empty_queue(url: str) -> None:
                     "UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0",
                     "VACUUM ANALYZE"):
             conn.execute(sql)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_api(url: str, port: int) -> subprocess.Popen:
@@ -292,12 +265,12 @@ def main() -> None:
     except ImportError:
         pass
 
-    with scratch_database() as url:
+    with scratch_database("ask") as url:
         pairs = arrange(url, args.users)
         settings = Settings.from_env()
         targets = [(f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
                    for u, c in pairs]
-        port = _free_port()
+        port = free_port()
         api = start_api(url, port)
         try:
             print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "

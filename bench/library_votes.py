@@ -17,43 +17,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
+
 from api.library.service import encode_cursor  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 VOTERS = 5000
 SPREAD = 1000
-
-
-@contextmanager
-def scratch_database():
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    name = f"mukti_bench_votes_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def load(conn: asyncpg.Connection, techniques: int) -> tuple[list[str], list[str]]:
@@ -116,8 +96,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--techniques", type=int, default=10_000)
     args = parser.parse_args()
-    with scratch_database() as url:
-        migrate(url)
+    with scratch_database("votes") as url:
         conn = await asyncpg.connect(url)
         try:
             voters, techniques = await load(conn, args.techniques)

@@ -1,0 +1,41 @@
+"""What the benchmarks share: a scratch database and a free local port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+
+from api.cli import migrate
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@contextlib.contextmanager
+def scratch_database(label: str) -> Iterator[str]:
+    """DATABASE_URL if set (left as is), else a new database on 127.0.0.1:5432 migrated to
+    head, dropped afterwards."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    name = f"mukti_bench_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"{SERVER}/{name}"
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
