@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -10,12 +9,6 @@ from api.llm.stub import StubServer
 from api.settings import Settings
 from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
                                                  wait_answered)
-
-
-@pytest.fixture
-def stub() -> Iterator[StubServer]:
-    with StubServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ SIGTERM lets running jobs finish."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
-from api.llm.stub import StubServer
 from api.settings import Settings
 from jobs.app import configured_app
 from jobs.sweeper import retry_stalled_jobs
@@ -17,12 +15,6 @@ from tests.factories import create_user
 from tests.integration.answering_helpers import stub_control, stub_stats, submit_sql, wait_until, worker_process
 
 REQUESTS = 240
-
-
-@pytest.fixture
-def stub() -> Iterator[StubServer]:
-    with StubServer() as server:
-        yield server
 
 
 async def _conversations(db: asyncpg.Connection, user_id: str, n: int) -> list[str]:

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,12 +16,6 @@ from api.llm.stub import StubServer
 from api.settings import Settings
 from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
                                                  wait_answered, wait_until)
-
-
-@pytest.fixture
-def stub() -> Iterator[StubServer]:
-    with StubServer() as server:
-        yield server
 
 
 @pytest.fixture
