@@ -94,7 +94,7 @@ async def test_two_questions_back_to_back_are_answered_in_order_one_at_a_time(cl
     assert calls[0]["ended"] <= calls[1]["started"], "the two calls overlapped"
 
 
-async def test_reaching_the_hourly_limit_blocks_until_the_hour_ends_and_notifies_once(client, db, settings):
+async def test_reaching_the_hourly_limit_blocks_until_a_slot_frees_and_notifies_once(client, db, settings):
     learner = await new_learner(client, db)  # free: 10 questions an hour
     headers = {"Authorization": learner["Authorization"]}
     async with inprocess_worker(settings):
@@ -105,10 +105,16 @@ async def test_reaching_the_hourly_limit_blocks_until_the_hour_ends_and_notifies
     notes = await db.fetch("SELECT kind, body, data FROM notifications WHERE user_id = $1::uuid", learner["user_id"])
     assert [n["kind"] for n in notes] == ["hourly_limit_reached"]
     assert "Upgrade to Paid" in notes[0]["body"]
-    blocked, hour_end = await db.fetchrow(
-        "SELECT blocked_until, date_trunc('hour', now(), 'UTC') + interval '1 hour' FROM subscriptions "
-        "WHERE user_id = $1::uuid", learner["user_id"])
-    assert blocked == hour_end
+    # Sliding window: the block ends when the first of the ten questions is an hour old,
+    # the moment the next question is accepted — and what the 429's Retry-After says.
+    blocked, slot_frees = await db.fetchrow(
+        "SELECT s.blocked_until, (SELECT min(hit_at) + interval '1 hour' FROM rate_limits r "
+        "                          WHERE r.subject = s.user_id::text AND r.action = 'question') "
+        "  FROM subscriptions s WHERE s.user_id = $1::uuid", learner["user_id"])
+    assert blocked == slot_frees
     refused = await client.post(f"/conversations/{learner['conversation_id']}/messages",
                                 json={"content": "One more?"}, headers=headers)
     assert refused.status_code == 429
+    retry_after = int(refused.headers["retry-after"])
+    seconds_left = await db.fetchval("SELECT extract(epoch FROM $1::timestamptz - now())", blocked)
+    assert abs(retry_after - float(seconds_left)) <= 1.5

@@ -37,8 +37,8 @@ DECLARE
     v_seq        integer;
     v_archived   integer;
     v_technique  uuid;
-    v_today      integer;
-    v_this_hour  integer;
+    v_n_day      integer;
+    v_n_hour     integer;
     v_window     interval;
     v_window_end timestamptz;
     v_upgrade    plans%ROWTYPE;
@@ -123,39 +123,53 @@ BEGIN
            questions_this_hour = CASE WHEN s.hour_window_start = v_hour THEN s.questions_this_hour ELSE 0 END,
            hour_window_start   = v_hour,
            updated_at          = v_now
-     WHERE s.id = v_sub_id
-    RETURNING s.questions_today, s.questions_this_hour INTO v_today, v_this_hour;
+     WHERE s.id = v_sub_id;
 
     outcome := 'completed';
     reply_seq := v_seq;
 
-    IF v_today >= v_per_day THEN
-        limit_reached := 'daily_limit_reached';
+    -- Limits are sliding windows over the accepted questions (rate_limits, as in
+    -- mukti_submit_question_v1): the block lasts until the hit that fills the window
+    -- leaves it, which is exactly when the next question will be accepted.
+    SELECT count(*), count(*) FILTER (WHERE h.hit_at > v_now - interval '1 hour')
+      INTO v_n_day, v_n_hour
+      FROM rate_limits h
+     WHERE h.action = 'question' AND h.subject = r.user_id::text AND h.hit_at > v_now - interval '1 day';
+    IF v_n_day >= v_per_day THEN
         v_window := interval '1 day';
-        v_window_end := v_day + v_window;
+    ELSIF v_n_hour >= v_per_hour THEN
+        v_window := interval '1 hour';
+    ELSE
+        RETURN;
+    END IF;
+    SELECT h.hit_at + v_window INTO v_window_end
+      FROM rate_limits h
+     WHERE h.action = 'question' AND h.subject = r.user_id::text AND h.hit_at > v_now - v_window
+     ORDER BY h.hit_at
+    OFFSET CASE v_window WHEN interval '1 day' THEN v_n_day - v_per_day ELSE v_n_hour - v_per_hour END
+     LIMIT 1;
+
+    IF v_window = interval '1 day' THEN
+        limit_reached := 'daily_limit_reached';
         SELECT * INTO v_upgrade FROM plans WHERE per_day > v_per_day ORDER BY price_per_month, id LIMIT 1;
-        v_body := format('You have asked all %s questions of your plan for today; you can ask again at %s UTC.',
-                         v_per_day, to_char(v_window_end AT TIME ZONE 'UTC', 'HH24:MI'));
+        v_body := format('You have asked all %s questions your plan allows in 24 hours; you can ask again at %s UTC.',
+                         v_per_day, to_char(v_window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
         IF v_upgrade.id IS NOT NULL THEN
             v_body := v_body || format(' Upgrade to %s for up to %s questions a day.', v_upgrade.name, v_upgrade.per_day);
         END IF;
-    ELSIF v_this_hour >= v_per_hour THEN
+    ELSE
         limit_reached := 'hourly_limit_reached';
-        v_window := interval '1 hour';
-        v_window_end := v_hour + v_window;
         SELECT * INTO v_upgrade FROM plans WHERE per_hour > v_per_hour ORDER BY price_per_month, id LIMIT 1;
-        v_body := format('You have asked all %s questions of your plan for this hour; you can ask again at %s UTC.',
-                         v_per_hour, to_char(v_window_end AT TIME ZONE 'UTC', 'HH24:MI'));
+        v_body := format('You have asked all %s questions your plan allows in an hour; you can ask again at %s UTC.',
+                         v_per_hour, to_char(v_window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
         IF v_upgrade.id IS NOT NULL THEN
             v_body := v_body || format(' Upgrade to %s for up to %s questions an hour.', v_upgrade.name, v_upgrade.per_hour);
         END IF;
-    ELSE
-        RETURN;
     END IF;
 
     -- Once per window: the subscription lock serialises this check per user.
     IF EXISTS (SELECT 1 FROM notifications n
-                WHERE n.user_id = r.user_id AND n.kind = limit_reached AND n.created_at >= v_window_end - v_window) THEN
+                WHERE n.user_id = r.user_id AND n.kind = limit_reached AND n.created_at > v_now - v_window) THEN
         limit_reached := NULL;
         RETURN;
     END IF;
