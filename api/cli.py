@@ -48,6 +48,10 @@ def cmd_api(args: argparse.Namespace) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # Behind a reverse proxy the client address (login and share-password throttles,
+        # visitor hashes) comes from X-Forwarded-For, trusted only from these addresses.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

@@ -69,6 +69,8 @@ class Settings:
     llm_timeout: float = 30.0
     worker_concurrency: int = 50
     worker_shutdown_timeout: float = 30.0
+    worker_poll_interval: float = 0.1
+    forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
     webhook_secret: str = "mukti-development-webhook-secret"
     webhook_allow_private: bool = False
@@ -99,6 +101,8 @@ class Settings:
             llm_timeout=_float("LLM_TIMEOUT", 30.0),
             worker_concurrency=_int("MUKTI_WORKER_CONCURRENCY", 50),
             worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
+            worker_poll_interval=_float("MUKTI_WORKER_POLL_INTERVAL", 0.1),
+            forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
             webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
             webhook_allow_private=e.get("MUKTI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),

@@ -19,9 +19,6 @@ from jobs.resources import db_pool_size, open_resources
 
 log = logging.getLogger("mukti.worker")
 
-# New jobs wake the worker at once (LISTEN/NOTIFY); polling only finds jobs whose
-# retry time has come, so it sets how late a retry after "1 s" runs.
-FETCH_POLL_INTERVAL = 0.1
 
 
 def quiet_per_job_logs() -> None:
@@ -54,7 +51,9 @@ async def run_worker(settings: Settings, *, queues: list[str] | None = None,
                 install_signal_handlers=False,
                 name="mukti-worker",
                 delete_jobs="successful",
-                fetch_job_polling_interval=FETCH_POLL_INTERVAL,
+                # New jobs wake the worker at once (LISTEN/NOTIFY); polling only finds jobs
+                # whose retry time has come, so it sets how late a retry after "1 s" runs.
+                fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
             )
     except asyncio.CancelledError:
