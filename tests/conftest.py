@@ -12,7 +12,7 @@ import pytest
 
 from api.cli import migrate
 from api.settings import Settings
-from tests.harness import PgServer, find_server, janitor, unique_name
+from tests.harness import PgServer, drop_stale_databases, find_server, janitor, unique_name
 from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
 
@@ -22,6 +22,7 @@ CLONE_TIMES: list[float] = []
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server, embedded = find_server()
+    drop_stale_databases(server)
     try:
         yield server
     finally:

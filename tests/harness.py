@@ -8,6 +8,7 @@ MUKTI_TEST_EMBEDDED=1 skips straight to the embedded one.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -101,6 +102,36 @@ def janitor(server: PgServer, dbname: str, template: str | None = None, as_templ
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+_TEST_DATABASE = re.compile(r"^mukti_(?:t|tpl|mig)_(\d+)_[0-9a-f]{8}$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_stale_databases(server: PgServer) -> list[str]:
+    """Drop the test databases of test runs that died without cleaning up (killed, timed out).
+
+    Names carry the pid of the run that made them; only a server on this machine is
+    swept, where that pid means something."""
+    if not (server.host.startswith("/") or server.host in ("127.0.0.1", "localhost", "::1")):
+        return []
+    with server.connect() as conn:
+        conn.autocommit = True
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+        stale = [n for n in names if (m := _TEST_DATABASE.match(n)) and not _process_alive(int(m.group(1)))]
+        for name in stale:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH is_template false").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return stale
 
 
 def pg_dump_binary() -> str:
