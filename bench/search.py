@@ -251,7 +251,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
 
         print("\nEXPLAIN (ANALYZE, BUFFERS) search, heavy user:")
         plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"], uuid.UUID(heavy),
-                                heavy_queries[0], "english", None, None, None, None, 21)
+                                heavy_queries[0], None, None, None, None, 21)
         print(f"  q = {heavy_queries[0]!r}")
         print("\n".join("  " + r[0] for r in plan))
         print("\nEXPLAIN (ANALYZE, BUFFERS) history, oldest page of a 10,050-message conversation:")

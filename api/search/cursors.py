@@ -1,4 +1,4 @@
-"""Opaque cursors of the search feature, and the choice of text-search configuration.
+"""Opaque cursors of the search feature.
 
 Pure functions (no database), unit-tested in tests/unit/test_search_cursors.py.
 """
@@ -12,26 +12,6 @@ import json
 import uuid
 
 from api.errors import validation_error
-
-# ISO 639-1 codes of the languages Postgres ships a text-search configuration for. A
-# preference may also name a configuration directly ("french"); the database checks the
-# name against pg_ts_config and falls back to english.
-_ISO_CONFIGS = {
-    "ar": "arabic", "ca": "catalan", "da": "danish", "de": "german", "el": "greek", "en": "english",
-    "es": "spanish", "eu": "basque", "fi": "finnish", "fr": "french", "ga": "irish", "hi": "hindi",
-    "hu": "hungarian", "hy": "armenian", "id": "indonesian", "it": "italian", "lt": "lithuanian",
-    "ne": "nepali", "nl": "dutch", "no": "norwegian", "nb": "norwegian", "nn": "norwegian",
-    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish",
-    "ta": "tamil", "tr": "turkish", "yi": "yiddish",
-}
-
-
-def ts_config_name(language: object) -> str:
-    """The configuration name to try for a `preferences.language` value ('en', 'pt-BR', 'French')."""
-    if not isinstance(language, str) or not language.strip():
-        return "english"
-    name = language.strip().lower()
-    return _ISO_CONFIGS.get(name.replace("_", "-").split("-")[0], name)
 
 
 def _encode(payload: list) -> str:

@@ -13,7 +13,6 @@ from api.search.cursors import (
     encode_history_cursor,
     encode_search_cursor,
     search_fingerprint,
-    ts_config_name,
 )
 from api.search.schemas import HistoryMessage, HistoryPage, SearchHit, SearchPage
 from db.queries import QUERIES
@@ -52,11 +51,7 @@ async def search(pool: asyncpg.Pool, user_id: str, q: str | None, *, conversatio
     after: tuple[float | None, uuid.UUID | None, int | None] = (None, None, None)
     if cursor is not None:
         after = decode_search_cursor(cursor, fingerprint)
-    owner = uuid.UUID(user_id)
-    async with pool.acquire() as conn:
-        language = await conn.fetchval(QUERIES["search_user_language"], owner)
-        rows = await conn.fetch(QUERIES["search_messages"], owner, q, ts_config_name(language), conversation_id,
-                                *after, limit + 1)
+    rows = await pool.fetch(QUERIES["search_messages"], uuid.UUID(user_id), q, conversation_id, *after, limit + 1)
     items = [SearchHit(conversation_id=str(r["conversation_id"]), seq=r["seq"], role=r["role"], snippet=r["snippet"],
                        rank=r["rank"], created_at=r["created_at"]) for r in rows[:limit]]
     next_cursor = None

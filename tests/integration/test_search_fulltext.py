@@ -159,7 +159,7 @@ async def test_the_plan_reads_every_partition_through_the_scoped_index(db, setti
     await _write(db, user.id, ["the cave", "the sun", "the line"], archived=2)
     plan = json.loads(await db.fetchval(
         "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"],
-        uuid.UUID(user.id), "cave", "english", None, None, None, None, 21))[0]["Plan"]
+        uuid.UUID(user.id), "cave", None, None, None, None, 21))[0]["Plan"]
     nodes = list(_nodes(plan))
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Bitmap Heap Scan"}
     indexes = {n["Index Name"] for n in nodes if n["Node Type"] == "Bitmap Index Scan"}

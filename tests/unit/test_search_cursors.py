@@ -11,7 +11,6 @@ from api.search.cursors import (
     encode_history_cursor,
     encode_search_cursor,
     search_fingerprint,
-    ts_config_name,
 )
 
 
@@ -44,10 +43,3 @@ def test_search_cursor_is_bound_to_query_and_conversation():
     with pytest.raises(ApiError):
         decode_search_cursor(encode_history_cursor(3), fp)
 
-
-@pytest.mark.parametrize("language, expected", [
-    (None, "english"), ("", "english"), (42, "english"), ("en", "english"), ("fr", "french"),
-    ("pt-BR", "portuguese"), ("de_AT", "german"), ("French", "french"), ("klingon", "klingon"),
-])
-def test_ts_config_name(language, expected):
-    assert ts_config_name(language) == expected

@@ -17,6 +17,7 @@ def upgrade() -> None:
     run_sql_file("functions/mukti_count_pending_v1.sql")
     run_sql_file("schema/0004_asking_counts.up.sql")
     run_sql_file("functions/mukti_queue_position_v1.sql")
+    run_sql_file("functions/mukti_text_search_config_v1.sql")
     run_sql_file("functions/mukti_submit_question_v1.sql")
     run_sql_file("functions/mukti_purge_rate_limits_v1.sql")
 
@@ -25,6 +26,7 @@ def downgrade() -> None:
     execute_sql(
         "DROP FUNCTION IF EXISTS mukti_purge_rate_limits_v1(integer);"
         "DROP FUNCTION IF EXISTS mukti_submit_question_v1(uuid, uuid, text, integer, integer, integer);"
+        "DROP FUNCTION IF EXISTS mukti_text_search_config_v1(jsonb);"
         "DROP FUNCTION IF EXISTS mukti_queue_position_v1(uuid);"
         "DROP TRIGGER IF EXISTS request_queue_count_pending_truncate ON request_queue;"
         "DROP TRIGGER IF EXISTS request_queue_count_pending_delete ON request_queue;"

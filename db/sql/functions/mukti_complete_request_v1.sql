@@ -43,6 +43,7 @@ DECLARE
     v_window_end timestamptz;
     v_upgrade    plans%ROWTYPE;
     v_body       text;
+    v_ts_config  regconfig;
 BEGIN
     SELECT * INTO r FROM request_queue q WHERE q.id = p_request_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -61,14 +62,16 @@ BEGIN
       FROM subscriptions s JOIN plans p ON p.id = s.plan_id
      WHERE s.user_id = r.user_id
        FOR UPDATE OF s;
+    v_ts_config := mukti_text_search_config_v1((SELECT u.preferences FROM users u WHERE u.id = r.user_id));
 
     UPDATE conversations c
        SET message_count = c.message_count + 1, last_activity_at = v_now, updated_at = v_now
      WHERE c.id = r.conversation_id
     RETURNING c.message_count, c.archived_count, c.technique_id INTO v_seq, v_archived, v_technique;
 
-    INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
-    VALUES (r.conversation_id, v_seq, r.user_id, 'assistant', p_content, r.id, v_now);
+    -- Stemmed in the user's language, as their searches are (mukti_text_search_config_v1).
+    INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, ts_config, created_at)
+    VALUES (r.conversation_id, v_seq, r.user_id, 'assistant', p_content, r.id, v_ts_config, v_now);
 
     -- Keep at most 50 recent messages: the overflow moves in one statement, created_at kept.
     IF v_seq - v_archived > 50 THEN

@@ -53,6 +53,7 @@ DECLARE
     v_seq          integer;
     v_request_id   uuid := gen_random_uuid();
     v_queued_at    timestamptz;
+    v_ts_config    regconfig;
 BEGIN
     IF p_content IS NULL OR char_length(p_content) NOT BETWEEN 1 AND 8000 OR btrim(p_content, E' \t\r\n') = '' THEN
         RAISE EXCEPTION 'content must be 1 to 8000 characters and not blank'
@@ -61,8 +62,9 @@ BEGIN
 
     -- The usual case in one statement: an active user, their subscription and their
     -- conversation, locked in the lock order (FOR UPDATE OF locks s, then c).
-    SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model, c.message_count, c.archived_count
-      INTO v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model, v_count, v_archived
+    SELECT s.id, p.id, p.per_hour, p.per_day, p.priority, p.model, c.message_count, c.archived_count,
+           mukti_text_search_config_v1(u.preferences)
+      INTO v_sub_id, v_plan_id, v_per_hour, v_per_day, v_priority, v_model, v_count, v_archived, v_ts_config
       FROM users u
       JOIN subscriptions s ON s.user_id = u.id
       JOIN plans p ON p.id = s.plan_id
@@ -70,7 +72,9 @@ BEGIN
      WHERE u.id = p_user_id AND u.status = 'active'
        FOR UPDATE OF s, c;
     IF NOT FOUND THEN
-        IF NOT EXISTS (SELECT FROM users u WHERE u.id = p_user_id AND u.status = 'active') THEN
+        SELECT mukti_text_search_config_v1(u.preferences) INTO v_ts_config
+          FROM users u WHERE u.id = p_user_id AND u.status = 'active';
+        IF NOT FOUND THEN
             outcome := 'unauthorized';
             RETURN;
         END IF;
@@ -157,8 +161,9 @@ BEGIN
             jsonb_build_object('request_id', v_request_id::text), NULL
         )::procrastinate_job_to_defer_v1]))[1] AS id
     ), message AS (
-        INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, created_at)
-        VALUES (p_conversation_id, v_seq, p_user_id, 'user', p_content, v_request_id, v_now)
+        -- Stemmed in the user's language, as their searches are (mukti_text_search_config_v1).
+        INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id, ts_config, created_at)
+        VALUES (p_conversation_id, v_seq, p_user_id, 'user', p_content, v_request_id, v_ts_config, v_now)
     )
     INSERT INTO request_queue (id, user_id, conversation_id, message_seq, plan_id, model, priority,
                                status, max_attempts, job_id)

@@ -26,14 +26,12 @@ SELECT seq, role, content, created_at
    AND created_at >= (SELECT lo FROM span) AND created_at < (SELECT hi FROM span)
 ORDER BY seq
 
--- search_user_language --
-SELECT preferences ->> 'language' FROM users WHERE id = $1
-
 -- search_messages --
 -- One page of the caller's ($1) messages matching the web-search query $2 under the text
--- search configuration named $3 (english when it is not a built-in configuration),
--- optionally in conversation $4, ranked by ts_rank_cd; keyset after the cursor
--- ($5 rank, $6 conversation_id, $7 seq); at most $8 rows. The user scope is a weight-A
+-- search configuration of the caller's language (mukti_text_search_config_v1, which also
+-- chose the ts_config their messages were stored with), optionally in conversation $3,
+-- ranked by ts_rank_cd; keyset after the cursor ($4 rank, $5 conversation_id, $6 seq);
+-- at most $7 rows. The user scope is a weight-A
 -- lexeme inside the indexed tsvector (mukti_scoped_tsvector_v1): the GIN scan of every
 -- partition intersects it with the query words, so other users' rows are never read.
 -- A query of stop words only is empty and matches nothing. `(search @@ query) IS TRUE`
@@ -43,9 +41,7 @@ SELECT preferences ->> 'language' FROM users WHERE id = $1
 WITH q AS MATERIALIZED (
     SELECT c.cfg, websearch_to_tsquery(c.cfg, $2) AS query,
            ('u' || replace($1::uuid::text, '-', '') || ':A')::tsquery AS scope
-      FROM (SELECT coalesce((SELECT oid FROM pg_ts_config
-                              WHERE cfgname = $3 AND cfgnamespace = 'pg_catalog'::regnamespace),
-                            'english'::regconfig::oid)::regconfig AS cfg) c
+      FROM (SELECT mukti_text_search_config_v1((SELECT preferences FROM users WHERE id = $1::uuid)) AS cfg) c
 ), hits AS (
     SELECT m.conversation_id, m.seq, m.role, m.content, m.created_at, ts_rank_cd(m.search, q.query) AS rank
       FROM q, recent_messages m
@@ -58,10 +54,10 @@ WITH q AS MATERIALIZED (
        AND (a.search @@ q.query) IS TRUE
 ), page AS (
     SELECT * FROM hits
-     WHERE ($4::uuid IS NULL OR conversation_id = $4)
-       AND ($5::real IS NULL OR rank < $5 OR (rank = $5 AND (conversation_id, seq) > ($6::uuid, $7::integer)))
+     WHERE ($3::uuid IS NULL OR conversation_id = $3)
+       AND ($4::real IS NULL OR rank < $4 OR (rank = $4 AND (conversation_id, seq) > ($5::uuid, $6::integer)))
      ORDER BY rank DESC, conversation_id, seq
-     LIMIT $8
+     LIMIT $7
 )
 SELECT p.conversation_id, p.seq, p.role, p.created_at, p.rank,
        ts_headline(q.cfg, replace(replace(replace(p.content, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), q.query,
