@@ -8,6 +8,7 @@ throttling password guesses.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -37,9 +38,20 @@ from db.queries import QUERIES
 
 DEFAULT_EXPIRES_IN = 7 * 24 * 3600
 DEFAULT_MAX_VIEWS = 100
-# Wrong share-password guesses allowed per link and address within the window.
+# Wrong share-password guesses allowed per link and address, and per link from all
+# addresses together (so rotating addresses does not help), each in its sliding window.
+# Beyond either, every password for the link is refused unverified with 429, the right
+# one included: a guess that is verified and right would be served, so verifying past
+# the limit would bound nothing (a guesser reads every non-200 as "wrong").
 PASSWORD_MAX_FAILURES = 5
 PASSWORD_WINDOW_SECONDS = 15 * 60
+PASSWORD_LINK_MAX_FAILURES = 50
+PASSWORD_LINK_WINDOW_SECONDS = 60 * 60
+# A guess in flight holds its place for one Argon2 verification; the lease only matters
+# when a process dies mid-verification. Waiters ask again with backoff (first, max).
+PASSWORD_LEASE_SECONDS = 60
+PASSWORD_WAIT_SECONDS = 5.0
+PASSWORD_POLL_SECONDS = (0.005, 0.05)
 REFERRER_MAX_LENGTH = 253  # the longest DNS name
 
 # Domain separation: the visitor key is derived from a configured secret, so the same
@@ -158,23 +170,44 @@ async def share_analytics(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID)
         referrers=[ReferrerViews(**r) for r in row["referrers"]])
 
 
+async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int]) -> list[int]:
+    """Wait for a turn to verify a share password; refuse when wrong guesses fill a window.
+
+    "Busy" (guesses in flight could still fill the window) is answered by asking again
+    shortly rather than by refusing: those guesses take one Argon2 verification, and
+    refusing would turn away right passwords because of other right passwords.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PASSWORD_WAIT_SECONDS
+    delay = PASSWORD_POLL_SECONDS[0]
+    while True:
+        slot = await pool.fetchrow(QUERIES["sharing_guess_begin"], subjects, limits, PASSWORD_LEASE_SECONDS)
+        retry_after = slot["retry_after"]
+        if not slot["busy"] and retry_after == 0:
+            return slot["hit_ids"]
+        if not slot["busy"] or loop.time() >= deadline:
+            # Still busy at the deadline means a lease abandoned by a dead process.
+            retry_after = max(retry_after, 1)
+            raise ApiError(429, f"too many password attempts for this share; retry in {retry_after} seconds",
+                           code="rate_limited", headers={"Retry-After": str(retry_after)})
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, PASSWORD_POLL_SECONDS[1])
+
+
 async def _check_password(pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None,
                           visitor: bytes) -> None:
-    """Verify a share password before any view is counted; wrong guesses are throttled
-    per (link, address), and the guess is reserved before the slow verification so that
-    parallel guesses cannot slip past the limit."""
+    """Verify a share password before any view is counted. Only wrong guesses count, per
+    (link, address) and per link across addresses; see mukti_share_guess_begin_v1."""
     if not password:
         raise ApiError(401, "this share is password-protected: send the password in X-Share-Password",
                        code="unauthorized")
-    throttle = await pool.fetchrow(QUERIES["sharing_password_throttle"], f"{link_id}:{visitor.hex()}",
-                                   PASSWORD_MAX_FAILURES, PASSWORD_WINDOW_SECONDS)
-    retry_after = throttle["retry_after"]
-    if retry_after > 0:
-        raise ApiError(429, f"too many wrong passwords for this share; retry in {retry_after} seconds",
-                       code="rate_limited", headers={"Retry-After": str(retry_after)})
+    subjects = [f"{link_id}:{visitor.hex()}", link_id]
+    hit_ids = await _begin_guess(pool, subjects, [PASSWORD_MAX_FAILURES, PASSWORD_LINK_MAX_FAILURES])
     if await verify_password(password_hash, password):
-        await pool.execute(QUERIES["accounts_forget_throttle_hits"], throttle["hit_ids"])
+        await pool.execute(QUERIES["sharing_guess_right"], hit_ids)
         return
+    await pool.execute(QUERIES["sharing_guess_wrong"], hit_ids, subjects,
+                       [PASSWORD_WINDOW_SECONDS, PASSWORD_LINK_WINDOW_SECONDS])
     raise ApiError(401, "wrong password for this share", code="unauthorized")
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import AsyncExitStack
 
 import asyncpg
 import pytest
 
 from api.settings import Settings
+from api.sharing import service
 from tests import factories
 from tests.factories import create_user
 from tests.live_app import live_client
@@ -179,7 +181,53 @@ async def test_right_passwords_do_not_use_up_the_guess_budget(client, db, settin
     url = f"/shared/{link['token']}"
     for _ in range(6):
         assert (await client.get(url, headers={"X-Share-Password": "sesame"})).status_code == 200
-    assert await db.fetchval("SELECT count(*) FROM rate_limits WHERE action = 'share_password'") == 0
+    assert await db.fetchval("SELECT count(*) FROM rate_limits WHERE action LIKE 'share_password%'") == 0
+
+
+async def test_concurrent_right_passwords_are_never_refused_even_with_one_guess_left(client, db, settings):
+    owner = await create_user(db, settings)
+    link = await share(client, owner, await make_conversation(db, owner), password="sesame")
+    url = f"/shared/{link['token']}"
+    right = {"X-Share-Password": "sesame"}
+
+    async with live_client(settings) as concurrent:
+        views = await asyncio.gather(*(concurrent.get(url, headers=right) for _ in range(10)))
+        assert Counter(r.status_code for r in views) == {200: 10}
+        for i in range(4):
+            assert (await concurrent.get(url, headers={"X-Share-Password": f"guess {i}"})).status_code == 401
+        # One wrong guess left in the window: right passwords take turns, none is refused.
+        views = await asyncio.gather(*(concurrent.get(url, headers=right) for _ in range(10)))
+        assert Counter(r.status_code for r in views) == {200: 10}
+        # ... and they did not use up that last guess.
+        assert (await concurrent.get(url, headers={"X-Share-Password": "guess 4"})).status_code == 401
+        assert (await concurrent.get(url, headers=right)).status_code == 429
+    assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 20
+    assert await db.fetchval("SELECT count(*) FROM rate_limits WHERE action = 'share_password_pending'") == 0
+
+
+async def test_wrong_guesses_from_many_addresses_hit_the_per_link_cap(client, db, settings, monkeypatch):
+    monkeypatch.setattr(service, "PASSWORD_LINK_MAX_FAILURES", 8)  # 50 in production; 8 keeps Argon2 work small
+    owner = await create_user(db, settings)
+    conversation_id = await make_conversation(db, owner)
+    link = await share(client, owner, conversation_id, password="sesame")
+    other_link = await share(client, owner, conversation_id, password="sesame")
+    url = f"/shared/{link['token']}"
+
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(live_client(settings, client_address=f"203.0.113.{i}"))
+                   for i in range(1, 5)]
+        # Four guesses from each of three addresses, all at once: each address is under its
+        # own limit of five, but the link allows eight wrong guesses in all.
+        guesses = await asyncio.gather(*(c.get(url, headers={"X-Share-Password": f"guess {i}"})
+                                         for c in clients[:3] for i in range(4)))
+        assert Counter(r.status_code for r in guesses) == {401: 8, 429: 4}
+        # A fresh address is refused unverified, right password included (see service.py).
+        fresh = await clients[3].get(url, headers={"X-Share-Password": "sesame"})
+        assert fresh.status_code == 429 and fresh.json()["code"] == "rate_limited"
+        assert 3000 < int(fresh.headers["retry-after"]) <= 60 * 60
+        assert (await clients[3].get(f"/shared/{other_link['token']}",
+                                     headers={"X-Share-Password": "sesame"})).status_code == 200
+    assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 0
 
 
 async def test_analytics_counts_views_per_day_and_referrer_host(client, db, settings):

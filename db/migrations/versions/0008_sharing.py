@@ -1,7 +1,7 @@
-"""sharing: the atomic view of a shared link.
+"""sharing: the atomic view of a shared link and the share-password throttle.
 
-The tables (shared_links, shared_link_views) exist since 0001; share-password guesses
-are throttled with mukti_login_throttle_v1 (0003) under the action 'share_password'.
+The tables (shared_links, shared_link_views, rate_limits) exist since 0001; wrong
+share-password guesses are logged in rate_limits under the action 'share_password'.
 
 Revision ID: 0008
 Revises: 0007
@@ -17,7 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("functions/mukti_view_share_v1.sql")
+    run_sql_file("functions/mukti_share_guess_begin_v1.sql")
 
 
 def downgrade() -> None:
+    execute_sql("DROP FUNCTION mukti_share_guess_begin_v1(text[], integer[], interval);")
     execute_sql("DROP FUNCTION mukti_view_share_v1(bytea, boolean, text, bytea);")

@@ -34,12 +34,26 @@ RETURNING id;
 SELECT outcome, link_id::text, password_hash, conversation_id, snapshot_seq, title, technique
   FROM mukti_view_share_v1($1, $2, $3, $4);
 
--- sharing_password_throttle --
--- Reserves one guess for (link, address) before the password is checked, atomically
--- (see mukti_login_throttle_v1); retry_after > 0 means the window is full.
-SELECT retry_after, hit_ids
-  FROM mukti_login_throttle_v1('share_password', ARRAY[$1::text], ARRAY[$2::integer],
-                               make_interval(secs => $3::integer));
+-- sharing_guess_begin --
+-- May this request verify a share password now? (see mukti_share_guess_begin_v1)
+SELECT retry_after, busy, hit_ids
+  FROM mukti_share_guess_begin_v1($1::text[], $2::integer[], make_interval(secs => $3::integer));
+
+-- sharing_guess_right --
+-- A right password leaves no trace in the throttle.
+DELETE FROM rate_limits WHERE id = ANY($1::bigint[]) AND action = 'share_password_pending';
+
+-- sharing_guess_wrong --
+-- A wrong password: its in-flight rows become failures, each subject ($2) with its own
+-- window in seconds ($3), in one statement, so a concurrent check sees the guess either
+-- in flight or failed, never neither. Inserted afresh rather than updated in place, so
+-- a failure still counts if its lease ran out during a very slow verification.
+WITH pending AS (
+    DELETE FROM rate_limits WHERE id = ANY($1::bigint[]) AND action = 'share_password_pending'
+)
+INSERT INTO rate_limits (action, subject, hit_at, expires_at)
+SELECT 'share_password', f.subject, clock_timestamp(), clock_timestamp() + make_interval(secs => f.seconds)
+  FROM unnest($2::text[], $3::integer[]) AS f(subject, seconds);
 
 -- sharing_snapshot_messages --
 -- Messages 1..snapshot_seq, recent and archived alike, in one statement (one snapshot:
