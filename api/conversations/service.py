@@ -105,7 +105,7 @@ async def update_conversation(pool: asyncpg.Pool, user_id: str, conversation_id:
 
 
 async def delete_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: str) -> None:
-    if await pool.fetchval(QUERIES["conversations_delete"], conversation_id, user_id) == 0:
+    if not await pool.fetchval(QUERIES["conversations_delete"], conversation_id, user_id):
         raise not_found("conversation")
 
 

@@ -113,9 +113,16 @@ async def test_get_patch_and_delete_are_the_owners_alone(client, db, settings):
     assert await db.fetchval("SELECT count(*) FROM request_queue") == 0
 
 
+async def _waiting_for_a_lock(db) -> None:
+    """Until another session of this database waits for a row lock (no event to await)."""
+    while not await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"):
+        await asyncio.sleep(0.01)
+
+
 async def test_deleting_a_conversation_takes_locks_in_the_order_storing_a_reply_does(client, db, database_url, settings):
-    """Storing a reply locks the request row, then the conversation; a delete racing it must
-    not hold the conversation while waiting for the request (that deadlocked)."""
+    """Storing a reply locks subscription, conversation, then the request; a delete racing
+    it must not hold the request while waiting for the conversation (that deadlocked)."""
     user = await create_user(db, settings, plan="paid")
     conversation = (await client.post("/conversations", json={}, headers=user.headers)).json()
     asked = await client.post(f"/conversations/{conversation['id']}/messages", json={"content": "why?"},
@@ -126,15 +133,38 @@ async def test_deleting_a_conversation_takes_locks_in_the_order_storing_a_reply_
     try:
         tx = replier.transaction()
         await tx.start()
-        await replier.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", request_id)
-        deleting = asyncio.create_task(client.delete(f"/conversations/{conversation['id']}", headers=user.headers))
-        while not await db.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"):
-            await asyncio.sleep(0.01)  # polling another session's state: no event to await
-        await replier.execute("SET LOCAL lock_timeout = '5s'")
+        await replier.execute("SELECT 1 FROM subscriptions WHERE user_id = $1::uuid FOR UPDATE", user.id)
         await replier.execute("SELECT 1 FROM conversations WHERE id = $1::uuid FOR UPDATE", conversation["id"])
+        deleting = asyncio.create_task(client.delete(f"/conversations/{conversation['id']}", headers=user.headers))
+        await _waiting_for_a_lock(db)
+        await replier.execute("SET LOCAL lock_timeout = '5s'")
+        await replier.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", request_id)
         await tx.commit()
         assert (await deleting).status_code == 204
     finally:
         await replier.close()
     assert await db.fetchval("SELECT count(*) FROM conversations WHERE id = $1::uuid", conversation["id"]) == 0
+
+
+async def test_a_question_committed_while_its_conversation_is_deleted_leaves_no_job_behind(
+        client, db, database_url, settings):
+    user = await create_user(db, settings, plan="paid")
+    conversation = (await client.post("/conversations", json={}, headers=user.headers)).json()
+    asker = await asyncpg.connect(database_url)
+    try:
+        tx = asker.transaction()
+        await tx.start()
+        row = await asker.fetchrow("SELECT * FROM mukti_submit_question_v1($1::uuid, $2::uuid, 'why?', 0, 0)",
+                                   user.id, conversation["id"])
+        assert row["outcome"] == "accepted"
+        deleting = asyncio.create_task(client.delete(f"/conversations/{conversation['id']}", headers=user.headers))
+        await _waiting_for_a_lock(db)  # the delete waits for the conversation the question holds
+        await tx.commit()
+        assert (await deleting).status_code == 204
+    finally:
+        await asker.close()
+    orphans = await db.fetchval("""
+        SELECT count(*) FROM procrastinate_jobs j
+         WHERE j.task_name = 'answer_question'
+           AND NOT EXISTS (SELECT 1 FROM request_queue r WHERE r.job_id = j.id)""")
+    assert orphans == 0

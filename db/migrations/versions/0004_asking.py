@@ -20,10 +20,12 @@ def upgrade() -> None:
     run_sql_file("functions/mukti_text_search_config_v1.sql")
     run_sql_file("functions/mukti_submit_question_v1.sql")
     run_sql_file("functions/mukti_purge_rate_limits_v1.sql")
+    run_sql_file("functions/mukti_delete_conversation_v1.sql")
 
 
 def downgrade() -> None:
     execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_delete_conversation_v1(uuid, uuid);"
         "DROP FUNCTION IF EXISTS mukti_purge_rate_limits_v1(integer);"
         "DROP FUNCTION IF EXISTS mukti_submit_question_v1(uuid, uuid, text, integer, integer, integer);"
         "DROP FUNCTION IF EXISTS mukti_text_search_config_v1(jsonb);"

@@ -45,9 +45,24 @@ DECLARE
     v_body       text;
     v_ts_config  regconfig;
 BEGIN
-    SELECT * INTO r FROM request_queue q WHERE q.id = p_request_id FOR UPDATE;
+    -- Lock order, as everywhere: subscription, then conversation, then the request
+    -- (mukti_submit_question_v1, mukti_delete_conversation_v1). The request is read
+    -- unlocked to learn whose it is, then re-read under its lock once the others are held.
+    SELECT * INTO r FROM request_queue q WHERE q.id = p_request_id;
     IF NOT FOUND THEN
         outcome := 'not_found';
+        RETURN;
+    END IF;
+
+    SELECT s.id, p.id, p.per_hour, p.per_day INTO v_sub_id, v_plan_id, v_per_hour, v_per_day
+      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+     WHERE s.user_id = r.user_id
+       FOR UPDATE OF s;
+    PERFORM 1 FROM conversations c WHERE c.id = r.conversation_id FOR UPDATE;
+
+    SELECT * INTO r FROM request_queue q WHERE q.id = p_request_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';  -- its conversation was deleted meanwhile
         RETURN;
     ELSIF r.status = 'completed' THEN
         outcome := 'already_completed';
@@ -57,11 +72,6 @@ BEGIN
         outcome := 'already_failed';
         RETURN;
     END IF;
-
-    SELECT s.id, p.id, p.per_hour, p.per_day INTO v_sub_id, v_plan_id, v_per_hour, v_per_day
-      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-     WHERE s.user_id = r.user_id
-       FOR UPDATE OF s;
     v_ts_config := mukti_text_search_config_v1((SELECT u.preferences FROM users u WHERE u.id = r.user_id));
 
     UPDATE conversations c

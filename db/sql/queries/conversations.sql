@@ -49,28 +49,8 @@ UPDATE conversations
 RETURNING id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at;
 
 -- conversations_delete --
--- Deletes the conversation (messages and requests cascade) and the jobs of its requests
--- that no worker has taken yet, so that no job is left without its request.
--- Lock order as in mukti_complete_request_v1 (request rows, then the conversation): the
--- request rows are locked first, by the InitPlan in conv's filter, which runs before
--- conv locks its row; the other order deadlocked with a reply being stored.
-WITH reqs AS (
-    SELECT r.id FROM request_queue r
-     WHERE r.conversation_id = $1::uuid AND r.user_id = $2::uuid
-     ORDER BY r.id
-       FOR UPDATE
-), conv AS (
-    SELECT id FROM conversations
-     WHERE id = $1::uuid AND user_id = $2::uuid AND (SELECT count(*) FROM reqs) >= 0
-       FOR UPDATE
-), jobs AS (
-    DELETE FROM procrastinate_jobs j
-     USING request_queue r, conv
-     WHERE r.conversation_id = conv.id AND r.status = 'pending' AND j.id = r.job_id AND j.status = 'todo'
-), gone AS (
-    DELETE FROM conversations c USING conv WHERE c.id = conv.id RETURNING c.id
-)
-SELECT count(*) FROM gone;
+-- True when the user's conversation was deleted (with the jobs its requests had queued).
+SELECT mukti_delete_conversation_v1($1::uuid, $2::uuid);
 
 -- conversations_submit_question --
 -- The hot path: limits, quota, message, request row and job in one call (one round trip).
