@@ -57,3 +57,22 @@ def test_errors_before_the_outcome_is_recorded_are_retried_with_backoff():
     assert strategy.get_retry_decision(exception=ConnectionError("still down"), job=_job(2)) is None
     at = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
     assert strategy.get_retry_decision(exception=RetryLater(at), job=_job(10)).retry_at == at
+
+
+async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgrade(db, settings):
+    await db.execute("INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
+                     "VALUES ('tiny', 'Tiny', 2, 2, 0, 'gpt-4o-mini')")
+    user = await create_user(db, settings, plan="tiny")
+    conversation_id = await create_conversation(db, user.id)
+    for n in range(2):
+        request_id = await submit_sql(db, user.id, conversation_id, f"question {n}")
+        await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
+        done = await db.fetchrow(QUERIES["answering_complete"], request_id, "Why?", 10, 5, 20)
+    assert done["limit_reached"] == "daily_limit_reached"
+    body, blocked = await db.fetchrow(
+        "SELECT n.body, s.blocked_until FROM notifications n JOIN subscriptions s USING (user_id) "
+        "WHERE n.user_id = $1::uuid AND n.kind = 'daily_limit_reached'", user.id)
+    first_hit = await db.fetchval("SELECT min(hit_at) FROM rate_limits WHERE subject = $1", user.id)
+    assert blocked == first_hit + dt.timedelta(days=1)
+    assert "all 2 questions your plan allows in 24 hours" in body
+    assert "Upgrade to Free for up to 50 questions a day." in body

@@ -39,6 +39,7 @@ DECLARE
     v_technique  uuid;
     v_n_day      integer;
     v_n_hour     integer;
+    v_limit      integer;
     v_window     interval;
     v_window_end timestamptz;
     v_upgrade    plans%ROWTYPE;
@@ -164,20 +165,22 @@ BEGIN
 
     IF v_window = interval '1 day' THEN
         limit_reached := 'daily_limit_reached';
-        SELECT * INTO v_upgrade FROM plans WHERE per_day > v_per_day ORDER BY price_per_month, id LIMIT 1;
-        v_body := format('You have asked all %s questions your plan allows in 24 hours; you can ask again at %s UTC.',
-                         v_per_day, to_char(v_window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
-        IF v_upgrade.id IS NOT NULL THEN
-            v_body := v_body || format(' Upgrade to %s for up to %s questions a day.', v_upgrade.name, v_upgrade.per_day);
-        END IF;
+        v_limit := v_per_day;
     ELSE
         limit_reached := 'hourly_limit_reached';
-        SELECT * INTO v_upgrade FROM plans WHERE per_hour > v_per_hour ORDER BY price_per_month, id LIMIT 1;
-        v_body := format('You have asked all %s questions your plan allows in an hour; you can ask again at %s UTC.',
-                         v_per_hour, to_char(v_window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
-        IF v_upgrade.id IS NOT NULL THEN
-            v_body := v_body || format(' Upgrade to %s for up to %s questions an hour.', v_upgrade.name, v_upgrade.per_hour);
-        END IF;
+        v_limit := v_per_hour;
+    END IF;
+    -- The cheapest plan that allows more in this window, suggested as the upgrade.
+    SELECT * INTO v_upgrade FROM plans
+     WHERE CASE WHEN v_window = interval '1 day' THEN per_day > v_per_day ELSE per_hour > v_per_hour END
+     ORDER BY price_per_month, id LIMIT 1;
+    v_body := format('You have asked all %s questions your plan allows in %s; you can ask again at %s UTC.',
+                     v_limit, CASE WHEN v_window = interval '1 day' THEN '24 hours' ELSE 'an hour' END,
+                     to_char(v_window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
+    IF v_upgrade.id IS NOT NULL THEN
+        v_body := v_body || format(' Upgrade to %s for up to %s questions %s.', v_upgrade.name,
+                                   CASE WHEN v_window = interval '1 day' THEN v_upgrade.per_day ELSE v_upgrade.per_hour END,
+                                   CASE WHEN v_window = interval '1 day' THEN 'a day' ELSE 'an hour' END);
     END IF;
 
     -- Once per window: the subscription lock serialises this check per user.
