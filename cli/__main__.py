@@ -1,4 +1,4 @@
-"""`python -m cli` is the `mukti` command."""
+"""`python -m cli …` runs the `mukti` command (the tests and benchmarks start processes this way)."""
 
 import sys
 
