@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, dialogue, library, search, sharing, usage
 from api.errors import EXCEPTION_HANDLERS
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
@@ -21,7 +21,7 @@ from api.security import authentication_middleware
 from core.database.pool import create_pool
 from core.settings import Settings
 
-FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
