@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
@@ -11,7 +11,7 @@ import msgspec
 Comment = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     markdown = "markdown"
     json = "json"
 
