@@ -50,6 +50,7 @@ def _conversation(row: asyncpg.Record) -> schemas.Conversation:
         message_count=row["message_count"],
         last_activity_at=row["last_activity_at"],
         created_at=row["created_at"],
+        model=row["model"],
     )
 
 
@@ -74,8 +75,16 @@ async def create_conversation(
     pool: asyncpg.Pool, user_id: str, data: schemas.ConversationCreate
 ) -> schemas.Conversation:
     technique_id, version = await _technique(pool, user_id, data.technique_id)
-    row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version)
+    if data.model is not None:
+        await _check_model(pool, user_id, data.model)
+    row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version, data.model)
     return _conversation(row)
+
+
+async def _check_model(pool: asyncpg.Pool, user_id: str, model: str) -> None:
+    allowed = await pool.fetchval(QUERIES["conversations_plan_models"], user_id) or []
+    if model not in allowed:
+        raise validation_error("model", f"your plan allows {', '.join(allowed)}")
 
 
 async def list_conversations(
@@ -106,8 +115,19 @@ async def update_conversation(
     if isinstance(data.technique_id, str):  # changed to a technique, not to the default (null)
         technique_id, version = await _technique(pool, user_id, data.technique_id)
     title = None if data.title is msgspec.UNSET else data.title
+    change_model = data.model is not msgspec.UNSET
+    if isinstance(data.model, str):
+        await _check_model(pool, user_id, data.model)
     row = await pool.fetchrow(
-        QUERIES["conversations_update"], conversation_id, user_id, title, change_technique, technique_id, version
+        QUERIES["conversations_update"],
+        conversation_id,
+        user_id,
+        title,
+        change_technique,
+        technique_id,
+        version,
+        change_model,
+        data.model if isinstance(data.model, str) else None,
     )
     if row is None:
         raise not_found("conversation")

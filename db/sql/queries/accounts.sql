@@ -125,6 +125,12 @@ SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
 -- accounts_change_plan --
 -- Upsert: a user without a subscription gets one. A block from the old plan's limits
 -- is lifted; the question flow re-blocks against the new limits if they are reached.
+-- Conversations on a model the new plan does not allow move to its default (NULL).
+WITH moved AS (
+    UPDATE conversations c SET model = NULL, updated_at = now()
+     WHERE c.user_id = $1::uuid AND c.model IS NOT NULL
+       AND NOT c.model = ANY ((SELECT p.models FROM plans p WHERE p.id = $2)::text[])
+)
 INSERT INTO subscriptions (user_id, plan_id)
 VALUES ($1::uuid, $2)
 ON CONFLICT ON CONSTRAINT subscriptions_user_key DO UPDATE
