@@ -78,6 +78,7 @@ class Settings:
     burst_limit: int = 5
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    follow_up_daily_budget: int = 1000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -110,6 +111,7 @@ class Settings:
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            follow_up_daily_budget=_int("MUKTI_FOLLOW_UP_DAILY_BUDGET", 1000),
         )
 
     @property

@@ -13,7 +13,7 @@ import psycopg
 from core.settings import Settings
 
 # Modules whose tasks the worker must know. Each registers tasks on `app` at import.
-TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.webhooks", "jobs.sweeper"]
+TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.dialogue", "jobs.webhooks", "jobs.sweeper"]
 
 app = procrastinate.App(
     connector=procrastinate.PsycopgConnector(),

@@ -171,12 +171,26 @@ def _check_webhook_url(url: str, allow_private: bool) -> None:
         raise validation_error("webhook_url", str(exc)) from exc
 
 
+def _check_follow_ups(value: Any) -> None:
+    """preferences.follow_ups = {enabled: bool, after_days: 1..365} (jobs/dialogue.py)."""
+    field = "preferences.follow_ups"
+    if not isinstance(value, dict) or set(value) - {"enabled", "after_days"}:
+        raise validation_error(field, "must be an object {enabled, after_days}")
+    if not isinstance(value.get("enabled"), bool):
+        raise validation_error(f"{field}.enabled", "must be true or false")
+    days = value.get("after_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise validation_error(f"{field}.after_days", "must be a whole number of days from 1 to 365")
+
+
 async def update_me(
     pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *, allow_private_webhooks: bool
 ) -> schemas.User:
     sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
     if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
         raise validation_error("preferences", f"must be at most {MAX_PREFERENCES_BYTES} bytes as JSON")
+    if isinstance(data.preferences, dict) and "follow_ups" in data.preferences:
+        _check_follow_ups(data.preferences["follow_ups"])
     if isinstance(data.webhook_url, str):  # sent, and not a removal (null)
         _check_webhook_url(data.webhook_url, allow_private_webhooks)
     row = await pool.fetchrow(
@@ -209,14 +223,21 @@ async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) ->
     return schemas.Subscription(
         plan=row["plan"],
         status=row["status"],
-        limits=schemas.Limits(per_hour=row["per_hour"], per_day=row["per_day"]),
+        limits=schemas.Limits(
+            per_hour=row["per_hour"],
+            per_day=row["per_day"],
+            per_month=row["per_month"],
+            tokens_per_month=row["tokens_per_month"],
+        ),
         usage=schemas.Usage(
             this_hour=row["this_hour"],
             today=row["today"],
             tokens_today=row["tokens_today"],
             cost_today=str(row["cost_today"]),
+            this_month=row["this_month"],
+            tokens_this_month=row["tokens_this_month"],
         ),
-        resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"]),
+        resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"], month=row["reset_month"]),
         blocked_until=row["blocked_until"],
     )
 

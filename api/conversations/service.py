@@ -148,11 +148,21 @@ def check_content(content: str) -> None:
 
 
 async def submit_question(
-    pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str, content: str
+    pool: asyncpg.Pool,
+    settings: Settings,
+    user_id: str,
+    conversation_id: str,
+    content: str | None,
+    *,
+    mode: str = "ask",
+    seq: int | None = None,
 ) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v2: accepted, or a 401/404/429 with nothing else written.
-    The function also checks that the user is active (the route skips the middleware's lookup)."""
-    check_content(content)
+    """One call of mukti_submit_question_v3: accepted, or a 401/404/409/429 with nothing else
+    written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit' (question `seq`
+    gets `content`, its reply is regenerated). The function also checks that the user is
+    active (the route skips the middleware's lookup)."""
+    if mode != "regenerate":
+        check_content(content or "")
     row = await pool.fetchrow(
         QUERIES["conversations_submit_question"],
         user_id,
@@ -161,6 +171,8 @@ async def submit_question(
         settings.burst_limit,
         settings.burst_window,
         settings.max_attempts,
+        mode,
+        seq,
     )
     outcome = row["outcome"]
     if outcome == "accepted":
@@ -171,11 +183,15 @@ async def submit_question(
             message_seq=row["message_seq"],
         )
     if outcome == "not_found":
-        raise not_found("conversation")
+        raise not_found(row["detail"] or "conversation")
     if outcome == "unauthorized":
         raise account_unusable()
+    if outcome == "conflict":
+        raise ApiError(409, row["detail"], code="conflict")
     retry_after = row["retry_after_seconds"]
-    detail = "the daily question quota is used up" if outcome == "quota_exhausted" else "too many questions; slow down"
+    detail = row["detail"] or (
+        "the daily question quota is used up" if outcome == "quota_exhausted" else "too many questions; slow down"
+    )
     raise ApiError(
         429,
         f"{detail}; retry in {retry_after} s",

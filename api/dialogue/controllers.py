@@ -1,5 +1,5 @@
-"""Routes of the dialogue feature: export, message versions, feedback (regenerate and
-edit answer like asking, so they live with it in the conversations feature)."""
+"""Routes of the dialogue feature: regenerate and edit (they answer like asking: 202 and a
+queue entry), export, message versions, feedback."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
+from api.conversations import service as conversations
+from api.conversations.schemas import QuestionAccepted
 from api.dialogue import schemas, service
+from api.security import STATUS_CHECKED_BY_HANDLER
 
 Seq = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 
@@ -18,6 +21,46 @@ Seq = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 class DialogueController(Controller):
     path = "/conversations/{conversation_id:uuid}"
     tags = ["dialogue"]
+
+    # Like asking: the SQL function checks the user's status, the limits and the conversation.
+    @post(
+        "/regenerate",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Ask again for the last reply: a new version of it, counted against the limits",
+        operation_id="regenerateReply",
+    )
+    async def regenerate(self, request: Request, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
+        accepted = await conversations.submit_question(
+            request.app.state.pool,
+            request.app.state.settings,
+            request.user.id,
+            str(conversation_id),
+            None,
+            mode="regenerate",
+        )
+        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+
+    @patch(
+        "/messages/{seq:int}",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Edit the last question once its reply is finished: the old text stays a version, a new reply follows",
+        operation_id="editQuestion",
+    )
+    async def edit(
+        self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.QuestionEdit]
+    ) -> Response[QuestionAccepted]:
+        accepted = await conversations.submit_question(
+            request.app.state.pool,
+            request.app.state.settings,
+            request.user.id,
+            str(conversation_id),
+            data.content,
+            mode="edit",
+            seq=seq,
+        )
+        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
     @get(
         "/export",

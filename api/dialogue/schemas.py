@@ -26,6 +26,11 @@ class VersionList(msgspec.Struct):
     items: list[MessageVersion]
 
 
+class QuestionEdit(msgspec.Struct, forbid_unknown_fields=True):
+    # Length and blankness are checked by the handler so the answer names `content`.
+    content: str
+
+
 class FeedbackPut(msgspec.Struct, forbid_unknown_fields=True):
     value: Literal[1, -1]
     comment: Comment | None = None

@@ -106,7 +106,7 @@ UPDATE subscriptions SET status = 'canceled', updated_at = now() WHERE user_id =
 -- accounts_subscription --
 -- Counters whose window has passed read as 0: the window is over even if no question
 -- has reset the row yet. Resets are the end of the current windows.
-SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
+SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day, p.per_month, p.tokens_per_month,
        CASE WHEN hour_open THEN s.questions_this_hour ELSE 0 END AS this_hour,
        CASE WHEN day_open THEN s.questions_today ELSE 0 END AS today,
        CASE WHEN day_open THEN s.tokens_today ELSE 0 END AS tokens_today,
@@ -115,11 +115,15 @@ SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
             ELSE date_trunc('hour', now()) + interval '1 hour' END AS reset_hour,
        CASE WHEN day_open THEN s.day_window_start + interval '1 day'
             ELSE date_trunc('day', now()) + interval '1 day' END AS reset_day,
+       CASE WHEN month_open THEN s.questions_this_month ELSE 0 END AS this_month,
+       CASE WHEN month_open THEN s.tokens_this_month ELSE 0 END AS tokens_this_month,
+       (date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC' AS reset_month,
        CASE WHEN s.blocked_until > now() THEN s.blocked_until END AS blocked_until
   FROM subscriptions s
   JOIN plans p ON p.id = s.plan_id
  CROSS JOIN LATERAL (SELECT now() < s.hour_window_start + interval '1 hour' AS hour_open,
-                            now() < s.day_window_start + interval '1 day' AS day_open) AS w
+                            now() < s.day_window_start + interval '1 day' AS day_open,
+                            s.month_window_start = date_trunc('month', now(), 'UTC') AS month_open) AS w
  WHERE s.user_id = $1::uuid;
 
 -- accounts_change_plan --

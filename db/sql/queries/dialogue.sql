@@ -66,7 +66,7 @@ RETURNING 1
 
 -- dialogue_title_context --
 -- What a title is made from: the first question and the first reply, while the
--- conversation still has its default title (else no row: nothing to do).
+-- conversation waits for a generated title (else no row: nothing to do).
 SELECT c.user_id, c.model,
        (SELECT content FROM recent_messages r WHERE r.conversation_id = c.id AND r.role = 'user'
          ORDER BY seq LIMIT 1) AS question,
@@ -76,10 +76,68 @@ SELECT c.user_id, c.model,
   FROM conversations c
   JOIN subscriptions s ON s.user_id = c.user_id
   JOIN plans p ON p.id = s.plan_id
- WHERE c.id = $1 AND c.title_source = 'default'
+ WHERE c.id = $1 AND c.title_source = 'pending'
 
 -- dialogue_set_generated_title --
 -- Never over a title the user set meanwhile.
 UPDATE conversations SET title = $2, title_source = 'generated', updated_at = now()
- WHERE id = $1 AND title_source = 'default'
+ WHERE id = $1 AND title_source = 'pending'
 RETURNING 1
+
+-- dialogue_claim_follow_ups --
+-- Claim up to $1 conversations due for a follow-up: the learner opted in
+-- (preferences.follow_ups = {enabled: true, after_days: N}), is active, has been idle for
+-- N days and has not answered the last question (the conversation ends with a reply),
+-- and no follow-up was sent since they were last active. The claim (follow_up_at) is
+-- taken under SKIP LOCKED and re-checked by the UPDATE, so concurrent runs never claim
+-- one conversation twice. Follow-ups do not count as activity: one per idle period.
+WITH due AS (
+    SELECT c.id
+      FROM users u
+      JOIN conversations c ON c.user_id = u.id
+     WHERE (u.preferences -> 'follow_ups' ->> 'enabled') = 'true'
+       AND u.status = 'active'
+       AND jsonb_typeof(u.preferences -> 'follow_ups' -> 'after_days') = 'number'
+       AND c.last_activity_at < clock_timestamp()
+           - make_interval(days => least(greatest((u.preferences -> 'follow_ups' ->> 'after_days')::numeric, 1), 365)::integer)
+       AND (c.follow_up_at IS NULL OR c.follow_up_at < c.last_activity_at)
+       AND EXISTS (SELECT 1 FROM recent_messages m
+                    WHERE m.conversation_id = c.id AND m.seq = c.message_count AND m.role = 'assistant')
+     ORDER BY c.last_activity_at
+     LIMIT $1
+       FOR UPDATE OF c SKIP LOCKED
+)
+UPDATE conversations c SET follow_up_at = clock_timestamp()
+  FROM due
+ WHERE c.id = due.id AND (c.follow_up_at IS NULL OR c.follow_up_at < c.last_activity_at)
+RETURNING c.id::text AS conversation_id
+
+-- dialogue_follow_up_context --
+-- What a follow-up is made from: the technique's prompt, the learner, the days idle and
+-- the last 20 messages (oldest first), for a claimed conversation.
+SELECT c.user_id::text AS user_id, p.model AS plan_model, c.model,
+       tv.system_prompt, tv.questioning_style, u.display_name, u.preferences::text AS preferences,
+       floor(extract(epoch FROM clock_timestamp() - c.last_activity_at) / 86400)::integer AS days_idle,
+       (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.seq), '[]')
+          FROM (SELECT seq, role, content FROM recent_messages r
+                 WHERE r.conversation_id = c.id ORDER BY seq DESC LIMIT 20) m)::text AS messages
+  FROM conversations c
+  JOIN users u ON u.id = c.user_id
+  JOIN subscriptions s ON s.user_id = c.user_id
+  JOIN plans p ON p.id = s.plan_id
+  LEFT JOIN techniques t ON t.id = c.technique_id
+  LEFT JOIN technique_versions tv
+         ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
+ WHERE c.id = $1
+
+-- dialogue_add_follow_up --
+SELECT mukti_add_follow_up_v1($1, $2, $3, $4, $5) AS seq
+
+-- dialogue_release_follow_up --
+-- The follow-up could not be made: the conversation may be claimed again by a later run.
+UPDATE conversations SET follow_up_at = NULL WHERE id = $1
+
+-- dialogue_follow_ups_today --
+-- Follow-ups sent today (UTC): they are paid by the system's daily budget.
+SELECT count(*)::integer FROM notifications
+ WHERE kind = 'follow_up' AND created_at >= date_trunc('day', clock_timestamp(), 'UTC')

@@ -47,9 +47,10 @@ CREATE INDEX message_feedback_user_idx ON message_feedback (user_id);
 CREATE INDEX message_feedback_technique_idx ON message_feedback (technique_id, created_at);
 
 -- Where a conversation's title came from: a title the user set is never overwritten by
--- a generated one. Existing rows: a title other than the default was the user's.
+-- a generated one ('pending': a title job is queued). Existing rows count as the user's.
 ALTER TABLE conversations ADD COLUMN title_source text NOT NULL DEFAULT 'user',
-    ADD CONSTRAINT conversations_title_source_valid CHECK (title_source IN ('default', 'user', 'generated'));
+    ADD CONSTRAINT conversations_title_source_valid
+        CHECK (title_source IN ('default', 'pending', 'user', 'generated'));
 ALTER TABLE conversations ALTER COLUMN title_source SET DEFAULT 'default';
 -- The model this conversation asks with (one its plan allows); NULL = the plan's default.
 ALTER TABLE conversations ADD COLUMN model text;
@@ -79,3 +80,10 @@ ALTER TABLE request_queue ADD COLUMN kind text NOT NULL DEFAULT 'answer',
     ADD COLUMN target_seq integer,
     ADD CONSTRAINT request_queue_kind_valid CHECK (kind IN ('answer', 'regenerate')) NOT VALID,
     ADD CONSTRAINT request_queue_target_seq_valid CHECK ((kind = 'regenerate') = (target_seq IS NOT NULL)) NOT VALID;
+
+-- Follow-ups are usage events of their own (paid by the system, counted in analytics).
+-- The wider check replaces the old one at once; it is added NOT VALID and validated
+-- outside this transaction (0017_dialogue.py) without blocking writers.
+ALTER TABLE usage_events DROP CONSTRAINT usage_events_type_valid;
+ALTER TABLE usage_events ADD CONSTRAINT usage_events_type_valid CHECK (event_type IN (
+    'question', 'answer', 'attempt_failed', 'failure', 'cancelled', 'limit_reached', 'follow_up')) NOT VALID;
