@@ -24,7 +24,7 @@ from core.llm.client import LlmError
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
-from jobs.resources import resources_of
+from jobs.resources import owner_db, resources_of
 
 log = logging.getLogger("mukti.answering")
 
@@ -60,32 +60,35 @@ def _context_of(row) -> dict[str, Any]:
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
 async def answer_question(context: JobContext, request_id: str) -> str:
     res = resources_of(context)
-    row = await res.pool.fetchrow(QUERIES["answering_start_attempt"], request_id)
+    db = await owner_db(res, "job_request_owner", request_id)
+    if db is None:
+        return "already finished"
+    row = await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
     if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id,
+        failed = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id,
                                          "the request was interrupted too many times", 0)
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     try:
         completion = await res.llm.complete(row["model"], build_messages(_context_of(row)))
-        done = await res.pool.fetchrow(QUERIES["answering_complete"], request_id, completion.content,
+        done = await db.fetchrow(QUERIES["answering_complete"], request_id, completion.content,
                                        completion.prompt_tokens, completion.completion_tokens,
                                        completion.latency_ms)
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
-        await asyncio.shield(res.pool.execute(QUERIES["answering_release_request"], request_id))
+        await asyncio.shield(db.execute(QUERIES["answering_release_request"], request_id))
         raise
     except Exception as exc:  # any failure of this attempt, the LLM's or ours, is retried
         # Users see (GET /queue, notifications, webhooks) a short reason; the details,
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id, public,
+        failed = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id, public,
                                          backoff_delay(row["attempts"], retry_after))
         log.warning("request %s attempt %d/%d failed (%s): %s: %s", request_id, row["attempts"],
                     row["max_attempts"], failed["outcome"], type(exc).__name__, exc)

@@ -156,11 +156,8 @@ async def update_me(pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequ
 
 
 async def delete_me(pool: asyncpg.Pool, user_id: str) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(QUERIES["accounts_delete_me"], user_id)
-        await conn.execute(QUERIES["accounts_revoke_user_tokens"], user_id)
-        await conn.execute(QUERIES["accounts_revoke_user_shares"], user_id)
-        await conn.execute(QUERIES["accounts_cancel_subscription"], user_id)
+    """Erase the account at once, in one transaction (mukti_erase_user_v1, docs/privacy.md)."""
+    await pool.execute(QUERIES["accounts_erase"], user_id)
 
 
 async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> schemas.Subscription:

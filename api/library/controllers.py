@@ -8,10 +8,15 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api.database import service_db, user_db
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.library import schemas, service
 from api.library.service import Sort
 from api.security import requires_moderator
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+MODERATION_QUEUE = "moderation: pending items of every author"
+MODERATING = "moderation: another author's item"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 SortBy = Annotated[Sort, QueryParameter(description="top: Wilson lower bound of the votes; new: newest")]
@@ -25,39 +30,39 @@ class TechniqueController(Controller):
     @get("/", summary="Built-in, approved and the caller's own techniques")
     async def list(self, request: Request, sort: SortBy = "top", q: Search = None,
                    limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None) -> schemas.TechniquePage:
-        return await service.list_techniques(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_techniques(user_db(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.TechniqueCreate]) -> schemas.Technique:
-        return await service.create_technique(request.app.state.pool, request.user, data)
+        return await service.create_technique(user_db(request), request.user, data)
 
     @get("/{technique_id:uuid}", summary="A technique at the version the caller may see")
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
-        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
+        return await service.get_technique(user_db(request), request.user, str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(self, request: Request, technique_id: FromPath[UUID],
                      data: JSONBody[schemas.TechniqueUpdate]) -> schemas.Technique:
-        return await service.update_technique(request.app.state.pool, request.user, str(technique_id), data)
+        return await service.update_technique(user_db(request), request.user, str(technique_id), data)
 
     @delete("/{technique_id:uuid}", summary="Delete one's own technique")
     async def remove(self, request: Request, technique_id: FromPath[UUID]) -> None:
-        await service.delete_technique(request.app.state.pool, request.user, str(technique_id))
+        await service.delete_technique(user_db(request), request.user, str(technique_id))
 
     @get("/{technique_id:uuid}/versions", summary="Version history (others see approved versions only)")
     async def versions(self, request: Request, technique_id: FromPath[UUID], limit: Limit = DEFAULT_LIMIT,
                        cursor: FromQuery[str | None] = None) -> schemas.TechniqueVersionPage:
-        return await service.list_versions(request.app.state.pool, request.user, str(technique_id), limit, cursor)
+        return await service.list_versions(user_db(request), request.user, str(technique_id), limit, cursor)
 
     @put("/{technique_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
     async def vote(self, request: Request, technique_id: FromPath[UUID],
                    data: JSONBody[schemas.VoteCast]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id),
+        return await service.cast_vote(user_db(request), request.user, "technique", str(technique_id),
                                        data.value)
 
     @delete("/{technique_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, technique_id: FromPath[UUID]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id), None)
+        return await service.cast_vote(user_db(request), request.user, "technique", str(technique_id), None)
 
 
 class ResourceController(Controller):
@@ -67,34 +72,34 @@ class ResourceController(Controller):
     @get("/", summary="Approved resources and the caller's own")
     async def list(self, request: Request, sort: SortBy = "top", q: Search = None,
                    limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None) -> schemas.ResourcePage:
-        return await service.list_resources(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_resources(user_db(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.ResourceCreate]) -> schemas.Resource:
-        return await service.create_resource(request.app.state.pool, request.user, data)
+        return await service.create_resource(user_db(request), request.user, data)
 
     @get("/{resource_id:uuid}", summary="A resource")
     async def show(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
+        return await service.get_resource(user_db(request), request.user, str(resource_id))
 
     @patch("/{resource_id:uuid}", summary="Edit one's resource: a changed resource goes back to moderation")
     async def update(self, request: Request, resource_id: FromPath[UUID],
                      data: JSONBody[schemas.ResourceUpdate]) -> schemas.Resource:
-        return await service.update_resource(request.app.state.pool, request.user, str(resource_id), data)
+        return await service.update_resource(user_db(request), request.user, str(resource_id), data)
 
     @delete("/{resource_id:uuid}", summary="Delete one's own resource")
     async def remove(self, request: Request, resource_id: FromPath[UUID]) -> None:
-        await service.delete_resource(request.app.state.pool, request.user, str(resource_id))
+        await service.delete_resource(user_db(request), request.user, str(resource_id))
 
     @put("/{resource_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
     async def vote(self, request: Request, resource_id: FromPath[UUID],
                    data: JSONBody[schemas.VoteCast]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id),
+        return await service.cast_vote(user_db(request), request.user, "resource", str(resource_id),
                                        data.value)
 
     @delete("/{resource_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, resource_id: FromPath[UUID]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id), None)
+        return await service.cast_vote(user_db(request), request.user, "resource", str(resource_id), None)
 
 
 class ModerationController(Controller):
@@ -105,27 +110,27 @@ class ModerationController(Controller):
     @get("/queue", summary="Pending technique versions and resources, oldest first")
     async def queue(self, request: Request, limit: Limit = DEFAULT_LIMIT,
                     cursor: FromQuery[str | None] = None) -> schemas.QueuePage:
-        return await service.moderation_queue(request.app.state.pool, limit, cursor)
+        return await service.moderation_queue(service_db(request, MODERATION_QUEUE), limit, cursor)
 
     @post("/techniques/{technique_id:uuid}/approve", status_code=200, summary="Approve the pending version")
     async def approve_technique(self, request: Request, technique_id: FromPath[UUID],
                                 data: JSONBody[schemas.Approval | None] = None) -> schemas.Technique:
-        return await service.moderate(request.app.state.pool, request.user, "technique", str(technique_id),
+        return await service.moderate(service_db(request, MODERATING), request.user, "technique", str(technique_id),
                                       "approve", None, data.version if data else None)
 
     @post("/techniques/{technique_id:uuid}/reject", status_code=200, summary="Reject the pending version")
     async def reject_technique(self, request: Request, technique_id: FromPath[UUID],
                                data: JSONBody[schemas.TechniqueRejection]) -> schemas.Technique:
-        return await service.moderate(request.app.state.pool, request.user, "technique", str(technique_id),
+        return await service.moderate(service_db(request, MODERATING), request.user, "technique", str(technique_id),
                                       "reject", data.reason, data.version)
 
     @post("/resources/{resource_id:uuid}/approve", status_code=200, summary="Approve a pending resource")
     async def approve_resource(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        return await service.moderate(request.app.state.pool, request.user, "resource", str(resource_id),
+        return await service.moderate(service_db(request, MODERATING), request.user, "resource", str(resource_id),
                                       "approve", None, None)
 
     @post("/resources/{resource_id:uuid}/reject", status_code=200, summary="Reject a pending resource")
     async def reject_resource(self, request: Request, resource_id: FromPath[UUID],
                               data: JSONBody[schemas.Rejection]) -> schemas.Resource:
-        return await service.moderate(request.app.state.pool, request.user, "resource", str(resource_id),
+        return await service.moderate(service_db(request, MODERATING), request.user, "resource", str(resource_id),
                                       "reject", data.reason, None)

@@ -83,25 +83,9 @@ UPDATE users
  WHERE id = $1::uuid AND status = 'active'
 RETURNING id::text, email, display_name, role, status, preferences, webhook_url, created_at;
 
--- accounts_delete_me --
--- Soft delete and anonymize; the email is freed for a new registration.
-UPDATE users
-   SET email = 'deleted-' || id::text || '@invalid',
-       display_name = NULL,
-       password_hash = NULL,
-       preferences = '{}'::jsonb,
-       webhook_url = NULL,
-       status = 'deleted',
-       deleted_at = now(),
-       updated_at = now()
- WHERE id = $1::uuid AND status <> 'deleted';
-
--- accounts_revoke_user_shares --
--- A deleted account stops publishing its conversations.
-UPDATE shared_links SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL;
-
--- accounts_cancel_subscription --
-UPDATE subscriptions SET status = 'canceled', updated_at = now() WHERE user_id = $1::uuid;
+-- accounts_erase --
+-- DELETE /me: the account is anonymized and what it wrote erased (mukti_erase_user_v1).
+SELECT mukti_erase_user_v1($1::uuid);
 
 -- accounts_subscription --
 -- Counters whose window has passed read as 0: the window is over even if no question
