@@ -14,7 +14,7 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
-from core.database.scope import ScopedPool, as_service, for_user
+from core.database.scope import ScopedPool, for_user
 from core.llm.client import LlmClient
 from core.settings import Settings
 from db.queries import QUERIES
@@ -69,12 +69,9 @@ def resources_of(context: JobContext) -> WorkerResources:
         raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None
 
 
-# The one cross-user read of a job (docs/privacy.md): which account the job is for.
-JOB_OWNER = "worker: a job names only its request or delivery; its owner scopes the job"
-
-
 async def owner_db(res: WorkerResources, owner_query: str, object_id: str) -> ScopedPool | None:
     """The pool as the owner of the request or delivery a job is about, so that the job's
     transactions see that account's rows only; None when the object is gone."""
-    owner = await as_service(res.pool, JOB_OWNER).fetchval(QUERIES[owner_query], object_id)
+    # mukti_job_owner_v1 (SECURITY DEFINER) reads the owner without a scope: one round trip.
+    owner = await res.pool.fetchval(QUERIES[owner_query], object_id)
     return None if owner is None else for_user(res.pool, owner)

@@ -180,6 +180,35 @@ async def notifications(pool: asyncpg.Pool, user_id: str, limit: int, cursor: st
                                     next_cursor=next_cursor(rows, limit))
 
 
+# Where each table with a user_id appears in GET /me/export: a section, or why it has
+# none. tests/integration/test_privacy.py checks this against the catalog, so a new
+# table cannot be forgotten.
+EXPORT_COVERAGE = {
+    "subscriptions": "subscription",
+    "conversations": "conversations",
+    "recent_messages": "conversations",
+    "archived_messages": "conversations",
+    "techniques": "techniques",
+    "technique_versions": "techniques",
+    "resources": "resources",
+    "votes": "votes",
+    "shared_links": "shares",
+    "shared_link_views": "share_views",
+    "daily_usage_aggregates": "usage",
+    "usage_events": "usage_events",
+    "notifications": "notifications",
+    "billing_events": "billing_events",
+    "refresh_tokens": "sessions",
+    "request_queue": "requests",
+    "webhook_deliveries": "webhook_deliveries",
+    "rate_limits": "rate_limits",
+    "archived_message_months": None,  # an index of which months hold archived messages, exported as messages
+}
+EXPORT_SECTIONS = ("conversations", "techniques", "resources", "votes", "shares", "share_views", "usage",
+                   "usage_events", "notifications", "billing_events", "sessions", "requests", "webhook_deliveries",
+                   "rate_limits")
+
+
 def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
@@ -195,8 +224,7 @@ async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
         except ApiError:
             current_subscription = None
         sections = {name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id))
-                    for name in ("conversations", "techniques", "resources", "votes", "shares", "usage",
-                                 "notifications", "billing_events")}
+                    for name in EXPORT_SECTIONS}
     return {"profile": dict(profile), "subscription": current_subscription, **sections}
 
 

@@ -16,7 +16,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-FUNCTIONS = ("mukti_current_user_v1", "mukti_protect_user_tables_v1", "mukti_erase_user_v1")
+FUNCTIONS = ("mukti_current_user_v1", "mukti_protect_user_tables_v1", "mukti_erase_user_v1", "mukti_job_owner_v1")
 
 
 def upgrade() -> None:

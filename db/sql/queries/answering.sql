@@ -62,9 +62,9 @@ UPDATE webhook_deliveries
 
 -- job_request_owner --
 -- The account a request belongs to: a job names only its request and runs as its
--- owner (Row-Level Security). No row: the request is gone (its account was erased).
-SELECT user_id::text FROM request_queue WHERE id = $1::uuid
+-- owner (Row-Level Security). NULL: the request is gone (its account was erased).
+SELECT mukti_job_owner_v1('request', $1::uuid)::text
 
 -- job_delivery_owner --
 -- The account a webhook delivery belongs to (as job_request_owner).
-SELECT user_id::text FROM webhook_deliveries WHERE id = $1::uuid
+SELECT mukti_job_owner_v1('delivery', $1::uuid)::text

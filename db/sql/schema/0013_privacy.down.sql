@@ -24,6 +24,7 @@ BEGIN
 END;
 $$;
 
+DROP FUNCTION mukti_job_owner_v1(text, uuid);
 DROP FUNCTION mukti_erase_user_v1(uuid);
 DROP FUNCTION mukti_protect_user_tables_v1();
 DROP FUNCTION mukti_current_user_v1();

@@ -58,5 +58,7 @@ ALTER FUNCTION mukti_cast_vote_v1(uuid, text, uuid, integer) SECURITY DEFINER SE
 ALTER FUNCTION mukti_purge_rate_limits_v1(integer) SECURITY DEFINER SET search_path = public, pg_temp;
 
 -- The SECURITY DEFINER functions of this migration: for the app (and its service role) only.
-REVOKE EXECUTE ON FUNCTION mukti_protect_user_tables_v1(), mukti_erase_user_v1(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mukti_protect_user_tables_v1(), mukti_erase_user_v1(uuid) TO mukti_app, mukti_service;
+REVOKE EXECUTE ON FUNCTION mukti_protect_user_tables_v1(), mukti_erase_user_v1(uuid), mukti_job_owner_v1(text, uuid)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mukti_protect_user_tables_v1(), mukti_erase_user_v1(uuid), mukti_job_owner_v1(text, uuid)
+    TO mukti_app, mukti_service;
