@@ -8,15 +8,22 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.database import service_db, user_db
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.database import service_db, user_db
 from api.library import schemas, service
 from api.library.service import Sort
 from api.security import requires_moderator
+from core.database.scope import ScopedPool
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
 MODERATION_QUEUE = "moderation: pending items of every author"
 MODERATING = "moderation: another author's item"
+MODERATOR_READING = "moderation: a moderator reads a pending item of another author"
+
+
+def reading_db(request: Request) -> ScopedPool:
+    """Moderators read the pending items of every author (what the queue links to)."""
+    return service_db(request, MODERATOR_READING) if request.user.is_moderator else user_db(request)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 SortBy = Annotated[Sort, QueryParameter(description="top: Wilson lower bound of the votes; new: newest")]
@@ -38,7 +45,7 @@ class TechniqueController(Controller):
 
     @get("/{technique_id:uuid}", summary="A technique at the version the caller may see")
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
-        return await service.get_technique(user_db(request), request.user, str(technique_id))
+        return await service.get_technique(reading_db(request), request.user, str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(self, request: Request, technique_id: FromPath[UUID],
@@ -52,7 +59,7 @@ class TechniqueController(Controller):
     @get("/{technique_id:uuid}/versions", summary="Version history (others see approved versions only)")
     async def versions(self, request: Request, technique_id: FromPath[UUID], limit: Limit = DEFAULT_LIMIT,
                        cursor: FromQuery[str | None] = None) -> schemas.TechniqueVersionPage:
-        return await service.list_versions(user_db(request), request.user, str(technique_id), limit, cursor)
+        return await service.list_versions(reading_db(request), request.user, str(technique_id), limit, cursor)
 
     @put("/{technique_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
     async def vote(self, request: Request, technique_id: FromPath[UUID],
@@ -80,7 +87,7 @@ class ResourceController(Controller):
 
     @get("/{resource_id:uuid}", summary="A resource")
     async def show(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        return await service.get_resource(user_db(request), request.user, str(resource_id))
+        return await service.get_resource(reading_db(request), request.user, str(resource_id))
 
     @patch("/{resource_id:uuid}", summary="Edit one's resource: a changed resource goes back to moderation")
     async def update(self, request: Request, resource_id: FromPath[UUID],
