@@ -36,8 +36,24 @@ from bench.common import scratch_database  # noqa: E402
 from core.database.scope import assume_role, for_user  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
-WORDS = ("justice virtue courage knowledge piety friendship beauty truth law soul city "
-         "reason desire memory doubt wisdom").split()
+WORDS = [
+    "justice",
+    "virtue",
+    "courage",
+    "knowledge",
+    "piety",
+    "friendship",
+    "beauty",
+    "truth",
+    "law",
+    "soul",
+    "city",
+    "reason",
+    "desire",
+    "memory",
+    "doubt",
+    "wisdom",
+]
 
 
 async def arrange(url: str, users: int, messages: int) -> list[tuple[str, str]]:
@@ -48,24 +64,41 @@ async def arrange(url: str, users: int, messages: int) -> list[tuple[str, str]]:
         pairs = []
         for _ in range(users):
             user_id = await conn.fetchval(
-                "INSERT INTO users (email) VALUES ($1) RETURNING id::text", f"{uuid.uuid4().hex}@example.org")
-            await conn.execute("INSERT INTO subscriptions (user_id, plan_id) SELECT $1::uuid, id FROM plans "
-                               "WHERE is_default", user_id)
+                "INSERT INTO users (email) VALUES ($1) RETURNING id::text", f"{uuid.uuid4().hex}@example.org"
+            )
+            await conn.execute(
+                "INSERT INTO subscriptions (user_id, plan_id) SELECT $1::uuid, id FROM plans WHERE is_default", user_id
+            )
             conversation_id = await conn.fetchval(
                 "INSERT INTO conversations (user_id, message_count, archived_count) VALUES ($1::uuid, $2, $3) "
-                "RETURNING id::text", user_id, messages, max(0, messages - 50))
-            await conn.execute("""
+                "RETURNING id::text",
+                user_id,
+                messages,
+                max(0, messages - 50),
+            )
+            await conn.execute(
+                """
                 INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, created_at)
                 SELECT $1::uuid, s, $2::uuid, CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END,
                        'what is ' || ($4::text[])[1 + s % 16] || ' and ' || ($4::text[])[1 + (s * 7) % 16] || '?',
                        now() - (($3 - s) || ' minutes')::interval
-                  FROM generate_series(1, $3 - 50) AS s""", conversation_id, user_id, messages, list(WORDS))
-            await conn.execute("""
+                  FROM generate_series(1, $3 - 50) AS s""",
+                conversation_id,
+                user_id,
+                messages,
+                list(WORDS),
+            )
+            await conn.execute(
+                """
                 INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, created_at)
                 SELECT $1::uuid, s, $2::uuid, CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END,
                        'why ' || ($4::text[])[1 + s % 16] || '?', now() - (($3 - s) || ' seconds')::interval
-                  FROM generate_series(greatest(1, $3 - 49), $3) AS s""", conversation_id, user_id, messages,
-                               list(WORDS))
+                  FROM generate_series(greatest(1, $3 - 49), $3) AS s""",
+                conversation_id,
+                user_id,
+                messages,
+                list(WORDS),
+            )
             pairs.append((user_id, conversation_id))
         await conn.execute("ANALYZE")
         return pairs
@@ -107,10 +140,12 @@ async def main_async(url: str, users: int, messages: int, calls: int, rounds: in
             results[name] = {"without": [], "with": []}
             for _ in range(rounds):
                 for mode in ("without", "with"):
-                    async def call(mode=mode):
+
+                    async def call(mode=mode, op=op):
                         user_id, conversation_id = rng.choice(pairs)
                         pool = owner if mode == "without" else for_user(app, user_id)
                         await op(pool, user_id, conversation_id)
+
                     await timed(call, 20)  # warm up the statement caches of this round
                     results[name][mode].extend(await timed(call, calls // rounds))
     finally:

@@ -18,8 +18,10 @@ import json
 import logging
 from typing import Any
 
+import asyncpg
 from procrastinate import JobContext
 
+from core.database.scope import ScopedPool
 from core.llm.client import LlmError
 from db.queries import QUERIES
 from jobs.app import app
@@ -57,6 +59,14 @@ def _context_of(row) -> dict[str, Any]:
     return {**dict(row), "preferences": json.loads(row["preferences"]), "messages": json.loads(row["messages"])}
 
 
+async def _outcome(db: ScopedPool, query: str, *args: Any) -> asyncpg.Record:
+    """The row of one of the SQL functions that end an attempt: they always return one."""
+    row = await db.fetchrow(query, *args)
+    if row is None:
+        raise RuntimeError(f"no outcome row from {query!r}")
+    return row
+
+
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
 async def answer_question(context: JobContext, request_id: str) -> str:
     res = resources_of(context)
@@ -69,15 +79,22 @@ async def answer_question(context: JobContext, request_id: str) -> str:
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id,
-                                         "the request was interrupted too many times", 0)
+        failed = await _outcome(
+            db, QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
+        )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     try:
         completion = await res.llm.complete(row["model"], build_messages(_context_of(row)))
-        done = await db.fetchrow(QUERIES["answering_complete"], request_id, completion.content,
-                                       completion.prompt_tokens, completion.completion_tokens,
-                                       completion.latency_ms)
+        done = await _outcome(
+            db,
+            QUERIES["answering_complete"],
+            request_id,
+            completion.content,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.latency_ms,
+        )
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
@@ -88,10 +105,18 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id, public,
-                                         backoff_delay(row["attempts"], retry_after))
-        log.warning("request %s attempt %d/%d failed (%s): %s: %s", request_id, row["attempts"],
-                    row["max_attempts"], failed["outcome"], type(exc).__name__, exc)
+        failed = await _outcome(
+            db, QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        )
+        log.warning(
+            "request %s attempt %d/%d failed (%s): %s: %s",
+            request_id,
+            row["attempts"],
+            row["max_attempts"],
+            failed["outcome"],
+            type(exc).__name__,
+            exc,
+        )
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]

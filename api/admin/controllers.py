@@ -8,10 +8,10 @@ from uuid import UUID
 from litestar import Controller, Request, get, patch, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.database import service_db
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.accounts.schemas import Subscription
 from api.admin import schemas, service
+from api.database import service_db
 from api.security import requires_admin
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
@@ -36,11 +36,13 @@ class AdminUsersController(Controller):
         return await service.list_users(service_db(request, LISTING_ACCOUNTS), q, limit, cursor)
 
     @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
-    async def update_user(self, request: Request, user_id: FromPath[UUID],
-                          data: JSONBody[schemas.UpdateUserRequest]) -> schemas.AdminUser:
+    async def update_user(
+        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.UpdateUserRequest]
+    ) -> schemas.AdminUser:
         return await service.update_user(service_db(request, UPDATING_ACCOUNT), request.user.id, str(user_id), data)
 
     @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
-    async def set_plan(self, request: Request, user_id: FromPath[UUID],
-                       data: JSONBody[schemas.SetPlanRequest]) -> Subscription:
+    async def set_plan(
+        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.SetPlanRequest]
+    ) -> Subscription:
         return await service.set_plan(service_db(request, SETTING_PLAN), request.user.id, str(user_id), data.plan)

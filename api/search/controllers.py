@@ -22,8 +22,11 @@ Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size (defa
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 
 
-@get("/conversations/{conversation_id:uuid}/messages", tags=TAGS,
-     summary="A page of the conversation's messages, ascending by seq, recent and archived alike")
+@get(
+    "/conversations/{conversation_id:uuid}/messages",
+    tags=TAGS,
+    summary="A page of the conversation's messages, ascending by seq, recent and archived alike",
+)
 async def conversation_history(
     request: Request,
     conversation_id: FromPath[uuid.UUID],
@@ -31,8 +34,9 @@ async def conversation_history(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> HistoryPage:
-    return await service.history_page(user_db(request), request.user.id, conversation_id,
-                                      before=before, cursor=cursor, limit=limit)
+    return await service.history_page(
+        user_db(request), request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+    )
 
 
 @get("/search", tags=TAGS, summary="Full-text search over the caller's own messages")
@@ -43,8 +47,9 @@ async def search_messages(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> SearchPage:
-    return await service.search(user_db(request), request.user.id, q, conversation_id=conversation_id,
-                                cursor=cursor, limit=limit)
+    return await service.search(
+        user_db(request), request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
+    )
 
 
 ROUTE_HANDLERS = [conversation_history, search_messages]

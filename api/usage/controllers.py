@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Request, get
 from litestar.params import FromQuery, QueryParameter
 
-from api.database import service_db, user_db
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.database import service_db, user_db
 from api.security import requires_admin
 from api.usage import schemas, service
 
@@ -16,8 +16,11 @@ from api.usage import schemas, service
 MONTHLY_REPORT = "admin: the monthly report covers every user"
 
 
-@get("/me/usage", tags=["usage"],
-     summary="Your usage per UTC day (zeros included), optionally per technique or model; and today's, exact")
+@get(
+    "/me/usage",
+    tags=["usage"],
+    summary="Your usage per UTC day (zeros included), optionally per technique or model; and today's, exact",
+)
 async def my_usage(
     request: Request,
     from_: Annotated[str | None, QueryParameter(name="from")] = None,
@@ -27,8 +30,12 @@ async def my_usage(
     return await service.usage_series(user_db(request), request.user.id, from_, to, group_by)
 
 
-@get("/admin/reports/monthly", tags=["administration"], guards=[requires_admin],
-     summary="Usage per user in a month (YYYY-MM), from the durable daily aggregate")
+@get(
+    "/admin/reports/monthly",
+    tags=["administration"],
+    guards=[requires_admin],
+    summary="Usage per user in a month (YYYY-MM), from the durable daily aggregate",
+)
 async def monthly_report(
     request: Request,
     month: FromQuery[str | None] = None,

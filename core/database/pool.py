@@ -25,8 +25,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def create_pool(settings: Settings, *, application_name: str = "mukti-api", min_size: int | None = None,
-                      max_size: int | None = None, json_codecs: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings,
+    *,
+    application_name: str = "mukti-api",
+    min_size: int | None = None,
+    max_size: int | None = None,
+    json_codecs: bool = True,
+) -> asyncpg.Pool:
     async def init(conn: asyncpg.Connection) -> None:
         if json_codecs:
             await _json_codecs(conn)

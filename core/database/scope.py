@@ -30,8 +30,7 @@ import asyncpg
 USER_SETTING = "mukti.user_id"
 SERVICE_ROLE = "mukti_service"
 
-_ISOLATION = {"read_committed": "READ COMMITTED", "repeatable_read": "REPEATABLE READ",
-              "serializable": "SERIALIZABLE"}
+_ISOLATION = {"read_committed": "READ COMMITTED", "repeatable_read": "REPEATABLE READ", "serializable": "SERIALIZABLE"}
 
 
 def user_scope_sql(user_id: str) -> str:
@@ -46,8 +45,7 @@ def service_scope_sql(why: str) -> str:
     return f"SELECT set_config('role', '{SERVICE_ROLE}', true) /* {reason} */"
 
 
-def begin_sql(scope_sql: str, *, isolation: str | None = None, readonly: bool = False,
-              deferrable: bool = False) -> str:
+def begin_sql(scope_sql: str, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False) -> str:
     modes = []
     if isolation is not None:
         modes.append(f"ISOLATION LEVEL {_ISOLATION[isolation]}")
@@ -66,12 +64,14 @@ class ScopedConnection:
         self._scope_sql = scope_sql
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, isolation: str | None = None, readonly: bool = False,
-                          deferrable: bool = False) -> AsyncIterator[ScopedConnection]:
+    async def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
+    ) -> AsyncIterator[ScopedConnection]:
         if self.raw.is_in_transaction():
             raise RuntimeError("a scoped connection does not nest transactions")
-        await self.raw.execute(begin_sql(self._scope_sql, isolation=isolation, readonly=readonly,
-                                         deferrable=deferrable))
+        await self.raw.execute(
+            begin_sql(self._scope_sql, isolation=isolation, readonly=readonly, deferrable=deferrable)
+        )
         try:
             yield self
         except BaseException:

@@ -51,8 +51,9 @@ async def user_tables(db: asyncpg.Connection) -> list[asyncpg.Record]:
 async def tables_holding(db: asyncpg.Connection, marker: str) -> set[str]:
     found = set()
     for row in await db.fetch(TEXT_COLUMNS):
-        hit = await db.fetchval(f"SELECT EXISTS (SELECT 1 FROM {row['rel']} WHERE {row['col']}::text LIKE $1)",
-                                f"%{marker}%")
+        hit = await db.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {row['rel']} WHERE {row['col']}::text LIKE $1)", f"%{marker}%"
+        )
         if hit:
             found.add(row["rel"].split(".", 1)[1])
     return found
@@ -65,53 +66,93 @@ async def populate(client, db: asyncpg.Connection, marker: str) -> dict:
     headers = bearer(registered["access_token"])
 
     conversation = (await client.post("/conversations", json={"title": f"Title {marker}"}, headers=headers)).json()
-    asked = await client.post(f"/conversations/{conversation['id']}/messages",
-                              json={"content": f"my address is 12 Elm Street {marker}"}, headers=headers)
+    asked = await client.post(
+        f"/conversations/{conversation['id']}/messages",
+        json={"content": f"my address is 12 Elm Street {marker}"},
+        headers=headers,
+    )
     assert asked.status_code == 202, asked.text
     share = await client.post(f"/conversations/{conversation['id']}/shares", json={}, headers=headers)
     assert share.status_code == 201, share.text
     viewed = await client.get(f"/shared/{share.json()['token']}")
     assert viewed.status_code == 200, viewed.text
 
-    pending = await client.post("/techniques", headers=headers, json={
-        "name": f"Pending {marker}", "description": f"about {marker}", "system_prompt": f"Ask {marker}"})
+    pending = await client.post(
+        "/techniques",
+        headers=headers,
+        json={"name": f"Pending {marker}", "description": f"about {marker}", "system_prompt": f"Ask {marker}"},
+    )
     assert pending.status_code == 201, pending.text
-    community = await client.post("/techniques", headers=headers, json={
-        "name": f"Community {uuid.uuid4().hex[:6]}", "description": "kept", "system_prompt": "Ask why."})
-    await db.execute("UPDATE techniques SET status = 'approved', approved_version = 1 WHERE id = $1::uuid",
-                     community.json()["id"])
-    await db.execute("UPDATE technique_versions SET status = 'approved' WHERE technique_id = $1::uuid",
-                     community.json()["id"])
-    resource = await client.post("/resources", headers=headers, json={
-        "title": f"Read {marker}", "url": "https://example.org/x", "description": marker, "kind": "article"})
+    community = await client.post(
+        "/techniques",
+        headers=headers,
+        json={"name": f"Community {uuid.uuid4().hex[:6]}", "description": "kept", "system_prompt": "Ask why."},
+    )
+    await db.execute(
+        "UPDATE techniques SET status = 'approved', approved_version = 1 WHERE id = $1::uuid", community.json()["id"]
+    )
+    await db.execute(
+        "UPDATE technique_versions SET status = 'approved' WHERE technique_id = $1::uuid", community.json()["id"]
+    )
+    resource = await client.post(
+        "/resources",
+        headers=headers,
+        json={"title": f"Read {marker}", "url": "https://example.org/x", "description": marker, "kind": "article"},
+    )
     assert resource.status_code == 201, resource.text
     builtin = await db.fetchval("SELECT id::text FROM techniques WHERE is_builtin ORDER BY id LIMIT 1")
     voted = await client.put(f"/techniques/{builtin}/vote", json={"value": 1}, headers=headers)
     assert voted.status_code == 200, voted.text
 
     # What the worker, the question flow and billing would write.
-    await db.execute("""
+    await db.execute(
+        """
         INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, created_at)
         VALUES ($1::uuid, 1000, $2::uuid, 'assistant', $3, now())""",
-        conversation["id"], user_id, f"archived reply {marker}")
-    await db.execute("INSERT INTO notifications (user_id, kind, title, body) VALUES ($1::uuid, 'limit', $2, $2)",
-                     user_id, f"note {marker}")
-    await db.execute("""
+        conversation["id"],
+        user_id,
+        f"archived reply {marker}",
+    )
+    await db.execute(
+        "INSERT INTO notifications (user_id, kind, title, body) VALUES ($1::uuid, 'limit', $2, $2)",
+        user_id,
+        f"note {marker}",
+    )
+    await db.execute(
+        """
         INSERT INTO webhook_deliveries (id, user_id, event, url, payload)
         VALUES (gen_random_uuid(), $1::uuid, 'request.failed', 'https://example.org/hook', $2::jsonb)""",
-        user_id, json.dumps({"text": marker}))
-    await db.execute("""
+        user_id,
+        json.dumps({"text": marker}),
+    )
+    await db.execute(
+        """
         INSERT INTO usage_events (user_id, model, prompt_tokens, completion_tokens, cost)
-        VALUES ($1::uuid, 'stub', 10, 20, 0.5)""", user_id)
-    await db.execute("""
+        VALUES ($1::uuid, 'stub', 10, 20, 0.5)""",
+        user_id,
+    )
+    await db.execute(
+        """
         INSERT INTO daily_usage_aggregates (user_id, day, model, questions, prompt_tokens, completion_tokens, cost)
-        VALUES ($1::uuid, current_date, 'stub', 3, 30, 60, 1.25)""", user_id)
-    await db.execute("""
+        VALUES ($1::uuid, current_date, 'stub', 3, 30, 60, 1.25)""",
+        user_id,
+    )
+    await db.execute(
+        """
         INSERT INTO billing_events (event_id, event_type, user_id, plan_id, payload)
         VALUES ($1, 'subscription.updated', $2::uuid, 'free', $3::jsonb)""",
-        f"evt-{uuid.uuid4().hex}", user_id, json.dumps({"customer_name": marker}))
-    return {"user_id": user_id, "headers": headers, "marker": marker, "community": community.json()["id"],
-            "pending": pending.json()["id"], "builtin": builtin}
+        f"evt-{uuid.uuid4().hex}",
+        user_id,
+        json.dumps({"customer_name": marker}),
+    )
+    return {
+        "user_id": user_id,
+        "headers": headers,
+        "marker": marker,
+        "community": community.json()["id"],
+        "pending": pending.json()["id"],
+        "builtin": builtin,
+    }
 
 
 async def as_app(db: asyncpg.Connection, user_id: str | None = None) -> asyncpg.transaction.Transaction:
@@ -143,13 +184,15 @@ async def test_partitions_created_by_maintenance_are_protected(db: asyncpg.Conne
 async def test_the_app_role_sees_no_user_row_without_a_user(client, db: asyncpg.Connection):
     await populate(client, db, "mk-" + uuid.uuid4().hex)
     tables = await user_tables(db)
-    populated = [t["name"] for t in tables
-                 if await db.fetchval(f'SELECT count(*) FROM "{t["name"]}" WHERE user_id IS NOT NULL')]
+    populated = [
+        t["name"] for t in tables if await db.fetchval(f'SELECT count(*) FROM "{t["name"]}" WHERE user_id IS NOT NULL')
+    ]
     assert len(populated) >= 15, populated
     tx = await as_app(db)
     try:
-        visible = {name: await db.fetchval(f'SELECT count(*) FROM "{name}" WHERE user_id IS NOT NULL')
-                   for name in populated}
+        visible = {
+            name: await db.fetchval(f'SELECT count(*) FROM "{name}" WHERE user_id IS NOT NULL') for name in populated
+        }
     finally:
         await tx.rollback()
     # The one exception is by design: approved community techniques are everyone's.
@@ -163,8 +206,7 @@ async def test_with_user_a_set_the_rows_of_b_are_invisible_even_without_where(cl
     tables = [t["name"] for t in await user_tables(db)]
     tx = await as_app(db, a["user_id"])
     try:
-        owners = {name: {str(r["user_id"]) for r in await db.fetch(f'SELECT user_id FROM "{name}"')}
-                  for name in tables}
+        owners = {name: {str(r["user_id"]) for r in await db.fetch(f'SELECT user_id FROM "{name}"')} for name in tables}
         # Writing B's rows is refused too (the policy's WITH CHECK), and updating them finds nothing.
         hidden = await db.execute("UPDATE conversations SET title = 'x' WHERE user_id = $1::uuid", b["user_id"])
     finally:
@@ -210,8 +252,17 @@ async def test_erasure_leaves_no_text_and_the_monthly_report_unchanged(client, d
     before = await report()
     assert {row["user_id"] for row in before} >= {account["user_id"], other["user_id"]}
     holding = await tables_holding(db, marker)
-    assert {"users", "conversations", "recent_messages", "techniques", "technique_versions", "resources",
-            "notifications", "webhook_deliveries", "billing_events"} <= holding
+    assert {
+        "users",
+        "conversations",
+        "recent_messages",
+        "techniques",
+        "technique_versions",
+        "resources",
+        "notifications",
+        "webhook_deliveries",
+        "billing_events",
+    } <= holding
     assert any(name.startswith("archived_messages") for name in holding)
     in_queue = await client.get("/moderation/queue", headers=admin.headers)
     assert account["pending"] in {item["id"] for item in in_queue.json()["items"]}
@@ -226,16 +277,16 @@ async def test_erasure_leaves_no_text_and_the_monthly_report_unchanged(client, d
     for table in await user_tables(db):
         if table["partition"] or table["name"] in KEPT_AFTER_ERASURE:
             continue
-        left = await db.fetchval(f'SELECT count(*) FROM "{table["name"]}" WHERE user_id = $1::uuid',
-                                 account["user_id"])
+        left = await db.fetchval(f'SELECT count(*) FROM "{table["name"]}" WHERE user_id = $1::uuid', account["user_id"])
         assert left == 0, f"{table['name']} keeps {left} rows of the erased account"
     # The approved community technique stays, authorless; the pending one left the queue.
     assert await db.fetchval("SELECT user_id FROM techniques WHERE id = $1::uuid", account["community"]) is None
     in_queue = await client.get("/moderation/queue", headers=admin.headers)
     assert account["pending"] not in {item["id"] for item in in_queue.json()["items"]}
     # Votes are gone and the counters follow them.
-    assert await db.fetchval("SELECT upvotes FROM techniques WHERE id = $1::uuid",
-                             account["builtin"]) == votes_before - 1
+    assert (
+        await db.fetchval("SELECT upvotes FROM techniques WHERE id = $1::uuid", account["builtin"]) == votes_before - 1
+    )
     assert await report() == before
     # The other account is untouched.
     assert "conversations" in await tables_holding(db, other["marker"])
