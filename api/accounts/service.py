@@ -270,6 +270,8 @@ EXPORT_COVERAGE = {
     "webhook_deliveries": "webhook_deliveries",
     "rate_limits": "rate_limits",
     "archived_message_months": None,  # an index of which months hold archived messages, exported as messages
+    "message_versions": "message_versions",
+    "message_feedback": "feedback",
 }
 EXPORT_SECTIONS = (
     "conversations",
@@ -286,6 +288,8 @@ EXPORT_SECTIONS = (
     "requests",
     "webhook_deliveries",
     "rate_limits",
+    "message_versions",
+    "feedback",
 )
 
 

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.conversations import service as conversations
 from api.conversations.schemas import QuestionAccepted
+from api.database import user_db
 from api.dialogue import schemas, service
 from api.security import STATUS_CHECKED_BY_HANDLER
 
@@ -32,7 +33,7 @@ class DialogueController(Controller):
     )
     async def regenerate(self, request: Request, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
         accepted = await conversations.submit_question(
-            request.app.state.pool,
+            user_db(request),
             request.app.state.settings,
             request.user.id,
             str(conversation_id),
@@ -52,7 +53,7 @@ class DialogueController(Controller):
         self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.QuestionEdit]
     ) -> Response[QuestionAccepted]:
         accepted = await conversations.submit_question(
-            request.app.state.pool,
+            user_db(request),
             request.app.state.settings,
             request.user.id,
             str(conversation_id),
@@ -75,7 +76,7 @@ class DialogueController(Controller):
             schemas.ExportFormat.markdown
         ),
     ) -> Response[bytes]:
-        conversation = await service.export(request.app.state.pool, request.user.id, conversation_id)
+        conversation = await service.export(user_db(request), request.user.id, conversation_id)
         if format is schemas.ExportFormat.json:
             body, media_type, extension = msgspec.json.encode(conversation), "application/json", "json"
         else:
@@ -93,7 +94,7 @@ class DialogueController(Controller):
         operation_id="listMessageVersions",
     )
     async def versions(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> schemas.VersionList:
-        return await service.versions(request.app.state.pool, request.user.id, conversation_id, seq)
+        return await service.versions(user_db(request), request.user.id, conversation_id, seq)
 
     @put(
         "/messages/{seq:int}/feedback",
@@ -103,8 +104,8 @@ class DialogueController(Controller):
     async def put_feedback(
         self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.FeedbackPut]
     ) -> schemas.Feedback:
-        return await service.put_feedback(request.app.state.pool, request.user.id, conversation_id, seq, data)
+        return await service.put_feedback(user_db(request), request.user.id, conversation_id, seq, data)
 
     @delete("/messages/{seq:int}/feedback", summary="Remove your rating of a reply", operation_id="deleteFeedback")
     async def delete_feedback(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> None:
-        await service.delete_feedback(request.app.state.pool, request.user.id, conversation_id, seq)
+        await service.delete_feedback(user_db(request), request.user.id, conversation_id, seq)

@@ -7,7 +7,7 @@ tables that can be large are built CONCURRENTLY outside the migration's transact
 one statement at a time, so the tables stay writable.
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0013
 """
 
 from alembic import op
@@ -16,12 +16,13 @@ from db.migrations.sqlfile import execute_sql, run_sql_file
 from db.queries import sql_file
 
 revision = "0017"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 FUNCTIONS = {
     "mukti_charge_subscription_v2": "uuid, timestamptz, integer, integer, numeric, boolean",
+    "mukti_pending_after_v1": "integer, timestamptz, uuid",
     "mukti_submit_question_v3": "uuid, uuid, text, integer, integer, integer, text, integer",
     "mukti_complete_request_v3": "uuid, text, integer, integer, integer",
     "mukti_add_follow_up_v1": "uuid, text, text, integer, integer",
@@ -38,6 +39,7 @@ def upgrade() -> None:
     run_sql_file("schema/0017_dialogue.up.sql")
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
+    run_sql_file("schema/0017_dialogue_security.up.sql")
     with op.get_context().autocommit_block():
         for statement in _statements("schema/0017_dialogue_indexes.up.sql"):
             execute_sql(statement)

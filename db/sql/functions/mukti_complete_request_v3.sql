@@ -124,7 +124,7 @@ BEGIN
         UPDATE conversations SET title_source = 'pending' WHERE id = r.conversation_id;
         PERFORM procrastinate_defer_jobs_v1(ARRAY[ROW(
             'titles', 'generate_title', 0, NULL, NULL,
-            jsonb_build_object('conversation_id', r.conversation_id::text), NULL
+            jsonb_build_object('conversation_id', r.conversation_id::text, 'user_id', r.user_id::text), NULL
         )::procrastinate_job_to_defer_v1]);
     END IF;
 

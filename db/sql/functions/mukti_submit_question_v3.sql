@@ -244,10 +244,8 @@ BEGIN
     -- The position (as mukti_queue_position_v1 counts it) from the pending counts, which
     -- include this request: minus the requests of its priority queued after it, which
     -- are only those that committed while this call ran (a few, whatever the backlog).
-    SELECT (coalesce(sum(c.pending), 0)
-            - (SELECT count(*) FROM request_queue o
-                WHERE o.status = 'pending' AND o.priority = v_plan.priority
-                  AND (o.queued_at, o.id) > (v_queued_at, v_request_id)))::integer
+    -- (mukti_pending_after_v1 sees every user's requests: this function runs under RLS.)
+    SELECT (coalesce(sum(c.pending), 0) - mukti_pending_after_v1(v_plan.priority, v_queued_at, v_request_id))::integer
       INTO queue_position
       FROM request_queue_pending_counts c
      WHERE c.priority >= v_plan.priority;

@@ -236,6 +236,15 @@ SELECT occurred_at, event_type, conversation_id::text, request_id::text, model, 
        prompt_tokens, completion_tokens, cost, latency_ms
   FROM usage_events WHERE user_id = $1::uuid ORDER BY occurred_at, id;
 
+-- accounts_export_message_versions --
+-- Earlier versions of the caller's messages (regenerated replies, edited questions).
+SELECT conversation_id::text, seq, version, role, content, created_at, replaced_at
+  FROM message_versions WHERE user_id = $1::uuid ORDER BY conversation_id, seq, version;
+
+-- accounts_export_feedback --
+SELECT conversation_id::text, seq, version, value, comment, model, technique_id::text, created_at, updated_at
+  FROM message_feedback WHERE user_id = $1::uuid ORDER BY created_at, conversation_id, seq;
+
 -- accounts_export_share_views --
 -- Views of the caller's shares: when and from which site, never the visitor's hash.
 SELECT shared_link_id::text, viewed_at, referrer
