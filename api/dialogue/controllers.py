@@ -14,9 +14,17 @@ from api.conversations import service as conversations
 from api.conversations.schemas import QuestionAccepted
 from api.database import user_db
 from api.dialogue import schemas, service
+from api.errors import not_found
 from api.security import STATUS_CHECKED_BY_HANDLER
 
-Seq = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
+Seq = Annotated[int, PathParameter(description="the message's seq (1 = the first message)")]
+MAX_SEQ = 2**31 - 1  # seq is an integer column: a larger number names no message
+
+
+def _seq(seq: int) -> int:
+    if not 1 <= seq <= MAX_SEQ:
+        raise not_found("message")
+    return seq
 
 
 class DialogueController(Controller):
@@ -59,7 +67,7 @@ class DialogueController(Controller):
             str(conversation_id),
             data.content,
             mode="edit",
-            seq=seq,
+            seq=_seq(seq),
         )
         return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
@@ -94,7 +102,7 @@ class DialogueController(Controller):
         operation_id="listMessageVersions",
     )
     async def versions(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> schemas.VersionList:
-        return await service.versions(user_db(request), request.user.id, conversation_id, seq)
+        return await service.versions(user_db(request), request.user.id, conversation_id, _seq(seq))
 
     @put(
         "/messages/{seq:int}/feedback",
@@ -104,8 +112,8 @@ class DialogueController(Controller):
     async def put_feedback(
         self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.FeedbackPut]
     ) -> schemas.Feedback:
-        return await service.put_feedback(user_db(request), request.user.id, conversation_id, seq, data)
+        return await service.put_feedback(user_db(request), request.user.id, conversation_id, _seq(seq), data)
 
     @delete("/messages/{seq:int}/feedback", summary="Remove your rating of a reply", operation_id="deleteFeedback")
     async def delete_feedback(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> None:
-        await service.delete_feedback(user_db(request), request.user.id, conversation_id, seq)
+        await service.delete_feedback(user_db(request), request.user.id, conversation_id, _seq(seq))

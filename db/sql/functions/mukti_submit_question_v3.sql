@@ -118,7 +118,7 @@ BEGIN
         END IF;
     END IF;
     -- The conversation's model when its plan allows it (a plan change resets the others).
-    v_model := CASE WHEN v_conv.model = ANY (v_plan.models) THEN v_conv.model ELSE v_plan.model END;
+    v_model := CASE WHEN v_conv.model = ANY (v_plan.models) THEN v_conv.model ELSE v_plan.model END;  -- models NULL: the default only
 
     IF p_mode <> 'ask' THEN
         -- Only the last exchange can change, and only once nothing of it is in flight.

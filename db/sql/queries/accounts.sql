@@ -117,7 +117,7 @@ SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day, p.per_month, p.tokens
 WITH moved AS (
     UPDATE conversations c SET model = NULL, updated_at = now()
      WHERE c.user_id = $1::uuid AND c.model IS NOT NULL
-       AND NOT c.model = ANY ((SELECT p.models FROM plans p WHERE p.id = $2)::text[])
+       AND NOT c.model = ANY ((SELECT coalesce(p.models, ARRAY[p.model]) FROM plans p WHERE p.id = $2)::text[])
 )
 INSERT INTO subscriptions (user_id, plan_id)
 VALUES ($1::uuid, $2)

@@ -21,8 +21,9 @@ RETURNING id::text, title, technique_id::text, technique_version, message_count,
 
 -- conversations_plan_models --
 -- The models user $1's plan allows, the default first (the default plan's without a subscription).
-SELECT coalesce((SELECT p.models FROM subscriptions s JOIN plans p ON p.id = s.plan_id WHERE s.user_id = $1::uuid),
-                (SELECT models FROM plans WHERE is_default)) AS models
+SELECT coalesce((SELECT coalesce(p.models, ARRAY[p.model]) FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+                  WHERE s.user_id = $1::uuid),
+                (SELECT coalesce(models, ARRAY[model]) FROM plans WHERE is_default)) AS models
 
 -- conversations_list --
 -- Most recently active first; keyset on conversations_user_activity_idx ($2, $3 = the

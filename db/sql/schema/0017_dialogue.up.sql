@@ -57,15 +57,15 @@ ALTER TABLE conversations ADD COLUMN model text;
 -- The last time a follow-up was added (at most one per idle period).
 ALTER TABLE conversations ADD COLUMN follow_up_at timestamptz;
 
--- Plans: the models they allow (the first is the default) and monthly limits (NULL =
--- unlimited). `model` stays as it was: the default, kept equal to models[1].
+-- Plans: the models they allow (the first is the default; NULL = the default `model`
+-- only) and monthly limits (NULL = unlimited). `model` stays the default.
 ALTER TABLE plans ADD COLUMN models text[],
     ADD COLUMN per_month integer,
     ADD COLUMN tokens_per_month bigint,
-    ADD CONSTRAINT plans_monthly_limits_positive CHECK (per_month > 0 AND tokens_per_month > 0);
-UPDATE plans SET models = ARRAY[model] WHERE models IS NULL;
-ALTER TABLE plans ALTER COLUMN models SET NOT NULL,
+    ADD CONSTRAINT plans_monthly_limits_positive CHECK (per_month > 0 AND tokens_per_month > 0),
     ADD CONSTRAINT plans_models_default CHECK (cardinality(models) >= 1 AND models[1] = model);
+-- The built-in paid plan may also ask with the free plan's model.
+UPDATE plans SET models = ARRAY['gpt-4o', 'gpt-4o-mini'] WHERE id = 'paid' AND model = 'gpt-4o' AND models IS NULL;
 
 -- Subscriptions: this month's counters (fixed UTC calendar month, as the limits are).
 ALTER TABLE subscriptions ADD COLUMN month_window_start timestamptz,
