@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, library, search, sharing, usage, web
 from api.db import create_pool
 from api.errors import EXCEPTION_HANDLERS
 from api.ops import controllers as ops
@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers = [*ops.ROUTE_HANDLERS]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
+    if settings.web_client:
+        handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
         route_handlers=handlers,
