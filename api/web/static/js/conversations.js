@@ -62,7 +62,7 @@ export async function newConversationView(main) {
   let cursor = null;
   async function load() {
     const page = await api("GET", query("/techniques", { sort: "top", limit: 20, cursor }));
-    list.append(page.items.map(techniqueOption));
+    list.append(...page.items.map(techniqueOption));
     cursor = page.next_cursor;
     more.hidden = !cursor;
   }
