@@ -1,0 +1,91 @@
+"""Helpers of the browser tests: signing up through the page, the API behind it, and a
+watch on the console for script errors and Content-Security-Policy violations."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+import psycopg
+
+PASSWORD = "correct horse battery staple"
+TIMEOUT_MS = 30_000
+
+
+@dataclass
+class Watch:
+    """Every console error and uncaught exception of a page (a CSP violation is a console error)."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: self.problems.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+
+    def csp_violations(self) -> list[str]:
+        return [p for p in self.problems if "Content Security Policy" in p or "Trusted Type" in p]
+
+
+@dataclass
+class Learner:
+    email: str
+    user_id: str
+    token: str
+
+
+def sign_up(page, base_url: str, name: str = "Ada") -> Learner:
+    """Create an account through the page, with the keyboard; the tokens are read from the tab's sessionStorage."""
+    page.goto(base_url + "/")
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.get_by_role("link", name="Create an account").click()
+    email = f"web-{uuid.uuid4().hex[:10]}@example.org"
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Name (optional)").fill(name)
+    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Think it through").wait_for()
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('mukti.session'))")
+    assert page.url.startswith(base_url) and stored["access_token"] not in page.url
+    return Learner(email=email, user_id=stored["user"]["id"], token=stored["access_token"])
+
+
+def sign_in(page, base_url: str, learner: Learner) -> None:
+    page.goto(base_url + "/#/signin")
+    page.get_by_label("Email").fill(learner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Think it through").wait_for()
+
+
+def set_plan(database_url: str, user_id: str, plan: str) -> None:
+    """As billing would (the plan is not the subject of these tests)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE subscriptions SET plan_id = %s WHERE user_id = %s", (plan, user_id))
+
+
+def api(base_url: str, learner: Learner) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {learner.token}"}, timeout=30)
+
+
+def ask_and_wait(client: httpx.Client, conversation_id: str, contents: list[str], timeout: float = 60) -> None:
+    """Ask over the API (the 202 form) and wait until every reply is in."""
+    request_ids = []
+    for content in contents:
+        response = client.post(f"/conversations/{conversation_id}/messages", json={"content": content})
+        assert response.status_code == 202, response.text
+        request_ids.append(response.json()["request_id"])
+        # One at a time: a conversation answers its questions in order anyway.
+        _wait_done(client, request_ids[-1], timeout)
+
+
+def _wait_done(client: httpx.Client, request_id: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/queue/{request_id}").json()["status"]
+        if status in ("completed", "failed", "cancelled"):
+            assert status == "completed", status
+            return
+        time.sleep(0.05)  # another process answers: there is no event to await from here
+    raise AssertionError(f"request {request_id} not answered in {timeout} s")

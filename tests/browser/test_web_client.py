@@ -1,0 +1,239 @@
+"""The web client end to end in headless chromium: sign up, pick a technique (sorted by
+votes), start and rename a conversation, ask and watch the reply come in, page back
+through the history, search with highlighted hits, see the usage chart, share the
+conversation and open the link in a fresh browser, protected or not; on a phone-sized
+screen, with the back button, and under the Content-Security-Policy."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from tests.browser.support import TIMEOUT_MS, Learner, Watch, api, ask_and_wait, set_plan, sign_in, sign_up
+
+pytestmark = pytest.mark.slow
+
+# Filled by the flow test for the tests after it (one stack per module, tests in file order).
+FLOW: dict = {}
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    watch = Watch()
+    watch.attach(page)
+    page.watch = watch
+    yield page
+    context.close()
+    assert watch.problems == [], watch.problems
+
+
+def _vote_up(base_url: str, technique_name: str, voters: int) -> None:
+    """Other learners upvote one built-in technique, so "top" differs from the built-in order."""
+    techniques = None
+    for _ in range(voters):
+        registered = httpx.post(base_url + "/auth/register", json={
+            "email": f"voter-{uuid.uuid4().hex[:10]}@example.org", "password": "a voter's password"}, timeout=30)
+        assert registered.status_code == 201, registered.text
+        headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        techniques = techniques or httpx.get(base_url + "/techniques", params={"limit": 100}, headers=headers).json()
+        target = next(t for t in techniques["items"] if t["name"] == technique_name)
+        vote = httpx.put(f"{base_url}/techniques/{target['id']}/vote", json={"value": 1}, headers=headers)
+        assert vote.status_code == 200, vote.text
+
+
+def test_the_whole_flow(page, stack, artifacts):
+    base = stack.url
+    _vote_up(base, "Probing assumptions", voters=3)
+    learner = sign_up(page, base)
+    set_plan(stack.database_url, learner.user_id, "paid")  # room for the questions below
+    FLOW["learner"] = learner
+
+    # The technique library, most upvoted first, each with its description.
+    page.get_by_role("link", name="New dialogue").first.click()
+    page.locator(".technique").first.wait_for()
+    with api(base, learner) as client:
+        top = client.get("/techniques", params={"sort": "top", "limit": 20}).json()["items"]
+    shown = page.locator(".technique .name").all_inner_texts()
+    assert [name.split(" ")[0:2] for name in shown] == [t["name"].split(" ")[0:2] for t in top]
+    assert top[0]["name"] == "Probing assumptions" and shown[0].startswith("Probing assumptions")
+    for technique in top:
+        if technique["description"]:
+            assert page.get_by_text(technique["description"], exact=True).is_visible()
+
+    page.get_by_label("Title (optional)").fill("On justice")
+    page.locator(".technique label", has_text="Probing assumptions").click()
+    page.get_by_role("button", name="Start").click()
+    page.get_by_role("heading", name="On justice").wait_for()
+    conversation_id = re.search(r"#/c/([0-9a-f-]{36})", page.url).group(1)
+    FLOW["conversation_id"] = conversation_id
+    assert "Technique: Probing assumptions" in page.locator(".dialogue-head .meta").inner_text()
+
+    # Rename in place, with the keyboard.
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_label("New title").fill("Justice and fairness")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Justice and fairness").wait_for()
+    page.locator(".sidebar a[aria-current=page]", has_text="Justice and fairness").wait_for()
+
+    # Ask; the reply comes in and stays.
+    page.get_by_label("Your message").fill("Is justice the same thing as fairness?")
+    page.keyboard.press("Enter")
+    reply = page.locator(".msg.assistant:not(.streaming)").last
+    reply.wait_for()
+    assert "?" in reply.inner_text()
+    assert page.locator(".msg.user").last.inner_text().endswith("Is justice the same thing as fairness?")
+
+    # More history than one page: scrolling up to the top loads the earlier messages.
+    with api(base, learner) as client:
+        ask_and_wait(client, conversation_id, [f"Question {i}: is fairness about equal shares?" for i in range(18)]
+                     + ["Is <b>courage</b> a virtue & a duty?"])
+    page.reload()
+    page.locator(".msg").first.wait_for()
+    assert page.locator(".msg").count() == 30 and page.locator('.msg[data-seq="1"]').count() == 0
+    page.locator(".history").evaluate("el => { el.scrollTop = 0; }")
+    page.locator('.msg[data-seq="1"]').wait_for()
+    assert page.locator(".msg").count() == 40
+    assert page.locator('.msg[data-seq="1"] .text').inner_text() == "Is justice the same thing as fairness?"
+    page.screenshot(path=str(artifacts / "dialogue.png"))
+
+    # Search: hits highlighted with <mark>, the message's own markup shown as text.
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Search your messages").fill("courage")
+    page.keyboard.press("Enter")
+    hit = page.locator(".hit").first
+    hit.wait_for()
+    assert hit.locator("mark").first.inner_text().lower() == "courage"
+    assert "<b>" in hit.locator(".snippet").inner_text() and hit.locator(".snippet b").count() == 0
+    hit.locator("a").click()
+    found = page.locator(".msg.found")
+    found.wait_for()
+    assert found.locator(".text").inner_text() == "Is <b>courage</b> a virtue & a duty?"
+
+    # The back button returns to the search, results and all.
+    page.go_back()
+    page.locator(".hit mark").first.wait_for()
+    assert "#/search?q=courage" in page.url
+
+    # Usage: today's questions in the chart's last bar and next to it, "used today".
+    with api(base, learner) as client:
+        today = client.get("/me/usage").json()["today"]
+    assert today["questions"] == 20
+    page.get_by_role("link", name="Usage").click()
+    bar = page.locator(f'#questions-chart g.bar[data-day="{today["day"]}"]')
+    bar.wait_for(state="attached")
+    assert bar.get_attribute("data-value") == "20"
+    assert f"{today['day']}: 20 questions" in bar.locator("title").text_content()
+    tokens_bar = page.locator(f'#tokens-chart g.bar[data-day="{today["day"]}"]')
+    assert tokens_bar.get_attribute("data-value") == str(today["tokens"])
+    assert page.locator("#used-today").inner_text().startswith("20 of ")
+    assert page.locator("#questions-chart g.bar").count() == 30
+    page.locator(".usage-grid").screenshot(path=str(artifacts / "usage.png"))
+    page.screenshot(path=str(artifacts / "usage-page.png"), full_page=True)
+
+    # Share links: one protected by a password, one open; then open them as a stranger would.
+    page.goto(f"{base}/#/c/{conversation_id}")
+    page.get_by_role("button", name="Share").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Expires after").select_option(label="1 day")
+    dialog.get_by_label("Views allowed").fill("5")
+    dialog.get_by_label("Password (optional, at least 4 characters)").fill("sesame")
+    dialog.get_by_role("button", name="Create link").click()
+    protected_url = dialog.get_by_label("Share link").input_value()
+    dialog.get_by_role("button", name="Create link").click()
+    page.locator(".share-result", has_text="views:").wait_for()
+    page.wait_for_function(
+        "prev => document.querySelector('#share-url').value !== prev", arg=protected_url)
+    open_url = dialog.get_by_label("Share link").input_value()
+    assert page.locator(".shares li").count() == 2
+    page.screenshot(path=str(artifacts / "share-dialog.png"))
+    page.keyboard.press("Escape")
+    assert page.get_by_role("dialog").count() == 0
+    assert protected_url.startswith(base + "/shared/") and open_url != protected_url
+    FLOW["open_url"], FLOW["protected_url"] = open_url, protected_url
+
+
+def test_shared_links_open_as_pages_in_a_fresh_browser(browser, stack, artifacts):
+    if "protected_url" not in FLOW:
+        pytest.skip("the flow test did not get as far as sharing")
+    stranger = browser.new_context(viewport={"width": 1024, "height": 800})  # no session, no cookies
+    stranger.set_default_timeout(TIMEOUT_MS)
+    page = stranger.new_page()
+    watch = Watch()
+    watch.attach(page)
+    try:
+        response = page.goto(FLOW["protected_url"])
+        assert response.status == 401
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        page.get_by_role("heading", name="This conversation is protected").wait_for()
+        page.get_by_label("Password").fill("not the password")
+        page.keyboard.press("Enter")
+        page.get_by_text("That password is not right").wait_for()
+        page.get_by_label("Password").fill("sesame")
+        page.get_by_role("button", name="Open the conversation").click()
+        page.get_by_role("heading", name="Justice and fairness").wait_for()
+        assert page.locator(".msg").count() == 40
+        assert page.locator('.msg[data-seq="1"] .text').inner_text() == "Is justice the same thing as fairness?"
+        page.screenshot(path=str(artifacts / "shared-protected.png"), full_page=False)
+
+        response = page.goto(FLOW["open_url"])
+        assert response.status == 200
+        page.get_by_role("heading", name="Justice and fairness").wait_for()
+        page.screenshot(path=str(artifacts / "shared.png"), full_page=False)
+    finally:
+        stranger.close()
+    assert watch.problems == [], watch.problems
+
+
+def test_csp_blocks_inline_script_html_sinks_and_other_origins(page, stack):
+    page.goto(stack.url + "/")
+    page.get_by_role("heading", name="Sign in").wait_for()
+    outcome = page.evaluate("""async () => {
+        const violations = [];
+        document.addEventListener("securitypolicyviolation", (e) => violations.push(e.violatedDirective));
+        const script = document.createElement("script");
+        script.textContent = "window.__inlineRan = true";
+        try { document.body.append(script); } catch (e) { violations.push("append refused: " + e.name); }
+        let sinkRefused = false;
+        try { document.body.insertAdjacentHTML("beforeend", "<b>x</b>"); } catch (e) { sinkRefused = e instanceof TypeError; }
+        let fetched = true;
+        try { await fetch("https://example.org/"); } catch (e) { fetched = false; }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return {ran: window.__inlineRan === true, sinkRefused, fetched, violations};
+    }""")
+    page.watch.problems.clear()  # the violations provoked here are the point of this test
+    assert outcome["ran"] is False and outcome["sinkRefused"] is True and outcome["fetched"] is False
+    assert any(v.startswith("script-src") or "trusted" in v for v in outcome["violations"]), outcome
+    assert any(v.startswith("connect-src") for v in outcome["violations"]), outcome
+
+
+def test_phone_sized_screen(browser, stack, artifacts):
+    if "learner" not in FLOW:
+        pytest.skip("the flow test did not get as far as signing up")
+    learner: Learner = FLOW["learner"]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                device_scale_factor=2)
+    phone.set_default_timeout(TIMEOUT_MS)
+    page = phone.new_page()
+    watch = Watch()
+    watch.attach(page)
+    try:
+        sign_in(page, stack.url, learner)
+        # The conversation list is the home page on a phone.
+        page.locator(".sidebar a", has_text="Justice and fairness").click()
+        page.locator(".msg").first.wait_for()
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"the page scrolls sideways: {width}"
+        composer = page.get_by_label("Your message")
+        assert composer.is_visible() and composer.bounding_box()["y"] + 40 < 844
+        page.screenshot(path=str(artifacts / "phone-dialogue.png"))
+        page.go_back()
+        page.locator(".sidebar a", has_text="Justice and fairness").wait_for()
+    finally:
+        phone.close()
+    assert watch.problems == [], watch.problems
