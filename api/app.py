@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
 from api import accounts, admin, conversations, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
     if settings.web_client:

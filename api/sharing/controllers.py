@@ -63,14 +63,12 @@ async def share_analytics(request: Request, share_id: FromPath[uuid.UUID]) -> Sh
     return await service.share_analytics(request.app.state.pool, request.user.id, share_id)
 
 
-<<<<<<< HEAD
-@get("/shared/{token:str}", tags=TAGS, security=[{}],
-     summary="The shared conversation (public; each 200 counts a view); a page for browsers (Accept: text/html)")
-=======
 @get(
-    "/shared/{token:str}", tags=TAGS, security=[{}], summary="The shared conversation (public; each 200 counts a view)"
+    "/shared/{token:str}",
+    tags=TAGS,
+    security=[{}],
+    summary="The shared conversation (public; each 200 counts a view); a page for browsers (Accept: text/html)",
 )
->>>>>>> main
 async def view_shared(
     request: Request,
     token: FromPath[str],
@@ -79,18 +77,12 @@ async def view_shared(
     if pages.wants_html(request):
         return await pages.shared_page(request, token, password)
     address = request.client.host if request.client else ""
-<<<<<<< HEAD
-    shared = await service.view_share(request.app.state.pool, request.app.state.settings, token, password,
-                                      address, request.headers.get("referer"))
-    # Browsers get a page from the same URL: caches must keep the two apart.
-    vary = {"Vary": "Accept"} if request.app.state.settings.web_client else {}
-    return Response(shared, headers={**_PUBLIC_VIEW_HEADERS, **vary})
-=======
     shared = await service.view_share(
         request.app.state.pool, request.app.state.settings, token, password, address, request.headers.get("referer")
     )
-    return Response(shared, headers=_PUBLIC_VIEW_HEADERS)
->>>>>>> main
+    # Browsers get a page from the same URL: caches must keep the two apart.
+    vary = {"Vary": "Accept"} if request.app.state.settings.web_client else {}
+    return Response(shared, headers={**_PUBLIC_VIEW_HEADERS, **vary})
 
 
 ROUTE_HANDLERS = [create_share, list_shares, revoke_share, share_analytics, view_shared, pages.unlock_shared_page]

@@ -25,14 +25,21 @@ from api.web.templates import Html, join, page, render
 
 # The page is private data counted per request: never cached, never indexed, and no
 # Referer (which would carry the token) sent from it.
-PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                "X-Robots-Tag": "noindex", "Vary": "Accept"}
+PAGE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "Vary": "Accept",
+}
 _HTML = "text/html"
 _WHO = {"user": "Learner", "assistant": "Mukti", "system": "System"}
 _PROBLEMS = {
     404: ("No such link", "This share link does not exist. Check that it was copied whole."),
-    410: ("This link is no longer available",
-          "It has expired, was revoked by its owner, or has been viewed as often as allowed."),
+    410: (
+        "This link is no longer available",
+        "It has expired, was revoked by its owner, or has been viewed as often as allowed.",
+    ),
     429: ("Too many attempts", "Too many wrong passwords were tried for this link. Try again in {retry}."),
 }
 
@@ -49,9 +56,11 @@ class PasswordForm(msgspec.Struct):
 
 
 @post("/shared/{token:str}", status_code=200, include_in_schema=False, security=[{}])
-async def unlock_shared_page(request: Request, token: FromPath[str],
-                             data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
-                             ) -> Response[str]:
+async def unlock_shared_page(
+    request: Request,
+    token: FromPath[str],
+    data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[str]:
     """The password form of a protected share page (browsers only; API clients send
     X-Share-Password with GET)."""
     if not request.app.state.settings.web_client:
@@ -62,21 +71,28 @@ async def unlock_shared_page(request: Request, token: FromPath[str],
 async def shared_page(request: Request, token: str, password: str | None) -> Response[str]:
     address = request.client.host if request.client else ""
     try:
-        shared = await service.view_share(request.app.state.pool, request.app.state.settings, token, password,
-                                          address, request.headers.get("referer"))
+        shared = await service.view_share(
+            request.app.state.pool, request.app.state.settings, token, password, address, request.headers.get("referer")
+        )
     except ApiError as exc:
         return _problem_page(exc, password_sent=password is not None)
     return _page(shared.title, _conversation(shared), 200)
 
 
 def _conversation(shared: SharedConversation) -> Html:
-    messages = join(render("shared_message.html", role=m.role, seq=m.seq, who=_WHO.get(m.role, m.role),
-                           content=m.content) for m in shared.messages)
+    messages = join(
+        render("shared_message.html", role=m.role, seq=m.seq, who=_WHO.get(m.role, m.role), content=m.content)
+        for m in shared.messages
+    )
     count = len(shared.messages)
-    meta = " · ".join(part for part in (
-        f"Technique: {shared.technique}" if shared.technique else "",
-        f"{count} message{'s' if count != 1 else ''}",
-    ) if part)
+    meta = " · ".join(
+        part
+        for part in (
+            f"Technique: {shared.technique}" if shared.technique else "",
+            f"{count} message{'s' if count != 1 else ''}",
+        )
+        if part
+    )
     return render("shared.html", title=shared.title, meta=meta, messages=messages)
 
 
@@ -89,8 +105,9 @@ def _problem_page(exc: ApiError, *, password_sent: bool) -> Response[str]:
         return _page("Password required", render("shared_password.html", error=error), 401, headers)
     heading, detail = _PROBLEMS.get(exc.status, ("Something went wrong", exc.detail))
     detail = detail.format(retry=_duration(headers.get("Retry-After")))
-    return _page(heading, render("shared_problem.html", status=exc.status, heading=heading, detail=detail),
-                 exc.status, headers)
+    return _page(
+        heading, render("shared_problem.html", status=exc.status, heading=heading, detail=detail), exc.status, headers
+    )
 
 
 def _duration(seconds: str | None) -> str:
@@ -101,5 +118,6 @@ def _duration(seconds: str | None) -> str:
 
 
 def _page(title: str, body: Html, status: int, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(page(title, body), status_code=status, media_type=_HTML,
-                    headers={**PAGE_HEADERS, **(headers or {})})
+    return Response(
+        page(title, body), status_code=status, media_type=_HTML, headers={**PAGE_HEADERS, **(headers or {})}
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from litestar import Response, get
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 from api.web.headers import APP_HEADERS
 
@@ -30,7 +31,8 @@ def _asset_headers(response: Response) -> Response:
     return response
 
 
-static_files = create_static_files_router(path="/static", directories=[STATIC], name="web-static",
-                                          after_request=_asset_headers, include_in_schema=False)
+static_files = create_static_files_router(
+    path="/static", directories=[STATIC], name="web-static", after_request=_asset_headers, include_in_schema=False
+)
 
-ROUTE_HANDLERS = [client_page, static_files]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [client_page, static_files]

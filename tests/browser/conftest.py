@@ -46,8 +46,9 @@ class Stack:
     def has_route(self, method: str, template: str) -> bool:
         """Whether the API serves an optional route (live answers, dialogue), from its OpenAPI."""
         paths = httpx.get(self.url + "/schema/openapi.json", timeout=30).json()["paths"]
-        normalized = {"/".join("{}" if p.startswith("{") else p for p in path.split("/")): item
-                      for path, item in paths.items()}
+        normalized = {
+            "/".join("{}" if p.startswith("{") else p for p in path.split("/")): item for path, item in paths.items()
+        }
         return method in normalized.get(template, {})
 
 
@@ -81,11 +82,19 @@ def stack(pg_server: PgServer, template_db: str, tmp_path_factory, chromium_path
     database_url = pg_server.url(name)
     logs_dir = tmp_path_factory.mktemp("web-stack")
     stub_port, api_port = _free_port(), _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
-           # The flow asks a few dozen questions in seconds; the anti-spam burst limit is not under test.
-           "MUKTI_BURST_LIMIT": "1000", "MUKTI_WORKER_POLL_INTERVAL": "0.05"}
-    commands = {"stub": ["llm-stub", "--port", str(stub_port)], "api": ["api", "--port", str(api_port)],
-                "worker": ["worker"]}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LLM_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
+        # The flow asks a few dozen questions in seconds; the anti-spam burst limit is not under test.
+        "MUKTI_BURST_LIMIT": "1000",
+        "MUKTI_WORKER_POLL_INTERVAL": "0.05",
+    }
+    commands = {
+        "stub": ["llm-stub", "--port", str(stub_port)],
+        "api": ["api", "--port", str(api_port)],
+        "worker": ["worker"],
+    }
     procs: list[subprocess.Popen] = []
     logs: list[Path] = []
     try:
@@ -93,13 +102,17 @@ def stack(pg_server: PgServer, template_db: str, tmp_path_factory, chromium_path
             log = logs_dir / f"{label}.log"
             logs.append(log)
             with open(log, "ab") as out:
-                procs.append(subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, stdout=out,
-                                              stderr=subprocess.STDOUT))
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+                    )
+                )
             if label == "stub":
                 _wait(f"http://127.0.0.1:{stub_port}/v1/models", procs, logs)
         _wait(f"http://127.0.0.1:{api_port}/ready", procs, logs)
-        yield Stack(url=f"http://127.0.0.1:{api_port}", stub_url=f"http://127.0.0.1:{stub_port}",
-                    database_url=database_url)
+        yield Stack(
+            url=f"http://127.0.0.1:{api_port}", stub_url=f"http://127.0.0.1:{stub_port}", database_url=database_url
+        )
     finally:
         for proc in reversed(procs):
             proc.terminate()

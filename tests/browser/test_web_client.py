@@ -37,8 +37,11 @@ def _vote_up(base_url: str, technique_name: str, voters: int) -> None:
     """Other learners upvote one built-in technique, so "top" differs from the built-in order."""
     techniques = None
     for _ in range(voters):
-        registered = httpx.post(base_url + "/auth/register", json={
-            "email": f"voter-{uuid.uuid4().hex[:10]}@example.org", "password": "a voter's password"}, timeout=30)
+        registered = httpx.post(
+            base_url + "/auth/register",
+            json={"email": f"voter-{uuid.uuid4().hex[:10]}@example.org", "password": "a voter's password"},
+            timeout=30,
+        )
         assert registered.status_code == 201, registered.text
         headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
         techniques = techniques or httpx.get(base_url + "/techniques", params={"limit": 100}, headers=headers).json()
@@ -91,8 +94,12 @@ def test_the_whole_flow(page, stack, artifacts):
 
     # More history than one page: scrolling up to the top loads the earlier messages.
     with api(base, learner) as client:
-        ask_and_wait(client, conversation_id, [f"Question {i}: is fairness about equal shares?" for i in range(18)]
-                     + ["Is <b>courage</b> a virtue & a duty?"])
+        ask_and_wait(
+            client,
+            conversation_id,
+            [f"Question {i}: is fairness about equal shares?" for i in range(18)]
+            + ["Is <b>courage</b> a virtue & a duty?"],
+        )
     page.reload()
     page.locator(".msg").first.wait_for()
     assert page.locator(".msg").count() == 30 and page.locator('.msg[data-seq="1"]').count() == 0
@@ -147,8 +154,7 @@ def test_the_whole_flow(page, stack, artifacts):
     protected_url = dialog.get_by_label("Share link").input_value()
     dialog.get_by_role("button", name="Create link").click()
     page.locator(".share-result", has_text="views:").wait_for()
-    page.wait_for_function(
-        "prev => document.querySelector('#share-url').value !== prev", arg=protected_url)
+    page.wait_for_function("prev => document.querySelector('#share-url').value !== prev", arg=protected_url)
     open_url = dialog.get_by_label("Share link").input_value()
     assert page.locator(".shares li").count() == 2
     page.screenshot(path=str(artifacts / "share-dialog.png"))
@@ -216,8 +222,9 @@ def test_phone_sized_screen(browser, stack, artifacts):
     if "learner" not in FLOW:
         pytest.skip("the flow test did not get as far as signing up")
     learner: Learner = FLOW["learner"]
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                device_scale_factor=2)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     phone.set_default_timeout(TIMEOUT_MS)
     page = phone.new_page()
     watch = Watch()

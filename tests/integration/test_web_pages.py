@@ -150,8 +150,9 @@ async def test_throttled_gone_and_unknown_links_are_pages_with_the_same_statuses
     conversation_id = await make_conversation(db, owner)
     protected = await share(client, owner, conversation_id, password="sesame")
     for i in range(5):
-        assert (await client.post(f"/shared/{protected['token']}", data={"password": f"guess {i}"},
-                                  headers=BROWSER)).status_code == 401
+        assert (
+            await client.post(f"/shared/{protected['token']}", data={"password": f"guess {i}"}, headers=BROWSER)
+        ).status_code == 401
     throttled = await client.post(f"/shared/{protected['token']}", data={"password": "sesame"}, headers=BROWSER)
     assert throttled.status_code == 429 and "Too many attempts" in throttled.text
     assert 1 <= int(throttled.headers["retry-after"]) <= 15 * 60
