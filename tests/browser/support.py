@@ -21,8 +21,13 @@ class Watch:
     problems: list[str] = field(default_factory=list)
 
     def attach(self, page) -> None:
-        page.on("console", lambda m: self.problems.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+
+    def _console(self, message) -> None:
+        # Chromium logs every non-2xx answer; the 401, 410 and 429 pages are answers on purpose.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"console: {message.text}")
 
     def csp_violations(self) -> list[str]:
         return [p for p in self.problems if "Content Security Policy" in p or "Trusted Type" in p]

@@ -47,7 +47,12 @@ export async function conversationView(main, [id, jumpTo], _params, { signal, re
 
   if (conversation.technique_id) {
     api("GET", `/techniques/${conversation.technique_id}`)
-      .then((t) => technique.replaceChildren(`Technique: ${t.name}`, t.description ? ` — ${t.description}` : ""))
+      .then((t) =>
+        technique.replaceChildren(
+          `Technique: ${t.name}`,
+          t.description ? h("span", { class: "description" }, ` — ${t.description}`) : "",
+        ),
+      )
       .catch(() => {});
   }
 

@@ -8,7 +8,11 @@ export function h(tag, attrs, ...children) {
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key === "value") el.value = value;
+    else if (key === "value") {
+      // The default too, so that form.reset() returns to it rather than to empty.
+      if ("defaultValue" in el) el.defaultValue = value;
+      el.value = value;
+    }
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
