@@ -94,3 +94,26 @@ def _wait_done(client: httpx.Client, request_id: str, timeout: float) -> None:
             return
         time.sleep(0.05)  # another process answers: there is no event to await from here
     raise AssertionError(f"request {request_id} not answered in {timeout} s")
+
+
+def start_dialogue(page, base_url: str, database_url: str, title: str) -> tuple[Learner, str]:
+    """A new learner (paid plan) in a new conversation with the default technique; returns its id too."""
+    learner = sign_up(page, base_url)
+    set_plan(database_url, learner.user_id, "paid")
+    page.goto(base_url + "/#/new")
+    page.get_by_label("Title (optional)").fill(title)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_role("heading", name=title).wait_for()
+    return learner, page.url.rsplit("/", 1)[-1]
+
+
+# Records every state of the reply being streamed (a MutationObserver: no polling, no sleeps).
+RECORD_STREAMING = """() => {
+    window.__seen = [];
+    const record = () => {
+        const text = document.querySelector(".msg.assistant.streaming .text");
+        if (text && text.textContent && window.__seen.at(-1) !== text.textContent) window.__seen.push(text.textContent);
+    };
+    new MutationObserver(record).observe(document.querySelector(".messages"),
+        {subtree: true, childList: true, characterData: true});
+}"""

@@ -12,7 +12,18 @@ import uuid
 import httpx
 import pytest
 
-from tests.browser.support import TIMEOUT_MS, Learner, Watch, api, ask_and_wait, set_plan, sign_in, sign_up
+from tests.browser.support import (
+    RECORD_STREAMING,
+    TIMEOUT_MS,
+    Learner,
+    Watch,
+    api,
+    ask_and_wait,
+    set_plan,
+    sign_in,
+    sign_up,
+    start_dialogue,
+)
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (uv sync --group dev)").expect
 pytestmark = pytest.mark.slow
@@ -255,10 +266,83 @@ def test_phone_sized_screen(browser, stack, artifacts):
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], f"the page scrolls sideways: {width}"
         composer = page.get_by_label("Your message")
-        assert composer.is_visible() and composer.bounding_box()["y"] + 40 < 844
+        send = page.get_by_role("button", name="Send")
+        assert composer.is_visible() and send.bounding_box()["y"] + send.bounding_box()["height"] <= 844
         page.screenshot(path=str(artifacts / "phone-dialogue.png"))
         page.go_back()
         page.locator(".sidebar a", has_text="Justice and fairness").wait_for()
     finally:
         phone.close()
     assert watch.problems == [], watch.problems
+
+
+@pytest.fixture
+def stub_pace(stack):
+    """Slow the stub's streamed replies down (words per second, replies N times longer); reset after."""
+
+    def pace(tokens_per_second: float, reply_repeat: int) -> None:
+        answer = stack.stub_control(tokens_per_second=tokens_per_second, reply_repeat=reply_repeat)
+        assert answer.status_code == 200, f"the stub has no streaming knobs: {answer.text}"
+
+    yield pace
+    stack.stub_control(tokens_per_second=0, reply_repeat=1)
+
+
+def test_a_streamed_reply_appears_word_by_word(page, stack, stub_pace, artifacts):
+    if not stack.has_route("get", "/queue/{}/events"):
+        pytest.skip("this server has no live answers yet (GET /queue/{id}/events, issue 'Live answers')")
+    stub_pace(tokens_per_second=12, reply_repeat=3)
+    start_dialogue(page, stack.url, stack.database_url, "Streaming")
+    page.evaluate(RECORD_STREAMING)
+    page.get_by_label("Your message").fill("Can a rule be fair and still unjust?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.__seen.length >= 4")
+    page.screenshot(path=str(artifacts / "dialogue-streaming.png"))
+    reply = page.locator(".msg.assistant:not(.streaming) .text").last
+    reply.wait_for()
+    final = reply.inner_text()
+    seen = page.evaluate("window.__seen")
+
+    assert len(final.split()) >= 30
+    assert len(seen) >= 10, f"the reply came in {len(seen)} pieces: {seen}"
+    assert all(final.startswith(state) for state in seen), "a streamed state is not a prefix of the reply"
+    assert all(len(a) < len(b) for a, b in zip(seen, seen[1:], strict=False)), "the streamed text shrank"
+    assert len(seen[0].split()) < len(final.split()) / 3, "the first piece shown was most of the reply"
+
+
+def test_stop_keeps_the_reply_as_far_as_it_got(page, stack, stub_pace):
+    if not stack.has_route("post", "/queue/{}/cancel"):
+        pytest.skip("this server cannot stop a reply yet (POST /queue/{id}/cancel, issue 'Live answers')")
+    stub_pace(tokens_per_second=6, reply_repeat=20)
+    learner, conversation_id = start_dialogue(page, stack.url, stack.database_url, "Stopping")
+    page.evaluate(RECORD_STREAMING)
+    page.get_by_label("Your message").fill("Is it ever right to break a promise?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.__seen.length >= 3")
+    page.get_by_role("button", name="Stop").click()
+    stopped = page.locator(".msg.assistant:not(.streaming)").last
+    expect(stopped.locator(".note")).to_contain_text("Stopped")
+    shown = stopped.locator(".text").inner_text()
+    assert page.get_by_role("button", name="Stop").is_hidden()
+    with api(stack.url, learner) as client:
+        stored = client.get(f"/conversations/{conversation_id}/messages").json()["items"][-1]
+    assert stored["role"] == "assistant" and stored["content"] == shown
+    assert 0 < len(shown.split()) < 100  # 20 times a reply of 10+ words, cut short
+
+
+def test_regenerate_replaces_the_last_reply(page, stack):
+    if not stack.has_route("post", "/conversations/{}/regenerate"):
+        pytest.skip("this server cannot regenerate a reply yet (POST /conversations/{id}/regenerate, 'Dialogue')")
+    learner, conversation_id = start_dialogue(page, stack.url, stack.database_url, "Regenerating")
+    page.get_by_label("Your message").fill("What makes a reason a good reason?")
+    page.keyboard.press("Enter")
+    page.locator(".msg.assistant:not(.streaming)").wait_for()
+    page.get_by_role("button", name="Regenerate").click()
+    expect(page.locator(".msg.assistant.streaming")).to_have_count(0)
+    expect(page.locator(".msg.assistant")).to_have_count(1)
+    with api(stack.url, learner) as client:
+        items = client.get(f"/conversations/{conversation_id}/messages").json()["items"]
+        versions = client.get(f"/conversations/{conversation_id}/messages/{items[-1]['seq']}/versions").json()
+    assert [m["role"] for m in items] == ["user", "assistant"]
+    assert len(versions["items"]) == 2
+    assert page.locator(".msg.assistant .text").inner_text() == items[-1]["content"]
