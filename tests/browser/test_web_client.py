@@ -296,7 +296,7 @@ def test_a_streamed_reply_appears_word_by_word(page, stack, stub_pace, artifacts
     page.evaluate(RECORD_STREAMING)
     page.get_by_label("Your message").fill("Can a rule be fair and still unjust?")
     page.keyboard.press("Enter")
-    page.wait_for_function("window.__seen.length >= 4")
+    page.wait_for_function("() => window.__seen.length >= 4")
     page.screenshot(path=str(artifacts / "dialogue-streaming.png"))
     reply = page.locator(".msg.assistant:not(.streaming) .text").last
     reply.wait_for()
@@ -318,7 +318,7 @@ def test_stop_keeps_the_reply_as_far_as_it_got(page, stack, stub_pace):
     page.evaluate(RECORD_STREAMING)
     page.get_by_label("Your message").fill("Is it ever right to break a promise?")
     page.keyboard.press("Enter")
-    page.wait_for_function("window.__seen.length >= 3")
+    page.wait_for_function("() => window.__seen.length >= 3")
     page.get_by_role("button", name="Stop").click()
     stopped = page.locator(".msg.assistant:not(.streaming)").last
     expect(stopped.locator(".note")).to_contain_text("Stopped")
