@@ -353,6 +353,8 @@ def test_a_dropped_stream_resumes_without_missing_or_repeated_text(page, stack, 
         pytest.skip("this server has no live answers yet (GET /queue/{id}/events, issue 'Live answers')")
     stub_pace(tokens_per_second=8, reply_repeat=4)
     learner, conversation_id = start_dialogue(page, stack.url, stack.database_url, "Resuming")
+    resumed: list[str | None] = []
+    page.on("request", lambda r: resumed.append(r.headers.get("last-event-id")) if "/events" in r.url else None)
     page.evaluate(RECORD_STREAMING)
     page.get_by_label("Your message").fill("Does a promise bind you when the reasons for it are gone?")
     page.keyboard.press("Enter")
@@ -368,3 +370,4 @@ def test_a_dropped_stream_resumes_without_missing_or_repeated_text(page, stack, 
     assert reply.inner_text() == stored["content"]
     seen = page.evaluate("window.__seen")
     assert all(stored["content"].startswith(state) for state in seen), "text was repeated or lost on the way"
+    assert resumed and resumed[0], f"no resumption with Last-Event-ID: {resumed}"
