@@ -3,6 +3,10 @@ watch on the console for script errors and Content-Security-Policy violations.""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -117,3 +121,53 @@ RECORD_STREAMING = """() => {
     new MutationObserver(record).observe(document.querySelector(".messages"),
         {subtree: true, childList: true, characterData: true});
 }"""
+
+
+class CuttableProxy:
+    """A TCP proxy in front of the API whose open connections can be cut at once: a network
+    drop in the middle of a streamed reply, as the browser sees it."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self._open |= {client, upstream}
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> int:
+        """Reset every connection open now (new ones still go through); how many were cut."""
+        with self._lock:
+            cut, self._open = self._open, set()
+        for sock in cut:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+        return len(cut)
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut()

@@ -15,6 +15,7 @@ import pytest
 from tests.browser.support import (
     RECORD_STREAMING,
     TIMEOUT_MS,
+    CuttableProxy,
     Learner,
     Watch,
     api,
@@ -352,19 +353,21 @@ def test_a_dropped_stream_resumes_without_missing_or_repeated_text(page, stack, 
     if not stack.has_route("get", "/queue/{}/events"):
         pytest.skip("this server has no live answers yet (GET /queue/{id}/events, issue 'Live answers')")
     stub_pace(tokens_per_second=8, reply_repeat=4)
-    learner, conversation_id = start_dialogue(page, stack.url, stack.database_url, "Resuming")
-    resumed: list[str | None] = []
-    page.on("request", lambda r: resumed.append(r.headers.get("last-event-id")) if "/events" in r.url else None)
-    page.evaluate(RECORD_STREAMING)
-    page.get_by_label("Your message").fill("Does a promise bind you when the reasons for it are gone?")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => window.__seen.length >= 3")
-    # The network goes away mid-reply and comes back: the client reconnects with Last-Event-ID.
-    page.context.set_offline(True)
-    page.wait_for_timeout(600)  # offline for a while: a time span is the point here, there is no event
-    page.context.set_offline(False)
-    reply = page.locator(".msg.assistant:not(.streaming) .text").last
-    reply.wait_for()
+    proxy = CuttableProxy(int(stack.url.rsplit(":", 1)[1]))
+    try:
+        base = f"http://127.0.0.1:{proxy.port}"
+        learner, conversation_id = start_dialogue(page, base, stack.database_url, "Resuming")
+        resumed: list[str | None] = []
+        page.on("request", lambda r: resumed.append(r.headers.get("last-event-id")) if "/events" in r.url else None)
+        page.evaluate(RECORD_STREAMING)
+        page.get_by_label("Your message").fill("Does a promise bind you when the reasons for it are gone?")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => window.__seen.length >= 3")
+        assert proxy.cut() >= 2  # the network drops mid-reply: the client reconnects with Last-Event-ID
+        reply = page.locator(".msg.assistant:not(.streaming) .text").last
+        reply.wait_for()
+    finally:
+        proxy.close()
     with api(stack.url, learner) as client:
         stored = client.get(f"/conversations/{conversation_id}/messages").json()["items"][-1]
     assert reply.inner_text() == stored["content"]
