@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import struct
 import threading
 import time
 import uuid
@@ -163,8 +162,10 @@ class CuttableProxy:
         with self._lock:
             cut, self._open = self._open, set()
         for sock in cut:
+            # shutdown() first: close() alone neither wakes the pump blocked in recv() nor ends the connection.
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 sock.close()
         return len(cut)
 
