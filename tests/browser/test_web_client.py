@@ -207,6 +207,14 @@ def test_shared_links_open_as_pages_in_a_fresh_browser(browser, stack, artifacts
         assert response.status == 200
         page.get_by_role("heading", name="Justice and fairness").wait_for()
         page.screenshot(path=str(artifacts / "shared.png"), full_page=False)
+
+        # Revoked by its owner: the same URL is now a 410 page.
+        with api(stack.url, FLOW["learner"]) as client:
+            shares = client.get(f"/conversations/{FLOW['conversation_id']}/shares").json()["items"]
+            assert all(client.delete(f"/shares/{s['id']}").status_code == 204 for s in shares)
+        response = page.goto(FLOW["open_url"])
+        assert response.status == 410
+        page.get_by_role("heading", name="This link is no longer available").wait_for()
     finally:
         stranger.close()
     assert watch.problems == [], watch.problems
