@@ -140,6 +140,8 @@ def browser(chromium_path):
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob("failed-*.png"):  # from an earlier run
+        stale.unlink()
     return ARTIFACTS
 
 

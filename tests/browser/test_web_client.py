@@ -196,6 +196,7 @@ def test_shared_links_open_as_pages_in_a_fresh_browser(browser, stack, artifacts
         page.get_by_label("Password").fill("not the password")
         page.keyboard.press("Enter")
         page.get_by_text("That password is not right").wait_for()
+        page.screenshot(path=str(artifacts / "shared-password.png"))
         page.get_by_label("Password").fill("sesame")
         page.get_by_role("button", name="Open the conversation").click()
         page.get_by_role("heading", name="Justice and fairness").wait_for()
