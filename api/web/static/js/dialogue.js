@@ -67,7 +67,9 @@ export async function conversationView(main, [id, jumpTo], _params, { signal, re
       const page = await api("GET", query(`/conversations/${id}/messages`,
         { limit: PAGE, ...(first ? { before } : { cursor }) }), { signal });
       const height = history.scrollHeight;
-      messages.prepend(...page.items.map(messageItem));
+      // A message asked while this page loaded may be in it already.
+      const fresh = page.items.filter((m) => !messages.querySelector(`[data-seq="${m.seq}"]`));
+      messages.prepend(...fresh.map(messageItem));
       cursor = page.next_cursor;
       older.hidden = !cursor;
       if (!first) history.scrollTop += history.scrollHeight - height;
@@ -75,22 +77,6 @@ export async function conversationView(main, [id, jumpTo], _params, { signal, re
       loading = false;
     }
   }
-  older.addEventListener("click", () => loadOlder(false).catch((e) => notify(problemText(e), "error")));
-  await loadOlder(true);
-  if (jumpTo) {
-    const target = messages.querySelector(`[data-seq="${Number(jumpTo)}"]`);
-    if (target) {
-      target.classList.add("found");
-      target.scrollIntoView({ block: "center" });
-    }
-  } else history.scrollTop = history.scrollHeight;
-  // Scrolling up to the top loads the page before (the button stays for the keyboard).
-  const observer = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && cursor) loadOlder(false).catch(() => {});
-  }, { root: history });
-  observer.observe(older);
-  signal.addEventListener("abort", () => observer.disconnect());
-
   const atBottom = () => history.scrollHeight - history.scrollTop - history.clientHeight < 80;
   const lastMessage = () => messages.lastElementChild;
   let current = null; // the reply in flight: {requestId, controller}
@@ -255,4 +241,22 @@ export async function conversationView(main, [id, jumpTo], _params, { signal, re
   });
   shareButton.addEventListener("click", () => openShareDialog(id, shareButton));
   textarea.focus();
+
+  // The history last: the controls above work while it loads.
+  older.addEventListener("click", () => loadOlder(false).catch((e) => notify(problemText(e), "error")));
+  await loadOlder(true);
+  if (jumpTo) {
+    const target = messages.querySelector(`[data-seq="${Number(jumpTo)}"]`);
+    if (target) {
+      target.classList.add("found");
+      target.scrollIntoView({ block: "center" });
+    }
+  } else history.scrollTop = history.scrollHeight;
+  // Scrolling up to the top loads the page before (the button stays for the keyboard).
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting) && cursor) loadOlder(false).catch(() => {});
+  }, { root: history });
+  observer.observe(older);
+  signal.addEventListener("abort", () => observer.disconnect());
+  showRegenerate();
 }
