@@ -383,3 +383,20 @@ def test_a_dropped_stream_resumes_without_missing_or_repeated_text(page, stack, 
     seen = page.evaluate("window.__seen")
     assert all(stored["content"].startswith(state) for state in seen), "text was repeated or lost on the way"
     assert resumed and resumed[0], f"no resumption with Last-Event-ID: {resumed}"
+
+
+def test_an_unusable_access_token_is_refreshed_once_and_the_page_carries_on(page, stack):
+    sign_up(page, stack.url, "Refresher")
+    before = page.evaluate("JSON.parse(sessionStorage.getItem('mukti.session'))")
+    # As if the access token had expired: the next call is a 401, the client refreshes and retries.
+    page.evaluate("""() => {
+        const s = JSON.parse(sessionStorage.getItem('mukti.session'));
+        sessionStorage.setItem('mukti.session', JSON.stringify({...s, access_token: 'expired.' + s.access_token}));
+    }""")
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if r.url.endswith("/auth/refresh") else None)
+    page.get_by_role("link", name="Usage").click()
+    page.locator("#used-today").wait_for()
+    after = page.evaluate("JSON.parse(sessionStorage.getItem('mukti.session'))")
+    assert len(refreshes) == 1  # one refresh for the page's parallel calls (a reused refresh token revokes all)
+    assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
