@@ -347,9 +347,12 @@ def test_regenerate_replaces_the_last_reply(page, stack):
     page.get_by_label("Your message").fill("What makes a reason a good reason?")
     page.keyboard.press("Enter")
     page.locator(".msg.assistant:not(.streaming)").wait_for()
+    page.locator(".msg.assistant").evaluate("el => { el.id = 'replaced-reply'; }")
     page.get_by_role("button", name="Regenerate").click()
-    expect(page.locator(".msg.assistant.streaming")).to_have_count(0)
+    page.locator("#replaced-reply").wait_for(state="detached")
+    expect(page.locator(".msg.assistant:not(.streaming)[data-seq]")).to_have_count(1)
     expect(page.locator(".msg.assistant")).to_have_count(1)
+    expect(page.get_by_role("button", name="Regenerate")).to_be_visible()
     with api(stack.url, learner) as client:
         items = client.get(f"/conversations/{conversation_id}/messages").json()["items"]
         versions = client.get(f"/conversations/{conversation_id}/messages/{items[-1]['seq']}/versions").json()
