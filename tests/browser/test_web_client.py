@@ -403,3 +403,17 @@ def test_an_unusable_access_token_is_refreshed_once_and_the_page_carries_on(page
     after = page.evaluate("JSON.parse(sessionStorage.getItem('mukti.session'))")
     assert len(refreshes) == 1  # one refresh for the page's parallel calls (a reused refresh token revokes all)
     assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
+
+
+def test_a_refused_question_says_when_to_retry_and_keeps_the_text(page, stack):
+    learner = sign_up(page, stack.url, "Eager")  # the free plan: 10 questions an hour
+    with api(stack.url, learner) as client:
+        conversation_id = client.post("/conversations", json={"title": "Too many"}).json()["id"]
+        ask_and_wait(client, conversation_id, [f"Question {i} about limits?" for i in range(10)])
+    page.goto(f"{stack.url}/#/c/{conversation_id}")
+    page.get_by_label("Your message").fill("One more about limits?")
+    page.keyboard.press("Enter")
+    notice = page.locator("#notice .notice-error")
+    expect(notice).to_contain_text("try again in")
+    assert page.get_by_label("Your message").input_value() == "One more about limits?"
+    assert page.locator(".msg").count() == 20 and page.get_by_role("button", name="Send").is_enabled()
