@@ -17,6 +17,7 @@ from litestar import Request, Response, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
+from api.database import service_db
 from api.errors import ApiError
 from api.sharing import service
 from api.sharing.schemas import PASSWORD_MAX_LENGTH, SharedConversation
@@ -33,6 +34,7 @@ PAGE_HEADERS = {
     "Vary": "Accept",
 }
 _HTML = "text/html"
+PAGE_VIEW = "shared link page: an anonymous visitor's browser reads one conversation by its token"
 _WHO = {"user": "Learner", "assistant": "Mukti", "system": "System"}
 _PROBLEMS = {
     404: ("No such link", "This share link does not exist. Check that it was copied whole."),
@@ -72,7 +74,12 @@ async def shared_page(request: Request, token: str, password: str | None) -> Res
     address = request.client.host if request.client else ""
     try:
         shared = await service.view_share(
-            request.app.state.pool, request.app.state.settings, token, password, address, request.headers.get("referer")
+            service_db(request, PAGE_VIEW),
+            request.app.state.settings,
+            token,
+            password,
+            address,
+            request.headers.get("referer"),
         )
     except ApiError as exc:
         return _problem_page(exc, password_sent=password is not None)
