@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from core.database.failures import is_database_unavailable
 
 log = logging.getLogger("mukti.errors")
 
@@ -229,10 +232,54 @@ def constraint_problem(constraint: str | None, sqlstate: str | None) -> ApiError
     return None
 
 
+# Seconds a client should wait before retrying while the database is out of reach: a
+# restart or failover takes seconds; a shorter hint would only add load to the recovery.
+DATABASE_RETRY_AFTER = 5
+# During an outage every request fails the same way: one log line per this many seconds.
+OUTAGE_LOG_EVERY = 10.0
+
+
+class _OutageLog:
+    """Logs "database unavailable" once per OUTAGE_LOG_EVERY seconds with a count, not a
+    traceback per request (80 a second in an outage would bury everything else)."""
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.suppressed = 0
+
+    def record(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self.last < OUTAGE_LOG_EVERY:
+            self.suppressed += 1
+            return
+        log.warning("database unavailable, answering 503 (%d more since the last report): %s: %s",
+                    self.suppressed, type(exc).__name__, exc)
+        self.last, self.suppressed = now, 0
+
+
+_outage_log = _OutageLog()
+
+
+def _database_unavailable(exc: BaseException) -> Response:
+    _outage_log.record(exc)
+    return problem(503, "the database is unavailable; please retry shortly", code="database_unavailable",
+                   headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
 def _database_error(request: Request, exc: asyncpg.PostgresError) -> Response:
+    if is_database_unavailable(exc):
+        return _database_unavailable(exc)
     mapped = constraint_problem(getattr(exc, "constraint_name", None), getattr(exc, "sqlstate", None))
     if mapped is not None:
         return _api_error(request, mapped)
+    return _internal_error(request, exc)
+
+
+def _connection_error(request: Request, exc: Exception) -> Response:
+    """OSError (refused, reset, connect or pool-acquire timeout) and asyncpg's
+    InterfaceError: 503 when it is the database connection failing, else a 500."""
+    if is_database_unavailable(exc):
+        return _database_unavailable(exc)
     return _internal_error(request, exc)
 
 
@@ -248,6 +295,8 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: _http_error,
     HTTPException: _http_error,
     asyncpg.PostgresError: _database_error,
+    asyncpg.InterfaceError: _connection_error,
+    OSError: _connection_error,
     Exception: _internal_error,
 }
 

@@ -59,6 +59,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".mukti"))
     db_pool_min: int = 2
     db_pool_max: int = 20
+    db_acquire_timeout: float = 5.0
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "mukti"
     jwt_audience: str = "mukti-api"
@@ -70,6 +71,7 @@ class Settings:
     worker_concurrency: int = 50
     worker_shutdown_timeout: float = 30.0
     worker_poll_interval: float = 0.1
+    worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
     webhook_secret: str = "mukti-development-webhook-secret"
@@ -91,6 +93,7 @@ class Settings:
             data_dir=Path(e.get("MUKTI_DATA_DIR", ".mukti")),
             db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
             db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
+            db_acquire_timeout=_float("MUKTI_DB_ACQUIRE_TIMEOUT", 5.0),
             jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
             jwt_audience=e.get("MUKTI_JWT_AUDIENCE", "mukti-api"),
@@ -102,6 +105,7 @@ class Settings:
             worker_concurrency=_int("MUKTI_WORKER_CONCURRENCY", 50),
             worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
             worker_poll_interval=_float("MUKTI_WORKER_POLL_INTERVAL", 0.1),
+            worker_give_up_after=_float("MUKTI_WORKER_GIVE_UP_AFTER", 300.0),
             forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
             webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),

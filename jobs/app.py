@@ -11,6 +11,7 @@ import procrastinate
 import psycopg
 
 from core.settings import Settings
+from jobs.outage import OutageGuard, ResilientConnector
 
 # Modules whose tasks the worker must know. Each registers tasks on `app` at import.
 TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.webhooks", "jobs.sweeper"]
@@ -25,8 +26,12 @@ async def _autocommit(connection: psycopg.AsyncConnection) -> None:
     await connection.set_autocommit(True)
 
 
-def configured_app(settings: Settings, *, pool_max: int | None = None) -> procrastinate.App:
-    connector = procrastinate.PsycopgConnector(
+def configured_app(settings: Settings, *, pool_max: int | None = None,
+                   guard: OutageGuard | None = None) -> procrastinate.App:
+    """`guard` decides how the app's queries ride out a database outage (jobs/outage.py);
+    without one, they wait up to MUKTI_WORKER_GIVE_UP_AFTER."""
+    connector = ResilientConnector(
+        guard=guard or OutageGuard(settings.worker_give_up_after),
         conninfo=settings.require_database_url(),
         min_size=1,
         max_size=pool_max or 10,
