@@ -1,4 +1,4 @@
-"""`python -m cli`: how `mukti up` and the tests start the API and worker processes."""
+"""`python -m cli …` runs the `mukti` command (the tests and benchmarks start processes this way)."""
 
 import sys
 

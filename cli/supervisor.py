@@ -38,22 +38,26 @@ class Child:
 
     def supervise(self, now: float) -> None:
         """Called periodically: notices an exit, schedules and performs the restart."""
-        if self.running():
+        if self.proc is None or self.proc.poll() is None:
             return
         if self.restart_at is None:
             ran = now - self.started_at
             if ran >= STABLE_AFTER:
                 self.backoff = FIRST_BACKOFF
             self.restart_at = now + self.backoff
-            print(f"mukti {self.name} exited with code {self.proc.returncode} after {ran:.0f} s; "
-                  f"restarting it in {self.backoff:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"mukti {self.name} exited with code {self.proc.returncode} after {ran:.0f} s; "
+                f"restarting it in {self.backoff:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             self.backoff = min(self.backoff * 2, MAX_BACKOFF)
         elif now >= self.restart_at:
             self.restarts += 1
             self.start()
 
     def signal(self, signum: int) -> None:
-        if self.running():
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signum)
 
 

@@ -26,8 +26,9 @@ async def _autocommit(connection: psycopg.AsyncConnection) -> None:
     await connection.set_autocommit(True)
 
 
-def configured_app(settings: Settings, *, pool_max: int | None = None,
-                   guard: OutageGuard | None = None) -> procrastinate.App:
+def configured_app(
+    settings: Settings, *, pool_max: int | None = None, guard: OutageGuard | None = None
+) -> procrastinate.App:
     """`guard` decides how the app's queries ride out a database outage (jobs/outage.py);
     without one, they wait up to MUKTI_WORKER_GIVE_UP_AFTER."""
     connector = ResilientConnector(

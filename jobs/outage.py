@@ -52,7 +52,7 @@ class DatabaseGone(Exception):
 def retry_delay(attempt: int, rand: random.Random | None = None) -> float:
     """0.1 s, 0.2 s, 0.4 s, ... capped at MAX_DELAY, with jitter so that the workers of
     a fleet do not all knock at once when the database comes back."""
-    base = min(FIRST_DELAY * 2 ** attempt, MAX_DELAY)
+    base = min(FIRST_DELAY * 2**attempt, MAX_DELAY)
     return base * (rand or random).uniform(0.5, 1.0)
 
 
@@ -60,7 +60,7 @@ class OutageGuard:
     """Shared by every database call of one worker process: knows since when the database
     has been unreachable, retries, logs an outage once (start, progress, end), gives up."""
 
-    def __init__(self, give_up_after: float, on_give_up: Callable[[], None] | None = None) -> None:
+    def __init__(self, give_up_after: float, on_give_up: Callable[[], object] | None = None) -> None:
         self.give_up_after = give_up_after
         self.on_give_up = on_give_up
         self.down_since: float | None = None
@@ -94,13 +94,17 @@ class OutageGuard:
         if self.down_since is None:
             self.down_since, self._last_report = now, now
             self.outages += 1
-            log.warning("database unreachable (%s: %s); retrying for up to %.0f s",
-                        type(exc).__name__, _cause(exc), self.give_up_after)
+            log.warning(
+                "database unreachable (%s: %s); retrying for up to %.0f s",
+                type(exc).__name__,
+                _cause(exc),
+                self.give_up_after,
+            )
         elif now - self._last_report >= STILL_DOWN_EVERY:
             self._last_report = now
             log.warning("database still unreachable after %.0f s", now - self.down_since)
         if now - self.down_since >= self.give_up_after:
-            self._give_up(now)
+            self._give_up(now - self.down_since)
             raise DatabaseGone(f"database unreachable for {now - self.down_since:.0f} s") from exc
         try:
             await asyncio.wait_for(self._stopping.wait(), retry_delay(attempt))
@@ -113,14 +117,17 @@ class OutageGuard:
             log.warning("database reachable again after %.1f s", time.monotonic() - self.down_since)
             self.down_since = None
 
-    def _give_up(self, now: float) -> None:
+    def _give_up(self, down_for: float) -> None:
         if self.gave_up:
             return
         self.gave_up = True
         self._stopping.set()
-        log.error("database unreachable for %.0f s (MUKTI_WORKER_GIVE_UP_AFTER=%.0f): giving up, the worker "
-                  "stops with a failure exit code so that its supervisor restarts it",
-                  now - self.down_since, self.give_up_after)
+        log.error(
+            "database unreachable for %.0f s (MUKTI_WORKER_GIVE_UP_AFTER=%.0f): giving up, the worker "
+            "stops with a failure exit code so that its supervisor restarts it",
+            down_for,
+            self.give_up_after,
+        )
         if self.on_give_up is not None:
             self.on_give_up()
 
@@ -149,8 +156,7 @@ class ResilientConnector(procrastinate.PsycopgConnector):
         run = super().execute_query_all_async
         return await self.guard.call(lambda: run(query, **arguments))
 
-    async def listen_notify(self, on_notification: procrastinate_connector.Notify,
-                            channels: Iterable[str]) -> None:
+    async def listen_notify(self, on_notification: procrastinate_connector.Notify, channels: Iterable[str]) -> None:
         # Procrastinate's loop reconnects after a lost connection but raises when the new
         # connection is refused: here that waits and tries again, LISTENing anew each time.
         channels = list(channels)

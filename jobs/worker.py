@@ -53,6 +53,7 @@ class ResilientWorker(Worker):
         checked_outages = self.guard.outages
         while True:
             await asyncio.sleep(self.update_heartbeat_interval)
+            assert self.worker_id is not None  # registered before the side tasks start
             await self.app.job_manager.update_heartbeat(self.worker_id)
             if self.guard.outages != checked_outages:
                 checked_outages = self.guard.outages
@@ -63,8 +64,7 @@ class ResilientWorker(Worker):
         deleted this worker and retried its jobs: fetching under a deleted id would fail,
         and finishing a retried job would race its new run. Stop (non-zero) and let the
         supervisor start a fresh worker."""
-        row = await self.app.connector.execute_query_one_async(QUERIES["worker_registered"],
-                                                               worker_id=self.worker_id)
+        row = await self.app.connector.execute_query_one_async(QUERIES["worker_registered"], worker_id=self.worker_id)
         if not row["registered"]:
             raise PresumedDead(f"worker {self.worker_id} was pruned as stalled during the outage")
 
@@ -76,11 +76,13 @@ def quiet_per_job_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-async def run_worker(settings: Settings, *, queues: list[str] | None = None,
-                     install_signal_handlers: bool = True) -> int:
+async def run_worker(
+    settings: Settings, *, queues: list[str] | None = None, install_signal_handlers: bool = True
+) -> int:
     """Run until asked to stop; the exit code (see the module docstring)."""
     quiet_per_job_logs()
     main = asyncio.current_task()
+    assert main is not None  # called from a coroutine
     # Giving up cancels this task like a signal does: running jobs get their grace period.
     guard = OutageGuard(settings.worker_give_up_after, on_give_up=main.cancel)
     app = configured_app(settings, pool_max=db_pool_size(settings), guard=guard)

@@ -37,7 +37,7 @@ class ThrowawayPostgres:
         return self.url(name)
 
     def _pg_ctl(self, *args: str) -> None:
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
 
         pg_ctl(list(args), pgdata=self.dir, user=self._user, timeout=60)
 

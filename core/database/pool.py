@@ -53,8 +53,14 @@ class BoundedPool(asyncpg.Pool):
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
-async def create_pool(settings: Settings, *, application_name: str = "mukti-api", min_size: int | None = None,
-                      max_size: int | None = None, json_codecs: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings,
+    *,
+    application_name: str = "mukti-api",
+    min_size: int | None = None,
+    max_size: int | None = None,
+    json_codecs: bool = True,
+) -> asyncpg.Pool:
     logging.getLogger("asyncpg.pool").addFilter(_OUTAGE_FILTER)  # once: a filter is added once
     pool = BoundedPool(
         settings.require_database_url(),

@@ -19,7 +19,8 @@ def free_port() -> int:
 
 class ApiProcess:
     def __init__(self, proc: asyncio.subprocess.Process, url: str) -> None:
-        self.proc, self.url, self.log = proc, url, []
+        self.proc, self.url = proc, url
+        self.log: list[str] = []
 
     async def started(self) -> None:
         """Reads the log until uvicorn reports the lifespan done (the pool is open)."""
@@ -37,13 +38,20 @@ class ApiProcess:
 
 @asynccontextmanager
 async def api_processes(database_url: str, count: int, **env: str) -> AsyncIterator[list[ApiProcess]]:
-    full_env = {**os.environ, "DATABASE_URL": database_url, "MUKTI_BURST_LIMIT": "100000",
-                "MUKTI_DB_POOL_MIN": "1", "MUKTI_DB_POOL_MAX": "8", **env}
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MUKTI_BURST_LIMIT": "100000",
+        "MUKTI_DB_POOL_MIN": "1",
+        "MUKTI_DB_POOL_MAX": "8",
+        **env,
+    }
     processes = []
     for _ in range(count):
         port = free_port()
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", "api", "--port", str(port),
-                                                    env=full_env, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli", "api", "--port", str(port), env=full_env, stderr=asyncio.subprocess.PIPE
+        )
         processes.append(ApiProcess(proc, f"http://127.0.0.1:{port}"))
     try:
         await asyncio.wait_for(asyncio.gather(*(p.started() for p in processes)), 60)

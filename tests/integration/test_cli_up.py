@@ -24,8 +24,13 @@ def _free_port() -> int:
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LLM_BASE_URL", "LLM_API_KEY")}
     env["MUKTI_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen([sys.executable, "-m", "cli", "up", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_banner(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
@@ -80,17 +85,24 @@ def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
 def _child_pids(proc: subprocess.Popen, command: str) -> set[int]:
     import psutil
 
-    return {c.pid for c in psutil.Process(proc.pid).children()
-            if c.is_running() and c.status() != psutil.STATUS_ZOMBIE and command in c.cmdline()}
+    return {
+        c.pid
+        for c in psutil.Process(proc.pid).children()
+        if c.is_running() and c.status() != psutil.STATUS_ZOMBIE and command in c.cmdline()
+    }
 
 
 def test_up_restarts_a_child_that_dies(database_url: str, stub, tmp_path: Path):
     """A dead worker (here kill -9) is started again; the API stays up meanwhile."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": stub.base_url,
-           "MUKTI_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "up", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": stub.base_url, "MUKTI_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_for_banner(proc)
         (worker,) = _child_pids(proc, "worker")

@@ -20,16 +20,22 @@ from tests.integration.conversations_support import (
 from tests.integration.processes_support import api_processes
 
 
-async def fire(urls: list[str], user, conversation_id: str, n: int,
-               on_response: Callable[[httpx.Response], None] = lambda _: None) -> list[httpx.Response | Exception]:
+async def fire(
+    urls: list[str], user, conversation_id: str, n: int, on_response: Callable[[httpx.Response], None] = lambda _: None
+) -> list[httpx.Response | BaseException]:
     """n questions at once, spread over the processes."""
     limits = httpx.Limits(max_connections=n)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
         async def one(i: int) -> httpx.Response:
-            response = await http.post(f"{urls[i % len(urls)]}/conversations/{conversation_id}/messages",
-                                       json={"content": f"question {i}"}, headers=user.headers)
+            response = await http.post(
+                f"{urls[i % len(urls)]}/conversations/{conversation_id}/messages",
+                json={"content": f"question {i}"},
+                headers=user.headers,
+            )
             on_response(response)
             return response
+
         return await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
 
 
@@ -59,6 +65,7 @@ async def test_killing_an_api_process_mid_burst_leaves_every_accepted_question_w
                 accepted.append(response.json()["request_id"])
                 if len(accepted) == 20:
                     process.proc.send_signal(signal.SIGKILL)
+
         responses = await fire([process.url], user, conversation_id, 400, kill_after_some)
     assert process.proc.returncode == -signal.SIGKILL
     assert any(isinstance(r, Exception) for r in responses), "the process died after the burst, not in it"
@@ -73,5 +80,4 @@ async def test_killing_an_api_process_mid_burst_leaves_every_accepted_question_w
     assert counts["requests"] >= len(accepted)
     assert counts["requests"] == counts["jobs"] == counts["messages"] == counts["this_hour"] == counts["hits"]
     assert counts["message_count"] == counts["messages"]
-    assert await db.fetchval("SELECT count(*) FROM request_queue WHERE id = ANY($1::uuid[])", accepted) \
-        == len(accepted)
+    assert await db.fetchval("SELECT count(*) FROM request_queue WHERE id = ANY($1::uuid[])", accepted) == len(accepted)

@@ -52,9 +52,11 @@ class Load:
         while not self._stop.is_set():
             i += 1
             try:
-                response = await http.post(f"{self.url}/conversations/{conversation_id}/messages",
-                                           json={"content": f"question {i}: is a question an answer?"},
-                                           headers=headers)
+                response = await http.post(
+                    f"{self.url}/conversations/{conversation_id}/messages",
+                    json={"content": f"question {i}: is a question an answer?"},
+                    headers=headers,
+                )
             except httpx.HTTPError as exc:
                 self.other.append(f"{type(exc).__name__}: {exc}")
                 continue
@@ -71,8 +73,10 @@ class Load:
     @contextlib.asynccontextmanager
     async def running(self):
         async with httpx.AsyncClient(timeout=30) as http:
-            tasks = [asyncio.create_task(self._learner(http, headers, conversation))
-                     for headers, conversation in self.learners]
+            tasks = [
+                asyncio.create_task(self._learner(http, headers, conversation))
+                for headers, conversation in self.learners
+            ]
             try:
                 yield self
             finally:
@@ -83,14 +87,19 @@ class Load:
 async def _completed(database_url: str, request_ids: list[str]) -> dict:
     conn = await asyncpg.connect(database_url)
     try:
-        return dict(await conn.fetchrow("""
+        return dict(
+            await conn.fetchrow(
+                """
             SELECT count(*) FILTER (WHERE q.status = 'completed') AS completed,
                    count(*) FILTER (WHERE replies.n = 1) AS one_reply,
                    count(*) FILTER (WHERE replies.n > 1) AS more_replies
               FROM request_queue q
               CROSS JOIN LATERAL (SELECT count(*) AS n FROM recent_messages m
                                    WHERE m.request_id = q.id AND m.role = 'assistant') AS replies
-             WHERE q.id = ANY($1::uuid[])""", request_ids))
+             WHERE q.id = ANY($1::uuid[])""",
+                request_ids,
+            )
+        )
     finally:
         await conn.close()
 
@@ -128,8 +137,11 @@ async def test_a_database_restart_under_load(cluster, stub, tmp_path):
                 await asyncio.to_thread(cluster.start)
                 up_again = time.monotonic()
 
-                await wait_until(lambda: _async(len(load.accepted) >= accepted_before + 40), 60,
-                                 "40 more accepted questions after the restart")
+                await wait_until(
+                    lambda: _async(len(load.accepted) >= accepted_before + 40),
+                    60,
+                    "40 more accepted questions after the restart",
+                )
 
             assert time.monotonic() - down_since >= OUTAGE_SECONDS
             assert unavailable >= 10, "the API kept answering something else than 503 while the database was down"
@@ -142,6 +154,7 @@ async def test_a_database_restart_under_load(cluster, stub, tmp_path):
             async def all_answered():
                 counts = await _completed(database_url, load.accepted)
                 return counts if counts["completed"] == len(load.accepted) else None
+
             counts = await wait_until(all_answered, 90, "every accepted question to be answered", interval=0.5)
             assert counts == {"completed": len(load.accepted), "one_reply": len(load.accepted), "more_replies": 0}
             assert worker.poll() is None, "the worker stopped"
