@@ -36,6 +36,9 @@ def configured_app(
         conninfo=settings.require_database_url(),
         min_size=1,
         max_size=pool_max or 10,
+        # A query waits this long for a connection (psycopg_pool's default is 30 s): the
+        # outage guard does the waiting and retrying, and a stopping worker must not hang.
+        timeout=settings.db_acquire_timeout,
         # Every Procrastinate query is one statement (its SQL functions are atomic): in
         # autocommit it is one round trip, not three (BEGIN, the query, COMMIT). The
         # worker fetches jobs one at a time, so each round trip saved is throughput.

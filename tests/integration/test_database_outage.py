@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import time
 from collections import Counter
 
@@ -166,3 +167,32 @@ async def test_a_database_restart_under_load(cluster, stub, tmp_path):
 
 async def _async(value):
     return value
+
+
+async def test_the_worker_gives_up_after_the_configured_time_with_a_failure_code(cluster, stub, tmp_path):
+    database_url = cluster.create_database("mukti")
+    await asyncio.to_thread(migrate, database_url)
+    worker_log = tmp_path / "worker.log"
+    with worker_process(database_url, stub.base_url, worker_log, MUKTI_WORKER_GIVE_UP_AFTER="3") as worker:
+
+        async def started():
+            return "Starting worker" in worker_log.read_text() or "worker starting" in worker_log.read_text()
+
+        await wait_until(started, 30, "the worker to start")
+        conn = await asyncpg.connect(database_url)
+        try:
+
+            async def registered():
+                return await conn.fetchval("SELECT count(*) FROM procrastinate_workers") == 1
+
+            await wait_until(registered, 30, "the worker to register")
+        finally:
+            await conn.close()
+        await asyncio.to_thread(cluster.stop)
+        try:
+            code = await asyncio.to_thread(worker.wait, 60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the worker did not exit:\n" + worker_log.read_text()[-5000:]) from None
+    log = worker_log.read_text()
+    assert code == 75, log
+    assert "giving up" in log and "MUKTI_WORKER_GIVE_UP_AFTER" in log
