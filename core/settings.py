@@ -78,6 +78,8 @@ class Settings:
     webhook_allow_private: bool = False
     billing_secret: str = "mukti-development-billing-secret"
     burst_limit: int = 5
+    register_per_address: int = 10
+    register_global: int = 1000
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
 
@@ -112,6 +114,8 @@ class Settings:
             webhook_allow_private=e.get("MUKTI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
+            register_per_address=_int("MUKTI_REGISTER_PER_ADDRESS", 10),
+            register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
         )
