@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api import accounts, admin, conversations, library, search, sharing, usage
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers.extend(feature.ROUTE_HANDLERS)
 
     return Litestar(
+        before_request=reject_nul_characters,
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(), "pool": None}),

@@ -297,9 +297,29 @@ def _database_error(request: Request, exc: asyncpg.PostgresError) -> Response:
     return _internal_error(request, exc)
 
 
+def _argument_error(request: Request, exc: asyncpg.DataError) -> Response:
+    """asyncpg refusing a query argument (out of its type's range): input that slipped past
+    the decoders' bounds (api/bounds.py). Still the client's value, so a 422, not a 500."""
+    log.warning("query argument refused on %s %s: %s", request.method, request.url.path, exc)
+    return problem(422, "a value is out of range", code="validation_failed")
+
+
+def _undecodable_body(_: Request, exc: UnicodeDecodeError) -> Response:
+    return problem(400, "the request body is not valid UTF-8", code="bad_request")
+
+
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    # msgspec's JSON decoder stops at its nesting limit with this error; any other
+    # RecursionError is ours.
+    if "deserializing" in str(exc):
+        return problem(400, "the request body is nested too deeply", code="bad_request")
+    return _internal_error(request, exc)
+
+
 def _connection_error(request: Request, exc: Exception) -> Response:
     """OSError (refused, reset, connect or pool-acquire timeout) and asyncpg's
-    InterfaceError: 503 when it is the database connection failing, else a 500."""
+    InterfaceError and InternalClientError: 503 when it is the database connection
+    failing, else a 500."""
     if is_database_unavailable(exc):
         return _database_unavailable(exc)
     return _internal_error(request, exc)
@@ -317,7 +337,11 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PermissionDeniedException: _http_error,
     HTTPException: _http_error,
     asyncpg.PostgresError: _database_error,
+    asyncpg.DataError: _argument_error,
     asyncpg.InterfaceError: _connection_error,
+    asyncpg.exceptions.InternalClientError: _connection_error,
+    UnicodeDecodeError: _undecodable_body,
+    RecursionError: _too_deep,
     OSError: _connection_error,
     Exception: _internal_error,
 }

@@ -40,6 +40,11 @@ def _is_unavailable_one(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.PostgresError):
         return _sqlstate(exc) in UNAVAILABLE_SQLSTATES
+    # asyncpg's protocol state machine tripping over a connection the server has just
+    # terminated ("cannot switch to state 12; another operation (2) is in progress"), seen
+    # during a restart; the pool discards the connection on release.
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True
     # asyncpg's own wording when a pooled connection was closed under a running handler.
     if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
         return True

@@ -22,6 +22,7 @@ UNAVAILABLE = [
     ConnectionRefusedError(111, "Connection refused"),
     FileNotFoundError(2, "No such file or directory"),  # a Unix socket gone while the server is down
     TimeoutError(),  # pool acquire (or connect) timeout
+    asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
 ]
 
 NOT_UNAVAILABLE = [
