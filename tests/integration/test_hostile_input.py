@@ -111,3 +111,13 @@ async def test_out_of_range_months_are_422_naming_month(client, settings, db, mo
     admin = await create_user(db, settings, role="admin")
     response = await client.get(f"/admin/reports/monthly?month={month}", headers=admin.headers)
     assert response.status_code == 422 and response.json()["field"] == "month", response.text
+
+
+@pytest.mark.parametrize(
+    "url", ["http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/", "http://127.1/", "http://localhost./"]
+)
+async def test_every_ipv4_spelling_of_a_private_webhook_target_is_refused_when_set(client, settings, db, url):
+    user = await create_user(db, settings)
+    response = await client.patch("/me", headers=user.headers, json={"webhook_url": url})
+    assert response.status_code == 422 and response.json()["field"] == "webhook_url", response.text
+    assert await db.fetchval("SELECT webhook_url FROM users WHERE id = $1::uuid", user.id) is None
