@@ -82,6 +82,14 @@ class Settings:
     register_global: int = 1000
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    # Lifetimes, in days, of the rows of growing tables (jobs/maintenance.py purges them).
+    keep_finished_requests_days: int = 30
+    keep_finished_jobs_days: int = 7
+    keep_notifications_days: int = 90
+    keep_webhook_deliveries_days: int = 30
+    keep_refresh_tokens_days: int = 7
+    keep_shared_link_views_days: int = 90
+    keep_audit_log_days: int = 365
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,7 +126,27 @@ class Settings:
             register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            keep_finished_requests_days=_int("MUKTI_KEEP_FINISHED_REQUESTS_DAYS", 30),
+            keep_finished_jobs_days=_int("MUKTI_KEEP_FINISHED_JOBS_DAYS", 7),
+            keep_notifications_days=_int("MUKTI_KEEP_NOTIFICATIONS_DAYS", 90),
+            keep_webhook_deliveries_days=_int("MUKTI_KEEP_WEBHOOK_DELIVERIES_DAYS", 30),
+            keep_refresh_tokens_days=_int("MUKTI_KEEP_REFRESH_TOKENS_DAYS", 7),
+            keep_shared_link_views_days=_int("MUKTI_KEEP_SHARED_LINK_VIEWS_DAYS", 90),
+            keep_audit_log_days=_int("MUKTI_KEEP_AUDIT_LOG_DAYS", 365),
         )
+
+    def lifetimes(self) -> dict[str, int]:
+        """Days each growing table keeps its rows (see mukti_purge_expired_v1 for what
+        counts as a row's age in each)."""
+        return {
+            "request_queue": self.keep_finished_requests_days,
+            "procrastinate_jobs": self.keep_finished_jobs_days,
+            "notifications": self.keep_notifications_days,
+            "webhook_deliveries": self.keep_webhook_deliveries_days,
+            "refresh_tokens": self.keep_refresh_tokens_days,
+            "shared_link_views": self.keep_shared_link_views_days,
+            "audit_log": self.keep_audit_log_days,
+        }
 
     @property
     def is_production(self) -> bool:

@@ -75,3 +75,7 @@ SELECT mukti_rollup_usage_v1() AS events;
 
 -- maintenance_refresh_matviews --
 SELECT mukti_refresh_matviews_v1() AS refreshed;
+
+-- maintenance_purge_expired --
+-- One batch of rows of %(table)s older than their lifetime; see mukti_purge_expired_v1.
+SELECT mukti_purge_expired_v1(%(table)s, %(keep)s::interval, %(batch)s) AS deleted;
