@@ -2,6 +2,8 @@
 -- adds them to retention_runs (what /metrics shows). The maintenance job calls it until it
 -- returns less than p_batch: each call is one short transaction, FOR UPDATE SKIP LOCKED
 -- lets two maintenance runs share the work and never waits on a row a request holds.
+-- `id = ANY(ARRAY(...))` deletes through the primary key (a join with the batch made the
+-- planner hash the whole table: 357 ms against 90 ms per 5,000 of 400,000 rows).
 --
 -- What "outlived" means per table (the only tables accepted):
 --   request_queue       finished (completed, failed) for longer than p_keep
@@ -27,55 +29,42 @@ DECLARE
 BEGIN
     CASE p_table
     WHEN 'request_queue' THEN
-        WITH doomed AS (
-            SELECT id FROM request_queue
-             WHERE status IN ('completed', 'failed') AND completed_at < v_cutoff
-             ORDER BY completed_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM request_queue t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM request_queue WHERE id = ANY(ARRAY(
+                SELECT id FROM request_queue
+                 WHERE status IN ('completed', 'failed') AND completed_at < v_cutoff
+                 ORDER BY completed_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'procrastinate_jobs' THEN
-        WITH doomed AS (
-            SELECT j.id FROM procrastinate_jobs j
-             WHERE j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
-               AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.at >= v_cutoff)
-               AND NOT EXISTS (SELECT 1 FROM procrastinate_periodic_defers p WHERE p.job_id = j.id)
-             ORDER BY j.id LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM procrastinate_jobs t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM procrastinate_jobs WHERE id = ANY(ARRAY(
+                SELECT j.id FROM procrastinate_jobs j
+                 WHERE j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+                   AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.at >= v_cutoff)
+                   AND NOT EXISTS (SELECT 1 FROM procrastinate_periodic_defers p WHERE p.job_id = j.id)
+                 ORDER BY j.id LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'notifications' THEN
-        WITH doomed AS (
-            SELECT id FROM notifications WHERE created_at < v_cutoff
-             ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM notifications t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM notifications WHERE id = ANY(ARRAY(
+                SELECT id FROM notifications WHERE created_at < v_cutoff
+                 ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'webhook_deliveries' THEN
-        WITH doomed AS (
-            SELECT id FROM webhook_deliveries WHERE created_at < v_cutoff
-             ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM webhook_deliveries t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM webhook_deliveries WHERE id = ANY(ARRAY(
+                SELECT id FROM webhook_deliveries WHERE created_at < v_cutoff
+                 ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'refresh_tokens' THEN
-        WITH doomed AS (
-            SELECT id FROM refresh_tokens WHERE expires_at < v_cutoff
-             ORDER BY expires_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM refresh_tokens t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM refresh_tokens WHERE id = ANY(ARRAY(
+                SELECT id FROM refresh_tokens WHERE expires_at < v_cutoff
+                 ORDER BY expires_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'shared_link_views' THEN
-        WITH doomed AS (
-            SELECT id FROM shared_link_views WHERE viewed_at < v_cutoff
-             ORDER BY viewed_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM shared_link_views t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM shared_link_views WHERE id = ANY(ARRAY(
+                SELECT id FROM shared_link_views WHERE viewed_at < v_cutoff
+                 ORDER BY viewed_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     WHEN 'audit_log' THEN
-        WITH doomed AS (
-            SELECT id FROM audit_log WHERE created_at < v_cutoff
-             ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED
-        ), gone AS (DELETE FROM audit_log t USING doomed d WHERE t.id = d.id RETURNING 1)
-        SELECT count(*) INTO v_deleted FROM gone;
+        DELETE FROM audit_log WHERE id = ANY(ARRAY(
+                SELECT id FROM audit_log WHERE created_at < v_cutoff
+                 ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED));
     ELSE
         RAISE EXCEPTION 'mukti_purge_expired_v1: no lifetime is defined for table %', p_table
             USING ERRCODE = 'invalid_parameter_value';
     END CASE;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
 
     INSERT INTO retention_runs AS r (table_name, last_run_at, last_deleted, total_deleted)
     VALUES (p_table, now(), v_deleted, v_deleted)
