@@ -64,7 +64,6 @@ class OutageGuard:
         self.give_up_after = give_up_after
         self.on_give_up = on_give_up
         self.down_since: float | None = None
-        self.outages = 0  # outages seen so far (the worker re-checks its identity after one)
         self.gave_up = False
         self._stopping = asyncio.Event()
         self._last_report = 0.0
@@ -93,7 +92,6 @@ class OutageGuard:
         now = time.monotonic()
         if self.down_since is None:
             self.down_since, self._last_report = now, now
-            self.outages += 1
             log.warning(
                 "database unreachable (%s: %s); retrying for up to %.0f s",
                 type(exc).__name__,
@@ -162,8 +160,11 @@ class ResilientConnector(procrastinate.PsycopgConnector):
         channels = list(channels)
         attempt = 0
         while True:
+            started = time.monotonic()
             try:
                 await super().listen_notify(on_notification, channels)
             except Exception as exc:
+                if time.monotonic() - started > MAX_DELAY:
+                    attempt = 0  # it was listening: a new outage starts its backoff over
                 await self.guard.failed(exc, attempt)
                 attempt += 1

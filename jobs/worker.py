@@ -50,23 +50,19 @@ class ResilientWorker(Worker):
         super().stop()
 
     async def _update_heartbeat(self) -> None:
-        checked_outages = self.guard.outages
+        """Procrastinate's heartbeat side task, which also notices that this worker's row
+        is gone: another worker's sweeper deletes the workers whose heartbeat is stale (an
+        outage longer than the stall timeout, a long pause) and retries their jobs.
+        Fetching under a deleted id would fail, and finishing a job retried elsewhere would
+        race its new run: the worker stops (exit code 1) and its supervisor starts a fresh
+        one. Same single statement per beat as procrastinate_update_heartbeat_v1."""
         while True:
             await asyncio.sleep(self.update_heartbeat_interval)
-            assert self.worker_id is not None  # registered before the side tasks start
-            await self.app.job_manager.update_heartbeat(self.worker_id)
-            if self.guard.outages != checked_outages:
-                checked_outages = self.guard.outages
-                await self._check_still_registered()
-
-    async def _check_still_registered(self) -> None:
-        """After an outage longer than the stall timeout, another worker's sweeper may have
-        deleted this worker and retried its jobs: fetching under a deleted id would fail,
-        and finishing a retried job would race its new run. Stop (non-zero) and let the
-        supervisor start a fresh worker."""
-        row = await self.app.connector.execute_query_one_async(QUERIES["worker_registered"], worker_id=self.worker_id)
-        if not row["registered"]:
-            raise PresumedDead(f"worker {self.worker_id} was pruned as stalled during the outage")
+            rows = await self.app.connector.execute_query_all_async(
+                QUERIES["worker_heartbeat"], worker_id=self.worker_id
+            )
+            if not rows:
+                raise PresumedDead(f"worker {self.worker_id} was deleted as stalled; its jobs went to other workers")
 
 
 def quiet_per_job_logs() -> None:
