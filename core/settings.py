@@ -60,6 +60,8 @@ class Settings:
     db_pool_min: int = 2
     db_pool_max: int = 20
     db_acquire_timeout: float = 5.0
+    # The role the API and worker act as when they log in as another (docs/privacy.md).
+    db_role: str | None = None
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "mukti"
     jwt_audience: str = "mukti-api"
@@ -104,6 +106,7 @@ class Settings:
             db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
             db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
             db_acquire_timeout=_float("MUKTI_DB_ACQUIRE_TIMEOUT", 5.0),
+            db_role=e.get("MUKTI_DB_ROLE") or None,
             jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
             jwt_audience=e.get("MUKTI_JWT_AUDIENCE", "mukti-api"),
