@@ -7,7 +7,7 @@ The indexes are built CONCURRENTLY, outside the migration's transaction: these t
 large on a live system, and a plain CREATE INDEX would block their writes meanwhile.
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0010
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 from db.migrations.sqlfile import execute_sql, run_sql_file
 
 revision = "0012"
-down_revision = "0013"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
