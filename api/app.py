@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 
 from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
+        before_request=reject_nul_characters,
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(), "pool": None}),

@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from api.bounds import timestamp
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
@@ -37,7 +38,7 @@ def encode_cursor(last_activity_at: datetime, conversation_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, conversation_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(uuid.UUID(conversation_id))
+        return timestamp(at, "cursor"), str(uuid.UUID(conversation_id))
     except (ValueError, TypeError, binascii.Error) as exc:
         raise validation_error("cursor", "not a cursor this API issued") from exc
 

@@ -37,6 +37,11 @@ RETURNING id::text;
 -- accounts_login_throttle --
 SELECT retry_after, hit_ids FROM mukti_login_throttle_v1('login', $1::text[], $2::integer[], $3::interval);
 
+-- accounts_register_throttle --
+-- The same atomic sliding-window throttle as logins (the function is generic over its
+-- action): one hit per subject (keyed client address, and 'all'), reserved before hashing.
+SELECT retry_after FROM mukti_login_throttle_v1('register', $1::text[], $2::integer[], $3::interval);
+
 -- accounts_forget_throttle_hits --
 -- A successful login does not count against the throttle.
 DELETE FROM rate_limits WHERE id = ANY($1::bigint[]);
