@@ -33,16 +33,9 @@ def run_sql_file(relative: str) -> None:
 
 
 def lock_timeout(value: str = "5s") -> None:
-    """This migration's own lock_timeout (for its transaction; for the session inside an
-    autocommit block, where SET LOCAL would end with each statement)."""
-    scope = "" if _in_autocommit() else "LOCAL "
-    execute_sql(f"SET {scope}lock_timeout = '{value}';")
-
-
-def _in_autocommit() -> bool:
-    if context.is_offline_mode():
-        return False
-    return op.get_bind().connection.driver_connection.autocommit
+    """This migration's own lock_timeout. A session SET (not SET LOCAL) so that it holds in
+    autocommit blocks too; each migration sets its own first thing, so none inherits one."""
+    execute_sql(f"SET lock_timeout = '{value}';")
 
 
 def offline_note(text: str) -> None:
