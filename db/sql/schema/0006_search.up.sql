@@ -8,6 +8,7 @@
 -- partition's index is attached); the builds run CONCURRENTLY, partition by partition,
 -- outside this transaction (the migration), so writers are never blocked by them.
 -- Partitions created later get their index with the partition.
+-- squawk-ignore require-concurrent-index-creation
 CREATE INDEX archived_messages_scoped_search_idx
     ON ONLY archived_messages USING gin (mukti_scoped_tsvector_v1(search, user_id));
 
