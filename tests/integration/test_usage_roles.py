@@ -13,7 +13,7 @@ from tests.factories import create_user
 from tests.integration.usage_support import record_usage
 
 ANALYTICS_VIEWS = {"daily_usage_v1", "monthly_billing_v1", "usage_hourly_v1", "model_costs_v1", "queue_health_v1",
-                   "active_users_v1", "technique_engagement_v1", "popular_resources_v1"}
+                   "active_users_v1", "technique_engagement_v1", "popular_resources_v1", "daily_usage_v2"}
 SECRETS = [("users", "email"), ("users", "password_hash"), ("refresh_tokens", "token_hash"),
            ("shared_links", "token_hash"), ("shared_links", "password_hash"),
            ("shared_link_views", "visitor_hash"), ("users", "webhook_url")]
@@ -45,7 +45,7 @@ async def refused(db: asyncpg.Connection, sql: str) -> bool:
 async def test_the_analyst_reads_every_analytics_view(db, settings):
     user = await create_user(db, settings)
     await record_usage(db, user.id, datetime.now(timezone.utc))
-    await db.execute("SELECT mukti_rollup_usage_v1(), mukti_refresh_matviews_v1()")
+    await db.execute("SELECT mukti_rollup_usage_v1(), mukti_refresh_matviews_v2()")
     relations = {row["relname"] for row in await db.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = 'analytics' AND c.relkind IN ('v', 'm')")}

@@ -73,5 +73,21 @@ SELECT mukti_purge_rate_limits_v1(%(batch)s) AS deleted;
 -- maintenance_rollup_usage --
 SELECT mukti_rollup_usage_v1() AS events;
 
+-- maintenance_close_usage_days --
+-- Up to %(days)s finished days of analytics.daily_usage_v2 closed (one transaction).
+SELECT mukti_close_usage_days_v1(%(days)s) AS closed;
+
 -- maintenance_refresh_matviews --
-SELECT mukti_refresh_matviews_v1() AS refreshed;
+SELECT mukti_refresh_matviews_v2() AS refreshed;
+
+-- maintenance_default_partition_periods --
+-- The periods of the rows in a default partition (normally none: an empty scan).
+SELECT 'archived_messages' AS table_name, 'month' AS unit, date_trunc('month', created_at, 'UTC') AS start_at
+  FROM archived_messages_default GROUP BY 3
+UNION ALL
+SELECT 'usage_events', 'day', date_trunc('day', occurred_at, 'UTC') FROM usage_events_default GROUP BY 3;
+
+-- maintenance_adopt_default_rows --
+-- The partition of one period, made now: the rows of that period move into it from the
+-- default partition (mukti_ensure_partitions_v1), in one transaction.
+SELECT mukti_ensure_partitions_v1(%(table_name)s::regclass, %(unit)s, %(start_at)s, 1) AS created;
