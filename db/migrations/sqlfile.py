@@ -24,6 +24,7 @@ def execute_sql(sql: str) -> None:
         op.get_context().impl.static_output(sql.rstrip())
         return
     connection = op.get_bind().connection.driver_connection
+    assert connection is not None, "migrations run on a live psycopg connection"
     connection.execute(sql)
 
 
