@@ -32,8 +32,10 @@ class AnalystError(Exception):
 
 def check_name(name: str) -> None:
     if not NAME.match(name) or name.startswith(("pg_", "mukti_")):
-        raise AnalystError(f"--name must be 1-63 lowercase letters, digits or _, starting with a letter or _, "
-                           f"and not pg_* or mukti_*: {name!r}")
+        raise AnalystError(
+            f"--name must be 1-63 lowercase letters, digits or _, starting with a letter or _, "
+            f"and not pg_* or mukti_*: {name!r}"
+        )
 
 
 def scram_verifier(password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
@@ -49,8 +51,9 @@ def scram_verifier(password: str, salt: bytes | None = None, iterations: int = S
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
 
 
-def create(conn: psycopg.Connection, name: str, password: str | None,
-           connection_limit: int = DEFAULT_CONNECTION_LIMIT) -> str:
+def create(
+    conn: psycopg.Connection, name: str, password: str | None, connection_limit: int = DEFAULT_CONNECTION_LIMIT
+) -> str:
     """Create the analyst's login role; returns the password (generated when none was given)."""
     check_name(name)
     if connection_limit < 1:
@@ -63,16 +66,23 @@ def create(conn: psycopg.Connection, name: str, password: str | None,
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
             raise AnalystError(f"a role named {name} exists already")
         settings = conn.execute(
-            "SELECT unnest(s.setconfig) FROM pg_db_role_setting s"
-            " WHERE s.setrole = %s::regrole AND s.setdatabase = 0", (GROUP,)).fetchall()
+            "SELECT unnest(s.setconfig) FROM pg_db_role_setting s WHERE s.setrole = %s::regrole AND s.setdatabase = 0",
+            (GROUP,),
+        ).fetchall()
         if not settings:
             raise AnalystError(f"{GROUP} has no session settings: is the database migrated?")
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} CONNECTION LIMIT {} IN ROLE {}").format(
-            sql.Identifier(name), sql.Literal(verifier), sql.Literal(connection_limit), sql.Identifier(GROUP)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} CONNECTION LIMIT {} IN ROLE {}").format(
+                sql.Identifier(name), sql.Literal(verifier), sql.Literal(connection_limit), sql.Identifier(GROUP)
+            )
+        )
         for (setting,) in settings:
             key, _, value = setting.partition("=")
-            conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                sql.Identifier(name), sql.Identifier(key), sql.Literal(value)))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(name), sql.Identifier(key), sql.Literal(value)
+                )
+            )
     return password
 
 
@@ -80,13 +90,20 @@ def revoke(conn: psycopg.Connection, name: str) -> None:
     """Drop the analyst's login role (only one made by `create`), ending its sessions."""
     check_name(name)
     with conn.transaction():
+        # Direct membership, and no power beyond it: pg_has_role() is true for every
+        # superuser, which must never be touched here.
         row = conn.execute(
-            "SELECT r.rolcanlogin, pg_has_role(r.oid, %s, 'MEMBER') AND r.rolname <> %s AS is_analyst"
-            "  FROM pg_roles r WHERE r.rolname = %s", (GROUP, GROUP, name)).fetchone()
+            "SELECT r.rolcanlogin AND NOT (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication"
+            "                              OR r.rolbypassrls)"
+            "       AND EXISTS (SELECT 1 FROM pg_auth_members m"
+            "                    WHERE m.member = r.oid AND m.roleid = %s::regrole)"
+            "  FROM pg_roles r WHERE r.rolname = %s",
+            (GROUP, name),
+        ).fetchone()
         if row is None:
             raise AnalystError(f"no role named {name}")
-        if not (row[0] and row[1]):
-            raise AnalystError(f"{name} is not an analyst login (a LOGIN member of {GROUP}): left alone")
+        if not row[0]:
+            raise AnalystError(f"{name} is not an analyst login (a plain LOGIN member of {GROUP}): left alone")
         conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(name)))
     conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (name,))
     with conn.transaction():

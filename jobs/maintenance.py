@@ -55,8 +55,9 @@ async def adopt_default_rows(connector: BaseConnector) -> int:
     periods = await connector.execute_query_all_async(QUERIES["maintenance_default_partition_periods"])
     for period in periods:
         await connector.execute_query_one_async(QUERIES["maintenance_adopt_default_rows"], **period)
-        log.warning("moved the rows of %s for %s out of its default partition", period["table_name"],
-                    period["start_at"].date())
+        log.warning(
+            "moved the rows of %s for %s out of its default partition", period["table_name"], period["start_at"].date()
+        )
     return len(periods)
 
 

@@ -177,16 +177,45 @@ class ScramCluster:
         if self._as:
             shutil.chown(self.dir, "postgres", "postgres")
         data = self.dir / "data"
-        subprocess.run([*self._as, str(PG_BINDIR / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                        "--auth-local=trust", "--auth-host=scram-sha-256"], check=True, capture_output=True)
-        subprocess.run([*self._as, str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-w", "-l", str(self.dir / "log"),
-                        "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                *self._as,
+                str(PG_BINDIR / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *self._as,
+                str(PG_BINDIR / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(self.dir / "log"),
+                "-o",
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return PgServer(host=str(self.dir), port=self.port, user="postgres")
 
     def stop(self) -> None:
         import subprocess
 
-        subprocess.run([*self._as, str(PG_BINDIR / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*self._as, str(PG_BINDIR / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)

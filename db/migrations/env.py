@@ -27,8 +27,11 @@ def _url() -> str:
     if not url:
         settings = Settings.from_env()
         # Offline, the URL only names the dialect: no database is reached.
-        url = settings.database_url or "postgresql://offline" if context.is_offline_mode() \
+        url = (
+            settings.database_url or "postgresql://offline"
+            if context.is_offline_mode()
             else settings.require_database_url()
+        )
     return sqlalchemy_url(url)
 
 

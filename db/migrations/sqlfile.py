@@ -8,6 +8,7 @@ In offline mode (`alembic upgrade head --sql`) the scripts are printed, not run.
 
 from __future__ import annotations
 
+import psycopg
 from alembic import context, op
 
 from db.queries import sql_file
@@ -23,9 +24,14 @@ def execute_sql(sql: str) -> None:
     if context.is_offline_mode():
         op.get_context().impl.static_output(sql.rstrip())
         return
+    driver_connection().execute(sql)
+
+
+def driver_connection() -> psycopg.Connection:
+    """The psycopg connection of the migration being run (online mode only)."""
     connection = op.get_bind().connection.driver_connection
     assert connection is not None, "migrations run on a live psycopg connection"
-    connection.execute(sql)
+    return connection
 
 
 def run_sql_file(relative: str) -> None:

@@ -20,13 +20,13 @@ PASSWORD = "correct horse battery"
 
 def _mukti(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "cli", "analyst", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "analyst", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def _login(port: int, user: str, password: str) -> asyncpg.Connection:
-    return await asyncpg.connect(host="127.0.0.1", port=port, user=user, password=password, database="mukti",
-                                 ssl=False)
+    return await asyncpg.connect(host="127.0.0.1", port=port, user=user, password=password, database="mukti", ssl=False)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,10 @@ async def test_an_analyst_logs_in_over_tcp_with_the_analyst_limits(cluster):
         assert await conn.fetchval("SHOW idle_in_transaction_session_timeout") == "10min"
         assert await conn.fetchval("SHOW default_transaction_read_only") == "on"
         assert await conn.fetchval("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'alice'") == 3
-        views = await conn.fetch("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                 "WHERE n.nspname = 'analytics' AND c.relkind IN ('v', 'm', 'r')")
+        views = await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'analytics' AND c.relkind IN ('v', 'm', 'r')"
+        )
         assert len(views) >= 12
         for view in views:
             await conn.fetch(f"SELECT * FROM analytics.{view['relname']} LIMIT 1")
@@ -94,7 +96,10 @@ async def _closed_by_server(conn: asyncpg.Connection) -> bool:
     """The revoke ended the session: its next statement fails."""
     try:
         await conn.fetchval("SELECT 1")
-    except (asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.InterfaceError):
+    except (
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.InterfaceError,
+    ):
         return True
     return False

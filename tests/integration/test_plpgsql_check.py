@@ -9,14 +9,23 @@ import pytest
 
 # (function, message fragment) -> why the finding is deliberate.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("mukti_cast_vote_v1", "is maybe unmodified"):
-        "RETURNS TABLE filled by RETURN QUERY EXECUTE: the checker cannot see dynamic SQL fill the OUT columns",
-    **{("mukti_count_pending_v1", fragment):
-       "one function serves the INSERT, UPDATE and DELETE statement triggers, branching on TG_OP; each trigger "
-       "has only its own transition tables, and the checker reads every branch against each (v_slot is read "
-       "only in the branches it could not analyse)"
-       for fragment in ('relation "new_rows" does not exist', 'relation "old_rows" does not exist',
-                        'never read variable "v_slot"')},
+    (
+        "mukti_cast_vote_v1",
+        "is maybe unmodified",
+    ): "RETURNS TABLE filled by RETURN QUERY EXECUTE: the checker cannot see dynamic SQL fill the OUT columns",
+    **{
+        (
+            "mukti_count_pending_v1",
+            fragment,
+        ): "one function serves the INSERT, UPDATE and DELETE statement triggers, branching on TG_OP; each trigger "
+        "has only its own transition tables, and the checker reads every branch against each (v_slot is read "
+        "only in the branches it could not analyse)"
+        for fragment in (
+            'relation "new_rows" does not exist',
+            'relation "old_rows" does not exist',
+            'never read variable "v_slot"',
+        )
+    },
 }
 
 FUNCTIONS = """
@@ -45,7 +54,11 @@ async def test_plpgsql_check_finds_nothing_in_any_function(db: asyncpg.Connectio
             "SELECT level, message, lineno, statement FROM plpgsql_check_function_tb($1::oid::regprocedure, $2::oid::regclass,"
             " fatal_errors => false, other_warnings => true, performance_warnings => false,"
             " extra_warnings => true, newtable => $3, oldtable => $4)",
-            fn["oid"], fn["relid"], fn["newtable"], fn["oldtable"])
+            fn["oid"],
+            fn["relid"],
+            fn["newtable"],
+            fn["oldtable"],
+        )
         checked += 1
         for row in rows:
             if not any(name == fn["proname"] and fragment in row["message"] for name, fragment in ALLOWED):

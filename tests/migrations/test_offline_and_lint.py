@@ -18,24 +18,29 @@ from alembic.script import ScriptDirectory
 
 from db.migrations.heads import ROOT, alembic_config
 
-SQUAWK = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
+SQUAWK = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk") or ""
 
 # Deliberate exceptions to squawk's rules, per revision, each with its reason. (Landed
 # versioned files cannot carry a `-- squawk-ignore` comment; newer SQL does, in place.)
 EXCEPTIONS = {
-    "0004": {"require-concurrent-index-creation":
-             "request_queue_failed_idx: shipped with request_queue's first release (0001-0004 are applied together); "
-             "a later rebuild of it would be a new migration with CONCURRENTLY"},
-    "0007": {"require-concurrent-index-creation":
-             "technique_versions_pending_idx: technique_versions is small (one row per edit of a technique)"},
-    "0009": {"require-concurrent-index-creation":
-             "the unique indexes of matviews created in the same transaction: nothing else can use them yet"},
+    "0004": {
+        "require-concurrent-index-creation": "request_queue_failed_idx: shipped with request_queue's first release (0001-0004 are applied together); "
+        "a later rebuild of it would be a new migration with CONCURRENTLY"
+    },
+    "0007": {
+        "require-concurrent-index-creation": "technique_versions_pending_idx: technique_versions is small (one row per edit of a technique)"
+    },
+    "0009": {
+        "require-concurrent-index-creation": "the unique indexes of matviews created in the same transaction: nothing else can use them yet"
+    },
 }
 
 
 def _revisions() -> list[tuple[str | None, str]]:
     script = ScriptDirectory.from_config(alembic_config())
-    return [(r.down_revision, r.revision) for r in reversed(list(script.walk_revisions()))]
+    return [
+        (str(r.down_revision) if r.down_revision else None, r.revision) for r in reversed(list(script.walk_revisions()))
+    ]
 
 
 def _render(start: str | None, end: str) -> str:
@@ -50,15 +55,16 @@ def _render(start: str | None, end: str) -> str:
 
 def test_alembic_cli_renders_every_migration_offline_from_empty():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(["alembic", "upgrade", "head", "--sql"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        ["alembic", "upgrade", "head", "--sql"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE usage_events" in result.stdout
     # The CLI logs what it runs.
     assert "Running upgrade 0014 -> 0014a" in result.stderr
 
 
-@pytest.mark.skipif(SQUAWK is None, reason="squawk is not installed (PyPI squawk-cli, a dev dependency)")
+@pytest.mark.skipif(not SQUAWK, reason="squawk is not installed (PyPI squawk-cli, a dev dependency)")
 @pytest.mark.parametrize(("start", "end"), _revisions(), ids=[rev for _, rev in _revisions()])
 def test_squawk_passes_every_migration(tmp_path: Path, start: str | None, end: str):
     sql = tmp_path / f"{end}.sql"

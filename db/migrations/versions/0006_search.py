@@ -10,7 +10,7 @@ Revises: 0005
 
 from alembic import context, op
 
-from db.migrations.sqlfile import execute_sql, lock_timeout, offline_note, run_sql_file
+from db.migrations.sqlfile import driver_connection, execute_sql, lock_timeout, offline_note, run_sql_file
 
 revision = "0006"
 down_revision = "0005"
@@ -39,8 +39,10 @@ def upgrade() -> None:
     run_sql_file("schema/0006_search.up.sql")
     with op.get_context().autocommit_block():
         lock_timeout()
-        execute_sql(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS recent_messages_scoped_search_idx "
-                    f"ON recent_messages USING {SEARCH_EXPR};")
+        execute_sql(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS recent_messages_scoped_search_idx "
+            f"ON recent_messages USING {SEARCH_EXPR};"
+        )
         if context.is_offline_mode():
             _offline_partitions()
             return
@@ -52,16 +54,19 @@ def upgrade() -> None:
 
 
 def _archive_partitions() -> list[str]:
-    connection = op.get_bind().connection.driver_connection
+    connection = driver_connection()
     rows = connection.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent = 'archived_messages'::regclass ORDER BY c.relname").fetchall()
+        " WHERE i.inhparent = 'archived_messages'::regclass ORDER BY c.relname"
+    ).fetchall()
     return [row[0] for row in rows]
 
 
 def _offline_partitions() -> None:
-    offline_note("0006: online, each archive partition's index is built CONCURRENTLY and attached, and its rows "
-                 "backfilled, one by one; offline (no catalog to list them) one block does it in a transaction")
+    offline_note(
+        "0006: online, each archive partition's index is built CONCURRENTLY and attached, and its rows "
+        "backfilled, one by one; offline (no catalog to list them) one block does it in a transaction"
+    )
     execute_sql(f"""DO $$
 DECLARE
     part text;

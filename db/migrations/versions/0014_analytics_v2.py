@@ -3,19 +3,25 @@
 times, archive partitions made on demand. DDL only; the scans are in 0014a.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 """
 
 from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
 FUNCTIONS = (
-    "mukti_model_cost_v1", "mukti_usage_event_fill_v1", "mukti_daily_aggregate_cost_v1", "mukti_error_class_v1",
-    "mukti_log_outcome_v1", "mukti_usage_day_rows_v1", "mukti_close_usage_days_v1", "mukti_refresh_matviews_v2",
+    "mukti_model_cost_v1",
+    "mukti_usage_event_fill_v1",
+    "mukti_daily_aggregate_cost_v1",
+    "mukti_error_class_v1",
+    "mukti_log_outcome_v1",
+    "mukti_usage_day_rows_v1",
+    "mukti_close_usage_days_v1",
+    "mukti_refresh_matviews_v2",
     "mukti_ensure_archive_partition_v1",
 )
 # Views over the cost columns whose type changes: dropped and recreated around it.
