@@ -41,6 +41,10 @@ class TechniqueController(Controller):
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
         return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
 
+    @get("/{technique_id:uuid}/stats", summary="Use and rating of an approved or built-in technique")
+    async def stats(self, request: Request, technique_id: FromPath[UUID]) -> schemas.TechniqueStats:
+        return await service.technique_stats(request.app.state.pool, str(technique_id))
+
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(
         self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.TechniqueUpdate]
