@@ -10,6 +10,7 @@ from prometheus_client import generate_latest
 
 from api.errors import problem
 from db.migrations.heads import migration_heads
+from db.pricing import unpriced_models
 from db.queries import QUERIES
 
 
@@ -52,6 +53,9 @@ async def metrics(request: Request) -> Response:
                 m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
                 for row in await conn.fetch(QUERIES["default_partition_rows"]):
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
+                m.unpriced_model.clear()  # a model priced since the last scrape disappears
+                for model in await unpriced_models(conn):
+                    m.unpriced_model.labels(model).set(1)
         except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.

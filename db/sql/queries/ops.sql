@@ -19,3 +19,10 @@ SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS second
 SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_default
 UNION ALL
 SELECT 'usage_events', count(*) FROM usage_events_default;
+
+-- unpriced_models --
+-- Models the plans answer with that have no price in force: their calls are recorded
+-- at cost 0 (start-up warning, /metrics mukti_unpriced_model).
+SELECT DISTINCT p.model FROM plans p
+ WHERE NOT EXISTS (SELECT 1 FROM model_prices mp WHERE mp.model = p.model AND mp.effective_from <= now())
+ ORDER BY 1;
