@@ -56,7 +56,12 @@ def _render(start: str | None, end: str) -> str:
 def test_alembic_cli_renders_every_migration_offline_from_empty():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     result = subprocess.run(
-        ["alembic", "upgrade", "head", "--sql"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "alembic", "upgrade", "head", "--sql"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE usage_events" in result.stdout

@@ -47,7 +47,7 @@ def upgrade() -> None:
             _offline_partitions()
             return
         for partition in _archive_partitions():
-            index = f"{partition}_scoped_search_idx"
+            index = f"{partition}_mukti_scoped_tsvector_v1_idx"  # the name Postgres gives later partitions
             execute_sql(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {partition} USING {SEARCH_EXPR};")
             execute_sql(f"ALTER INDEX {PARENT_INDEX} ATTACH PARTITION {index};")
             execute_sql(BACKFILL_MONTHS.format(partition=partition))
@@ -73,8 +73,8 @@ DECLARE
 BEGIN
     FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE i.inhparent = 'archived_messages'::regclass ORDER BY c.relname LOOP
-        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I USING {SEARCH_EXPR}', part || '_scoped_search_idx', part);
-        EXECUTE format('ALTER INDEX {PARENT_INDEX} ATTACH PARTITION %I', part || '_scoped_search_idx');
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I USING {SEARCH_EXPR}', part || '_mukti_scoped_tsvector_v1_idx', part);
+        EXECUTE format('ALTER INDEX {PARENT_INDEX} ATTACH PARTITION %I', part || '_mukti_scoped_tsvector_v1_idx');
         EXECUTE replace($sql${BACKFILL_MONTHS}$sql$, '{{partition}}', quote_ident(part));
     END LOOP;
 END;
