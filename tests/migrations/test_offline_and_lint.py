@@ -17,6 +17,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from db.migrations.heads import ROOT, alembic_config
+from tests.harness import PgServer, janitor, pg_dump_binary, unique_name
+from tests.migrations.test_migrations import _schema_dump
 
 SQUAWK = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk") or ""
 
@@ -90,3 +92,27 @@ def test_every_migration_sets_its_own_lock_timeout():
         for function in ("def upgrade", "def downgrade"):
             body = text.split(function, 1)[1].split("\ndef ", 1)[0]
             assert "lock_timeout(" in body, f"{path.name}: {function}() sets no lock_timeout"
+
+
+def test_the_offline_sql_builds_the_same_schema_as_the_online_migrations(pg_server: PgServer):
+    """`alembic upgrade head --sql`, applied by psql to an empty database, gives what the
+    online migrations give (the steps rendered differently offline included)."""
+    offline, online = unique_name("mukti_mig"), unique_name("mukti_mig")
+    janitors = [janitor(pg_server, offline), janitor(pg_server, online)]
+    for jan in janitors:
+        jan.init()
+    try:
+        psql = str(Path(pg_dump_binary()).with_name("psql"))
+        subprocess.run(
+            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg_server.url(offline)],
+            input=_render(None, "head"),
+            text=True,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        command.upgrade(alembic_config(pg_server.url(online)), "head")
+        assert _schema_dump(pg_server.url(offline)) == _schema_dump(pg_server.url(online))
+    finally:
+        for jan in janitors:
+            jan.drop()
