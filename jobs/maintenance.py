@@ -45,6 +45,8 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
         created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
+        # New partitions hold user rows too: they get the policies of their parents.
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
     await adopt_default_rows(connector)
     return created
 
@@ -58,6 +60,8 @@ async def adopt_default_rows(connector: BaseConnector) -> int:
         log.warning(
             "moved the rows of %s for %s out of its default partition", period["table_name"], period["start_at"].date()
         )
+    if periods:
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
     return len(periods)
 
 

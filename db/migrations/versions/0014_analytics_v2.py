@@ -3,13 +3,13 @@
 times, archive partitions made on demand. DDL only; the scans are in 0014a.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 
 from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -23,6 +23,7 @@ FUNCTIONS = (
     "mukti_close_usage_days_v1",
     "mukti_refresh_matviews_v2",
     "mukti_ensure_archive_partition_v1",
+    "mukti_default_partition_periods_v1",
 )
 # Views over the cost columns whose type changes: dropped and recreated around it.
 COST_VIEWS = ("daily_usage_v1", "monthly_billing_v1", "usage_hourly_v1", "model_costs_v1")

@@ -13,6 +13,8 @@ BEGIN
     IF to_regclass(format('public.archived_messages_p%s', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYYMM')))
        IS NULL THEN
         PERFORM mukti_ensure_partitions_v1('public.archived_messages'::regclass, 'month', NEW.created_at, 1);
+        -- The new partition gets its parent's Row-Level Security at once (migration 0013).
+        PERFORM mukti_protect_user_tables_v1();
     END IF;
     RETURN NULL;
 END;

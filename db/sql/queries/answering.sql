@@ -59,3 +59,12 @@ UPDATE webhook_deliveries
    SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4,
        delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
  WHERE id = $1
+
+-- job_request_owner --
+-- The account a request belongs to: a job names only its request and runs as its
+-- owner (Row-Level Security). NULL: the request is gone (its account was erased).
+SELECT mukti_job_owner_v1('request', $1::uuid)::text
+
+-- job_delivery_owner --
+-- The account a webhook delivery belongs to (as job_request_owner).
+SELECT mukti_job_owner_v1('delivery', $1::uuid)::text

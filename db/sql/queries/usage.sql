@@ -81,13 +81,14 @@ SELECT mukti_close_usage_days_v1(%(days)s) AS closed;
 SELECT mukti_refresh_matviews_v2() AS refreshed;
 
 -- maintenance_default_partition_periods --
--- The periods of the rows in a default partition (normally none: an empty scan).
-SELECT 'archived_messages' AS table_name, 'month' AS unit, date_trunc('month', created_at, 'UTC') AS start_at
-  FROM archived_messages_default GROUP BY 3
-UNION ALL
-SELECT 'usage_events', 'day', date_trunc('day', occurred_at, 'UTC') FROM usage_events_default GROUP BY 3;
+-- The periods of the rows in a default partition (normally none).
+SELECT table_name, unit, start_at FROM mukti_default_partition_periods_v1();
 
 -- maintenance_adopt_default_rows --
 -- The partition of one period, made now: the rows of that period move into it from the
 -- default partition (mukti_ensure_partitions_v1), in one transaction.
 SELECT mukti_ensure_partitions_v1(%(table_name)s::regclass, %(unit)s, %(start_at)s, 1) AS created;
+
+-- maintenance_protect_user_tables --
+-- Row-Level Security on partitions created since (mukti_protect_user_tables_v1).
+SELECT mukti_protect_user_tables_v1() AS protected;

@@ -7,7 +7,7 @@ DROP TRIGGER IF EXISTS request_queue_log_failed_attempt ON request_queue;
 DROP TRIGGER IF EXISTS daily_usage_aggregates_exact_cost ON daily_usage_aggregates;
 DROP TRIGGER IF EXISTS usage_events_fill ON usage_events;
 DROP MATERIALIZED VIEW IF EXISTS analytics.daily_usage_v2;
-DROP FUNCTION IF EXISTS mukti_refresh_matviews_v2(), mukti_close_usage_days_v1(integer),
+DROP FUNCTION IF EXISTS mukti_default_partition_periods_v1(), mukti_refresh_matviews_v2(), mukti_close_usage_days_v1(integer),
     mukti_usage_day_rows_v1(date, date), mukti_ensure_archive_partition_v1(), mukti_log_limit_reached_v1(),
     mukti_log_cancelled_requests_v1(), mukti_log_failed_attempt_v1(),
     mukti_log_outcome_v1(request_queue, text, uuid, text), mukti_error_class_v1(text),
