@@ -22,6 +22,7 @@ from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from core.database.pool import create_pool
 from core.settings import Settings
+from db.pricing import warn_unpriced_models
 
 FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        await warn_unpriced_models(app.state.pool)
         try:
             yield
         finally:

@@ -17,6 +17,7 @@ from core.database.pool import create_pool
 from core.database.scope import ScopedPool, for_user
 from core.llm.client import LlmClient
 from core.settings import Settings
+from db.pricing import warn_unpriced_models
 from db.queries import QUERIES
 
 log = logging.getLogger("mukti.worker")
@@ -52,6 +53,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     pool = await create_pool(
         settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
     )
+    await warn_unpriced_models(pool)
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
     try:

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 from api.errors import problem
 from core.database.scope import as_service
 from db.migrations.heads import migration_heads
+from db.pricing import unpriced_models
 from db.queries import QUERIES
 
 METRICS = "metrics: queue totals across all users"
@@ -59,6 +60,9 @@ async def metrics(request: Request) -> Response:
                 for row in await conn.fetch(QUERIES["retention_runs"]):
                     m.retention_deleted.labels(row["table_name"]).set(row["total_deleted"])
                     m.retention_last_run.labels(row["table_name"]).set(row["last_run"])
+                m.unpriced_model.clear()  # a model priced since the last scrape disappears
+                for model in await unpriced_models(conn):
+                    m.unpriced_model.labels(model).set(1)
         except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.

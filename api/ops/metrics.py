@@ -43,6 +43,12 @@ class Metrics:
             ["table"],
             registry=self.registry,
         )
+        self.unpriced_model = Gauge(
+            "mukti_unpriced_model",
+            "1 for each model a plan answers with that has no price (its calls cost 0); alert when present",
+            ["model"],
+            registry=self.registry,
+        )
         self.default_partition_rows = Gauge(
             "mukti_default_partition_rows",
             "Rows that landed in a default partition (should be 0)",

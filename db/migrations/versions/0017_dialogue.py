@@ -7,16 +7,16 @@ tables that can be large are built CONCURRENTLY outside the migration's transact
 one statement at a time, so the tables stay writable.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014a
 """
 
 from alembic import op
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 from db.queries import sql_file
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0014a"
 branch_labels = None
 depends_on = None
 
@@ -35,7 +35,7 @@ def _statements(relative: str) -> list[str]:
 
 
 def upgrade() -> None:
-    execute_sql("SET LOCAL lock_timeout = '5s';")
+    lock_timeout()
     run_sql_file("schema/0017_dialogue.up.sql")
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
@@ -43,7 +43,6 @@ def upgrade() -> None:
     with op.get_context().autocommit_block():
         for statement in _statements("schema/0017_dialogue_indexes.up.sql"):
             execute_sql(statement)
-        execute_sql("SET lock_timeout = '5s';")
         execute_sql(
             "ALTER TABLE request_queue DROP CONSTRAINT request_queue_message_key,"
             " DROP CONSTRAINT request_queue_reply_key;"
@@ -51,10 +50,10 @@ def upgrade() -> None:
         execute_sql("ALTER TABLE request_queue VALIDATE CONSTRAINT request_queue_kind_valid;")
         execute_sql("ALTER TABLE request_queue VALIDATE CONSTRAINT request_queue_target_seq_valid;")
         execute_sql("ALTER TABLE usage_events VALIDATE CONSTRAINT usage_events_type_valid;")
-        execute_sql("RESET lock_timeout;")
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql("".join(f"DROP FUNCTION IF EXISTS {name}({args});" for name, args in reversed(FUNCTIONS.items())))
     execute_sql("DELETE FROM request_queue WHERE kind <> 'answer';")
     execute_sql(
