@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
 from api import accounts, admin, conversations, library, search, sharing, usage
 from api.errors import EXCEPTION_HANDLERS
+from api.openapi import assets_router, install_refined_schema, openapi_config
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
+from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
+from core.logs import configure_logging
 from core.database.pool import create_pool
 from core.settings import Settings
 
@@ -37,37 +36,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS]
+    handlers = [*ops.ROUTE_HANDLERS, assets_router()]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(), "pool": None}),
-        middleware=[metrics_middleware_factory, authentication_middleware()],
+        # The request id first: everything after it logs with the id.
+        middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
+        before_send=[send_request_id],
+        before_request=require_json_body,
+        request_max_body_size=settings.max_body_size,
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="Mukti",
             version="0.1.0",
-            description="Socratic tutoring backend: dialogues in which the LLM answers with questions.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
-            security=[{"BearerToken": []}],
+            description="Socratic tutoring backend: dialogues in which the LLM answers with questions. "
+                        "The reference with the flows (ask, stream, poll, share) is docs/api.md in the repository.",
         ),
         cors_config=CORSConfig(allow_origins=[]),
         logging_config=None,
         debug=False,
     )
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_refined_schema(app)
+    return app
 
 
 def asgi() -> Litestar:
     """Entry point for ASGI servers (`uvicorn --factory api.app:asgi`)."""
-    _configure_logging()
-    return create_app()
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings)

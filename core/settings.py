@@ -78,6 +78,9 @@ class Settings:
     burst_limit: int = 5
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    max_body_size: int = 1024 * 1024  # bytes of a request body; larger ones are refused (413) unread
+    log_format: str = "text"  # "text" | "json"
+    metrics_flush_interval: float = 5.0  # seconds between a worker's writes of its metrics to Postgres
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -110,6 +113,9 @@ class Settings:
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            max_body_size=_int("MUKTI_MAX_BODY_SIZE", 1024 * 1024),
+            log_format=e.get("MUKTI_LOG_FORMAT", "text"),
+            metrics_flush_interval=_float("MUKTI_METRICS_FLUSH_INTERVAL", 5.0),
         )
 
     @property
@@ -125,6 +131,10 @@ class Settings:
         """Refuse configurations that are unsafe to serve with."""
         if self.env not in ("development", "production"):
             raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("MUKTI_LOG_FORMAT must be 'text' or 'json'")
+        if self.max_body_size < 1024:
+            raise ValueError("MUKTI_MAX_BODY_SIZE must be at least 1024 bytes")
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
         if self.is_production:
