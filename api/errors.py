@@ -157,10 +157,8 @@ _SQLSTATE_FALLBACK = {
 }
 
 
-# RFC 9110: a 401 names how to authenticate. Bearer tokens are the API's one scheme
-# (RFC 6750: a token that was sent but failed says error="invalid_token").
+# RFC 9110: every 401 names how to authenticate; bearer tokens are the API's scheme.
 BEARER_CHALLENGE = 'Bearer realm="mukti"'
-_TOKEN_CODES = frozenset({"token_expired", "invalid_token"})
 
 
 def problem(
@@ -187,8 +185,7 @@ def problem(
         body.update(extra)
     headers = dict(headers or {})
     if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
-        headers["WWW-Authenticate"] = (f'{BEARER_CHALLENGE}, error="invalid_token"' if code in _TOKEN_CODES
-                                       else BEARER_CHALLENGE)
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -85,16 +85,20 @@ def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dic
                       options={"require": ["exp", "iat", "iss", "aud", "sub"]}, leeway=LEEWAY)
 
 
+# RFC 6750: a token was sent but cannot be used.
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="mukti", error="invalid_token"'}
+
+
 def decode_access_token(settings: Settings, token: str) -> dict:
     """The verified claims, or ApiError(401). Only HS256 is accepted (no `none`, no RS/HS confusion)."""
     try:
         claims = _verified_claims(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except jwt.ExpiredSignatureError as exc:
-        raise ApiError(401, "the access token has expired", code="token_expired") from exc
+        raise ApiError(401, "the access token has expired", code="token_expired", headers=_INVALID_TOKEN) from exc
     except jwt.PyJWTError as exc:
-        raise ApiError(401, "the access token is not valid", code="unauthorized") from exc
+        raise ApiError(401, "the access token is not valid", code="unauthorized", headers=_INVALID_TOKEN) from exc
     if claims["exp"] <= time.time() - LEEWAY:
-        raise ApiError(401, "the access token has expired", code="token_expired")
+        raise ApiError(401, "the access token has expired", code="token_expired", headers=_INVALID_TOKEN)
     return dict(claims)
 
 
@@ -121,7 +125,7 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         try:
             user_id = str(uuid.UUID(claims["sub"]))
         except (ValueError, TypeError) as exc:
-            raise ApiError(401, "the access token is not valid") from exc
+            raise ApiError(401, "the access token is not valid", headers=_INVALID_TOKEN) from exc
         if connection.route_handler.opt.get(STATUS_CHECKED_BY_HANDLER):
             return AuthenticationResult(user=CurrentUser(id=user_id, role=str(claims.get("role", "")), email=""),
                                         auth=claims)
