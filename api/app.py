@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,10 +15,12 @@ from api import accounts, admin, conversations, library, search, sharing, usage
 from api.errors import EXCEPTION_HANDLERS
 from api.openapi import assets_router, install_refined_schema, openapi_config
 from api.ops import controllers as ops
-from api.ops.metrics import Metrics, metrics_middleware_factory
+from api.ops.metrics import metrics_middleware_factory
 from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
 from core.logs import configure_logging
+from core.metrics import SharedMetrics, pool_gauges
+from db import metrics_store
 from core.database.pool import create_pool
 from core.settings import Settings
 
@@ -28,12 +32,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.check()
 
+    metrics = SharedMetrics("api")
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        metrics.add_gauge_source(pool_gauges(app.state.pool, "api"))
+        flusher = asyncio.create_task(metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval))
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await app.state.pool.close()
 
     handlers = [*ops.ROUTE_HANDLERS, assets_router()]
@@ -43,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics(), "pool": None}),
+        state=State({"settings": settings, "metrics": metrics, "pool": None}),
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
         before_send=[send_request_id],

@@ -12,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+
+from procrastinate import JobContext
+from procrastinate.exceptions import JobAborted
 
 from core.settings import Settings
 from jobs.app import configured_app
-from jobs.resources import db_pool_size, open_resources
+from jobs.backoff import RetryLater
+from jobs.resources import db_pool_size, open_resources, resources_of
 
 log = logging.getLogger("mukti.worker")
 
@@ -26,6 +31,27 @@ def quiet_per_job_logs() -> None:
     of jobs per second; errors and retries still show (warnings and up)."""
     for name in ("procrastinate", "httpx", "httpx2"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+async def count_jobs(call_next, context: JobContext, _worker) -> object:
+    """Procrastinate worker middleware: every job counted by task and outcome, and timed."""
+    metrics = resources_of(context).metrics
+    task = context.job.task_name
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        result = await call_next()
+        outcome = "succeeded"
+        return result
+    except RetryLater:
+        outcome = "retry"
+        raise
+    except (asyncio.CancelledError, JobAborted):
+        outcome = "aborted"
+        raise
+    finally:
+        metrics.inc("mukti_jobs_total", {"task": task, "outcome": outcome})
+        metrics.observe("mukti_job_duration_seconds", time.perf_counter() - started, {"task": task})
 
 
 async def run_worker(settings: Settings, *, queues: list[str] | None = None,
@@ -55,6 +81,7 @@ async def run_worker(settings: Settings, *, queues: list[str] | None = None,
                 # whose retry time has come, so it sets how late a retry after "1 s" runs.
                 fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
+                worker_middleware=[count_jobs],
             )
     except asyncio.CancelledError:
         if not install_signal_handlers:

@@ -6,9 +6,10 @@ import asyncio
 
 import asyncpg
 from litestar import MediaType, Request, Response, get
-from prometheus_client import generate_latest
 
 from api.errors import problem
+from core.metrics import SharedMetrics, render, render_labels
+from db import metrics_store
 from db.migrations.heads import migration_heads
 from db.queries import QUERIES
 
@@ -37,22 +38,38 @@ async def ready(request: Request) -> Response:
     return Response({"status": "ready", "migration": version})
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=MediaType.TEXT)
+@get("/metrics", tags=["operations"], summary="Prometheus metrics of every API and worker process",
+     media_type=MediaType.TEXT)
 async def metrics(request: Request) -> Response:
-    m = request.app.state.metrics
+    """The totals of all processes (core/metrics.py), and the queue as it is now."""
+    shared: SharedMetrics = request.app.state.metrics
+    settings = request.app.state.settings
     pool: asyncpg.Pool | None = request.app.state.get("pool")
-    if pool is not None:
-        try:
-            async with asyncio.timeout(2), pool.acquire() as conn:
-                for row in await conn.fetch(QUERIES["queue_depth"]):
-                    m.queue_depth.labels(row["status"]).set(row["n"])
-                m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
-                for row in await conn.fetch(QUERIES["default_partition_rows"]):
-                    m.default_partition_rows.labels(row["table_name"]).set(row["n"])
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
-            pass  # the HTTP metrics are still worth serving when the database is down
+    if pool is None:
+        return problem(503, "the database pool is not open", code="unavailable", headers=_RETRY)
+    try:
+        async with asyncio.timeout(5), pool.acquire() as conn:
+            # Our own increments first: what this scrape shows includes the requests before it.
+            await metrics_store.flush(conn, shared, settings.metrics_flush_interval)
+            rows = await metrics_store.read_totals(conn, settings.metrics_flush_interval)
+            rows += [("mukti_queue_depth", render_labels({"status": r["status"]}), r["n"])
+                     for r in await conn.fetch(QUERIES["queue_depth"])]
+            rows += [("mukti_queue_pending", render_labels({"priority": str(r["priority"])}), r["n"])
+                     for r in await conn.fetch(QUERIES["queue_pending_by_priority"])]
+            rows.append(("mukti_queue_oldest_pending_seconds", "",
+                         await conn.fetchval(QUERIES["oldest_pending_seconds"])))
+            rows += [("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
+                     for r in await conn.fetch(QUERIES["default_partition_rows"])]
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        # The totals live in the database: without it there is nothing true to show, and a
+        # failed scrape (up == 0) is the right signal.
+        return problem(503, f"the metrics cannot be read: the database is not reachable ({type(exc).__name__})",
+                       code="database_unavailable", headers=_RETRY)
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
-    return Response(generate_latest(m.registry), media_type="text/plain; version=0.0.4")
+    return Response(render(rows), media_type="text/plain; version=0.0.4")
+
+
+_RETRY = {"Retry-After": "5"}
 
 
 ROUTE_HANDLERS = [health, ready, metrics]

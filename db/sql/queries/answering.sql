@@ -59,3 +59,12 @@ UPDATE webhook_deliveries
    SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4,
        delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
  WHERE id = $1
+
+-- plan_models --
+-- Every model a plan answers with (checked against the LLM endpoint at worker start).
+SELECT DISTINCT model FROM plans ORDER BY model;
+
+-- answering_no_more_attempts --
+-- The LLM refused in a way no retry can change (a configuration error): this attempt is
+-- the last one (mukti_fail_attempt then fails the request for good, in the same transaction).
+UPDATE request_queue SET max_attempts = attempts WHERE id = $1 AND status IN ('pending', 'processing');

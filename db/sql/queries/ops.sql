@@ -19,3 +19,11 @@ SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS second
 SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_default
 UNION ALL
 SELECT 'usage_events', count(*) FROM usage_events_default;
+
+-- queue_pending_by_priority --
+-- Pending requests per priority, from the counts the queue's triggers keep (no scan).
+SELECT priority, sum(pending)::bigint AS n
+  FROM request_queue_pending_counts
+ GROUP BY priority
+HAVING sum(pending) > 0
+ ORDER BY priority;
