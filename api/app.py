@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -18,11 +19,11 @@ from api.ops import controllers as ops
 from api.ops.metrics import metrics_middleware_factory
 from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
+from core.database.pool import create_pool
 from core.logs import configure_logging
 from core.metrics import SharedMetrics, pool_gauges
-from db import metrics_store
-from core.database.pool import create_pool
 from core.settings import Settings
+from db import metrics_store
 
 FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
 
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
         metrics.add_gauge_source(pool_gauges(app.state.pool, "api"))
-        flusher = asyncio.create_task(metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval))
+        flusher = asyncio.create_task(
+            metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval)
+        )
         try:
             yield
         finally:
@@ -47,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await flusher
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS, assets_router()]
+    handlers: list[Any] = [*ops.ROUTE_HANDLERS, assets_router()]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
 
@@ -65,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Mukti",
             version="0.1.0",
             description="Socratic tutoring backend: dialogues in which the LLM answers with questions. "
-                        "The reference with the flows (ask, stream, poll, share) is docs/api.md in the repository.",
+            "The reference with the flows (ask, stream, poll, share) is docs/api.md in the repository.",
         ),
         cors_config=CORSConfig(allow_origins=[]),
         logging_config=None,

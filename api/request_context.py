@@ -31,10 +31,11 @@ _SANE = re.compile(r"[A-Za-z0-9._:\-+/=@]{1,128}")
 
 def request_id_of(scope: Scope) -> str:
     """The id of this request: the client's when sane, else a new one; fixed on first use."""
-    rid = scope.get(_SCOPE_KEY)  # type: ignore[call-overload]
-    if rid is None:
-        incoming = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                         if name == HEADER.encode()), "")
+    rid = scope.get(_SCOPE_KEY)
+    if not isinstance(rid, str):
+        incoming = next(
+            (value.decode("latin-1") for name, value in scope.get("headers", ()) if name == HEADER.encode()), ""
+        )
         rid = incoming if _SANE.fullmatch(incoming) else uuid.uuid4().hex
         scope[_SCOPE_KEY] = rid  # type: ignore[literal-required]
     return rid
@@ -78,5 +79,6 @@ async def require_json_body(request: Request) -> None:
     has_body = headers.get("content-length", "0") != "0" or "chunked" in headers.get("transfer-encoding", "")
     if has_body and not _is_json(headers.get("content-type", "")):
         # An HTTPException, not an ApiError: api.errors imports this module (its code comes from the status).
-        raise HTTPException(status_code=415,
-                            detail="the request body must be JSON, sent with Content-Type: application/json")
+        raise HTTPException(
+            status_code=415, detail="the request body must be JSON, sent with Content-Type: application/json"
+        )

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class Family:
     kind: str  # "counter" | "histogram" | "gauge"
@@ -44,17 +43,22 @@ CATALOG: dict[str, Family] = {
     "mukti_http_requests_total": Family("counter", "HTTP requests answered, by method, route template and status"),
     "mukti_http_request_duration_seconds": Family("histogram", "Time to answer HTTP requests", HTTP_BUCKETS),
     "mukti_llm_calls_total": Family(
-        "counter", "LLM calls by model and outcome (ok, rate_limited, config_error, server_error, timeout, "
-        "unreachable, bad_reply)"),
+        "counter",
+        "LLM calls by model and outcome (ok, rate_limited, config_error, server_error, timeout, "
+        "unreachable, bad_reply)",
+    ),
     "mukti_llm_call_duration_seconds": Family("histogram", "Duration of LLM calls, by model", LLM_BUCKETS),
-    "mukti_llm_tokens_total": Family("counter", "Tokens of successful LLM calls, by model and kind (prompt, "
-                                     "completion)"),
+    "mukti_llm_tokens_total": Family(
+        "counter", "Tokens of successful LLM calls, by model and kind (prompt, completion)"
+    ),
     "mukti_llm_calls_in_flight": Family("gauge", "LLM calls waiting for an answer, all workers"),
-    "mukti_jobs_total": Family("counter", "Jobs run by the workers, by task and outcome (succeeded, retry, "
-                               "failed, aborted)"),
+    "mukti_jobs_total": Family(
+        "counter", "Jobs run by the workers, by task and outcome (succeeded, retry, failed, aborted)"
+    ),
     "mukti_job_duration_seconds": Family("histogram", "Duration of jobs, by task", JOB_BUCKETS),
-    "mukti_db_pool_connections": Family("gauge", "Database connections of the processes' pools, by role and "
-                                        "state (busy, idle, max)"),
+    "mukti_db_pool_connections": Family(
+        "gauge", "Database connections of the processes' pools, by role and state (busy, idle, max)"
+    ),
     "mukti_process_resident_memory_bytes": Family("gauge", "Resident memory of each live Mukti process"),
     "mukti_process_cpu_seconds": Family("gauge", "CPU time used by each live Mukti process"),
     "mukti_process_open_fds": Family("gauge", "Open file descriptors of each live Mukti process"),
@@ -70,6 +74,7 @@ CATALOG: dict[str, Family] = {
 
 def render_labels(labels: Mapping[str, str]) -> str:
     """The Prometheus label set, keys sorted, values escaped: also the series' key in Postgres."""
+
     def escape(value: str) -> str:
         return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -120,8 +125,11 @@ class SharedMetrics:
         yield "mukti_process_cpu_seconds", me, times.user + times.system
         try:
             with open("/proc/self/statm") as statm:
-                yield "mukti_process_resident_memory_bytes", me, int(statm.read().split()[1]) * os.sysconf(
-                    "SC_PAGE_SIZE")
+                yield (
+                    "mukti_process_resident_memory_bytes",
+                    me,
+                    int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"),
+                )
             yield "mukti_process_open_fds", me, len(os.listdir("/proc/self/fd"))
         except OSError:
             pass  # not Linux: memory and descriptors are not reported
@@ -161,6 +169,7 @@ def _le(bound: float) -> str:
 
 def pool_gauges(pool, role: str) -> GaugeSource:
     """Gauges of an asyncpg pool: connections busy, idle, and the most it may open."""
+
     def read() -> Iterable[tuple[str, Mapping[str, str], float]]:
         size, idle = pool.get_size(), pool.get_idle_size()
         yield "mukti_db_pool_connections", {"role": role, "state": "busy"}, size - idle
@@ -198,7 +207,7 @@ def _series_order(row: tuple[str, str, float]) -> tuple:
     pairs = dict(_LABEL.findall(labels))
     le = pairs.pop("le", None)
     bound = float("inf") if le in (None, "+Inf") else float(le)
-    return family, sorted(pairs.items()), _SUFFIX_RANK.get(name[len(family):], 0), bound
+    return family, sorted(pairs.items()), _SUFFIX_RANK.get(name[len(family) :], 0), bound
 
 
 def _family_name(name: str) -> str:

@@ -23,10 +23,16 @@ async def flush(conn: asyncpg.Pool | asyncpg.Connection, metrics: SharedMetrics,
     counters, gauge_rows = sorted(pending.items()), sorted(gauges.items())
     try:
         await conn.execute(
-            QUERIES["metrics_flush"], metrics.process,
-            [k[0] for k, _ in counters], [k[1] for k, _ in counters], [v for _, v in counters],
-            [k[0] for k, _ in gauge_rows], [k[1] for k, _ in gauge_rows], [v for _, v in gauge_rows],
-            forget_after(interval))
+            QUERIES["metrics_flush"],
+            metrics.process,
+            [k[0] for k, _ in counters],
+            [k[1] for k, _ in counters],
+            [v for _, v in counters],
+            [k[0] for k, _ in gauge_rows],
+            [k[1] for k, _ in gauge_rows],
+            [v for _, v in gauge_rows],
+            forget_after(interval),
+        )
     except BaseException:
         metrics.restore(pending)
         raise
@@ -53,6 +59,8 @@ async def run_flusher(pool: asyncpg.Pool, metrics: SharedMetrics, interval: floa
 async def read_totals(conn: asyncpg.Connection, interval: float) -> list[tuple[str, str, float]]:
     """Every stored series: counter totals, and gauges summed over the live processes."""
     rows = [(r["name"], r["labels"], r["value"]) for r in await conn.fetch(QUERIES["metrics_totals"])]
-    rows += [(r["name"], r["labels"], r["value"])
-             for r in await conn.fetch(QUERIES["metrics_live_gauges"], live_within(interval))]
+    rows += [
+        (r["name"], r["labels"], r["value"])
+        for r in await conn.fetch(QUERIES["metrics_live_gauges"], live_within(interval))
+    ]
     return rows

@@ -48,11 +48,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
 
         stub = StubServer(record_calls=False).__enter__()
         llm_base_url = stub.base_url
-        log.warning("no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s",
-                    llm_base_url)
+        log.warning(
+            "no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s", llm_base_url
+        )
     # The tasks decode their few json columns themselves: no per-call type codec.
-    pool = await create_pool(settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings),
-                             json_codecs=False)
+    pool = await create_pool(
+        settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
+    )
     metrics = SharedMetrics("worker")
     llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
     metrics.add_gauge_source(pool_gauges(pool, "worker"))
@@ -80,13 +82,20 @@ async def warn_about_missing_models(pool: asyncpg.Pool, llm: LlmClient) -> list[
     try:
         offered = await llm.list_models()
     except Exception as exc:  # noqa: BLE001 (an endpoint without /models, or down: say so, start anyway)
-        log.warning("could not list the LLM endpoint's models (GET /models) to check the plans' models %s: %s",
-                    sorted(wanted), exc)
+        log.warning(
+            "could not list the LLM endpoint's models (GET /models) to check the plans' models %s: %s",
+            sorted(wanted),
+            exc,
+        )
         return []
     missing = sorted(wanted - offered)
     if missing:
-        log.warning("the LLM endpoint does not offer the model(s) %s used by plans; their questions will fail "
-                    "as configuration errors (the endpoint offers %s)", missing, sorted(offered)[:20])
+        log.warning(
+            "the LLM endpoint does not offer the model(s) %s used by plans; their questions will fail "
+            "as configuration errors (the endpoint offers %s)",
+            missing,
+            sorted(offered)[:20],
+        )
     else:
         log.info("the LLM endpoint offers every plan's model: %s", sorted(wanted))
     return missing

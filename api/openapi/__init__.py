@@ -143,15 +143,24 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "description": "Short summary of the status", "example": "Not Found"},
         "status": {"type": "integer", "description": "The HTTP status", "example": 404},
         "detail": {"type": "string", "description": "What went wrong, for people", "example": "conversation not found"},
-        "code": {"type": "string", "description": "Stable machine-readable code, e.g. `rate_limited`, "
-                 "`quota_exhausted`, `not_found`, `validation_failed`, `conflict`, `forbidden`, `unauthorized`, "
-                 "`token_expired`, `gone`, `payload_too_large`, `unsupported_media_type`, `database_unavailable`",
-                 "example": "not_found"},
-        "instance": {"type": "string", "description": "The request id (as in the `X-Request-ID` header)",
-                     "example": "5f0c6c1e9b2d4a7f8e3d2c1b0a998877"},
+        "code": {
+            "type": "string",
+            "description": "Stable machine-readable code, e.g. `rate_limited`, "
+            "`quota_exhausted`, `not_found`, `validation_failed`, `conflict`, `forbidden`, `unauthorized`, "
+            "`token_expired`, `gone`, `payload_too_large`, `unsupported_media_type`, `database_unavailable`",
+            "example": "not_found",
+        },
+        "instance": {
+            "type": "string",
+            "description": "The request id (as in the `X-Request-ID` header)",
+            "example": "5f0c6c1e9b2d4a7f8e3d2c1b0a998877",
+        },
         "field": {"type": ["string", "null"], "description": "The offending input field, for input errors"},
-        "errors": {"type": "array", "description": "Every offending field, for input errors",
-                   "items": {"$ref": "#/components/schemas/FieldError"}},
+        "errors": {
+            "type": "array",
+            "description": "Every offending field, for input errors",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+        },
         "retry_after": {"type": "integer", "description": "Seconds until a retry can succeed (429)"},
     },
 }
@@ -166,13 +175,19 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 _HEADERS: dict[str, dict[str, Any]] = {
-    "X-Request-ID": {"description": "The request's id: the client's own when it sent a sane one, else a new one",
-                     "schema": {"type": "string"}},
+    "X-Request-ID": {
+        "description": "The request's id: the client's own when it sent a sane one, else a new one",
+        "schema": {"type": "string"},
+    },
     "Retry-After": {"description": "Whole seconds to wait before retrying", "schema": {"type": "integer"}},
-    "WWW-Authenticate": {"description": "The authentication scheme: `Bearer realm=\"mukti\"`",
-                         "schema": {"type": "string"}},
-    "Location": {"description": "Where to follow the accepted request: `/queue/{request_id}`",
-                 "schema": {"type": "string"}},
+    "WWW-Authenticate": {
+        "description": 'The authentication scheme: `Bearer realm="mukti"`',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "Where to follow the accepted request: `/queue/{request_id}`",
+        "schema": {"type": "string"},
+    },
 }
 _ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
 
@@ -232,9 +247,12 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
 
 def unlisted_operations(schema: dict[str, Any]) -> list[str]:
     """Operations of the document that OPERATIONS does not describe (a test keeps this empty)."""
-    return sorted(f"{method.upper()} {path}" for path, item in schema.get("paths", {}).items()
-                  for method in item if method in ("get", "put", "post", "patch", "delete")
-                  and f"{method.upper()} {path}" not in OPERATIONS)
+    return sorted(
+        f"{method.upper()} {path}"
+        for path, item in schema.get("paths", {}).items()
+        for method in item
+        if method in ("get", "put", "post", "patch", "delete") and f"{method.upper()} {path}" not in OPERATIONS
+    )
 
 
 def install_refined_schema(app: Litestar) -> None:
@@ -253,21 +271,27 @@ def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:
         path=SCHEMA_PATH,
         render_plugins=[
             # The first plugin also answers /schema itself.
-            SwaggerRenderPlugin(path="/swagger", js_url=f"{swagger}/swagger-ui-bundle.js",
-                                css_url=f"{swagger}/swagger-ui.css",
-                                standalone_preset_js_url=f"{swagger}/swagger-ui-standalone-preset.js",
-                                favicon=favicon),
-            RedocRenderPlugin(path="/redoc", js_url=f"{ASSETS_PATH}/{REDOC}/redoc.standalone.js",
-                              google_fonts=False, favicon=favicon),
+            SwaggerRenderPlugin(
+                path="/swagger",
+                js_url=f"{swagger}/swagger-ui-bundle.js",
+                css_url=f"{swagger}/swagger-ui.css",
+                standalone_preset_js_url=f"{swagger}/swagger-ui-standalone-preset.js",
+                favicon=favicon,
+            ),
+            RedocRenderPlugin(
+                path="/redoc", js_url=f"{ASSETS_PATH}/{REDOC}/redoc.standalone.js", google_fonts=False, favicon=favicon
+            ),
             JsonRenderPlugin(),
         ],
-        components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
         security=[{"BearerToken": []}],
         tags=[Tag(name=name, description=text) for name, text in TAGS.items()],
     )
 
 
 def assets_router() -> Router:
-    return create_static_files_router(path=ASSETS_PATH, directories=[ASSETS], include_in_schema=False,
-                                      send_as_attachment=False)
+    return create_static_files_router(
+        path=ASSETS_PATH, directories=[ASSETS], include_in_schema=False, send_as_attachment=False
+    )

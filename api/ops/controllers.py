@@ -29,17 +29,24 @@ async def ready(request: Request) -> Response:
             version = await pool.fetchval(QUERIES["migration_version"])
     except asyncpg.UndefinedTableError:
         return problem(503, "the database has not been migrated (run: mukti migrate)", code="not_migrated")
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return problem(503, f"the database is not reachable: {type(exc).__name__}", code="database_unavailable")
     heads = migration_heads()
     if version not in heads:
-        return problem(503, f"the database is at migration {version}, the code expects {', '.join(sorted(heads))}"
-                       " (run: mukti migrate)", code="not_migrated")
+        return problem(
+            503,
+            f"the database is at migration {version}, the code expects {', '.join(sorted(heads))} (run: mukti migrate)",
+            code="not_migrated",
+        )
     return Response({"status": "ready", "migration": version})
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics of every API and worker process",
-     media_type=MediaType.TEXT)
+@get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics of every API and worker process",
+    media_type=MediaType.TEXT,
+)
 async def metrics(request: Request) -> Response:
     """The totals of all processes (core/metrics.py), and the queue as it is now."""
     shared: SharedMetrics = request.app.state.metrics
@@ -52,19 +59,30 @@ async def metrics(request: Request) -> Response:
             # Our own increments first: what this scrape shows includes the requests before it.
             await metrics_store.flush(conn, shared, settings.metrics_flush_interval)
             rows = await metrics_store.read_totals(conn, settings.metrics_flush_interval)
-            rows += [("mukti_queue_depth", render_labels({"status": r["status"]}), r["n"])
-                     for r in await conn.fetch(QUERIES["queue_depth"])]
-            rows += [("mukti_queue_pending", render_labels({"priority": str(r["priority"])}), r["n"])
-                     for r in await conn.fetch(QUERIES["queue_pending_by_priority"])]
-            rows.append(("mukti_queue_oldest_pending_seconds", "",
-                         await conn.fetchval(QUERIES["oldest_pending_seconds"])))
-            rows += [("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
-                     for r in await conn.fetch(QUERIES["default_partition_rows"])]
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            rows += [
+                ("mukti_queue_depth", render_labels({"status": r["status"]}), r["n"])
+                for r in await conn.fetch(QUERIES["queue_depth"])
+            ]
+            rows += [
+                ("mukti_queue_pending", render_labels({"priority": str(r["priority"])}), r["n"])
+                for r in await conn.fetch(QUERIES["queue_pending_by_priority"])
+            ]
+            rows.append(
+                ("mukti_queue_oldest_pending_seconds", "", await conn.fetchval(QUERIES["oldest_pending_seconds"]))
+            )
+            rows += [
+                ("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
+                for r in await conn.fetch(QUERIES["default_partition_rows"])
+            ]
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         # The totals live in the database: without it there is nothing true to show, and a
         # failed scrape (up == 0) is the right signal.
-        return problem(503, f"the metrics cannot be read: the database is not reachable ({type(exc).__name__})",
-                       code="database_unavailable", headers=_RETRY)
+        return problem(
+            503,
+            f"the metrics cannot be read: the database is not reachable ({type(exc).__name__})",
+            code="database_unavailable",
+            headers=_RETRY,
+        )
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
     return Response(render(rows), media_type="text/plain; version=0.0.4")
 

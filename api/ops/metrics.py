@@ -32,11 +32,13 @@ def metrics_middleware_factory(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_wrapper)
         finally:
             metrics: SharedMetrics = scope["app"].state.metrics
-            route = scope.get("path_template") or "unmatched"
-            method = scope.get("method", "GET")
-            metrics.inc("mukti_http_requests_total",
-                        {"method": method, "route": route, "status": str(status_holder["status"])})
-            metrics.observe("mukti_http_request_duration_seconds", time.perf_counter() - started,
-                            {"method": method, "route": route})
+            route = str(scope.get("path_template") or "unmatched")
+            method = str(scope.get("method", "GET"))
+            metrics.inc(
+                "mukti_http_requests_total", {"method": method, "route": route, "status": str(status_holder["status"])}
+            )
+            metrics.observe(
+                "mukti_http_request_duration_seconds", time.perf_counter() - started, {"method": method, "route": route}
+            )
 
     return middleware

@@ -23,8 +23,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def create_pool(settings: Settings, *, application_name: str = "mukti-api", min_size: int | None = None,
-                      max_size: int | None = None, json_codecs: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings,
+    *,
+    application_name: str = "mukti-api",
+    min_size: int | None = None,
+    max_size: int | None = None,
+    json_codecs: bool = True,
+) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         settings.require_database_url(),
         min_size=settings.db_pool_min if min_size is None else min_size,

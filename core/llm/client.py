@@ -41,8 +41,9 @@ class LlmError(Exception):
     `outcome` is the call's label in mukti_llm_calls_total.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 outcome: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None, outcome: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
@@ -68,13 +69,17 @@ class LlmError(Exception):
         if self.status == 429:
             return "the language model is rate limiting us"
         if self.status in (401, 403):
-            return (f"the language model refused our credentials (HTTP {self.status}): "
-                    "a configuration error, reported to the operators")
+            return (
+                f"the language model refused our credentials (HTTP {self.status}): "
+                "a configuration error, reported to the operators"
+            )
         if self.status == 404:
             return "the language model endpoint does not know this plan's model (HTTP 404): a configuration error"
         if self.permanent:
-            return (f"the language model refused the request (HTTP {self.status}), e.g. an unknown model: "
-                    "a configuration error, reported to the operators")
+            return (
+                f"the language model refused the request (HTTP {self.status}), e.g. an unknown model: "
+                "a configuration error, reported to the operators"
+            )
         if self.status is not None:
             return f"the language model answered with an error (HTTP {self.status})"
         if "timed out" in str(self):
@@ -117,26 +122,44 @@ class _Shard:
 
 
 class LlmClient:
-    def __init__(self, *, base_url: str | None, api_key: str | None, timeout: float, max_connections: int,
-                 metrics: SharedMetrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float,
+        max_connections: int,
+        metrics: SharedMetrics | None = None,
+    ) -> None:
         self._metrics = metrics
         shards = -(-max_connections // SHARD_CONNECTIONS)
         per_shard = -(-max_connections // shards)
         limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._shards = [_Shard(openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or NO_KEY,
-            timeout=timeout,
-            max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
-        )) for _ in range(shards)]
+        self._shards = [
+            _Shard(
+                openai.AsyncOpenAI(
+                    base_url=base_url,
+                    api_key=api_key or NO_KEY,
+                    timeout=timeout,
+                    max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+                )
+            )
+            for _ in range(shards)
+        ]
 
     @classmethod
-    def from_settings(cls, settings: Settings, base_url: str | None = None,
-                      metrics: SharedMetrics | None = None) -> "LlmClient":
+    def from_settings(
+        cls, settings: Settings, base_url: str | None = None, metrics: SharedMetrics | None = None
+    ) -> LlmClient:
         # Headroom over the job concurrency: keep-alive connections of calls just ended.
-        return cls(base_url=base_url or settings.llm_base_url, api_key=settings.llm_api_key,
-                   timeout=settings.llm_timeout, max_connections=settings.worker_concurrency + 16, metrics=metrics)
+        return cls(
+            base_url=base_url or settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+            max_connections=settings.worker_concurrency + 16,
+            metrics=metrics,
+        )
 
     @property
     def in_flight(self) -> int:
@@ -160,12 +183,14 @@ class LlmClient:
             shard.in_flight -= 1
             if self._metrics is not None:
                 self._metrics.inc("mukti_llm_calls_total", {"model": model, "outcome": outcome})
-                self._metrics.observe("mukti_llm_call_duration_seconds", time.perf_counter() - started,
-                                      {"model": model})
+                self._metrics.observe(
+                    "mukti_llm_call_duration_seconds", time.perf_counter() - started, {"model": model}
+                )
         if self._metrics is not None:
             self._metrics.inc("mukti_llm_tokens_total", {"model": model, "kind": "prompt"}, completion.prompt_tokens)
-            self._metrics.inc("mukti_llm_tokens_total", {"model": model, "kind": "completion"},
-                              completion.completion_tokens)
+            self._metrics.inc(
+                "mukti_llm_tokens_total", {"model": model, "kind": "completion"}, completion.completion_tokens
+            )
         return completion
 
     async def list_models(self) -> set[str]:
@@ -180,12 +205,16 @@ class LlmClient:
             # errors and timeouts as `chat.completions.create`, without its per-call type
             # transforms of the parameters and of the response (~40% of a call's CPU time, the
             # worker's limit at hundreds of calls per second). The reply is read as plain JSON.
-            response = await client.post("/chat/completions", body={"model": model, "messages": messages},
-                                               cast_to=httpx2.Response)
+            response = await client.post(
+                "/chat/completions", body={"model": model, "messages": messages}, cast_to=httpx2.Response
+            )
             reply = response.json()
         except openai.APIStatusError as exc:
-            raise LlmError(f"LLM answered {exc.status_code}: {exc.message}", status=exc.status_code,
-                           retry_after=parse_retry_after(exc.response.headers)) from exc
+            raise LlmError(
+                f"LLM answered {exc.status_code}: {exc.message}",
+                status=exc.status_code,
+                retry_after=parse_retry_after(exc.response.headers),
+            ) from exc
         except openai.APITimeoutError as exc:
             raise LlmError("LLM call timed out", outcome="timeout") from exc
         except openai.APIConnectionError as exc:
@@ -203,8 +232,9 @@ class LlmClient:
             raise LlmError(f"LLM answered with an unexpected body: {exc}", outcome="bad_reply") from exc
         if not content:
             raise LlmError("LLM returned an empty reply", outcome="bad_reply")
-        return Completion(content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          latency_ms=latency_ms)
+        return Completion(
+            content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms
+        )
 
     async def aclose(self) -> None:
         for shard in self._shards:
