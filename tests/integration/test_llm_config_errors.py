@@ -17,8 +17,15 @@ from tests.integration.answering_helpers import ask, inprocess_worker, new_learn
 
 @pytest.fixture
 def settings(database_url: str, stub: StubServer) -> Settings:
-    return Settings(database_url=database_url, llm_base_url=stub.base_url, llm_timeout=5, worker_concurrency=4,
-                    burst_limit=0, max_attempts=3, metrics_flush_interval=0.2)
+    return Settings(
+        database_url=database_url,
+        llm_base_url=stub.base_url,
+        llm_timeout=5,
+        worker_concurrency=4,
+        burst_limit=0,
+        max_attempts=3,
+        metrics_flush_interval=0.2,
+    )
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
