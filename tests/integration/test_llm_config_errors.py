@@ -39,7 +39,7 @@ async def test_a_configuration_error_fails_the_request_at_once(client, db, setti
     assert done["status"] == "failed" and done["attempts"] == 1
     assert f"HTTP {status}" in done["error"] and "configuration" in done["error"]
     scrape = (await client.get("/metrics")).text
-    assert f'mukti_llm_calls_total{{model="gpt-4o-mini",outcome="config_error"}} 1' in scrape
+    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="config_error"} 1' in scrape
     assert 'mukti_jobs_total{outcome="succeeded",task="answer_question"} 1' in scrape
 
 
