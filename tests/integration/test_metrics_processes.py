@@ -4,11 +4,7 @@ of all three (core/metrics.py: every process flushes its increments to Postgres)
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import socket
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,14 +13,9 @@ import pytest
 from core.llm.stub import StubServer
 from tests.factories import create_user
 from tests.integration.answering_helpers import worker_process
+from tests.integration.api_process import api_process
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _value(scrape: str, series: str) -> float:
@@ -32,56 +23,27 @@ def _value(scrape: str, series: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-async def _started(proc: asyncio.subprocess.Process, log: list[str]) -> None:
-    assert proc.stderr is not None
-    while line := await proc.stderr.readline():
-        log.append(line.decode())
-        if b"Application startup complete" in line:
-            asyncio.create_task(_drain(proc, log))
-            return
-    raise AssertionError("the API process exited:\n" + "".join(log))
-
-
-async def _drain(proc: asyncio.subprocess.Process, log: list[str]) -> None:
-    assert proc.stderr is not None
-    while line := await proc.stderr.readline():
-        log.append(line.decode())
-
-
 async def test_one_scrape_shows_the_totals_of_every_process(
     database_url, db, settings, stub: StubServer, tmp_path: Path
 ):
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
         "LLM_BASE_URL": stub.base_url,
         "MUKTI_METRICS_FLUSH_INTERVAL": "0.2",
         "MUKTI_BURST_LIMIT": "1000",
         "MUKTI_DB_POOL_MIN": "1",
     }
-    ports = [_free_port(), _free_port()]
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cli", "api", "--port", str(port), env=env, stderr=asyncio.subprocess.PIPE
-        )
-        for port in ports
-    ]
-    logs: list[list[str]] = [[], []]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
     user = await create_user(db, settings)
-    try:
-        await asyncio.wait_for(asyncio.gather(*(_started(p, log) for p, log in zip(procs, logs, strict=True))), 60)
+    async with api_process(database_url, **env) as first, api_process(database_url, **env) as second:
+        urls = [first, second]
         with worker_process(database_url, stub.base_url, tmp_path / "worker.log", MUKTI_METRICS_FLUSH_INTERVAL="0.2"):
             async with httpx.AsyncClient(timeout=10) as http:
                 for i in range(10):  # 7 on the first API, 3 on the second
                     assert (await http.get(urls[0 if i < 7 else 1] + "/health")).status_code == 200
                 conversation = (await http.post(urls[1] + "/conversations", json={}, headers=user.headers)).json()
                 ask = f"{urls[1]}/conversations/{conversation['id']}/messages"
-                request_ids = []
                 for content in ("What is virtue?", "Can it be taught?"):
                     answer = await http.post(ask, json={"content": content}, headers=user.headers)
                     assert answer.status_code == 202, answer.text
-                    request_ids.append(answer.json()["request_id"])
 
                 async def totals_seen() -> str:
                     # Other processes flush every 0.2 s: scrape until their increments are in.
@@ -101,12 +63,6 @@ async def test_one_scrape_shows_the_totals_of_every_process(
                 scrape = await totals_seen()
                 # The same totals from the other API process: scrapes agree whichever process answers.
                 other = (await http.get(urls[1] + "/metrics")).text
-    finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            await proc.wait()
 
     for text in (scrape, other):
         assert _value(text, 'mukti_http_requests_total{method="GET",route="/health",status="200"}') == 10
