@@ -9,8 +9,6 @@ import msgspec
 
 from api.enums import MessageRole, RequestStatus
 
-MAX_CONTENT = 8000
-
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
