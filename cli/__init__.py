@@ -6,12 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 
+from cli.up import cmd_up
+from core.logs import configure_logging
 from core.settings import Settings
 
 log = logging.getLogger("mukti")
@@ -78,14 +77,6 @@ def cmd_llm_stub(args: argparse.Namespace) -> int:
     return 0
 
 
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def _admin_command(args: argparse.Namespace) -> int:
     """`mukti admin create|promote`: the only way to the first admin (the API never grants roles to itself)."""
     import asyncpg
@@ -127,106 +118,13 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60, path: str = "/ready") -> bool:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            return False
-        try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def _stop(children: list[subprocess.Popen], timeout: float) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    """Run everything: (embedded) Postgres, migrations, the API and a worker."""
-    settings = Settings.from_env()
-    env = dict(os.environ)
-    server = None
-    if settings.database_url:
-        database_url = settings.require_database_url()
-    else:
-        from cli.embedded import database_url_of, start_embedded_postgres
-
-        server = start_embedded_postgres(settings.data_dir)
-        database_url = database_url_of(server)
-        print(f"embedded Postgres, data in {(settings.data_dir / 'postgres').resolve()}", flush=True)
-    env["DATABASE_URL"] = database_url
-
-    migrate(database_url)
-    port = args.port or settings.port
-    env["MUKTI_PORT"] = str(port)
-    base = [sys.executable, "-m", "cli"]
-    # Services the API and worker use; stopped after them (running jobs still call the LLM).
-    services: list[subprocess.Popen] = []
-    if not settings.llm_base_url and not settings.llm_api_key:
-        # No LLM configured: answer with the offline stub, in a process of its own.
-        stub_port = _free_port("127.0.0.1")
-        services.append(subprocess.Popen([*base, "llm-stub", "--port", str(stub_port)], env=env))
-        stub_url = f"http://127.0.0.1:{stub_port}"
-        if not _wait_ready(stub_url, services, timeout=30, path="/v1/models"):
-            _stop(services, timeout=5)
-            if server is not None:
-                server.cleanup()
-            print("the offline LLM stub did not start", file=sys.stderr, flush=True)
-            return 1
-        env["LLM_BASE_URL"] = stub_url + "/v1"
-        print(f"no LLM configured (LLM_BASE_URL, LLM_API_KEY): using the offline stub at {stub_url}/v1", flush=True)
-    children = [
-        subprocess.Popen([*base, "api", "--port", str(port)], env=env),
-        subprocess.Popen([*base, "worker"], env=env),
-    ]
-    url = f"http://{settings.host}:{port}"
-
-    stopping = False
-
-    def request_stop(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        if _wait_ready(url, children):
-            print(f"Mukti is running at {url}  (API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
-        elif not stopping:
-            print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
-            stopping = True
-        while not stopping and all(child.poll() is None for child in children + services):
-            time.sleep(0.2)
-    finally:
-        _stop(children, timeout=settings.worker_shutdown_timeout + 5)
-        _stop(services, timeout=5)
-        if server is not None:
-            server.cleanup()
-        print("Mukti stopped", flush=True)
-    return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in children) else 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mukti", description="Mukti: a Socratic tutoring backend")
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the API and a worker (embedded Postgres when DATABASE_URL is unset)")
     up.add_argument("--port", type=int, default=None)
+    up.add_argument("--verbose", action="store_true", help="show the output of Postgres, migrations, API and worker")
     up.set_defaults(func=cmd_up)
 
     mig = sub.add_parser("migrate", help="apply migrations (default: to head)")
@@ -263,6 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("MUKTI_LOG_FORMAT", "text"))
     args = build_parser().parse_args(argv)
     return args.func(args)
