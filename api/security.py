@@ -147,13 +147,19 @@ def authentication_middleware() -> DefineMiddleware:
     return DefineMiddleware(JWTAuthenticationMiddleware, exclude=_EXCLUDE)
 
 
+def _preflight(connection: ASGIConnection) -> bool:
+    # OPTIONS is not authenticated (the middleware skips it: it only lists the allowed
+    # methods), so it has no user to check; it reveals nothing either.
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def requires_moderator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for moderator routes: moderators and admins pass, everyone else gets 403."""
-    if not connection.user.is_moderator:
+    if not _preflight(connection) and not connection.user.is_moderator:
         raise ApiError(403, "this route is for moderators and admins", code="forbidden")
 
 
 def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for admin routes: 403 for everyone but admins."""
-    if not connection.user.is_admin:
+    if not _preflight(connection) and not connection.user.is_admin:
         raise ApiError(403, "this route is for admins", code="forbidden")

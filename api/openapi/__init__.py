@@ -10,7 +10,8 @@ cannot know, from one table (`OPERATIONS`, keyed by "METHOD /path"):
   500/503); the table adds the ones only the code knows (403, 409, 410, 429…);
 - response headers: `Location` on a 202, `Retry-After` on 429 and 503, `WWW-Authenticate`
   on 401, `X-Request-ID` on everything;
-- no security requirement on the public operations (`security: []`).
+- no security requirement on the public operations (`security: []`);
+- `additionalProperties: false` on the bodies that refuse unknown fields.
 
 A route missing from the table fails tests/integration/test_openapi.py, which names it.
 
@@ -21,6 +22,7 @@ assets/README.md for versions and licences): they work without internet.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,14 +95,14 @@ OPERATIONS: dict[str, Op] = {
     "DELETE /techniques/{technique_id}": Op("deleteTechnique", "library", (403, 409)),
     "GET /techniques/{technique_id}/versions": Op("listTechniqueVersions", "library"),
     "PUT /techniques/{technique_id}/vote": Op("voteOnTechnique", "library", (403,)),
-    "DELETE /techniques/{technique_id}/vote": Op("removeTechniqueVote", "library"),
+    "DELETE /techniques/{technique_id}/vote": Op("removeTechniqueVote", "library", (403,)),
     "GET /resources": Op("listResources", "library"),
     "POST /resources": Op("createResource", "library"),
     "GET /resources/{resource_id}": Op("getResource", "library"),
     "PATCH /resources/{resource_id}": Op("updateResource", "library", (403, 409)),
     "DELETE /resources/{resource_id}": Op("deleteResource", "library", (403, 409)),
     "PUT /resources/{resource_id}/vote": Op("voteOnResource", "library", (403,)),
-    "DELETE /resources/{resource_id}/vote": Op("removeResourceVote", "library"),
+    "DELETE /resources/{resource_id}/vote": Op("removeResourceVote", "library", (403,)),
     "GET /moderation/queue": Op("getModerationQueue", "moderation", (403,)),
     "POST /moderation/techniques/{technique_id}/approve": Op("approveTechnique", "moderation", (403, 409)),
     "POST /moderation/techniques/{technique_id}/reject": Op("rejectTechnique", "moderation", (403, 409)),
@@ -211,9 +213,46 @@ def _error_statuses(op: Op, operation: dict[str, Any], path: str) -> set[int]:
     return statuses
 
 
+# Rules the handlers check themselves (so that the answer is their own clear message), told
+# to clients too: (schema, property) -> JSON Schema keywords.
+FIELD_RULES: dict[tuple[str, str], dict[str, Any]] = {
+    ("QuestionCreate", "content"): {
+        "minLength": 1,
+        "maxLength": 8000,
+        "pattern": "\\S",
+        "description": "1 to 8,000 characters, not only blanks",
+    },
+    ("UpdateMeRequest", "webhook_url"): {
+        "pattern": "^https?://",
+        "format": "uri",
+        "description": "an http(s) URL; private addresses are refused",
+    },
+}
+
+
+def _strict_bodies() -> set[str]:
+    """Names of the request bodies that refuse unknown fields (msgspec `forbid_unknown_fields`)."""
+    import msgspec
+
+    def subclasses(cls: type) -> Iterator[type]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    return {cls.__name__ for cls in subclasses(msgspec.Struct)
+            if cls.__module__.startswith("api.") and cls.__struct_config__.forbid_unknown_fields}  # fmt: skip
+
+
 def refine(schema: dict[str, Any]) -> dict[str, Any]:
     """Complete Litestar's document in place (see the module docstring); returns it."""
     components = schema.setdefault("components", {})
+    # Unknown fields are refused (422): say so, or a client (and a fuzzer) would think them fine.
+    strict = _strict_bodies()
+    for name, body in components.get("schemas", {}).items():
+        if name in strict:
+            body["additionalProperties"] = False
+    for (name, prop), rules in FIELD_RULES.items():
+        components["schemas"][name]["properties"][prop].update(rules)
     components.setdefault("schemas", {}).update(Problem=PROBLEM_SCHEMA, FieldError=FIELD_ERROR_SCHEMA)
     components["headers"] = _HEADERS
     schema["tags"] = [{"name": name, "description": text} for name, text in TAGS.items()]
