@@ -234,7 +234,7 @@ def _strict_bodies() -> set[str]:
     """Names of the request bodies that refuse unknown fields (msgspec `forbid_unknown_fields`)."""
     import msgspec
 
-    def subclasses(cls: type) -> Iterator[type]:
+    def subclasses(cls: type[msgspec.Struct]) -> Iterator[type[msgspec.Struct]]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
