@@ -17,6 +17,7 @@ programming error caught at once.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -81,6 +82,27 @@ def render_labels(labels: Mapping[str, str]) -> str:
     return ",".join(f'{key}="{escape(labels[key])}"' for key in sorted(labels))
 
 
+# The series keys of a label set, rendered once: recording is on every request's path.
+@functools.lru_cache(maxsize=4096)
+def _counter_key(name: str, labels: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    assert CATALOG[name].kind == "counter", name
+    return name, render_labels(dict(labels))
+
+
+@functools.lru_cache(maxsize=4096)
+def _histogram_keys(
+    name: str, labels: tuple[tuple[str, str], ...]
+) -> tuple[tuple[float, ...], tuple[tuple[str, str], ...], tuple[str, str], tuple[str, str]]:
+    family = CATALOG[name]
+    assert family.kind == "histogram", name
+    base = dict(labels)
+    buckets = tuple(
+        (f"{name}_bucket", render_labels({**base, "le": _le(bound)})) for bound in (*family.buckets, float("inf"))
+    )
+    rendered = render_labels(base)
+    return family.buckets, buckets, (f"{name}_sum", rendered), (f"{name}_count", rendered)
+
+
 GaugeSource = Callable[[], Iterable[tuple[str, Mapping[str, str], float]]]
 
 
@@ -97,21 +119,18 @@ class SharedMetrics:
     # -- recording (cheap: a dict update, no I/O) --
 
     def inc(self, name: str, labels: Mapping[str, str] | None = None, value: float = 1.0) -> None:
-        assert CATALOG[name].kind == "counter", name
-        self._pending[(name, render_labels(labels or {}))] += value
+        self._pending[_counter_key(name, tuple(sorted((labels or {}).items())))] += value
 
     def observe(self, name: str, value: float, labels: Mapping[str, str] | None = None) -> None:
-        family = CATALOG[name]
-        assert family.kind == "histogram", name
-        labels = dict(labels or {})
-        base = render_labels(labels)
+        bounds, buckets, sum_key, count_key = _histogram_keys(name, tuple(sorted((labels or {}).items())))
         # Cumulative buckets: the observation counts in its bucket and every larger one; the
         # smaller ones get 0, so that every bucket of a series exists from its first observation.
-        first = bisect_left(family.buckets, value)
-        for i, bound in enumerate((*family.buckets, float("inf"))):
-            self._pending[(f"{name}_bucket", render_labels({**labels, "le": _le(bound)}))] += i >= first
-        self._pending[(f"{name}_sum", base)] += value
-        self._pending[(f"{name}_count", base)] += 1
+        first = bisect_left(bounds, value)
+        pending = self._pending
+        for i, key in enumerate(buckets):
+            pending[key] += i >= first
+        pending[sum_key] += value
+        pending[count_key] += 1
 
     def add_gauge_source(self, source: GaugeSource) -> None:
         """A callable read at each flush: yields (name, labels, value) of this process's gauges."""
