@@ -13,6 +13,9 @@ from db import metrics_store
 from db.migrations.heads import migration_heads
 from db.queries import QUERIES
 
+# A readiness or metrics 503 says when to look again (load balancers, scrapers).
+_RETRY = {"Retry-After": "5"}
+
 
 @get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)
 def health() -> dict[str, str]:
@@ -23,20 +26,25 @@ def health() -> dict[str, str]:
 async def ready(request: Request) -> Response:
     pool: asyncpg.Pool | None = request.app.state.get("pool")
     if pool is None:
-        return problem(503, "the database pool is not open", code="unavailable")
+        return problem(503, "the database pool is not open", code="unavailable", headers=_RETRY)
     try:
         async with asyncio.timeout(2):
             version = await pool.fetchval(QUERIES["migration_version"])
     except asyncpg.UndefinedTableError:
-        return problem(503, "the database has not been migrated (run: mukti migrate)", code="not_migrated")
+        return problem(
+            503, "the database has not been migrated (run: mukti migrate)", code="not_migrated", headers=_RETRY
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        return problem(503, f"the database is not reachable: {type(exc).__name__}", code="database_unavailable")
+        return problem(
+            503, f"the database is not reachable: {type(exc).__name__}", code="database_unavailable", headers=_RETRY
+        )
     heads = migration_heads()
     if version not in heads:
         return problem(
             503,
             f"the database is at migration {version}, the code expects {', '.join(sorted(heads))} (run: mukti migrate)",
             code="not_migrated",
+            headers=_RETRY,
         )
     return Response({"status": "ready", "migration": version})
 
@@ -85,9 +93,6 @@ async def metrics(request: Request) -> Response:
         )
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
     return Response(render(rows), media_type="text/plain; version=0.0.4")
-
-
-_RETRY = {"Retry-After": "5"}
 
 
 ROUTE_HANDLERS = [health, ready, metrics]
