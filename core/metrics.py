@@ -237,4 +237,10 @@ def _family_name(name: str) -> str:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    # As prometheus_client writes them ("2.0", "+Inf"), so scrapes read the same as before.
+    value = float(value)
+    if value == float("inf"):
+        return "+Inf"
+    if value == float("-inf"):
+        return "-Inf"
+    return repr(value)

@@ -39,8 +39,8 @@ async def test_a_configuration_error_fails_the_request_at_once(client, db, setti
     assert done["status"] == "failed" and done["attempts"] == 1
     assert f"HTTP {status}" in done["error"] and "configuration" in done["error"]
     scrape = (await client.get("/metrics")).text
-    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="config_error"} 1' in scrape
-    assert 'mukti_jobs_total{outcome="succeeded",task="answer_question"} 1' in scrape
+    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="config_error"} 1.0' in scrape
+    assert 'mukti_jobs_total{outcome="succeeded",task="answer_question"} 1.0' in scrape
 
 
 async def test_a_temporary_error_is_still_retried(client, db, settings, stub):
@@ -51,9 +51,9 @@ async def test_a_temporary_error_is_still_retried(client, db, settings, stub):
         done = await wait_answered(client, learner, accepted["request_id"])
     assert done["status"] == "completed" and done["attempts"] == 2
     scrape = (await client.get("/metrics")).text
-    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="server_error"} 1' in scrape
-    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="ok"} 1' in scrape
-    assert 'mukti_jobs_total{outcome="retry",task="answer_question"} 1' in scrape
+    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="server_error"} 1.0' in scrape
+    assert 'mukti_llm_calls_total{model="gpt-4o-mini",outcome="ok"} 1.0' in scrape
+    assert 'mukti_jobs_total{outcome="retry",task="answer_question"} 1.0' in scrape
     assert 'mukti_llm_tokens_total{kind="completion",model="gpt-4o-mini"}' in scrape
 
 

@@ -44,10 +44,10 @@ async def test_metrics_count_requests_by_route_and_report_queue_depth(client):
     response = await client.get("/metrics")
     assert response.status_code == 200
     text = response.text
-    assert 'mukti_http_requests_total{method="GET",route="/health",status="200"} 2' in text
+    assert 'mukti_http_requests_total{method="GET",route="/health",status="200"} 2.0' in text
     assert "mukti_http_request_duration_seconds_bucket" in text
-    assert 'mukti_queue_depth{status="pending"} 0' in text
-    assert 'mukti_default_partition_rows{table="usage_events"} 0' in text
+    assert 'mukti_queue_depth{status="pending"} 0.0' in text
+    assert 'mukti_default_partition_rows{table="usage_events"} 0.0' in text
 
 
 async def test_unknown_route_is_problem_json(client):
