@@ -170,6 +170,9 @@ class Up:
         except Exception as exc:  # noqa: BLE001 (any failure of the embedded server is reported whole)
             self.fail("database", f"the embedded Postgres did not start: {exc}", capture)
             return None
+        # The embedded server's login is a superuser, whom Row-Level Security never
+        # applies to: the API and worker act as the app role, as in production.
+        env.setdefault("MUKTI_DB_ROLE", "mukti_app")
         say("database", f"embedded Postgres, data in {(self.settings.data_dir / 'postgres').resolve()}")
         return url
 

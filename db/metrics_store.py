@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -13,10 +14,18 @@ from db.queries import QUERIES
 
 log = logging.getLogger("mukti.metrics")
 
+
+class Executor(Protocol):
+    """A pool or connection, plain or scoped (core.database.scope)."""
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
+
+
 _DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError)
 
 
-async def flush(conn: asyncpg.Pool | asyncpg.Connection, metrics: SharedMetrics, interval: float) -> None:
+async def flush(conn: Executor, metrics: SharedMetrics, interval: float) -> None:
     """One statement: the increments since the last flush and the gauges now. On failure the
     increments are kept for the next flush: nothing counted is lost."""
     pending, gauges = metrics.drain()
@@ -56,7 +65,7 @@ async def run_flusher(pool: asyncpg.Pool, metrics: SharedMetrics, interval: floa
             log.warning("last metrics flush failed: %s", exc)
 
 
-async def read_totals(conn: asyncpg.Connection, interval: float) -> list[tuple[str, str, float]]:
+async def read_totals(conn: Executor, interval: float) -> list[tuple[str, str, float]]:
     """Every stored series: counter totals, and gauges summed over the live processes."""
     rows = [(r["name"], r["labels"], r["value"]) for r in await conn.fetch(QUERIES["metrics_totals"])]
     rows += [

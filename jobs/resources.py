@@ -15,6 +15,7 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
+from core.database.scope import ScopedPool, for_user
 from core.llm.client import LlmClient
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
@@ -106,3 +107,11 @@ def resources_of(context: JobContext) -> WorkerResources:
         return context.additional_context["resources"]
     except KeyError:
         raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None
+
+
+async def owner_db(res: WorkerResources, owner_query: str, object_id: str) -> ScopedPool | None:
+    """The pool as the owner of the request or delivery a job is about, so that the job's
+    transactions see that account's rows only; None when the object is gone."""
+    # mukti_job_owner_v1 (SECURITY DEFINER) reads the owner without a scope: one round trip.
+    owner = await res.pool.fetchval(QUERIES[owner_query], object_id)
+    return None if owner is None else for_user(res.pool, owner)

@@ -8,10 +8,13 @@ import asyncpg
 from litestar import MediaType, Request, Response, get
 
 from api.errors import problem
+from core.database.scope import as_service
 from core.metrics import SharedMetrics, render, render_labels
 from db import metrics_store
 from db.migrations.heads import migration_heads
 from db.queries import QUERIES
+
+METRICS = "metrics: queue totals across all users, and every process's metrics"
 
 # A readiness or metrics 503 says when to look again (load balancers, scrapers).
 _RETRY = {"Retry-After": "5"}
@@ -63,7 +66,8 @@ async def metrics(request: Request) -> Response:
     if pool is None:
         return problem(503, "the database pool is not open", code="unavailable", headers=_RETRY)
     try:
-        async with asyncio.timeout(5), pool.acquire() as conn:
+        # Queue totals and partition strays count every user's rows: the service role.
+        async with asyncio.timeout(5), as_service(pool, METRICS).transaction() as conn:
             # Our own increments first: what this scrape shows includes the requests before it.
             await metrics_store.flush(conn, shared, settings.metrics_flush_interval)
             rows = await metrics_store.read_totals(conn, settings.metrics_flush_interval)

@@ -68,3 +68,12 @@ SELECT DISTINCT model FROM plans ORDER BY model;
 -- The LLM refused in a way no retry can change (a configuration error): this attempt is
 -- the last one (mukti_fail_attempt then fails the request for good, in the same transaction).
 UPDATE request_queue SET max_attempts = attempts WHERE id = $1 AND status IN ('pending', 'processing');
+
+-- job_request_owner --
+-- The account a request belongs to: a job names only its request and runs as its
+-- owner (Row-Level Security). NULL: the request is gone (its account was erased).
+SELECT mukti_job_owner_v1('request', $1::uuid)::text
+
+-- job_delivery_owner --
+-- The account a webhook delivery belongs to (as job_request_owner).
+SELECT mukti_job_owner_v1('delivery', $1::uuid)::text
