@@ -2,13 +2,13 @@
 live processes) and the function that flushes one process's metrics.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0013
 """
 
 from db.migrations.sqlfile import run_sql_file
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
