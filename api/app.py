@@ -6,14 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.openapi import assets_router, install_refined_schema, openapi_config
 from api.ops import controllers as ops
 from api.ops.metrics import metrics_middleware_factory
@@ -25,7 +26,14 @@ from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
 from db import metrics_store
 
-FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
+
+
+async def _before_request(request: Request) -> None:
+    """Litestar keeps one before_request hook per layer: the body's type first (415, before
+    anything reads it), then NUL characters (422)."""
+    await require_json_body(request)
+    await reject_nul_characters(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -50,9 +58,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await flusher
             await app.state.pool.close()
 
-    handlers: list[Any] = [*ops.ROUTE_HANDLERS, assets_router()]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS, assets_router()]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
+    if settings.web_client:
+        handlers.extend(web.ROUTE_HANDLERS)
 
     app = Litestar(
         route_handlers=handlers,
@@ -61,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
         before_send=[send_request_id],
-        before_request=require_json_body,
+        before_request=_before_request,
         request_max_body_size=settings.max_body_size,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(

@@ -66,8 +66,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except ImportError:
         loop_factory = None  # type: ignore[assignment]
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(run_worker(settings, queues=args.queue or None))
-    return 0
+        return runner.run(run_worker(settings, queues=args.queue or None))
 
 
 def cmd_llm_stub(args: argparse.Namespace) -> int:

@@ -21,13 +21,13 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from cli.supervisor import Child, stop_all
 from core.settings import Settings
 
 TAIL_LINES = 30
@@ -80,12 +80,14 @@ def tail(path: Path | None) -> str:
     return "\n".join("    " + line for line in lines)
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60, path: str = "/ready") -> bool:
+def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str = "/ready") -> bool:
+    """Until `url + path` answers 200; False at the timeout or when a child exits meanwhile
+    (at startup that is a configuration error: no point restarting it)."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
+        if not all(child.running() for child in children):
             return False
         try:
             if httpx.get(url + path, timeout=1).status_code == 200:
@@ -94,19 +96,6 @@ def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60,
             pass
         time.sleep(0.2)
     return False
-
-
-def _stop(children: list[subprocess.Popen], timeout: float) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def _free_port(host: str) -> int:
@@ -120,25 +109,19 @@ class Up:
         self.settings, self.port, self.verbose = settings, port, verbose
         self.logs = (settings.data_dir / "logs").resolve()
         self.server = None
-        self.services: list[subprocess.Popen] = []  # used by the API and worker: stopped after them
-        self.children: list[subprocess.Popen] = []
-        self.log_of: dict[int, Path] = {}
+        self.services: list[Child] = []  # used by the API and worker: stopped after them
+        self.children: list[Child] = []
 
     def quiet_log(self, name: str) -> Path | None:
         """Where a step's own output goes: logs/<name>.log, or nowhere special when verbose."""
         return None if self.verbose else self.logs / f"{name}.log"
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-        """A child process; its output goes to logs/<name>.log unless verbose."""
-        if self.verbose:
-            proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], env=env)
-        else:
-            path = self.logs / f"{name}.log"
-            with open(path, "ab") as out:
-                proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], env=env, stdout=out,
-                                        stderr=subprocess.STDOUT)  # fmt: skip
-            self.log_of[proc.pid] = path
-        return proc
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        """A child process (restarted when it dies, cli/supervisor.py); its output goes to
+        logs/<name>.log unless verbose."""
+        child = Child(name, [sys.executable, "-m", "cli", *argv], env, log=self.quiet_log(name))
+        child.start()
+        return child
 
     def fail(self, step: str, text: str, log: Path | None = None) -> int:
         say(step, f"FAILED: {text}", err=True)
@@ -148,8 +131,8 @@ class Up:
         return 1
 
     def stop(self) -> None:
-        _stop(self.children, timeout=self.settings.worker_shutdown_timeout + 5)
-        _stop(self.services, timeout=5)
+        stop_all(self.children, timeout=self.settings.worker_shutdown_timeout + 5)
+        stop_all(self.services, timeout=5)
         if self.server is not None:
             with captured_output(self.quiet_log("postgres")):
                 self.server.cleanup()
@@ -200,7 +183,7 @@ class Up:
         self.services.append(stub)
         stub_url = f"http://127.0.0.1:{stub_port}"
         if not _wait_ready(stub_url, self.services, timeout=30, path="/v1/models"):
-            self.fail("LLM", "the offline stub did not start", self.log_of.get(stub.pid))
+            self.fail("LLM", "the offline stub did not start", stub.log)
             return False
         env["LLM_BASE_URL"] = stub_url + "/v1"
         say("LLM", f"none configured (LLM_BASE_URL, LLM_API_KEY): the offline stub at {stub_url}/v1")
@@ -243,25 +226,24 @@ class Up:
             if stopping:
                 self.stop()
                 return 0
-            failed = next((c for c in self.children if c.poll() is not None), api)
+            failed = next((c for c in self.children if not c.running()), api)
             name = "worker" if failed is worker else "API"
-            return self.fail(name, "exited" if failed.poll() is not None else "did not become ready in 60 s",
-                             self.log_of.get(failed.pid))  # fmt: skip
-        say("API", f"ready at {url}" + ("" if self.verbose else f"  (log: {self.log_of[api.pid]})"))
-        say("worker", "running" + ("" if self.verbose else f"  (log: {self.log_of[worker.pid]})"))
-        print(f"Mukti is running at {url}  (API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
+            return self.fail(name, "exited" if not failed.running() else "did not become ready in 60 s", failed.log)
+        say("API", f"ready at {url}" + ("" if api.log is None else f"  (log: {api.log})"))
+        say("worker", "running" + ("" if worker.log is None else f"  (log: {worker.log})"))
+        web = "the web client is there; " if self.settings.web_client else ""
+        print(f"Mukti is running at {url}  ({web}API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
         try:
-            while not stopping and all(child.poll() is None for child in self.children + self.services):
+            # A child that dies is restarted (with backoff) and says so; Ctrl-C stops all.
+            while not stopping:
+                now = time.monotonic()
+                for child in self.children + self.services:
+                    child.supervise(now)
                 time.sleep(0.2)
-            crashed = next((c for c in self.children + self.services if c.poll() is not None), None)
-            if crashed is not None and not stopping:
-                print(f"a process exited unexpectedly (code {crashed.returncode}); stopping", file=sys.stderr)
-                if tail(self.log_of.get(crashed.pid)):
-                    print(tail(self.log_of.get(crashed.pid)), file=sys.stderr, flush=True)
         finally:
             self.stop()
             print("Mukti stopped", flush=True)
-        return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in self.children) else 1
+        return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -70,6 +70,10 @@ CATALOG: dict[str, Family] = {
     "mukti_queue_pending": Family("gauge", "Pending requests by priority (higher is served first)"),
     "mukti_queue_oldest_pending_seconds": Family("gauge", "Age of the oldest pending request"),
     "mukti_default_partition_rows": Family("gauge", "Rows that landed in a default partition (should be 0)"),
+    "mukti_retention_deleted_rows": Family(
+        "gauge", "Rows deleted so far by the lifetime purge, per table (since the table was first purged)"
+    ),
+    "mukti_retention_last_run_timestamp_seconds": Family("gauge", "When the lifetime purge last ran on each table"),
 }
 
 

@@ -82,6 +82,10 @@ async def metrics(request: Request) -> Response:
             rows.append(
                 ("mukti_queue_oldest_pending_seconds", "", await conn.fetchval(QUERIES["oldest_pending_seconds"]))
             )
+            for r in await conn.fetch(QUERIES["retention_runs"]):
+                table = render_labels({"table": r["table_name"]})
+                rows.append(("mukti_retention_deleted_rows", table, r["total_deleted"]))
+                rows.append(("mukti_retention_last_run_timestamp_seconds", table, r["last_run"]))
             rows += [
                 ("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
                 for r in await conn.fetch(QUERIES["default_partition_rows"])

@@ -27,3 +27,7 @@ SELECT priority, sum(pending)::bigint AS n
  GROUP BY priority
 HAVING sum(pending) > 0
  ORDER BY priority;
+
+-- retention_runs --
+-- What the lifetime purges did, per table (written by mukti_purge_expired_v1).
+SELECT table_name, total_deleted, extract(epoch FROM last_run_at)::float8 AS last_run FROM retention_runs;
