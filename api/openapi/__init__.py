@@ -63,6 +63,7 @@ class Op:
     errors: tuple[int, ...] = ()  # statuses beyond the derived ones
     public: bool = False
     body: bool = False  # reads a body the handler signature does not declare (raw bytes)
+    success_content: dict[str, Any] | None = None  # the 2xx media types, when not only JSON
 
 
 OPERATIONS: dict[str, Op] = {
@@ -91,8 +92,15 @@ OPERATIONS: dict[str, Op] = {
     "PATCH /conversations/{conversation_id}/messages/{seq}": Op("editQuestion", "dialogue", (409, 429)),
     "GET /conversations/{conversation_id}/messages/{seq}/versions": Op("listMessageVersions", "dialogue"),
     "PUT /conversations/{conversation_id}/messages/{seq}/feedback": Op("putFeedback", "dialogue"),
-    "DELETE /conversations/{conversation_id}/messages/{seq}/feedback": Op("deleteFeedback", "dialogue"),
-    "GET /conversations/{conversation_id}/export": Op("exportConversation", "dialogue"),
+    "DELETE /conversations/{conversation_id}/messages/{seq}/feedback": Op("deleteFeedback", "dialogue", (422,)),
+    "GET /conversations/{conversation_id}/export": Op(
+        "exportConversation",
+        "dialogue",
+        success_content={
+            "text/markdown": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    ),
     "GET /conversations/{conversation_id}/messages": Op("listMessages", "search"),
     "GET /search": Op("searchMessages", "search"),
     "GET /techniques": Op("listTechniques", "library"),
@@ -280,6 +288,8 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
             # Litestar documents its own 400 body ({status_code, detail, extra}); ours replaces it.
             responses.pop("400", None)
             for status, response in responses.items():
+                if op.success_content is not None:
+                    response["content"] = op.success_content
                 headers = ("Location",) if status == "202" else ()
                 response["headers"] = {**response.get("headers", {}), **_header_refs(headers)}
             for status in sorted(_error_statuses(op, operation, path)):

@@ -60,7 +60,7 @@ async def test_a_temporary_error_is_still_retried(client, db, settings, stub):
 async def test_the_worker_warns_about_models_the_endpoint_lacks(db, settings, stub, caplog):
     from core.database.pool import create_pool
 
-    await db.execute("UPDATE plans SET model = 'no-such-model' WHERE id = 'paid'")
+    await db.execute("UPDATE plans SET models = models || 'no-such-model'::text WHERE id = 'paid'")
     pool = await create_pool(settings, application_name="test", min_size=1, max_size=1, json_codecs=False)
     llm = LlmClient.from_settings(settings)
     try:
@@ -68,7 +68,7 @@ async def test_the_worker_warns_about_models_the_endpoint_lacks(db, settings, st
             missing = await warn_about_missing_models(pool, llm)
         assert missing == ["no-such-model"]
         assert any("no-such-model" in r.getMessage() for r in caplog.records)
-        await db.execute("UPDATE plans SET model = 'gpt-4o' WHERE id = 'paid'")
+        await db.execute("UPDATE plans SET models = array_remove(models, 'no-such-model') WHERE id = 'paid'")
         assert await warn_about_missing_models(pool, llm) == []
     finally:
         await llm.aclose()

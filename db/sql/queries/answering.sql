@@ -63,8 +63,10 @@ UPDATE webhook_deliveries
  WHERE id = $1
 
 -- plan_models --
--- Every model a plan answers with (checked against the LLM endpoint at worker start).
-SELECT DISTINCT model FROM plans ORDER BY model;
+-- Every model a plan answers with or offers (checked against the LLM endpoint at worker start).
+SELECT DISTINCT m.model
+  FROM plans p, unnest(array_append(coalesce(p.models, '{}'), p.model)) AS m(model)
+ ORDER BY m.model;
 
 -- answering_no_more_attempts --
 -- The LLM refused in a way no retry can change (a configuration error): this attempt is
