@@ -27,7 +27,7 @@ def migrate(database_url: str, revision: str = "head") -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    migrate(settings.require_database_url(), args.revision)
+    migrate(settings.require_direct_database_url(), args.revision)
     print(f"database migrated to {args.revision}")
     return 0
 
@@ -95,7 +95,7 @@ def _admin_command(args: argparse.Namespace) -> int:
     if args.action == "create" and len(args.password or "") < 10:
         print("the password must be at least 10 characters", file=sys.stderr)
         return 2
-    database_url = Settings.from_env().require_database_url()
+    database_url = Settings.from_env().require_direct_database_url()
 
     async def run() -> int:
         conn = await asyncpg.connect(database_url)

@@ -22,15 +22,18 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
+async def create_pool(settings: Settings, url: str | None = None) -> asyncpg.Pool:
+    """The pool on DATABASE_URL (or on `url`: the read replica). Every connection of it may
+    sit behind a transaction-mode pooler: one transaction is all it can count on."""
     return await asyncpg.create_pool(
-        settings.require_database_url(),
+        url or settings.require_database_url(),
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=_init_connection,
         reset=_keep_session,
-        # Server-side statement caching is kept (our SQL is static); the cache is
-        # per connection, so PgBouncer in transaction mode needs statement_cache_size=0.
+        # Server-side statement caching pays off on a session of our own (our SQL is
+        # static); behind PgBouncer in transaction mode it must be off (0, see Settings).
+        statement_cache_size=settings.db_statement_cache_size,
         command_timeout=60,
         server_settings={"application_name": "mukti-api", "timezone": "UTC"},
     )

@@ -52,6 +52,16 @@ def libpq_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Sessions that need session state (LISTEN: Procrastinate's connector, live relays;
+    # migrations) bypass a transaction-mode pooler; unset, they use database_url.
+    direct_database_url: str | None = None
+    # asyncpg's per-connection cache of named prepared statements. A transaction-mode
+    # pooler (PgBouncer < 1.21) moves a client between server connections, so behind one
+    # it must be 0 (asyncpg then uses unnamed statements, valid within one transaction).
+    db_statement_cache_size: int = 100
+    # A streaming standby for the read-only, lag-tolerant routes (core routing in api/replica.py).
+    replica_url: str | None = None
+    replica_max_lag: float = 5.0
     env: str = "development"  # "development" | "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -84,6 +94,10 @@ class Settings:
         e = os.environ
         return cls(
             database_url=e.get("DATABASE_URL") or None,
+            direct_database_url=e.get("MUKTI_DIRECT_DATABASE_URL") or None,
+            db_statement_cache_size=_int("MUKTI_DB_STATEMENT_CACHE_SIZE", 100),
+            replica_url=e.get("MUKTI_REPLICA_URL") or None,
+            replica_max_lag=_float("MUKTI_REPLICA_MAX_LAG", 5.0),
             env=e.get("MUKTI_ENV", "development"),
             host=e.get("MUKTI_HOST", "127.0.0.1"),
             port=_int("MUKTI_PORT", 8000),
@@ -121,10 +135,21 @@ class Settings:
             raise RuntimeError("DATABASE_URL is not set (mukti up starts an embedded Postgres for you)")
         return libpq_url(self.database_url)
 
+    def require_direct_database_url(self) -> str:
+        """The URL of a session of its own on the primary (LISTEN, migrations): never a
+        transaction-mode pooler. MUKTI_DIRECT_DATABASE_URL, else DATABASE_URL."""
+        if self.direct_database_url:
+            return libpq_url(self.direct_database_url)
+        return self.require_database_url()
+
     def check(self) -> None:
         """Refuse configurations that are unsafe to serve with."""
         if self.env not in ("development", "production"):
             raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if self.db_statement_cache_size < 0:
+            raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
+        if self.replica_max_lag <= 0:
+            raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
         if self.is_production:

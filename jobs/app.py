@@ -27,7 +27,9 @@ async def _autocommit(connection: psycopg.AsyncConnection) -> None:
 
 def configured_app(settings: Settings, *, pool_max: int | None = None) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
-        conninfo=settings.require_database_url(),
+        # A session of its own on the primary, never a transaction-mode pooler: the worker
+        # LISTENs for new jobs on one of these connections for as long as it runs.
+        conninfo=settings.require_direct_database_url(),
         min_size=1,
         max_size=pool_max or 10,
         # Every Procrastinate query is one statement (its SQL functions are atomic): in

@@ -52,6 +52,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
                     llm_base_url)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=db_pool_size(settings),
                                      command_timeout=60, reset=keep_session,
+                                     statement_cache_size=settings.db_statement_cache_size,
                                      server_settings={"application_name": "mukti-worker", "timezone": "UTC"})
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlparse
 
 import asyncpg
 import httpx
@@ -15,6 +16,7 @@ from api.settings import Settings
 from tests.harness import PgServer, drop_stale_databases, find_server, janitor, unique_name
 from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
+from tests.servers import PgBouncer, pgbouncer_binary
 
 CLONE_TIMES: list[float] = []
 
@@ -63,9 +65,49 @@ def database_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
         clone.drop()
 
 
+# Modules whose tests also run with the API's (and the worker's task) pool going through
+# a real PgBouncer in transaction mode: each of their tests runs twice, [direct] and
+# [pgbouncer]. Procrastinate's connector and the tests' own `db` connection stay direct.
+THROUGH_PGBOUNCER = {
+    "tests.integration.test_conversations_asking",
+    "tests.integration.test_answering_flow",
+    "tests.integration.test_answering_retries",
+    "tests.integration.test_sharing_links",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in THROUGH_PGBOUNCER and "db_settings" in metafunc.fixturenames:
+        metafunc.parametrize("db_settings", ["direct", "pgbouncer"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
+    """A real PgBouncer (transaction mode) in front of the test server, once per session."""
+    if pgbouncer_binary() is None:
+        pytest.skip("pgbouncer is not installed (Debian: apt-get install pgbouncer): "
+                    "the tests through a transaction-mode pooler cannot run")
+    bouncer = PgBouncer(pg_server.host, pg_server.port, pg_server.user, pg_server.password)
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, worker_concurrency=10)
+def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
+    """The database part of Settings: direct, or (param "pgbouncer") DATABASE_URL through
+    PgBouncer in transaction mode, configured as docs/operations.md says."""
+    if getattr(request, "param", "direct") == "direct":
+        return {"database_url": database_url}
+    bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+    return {"database_url": bouncer.url(urlparse(database_url).path.lstrip("/")),
+            "direct_database_url": database_url, "db_statement_cache_size": 0}
+
+
+@pytest.fixture
+def settings(db_settings: dict) -> Settings:
+    return Settings(**db_settings, worker_concurrency=10)
 
 
 @pytest.fixture
@@ -88,7 +130,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with live_client(settings) as test_client:
         test_client.event_hooks["response"].append(recorder)
         yield test_client
-    await recorder.assert_no_secrets(settings.require_database_url())
+    await recorder.assert_no_secrets(settings.require_direct_database_url())
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

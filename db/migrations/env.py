@@ -1,7 +1,8 @@
 """Alembic environment: plain SQL migrations over a psycopg (v3) connection.
 
 The URL comes from `-x url=...`, else `sqlalchemy.url` in the config (tests set it),
-else DATABASE_URL.
+else MUKTI_DIRECT_DATABASE_URL or DATABASE_URL (migrations take session-level
+settings and build indexes concurrently: never through a transaction-mode pooler).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ config = context.config
 def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        url = Settings.from_env().require_database_url()
+        url = Settings.from_env().require_direct_database_url()
     return sqlalchemy_url(url)
 
 
