@@ -14,12 +14,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api import accounts, admin, conversations, library, search, sharing, usage
-from api.db import create_pool
 from api.errors import EXCEPTION_HANDLERS
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
-from api.settings import Settings
+from core.database.pool import create_pool
+from core.settings import Settings
 
 FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
 

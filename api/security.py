@@ -24,7 +24,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 
 from api.errors import ApiError
-from api.settings import Settings
+from core.settings import Settings
 
 ALGORITHM = "HS256"
 

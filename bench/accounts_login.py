@@ -30,11 +30,10 @@ from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import scratch_database  # noqa: E402
-
 from api.accounts.passwords import HASHER  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 

@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import free_port, scratch_database  # noqa: E402
 
-
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
 PER_USER = 90  # under the paid plan's 100 questions an hour
@@ -43,7 +42,7 @@ PER_USER = 90  # under the paid plan's 100 questions an hour
 
 @contextlib.contextmanager
 def process(args: list[str], env: dict[str, str]):
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env={**os.environ, **env},
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield proc

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,10 +35,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, scratch_database  # noqa: E402
-
 from api.security import issue_access_token  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from bench.common import free_port, scratch_database  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.
 USER_ID = "md5('u' || {n})::uuid"
@@ -78,7 +77,7 @@ def empty_queue(url: str) -> None:
 def start_api(url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
            "MUKTI_BURST_WINDOW": str(BURST_WINDOW)}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "api", "--workers", "2", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "api", "--workers", "2", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     started = 0
     for line in proc.stderr:  # both workers report their lifespan done

@@ -27,9 +27,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import scratch_database  # noqa: E402
-
 from api.library.service import encode_cursor  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 VOTERS = 5000

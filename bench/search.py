@@ -30,8 +30,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
 from api.search import service  # noqa: E402
+from cli import migrate  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 SCRATCH = "mukti_bench_search"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -25,9 +24,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.accounts.passwords import hash_password  # noqa: E402
-from api.cli import migrate  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.sharing.service import hash_token, new_token  # noqa: E402
+from api.sharing.service import new_token  # noqa: E402
+from cli import migrate  # noqa: E402
+from core.crypto import hash_token  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 from tests.harness import find_server, janitor, unique_name  # noqa: E402
 from tests.live_app import live_client  # noqa: E402

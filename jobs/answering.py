@@ -20,7 +20,7 @@ from typing import Any
 
 from procrastinate import JobContext
 
-from api.llm.client import LlmError
+from core.llm.client import LlmError
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay

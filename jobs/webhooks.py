@@ -6,13 +6,11 @@ they report; this task sends one and records each attempt in webhook_deliveries.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import httpx
 from procrastinate import JobContext
 
-from api.netguard import UnsafeTarget, check_resolved
+from core.crypto import SIGNATURE_HEADER, sign
+from core.netguard import UnsafeTarget, check_resolved
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import BackoffRetry
@@ -20,14 +18,6 @@ from jobs.resources import resources_of
 
 ATTEMPTS = 6  # ~1 + 2 + 4 + 8 + 16 s of waiting before giving up
 TIMEOUT = 10.0
-SIGNATURE_HEADER = "X-Mukti-Signature"
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The header value: sha256=<hex HMAC-SHA256 of the exact body bytes>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 class DeliveryFailed(Exception):
     pass
 
@@ -40,7 +30,7 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         return "nothing to deliver"
     body = delivery["payload"].encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Mukti-Webhooks/1",
-               SIGNATURE_HEADER: signature(res.settings.webhook_secret, body),
+               SIGNATURE_HEADER: sign(res.settings.webhook_secret, body),
                "X-Mukti-Delivery": delivery_id}
     status_code = error = None
     try:

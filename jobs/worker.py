@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 
-from api.settings import Settings
+from core.settings import Settings
 from jobs.app import configured_app
 from jobs.resources import db_pool_size, open_resources
 

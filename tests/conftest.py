@@ -11,9 +11,15 @@ import asyncpg
 import httpx
 import pytest
 
-from api.cli import migrate
-from api.settings import Settings
-from tests.harness import PgServer, drop_stale_databases, find_server, janitor, unique_name
+from cli import migrate
+from core.settings import Settings
+from tests.harness import (
+    PgServer,
+    drop_stale_databases,
+    find_server,
+    janitor,
+    unique_name,
+)
 from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
 from tests.servers import PgBouncer, pgbouncer_binary

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from api.security import issue_access_token
-from api.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

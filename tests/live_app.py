@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 
 
 @asynccontextmanager

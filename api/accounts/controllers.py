@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from api.accounts import schemas, service
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from core.crypto import SIGNATURE_HEADER
 
 
 class AuthController(Controller):
@@ -75,6 +76,6 @@ class MeController(Controller):
 async def billing_events(request: Request) -> schemas.BillingResult:
     body = await request.body()
     service.check_signature(request.app.state.settings.billing_secret, body,
-                            request.headers.get(service.SIGNATURE_HEADER))
+                            request.headers.get(SIGNATURE_HEADER))
     event = service.parse_billing_event(body)
     return await service.apply_billing_event(request.app.state.pool, body, event)

@@ -21,9 +21,10 @@ from api.accounts import schemas
 from api.accounts.paging import decode_cursor, next_cursor
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
-from api.netguard import UnsafeTarget, check_url
 from api.security import issue_access_token
-from api.settings import Settings
+from core.crypto import hash_token, signature_matches
+from core.netguard import UnsafeTarget, check_url
+from core.settings import Settings
 from db.queries import QUERIES
 
 # Login throttling: failures per window, per email and per client address (an address
@@ -35,11 +36,6 @@ LOGIN_FAILURES_PER_ADDRESS = 20
 MAX_PREFERENCES_BYTES = 16 * 1024
 
 _BAD_CREDENTIALS = "the email or password is not correct"
-
-
-def hash_token(token: str) -> bytes:
-    """Refresh tokens are stored as SHA-256: they are 256-bit random, so no salt or stretching is needed."""
-    return hashlib.sha256(token.encode()).digest()
 
 
 def _new_refresh_token() -> tuple[str, bytes]:
@@ -209,16 +205,8 @@ async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
 
 # -- billing events -------------------------------------------------------------------
 
-SIGNATURE_HEADER = "X-Mukti-Signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for `body`: `sha256=<hex HMAC-SHA256>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def check_signature(secret: str, body: bytes, header: str | None) -> None:
-    if not header or not hmac.compare_digest(sign(secret, body).encode(), header.strip().lower().encode()):
+    if not signature_matches(secret, body, header):
         raise ApiError(401, "the billing event signature is missing or wrong", code="unauthorized")
 
 

@@ -14,7 +14,7 @@ import msgspec
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.security import account_unusable
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
 
 MAX_LIMIT = 100

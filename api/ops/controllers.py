@@ -9,8 +9,8 @@ from litestar import MediaType, Request, Response, get
 from prometheus_client import generate_latest
 
 from api.errors import problem
-from db.queries import QUERIES
 from db.migrations.heads import migration_heads
+from db.queries import QUERIES
 
 
 @get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)

@@ -13,7 +13,13 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.sharing import service
-from api.sharing.schemas import ShareAnalytics, ShareCreate, ShareCreated, SharedConversation, ShareList
+from api.sharing.schemas import (
+    ShareAnalytics,
+    ShareCreate,
+    ShareCreated,
+    SharedConversation,
+    ShareList,
+)
 
 TAGS = ["sharing"]
 # The public view is private data that is counted per request: no caching anywhere, no

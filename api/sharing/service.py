@@ -22,7 +22,6 @@ import asyncpg
 
 from api.accounts.passwords import hash_password, verify_password
 from api.errors import ApiError, not_found, validation_error
-from api.settings import Settings
 from api.sharing.schemas import (
     DayViews,
     ReferrerViews,
@@ -34,6 +33,8 @@ from api.sharing.schemas import (
     SharedMessage,
     ShareList,
 )
+from core.crypto import hash_token
+from core.settings import Settings
 from db.queries import QUERIES
 
 DEFAULT_EXPIRES_IN = 7 * 24 * 3600
@@ -61,10 +62,6 @@ _VISITOR_KEY_LABEL = b"mukti/share-visitor/v1"
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def visitor_hash(settings: Settings, address: str) -> bytes:

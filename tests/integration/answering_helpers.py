@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from api.llm.stub import StubServer
-from api.settings import Settings
+from core.llm.stub import StubServer
+from core.settings import Settings
 from jobs.worker import run_worker
 from tests.integration.accounts_support import bearer, register
 from tests.servers import free_port
@@ -47,7 +47,7 @@ def worker_process(database_url: str, llm_base_url: str, log: Path, **env: str) 
     """`mukti worker` as a process of its own; its log goes to a file (a pipe could fill up)."""
     full_env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": llm_base_url, **env}
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=full_env,
+        proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=full_env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         yield proc

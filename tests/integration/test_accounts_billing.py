@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 
-from api.accounts.service import sign
+from core.crypto import sign
 from tests.factories import create_user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from api.cli import main
+from cli import main
 from tests.factories import create_user
 from tests.integration.accounts_support import PASSWORD, bearer, new_email, register
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from api.llm.stub import StubServer
-from api.settings import Settings
-from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
-                                                 wait_answered)
+from core.llm.stub import StubServer
+from core.settings import Settings
+from tests.integration.answering_helpers import (
+    ask,
+    inprocess_worker,
+    new_learner,
+    stub_control,
+    stub_stats,
+    wait_answered,
+)
 
 
 @pytest.fixture

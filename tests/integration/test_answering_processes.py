@@ -6,13 +6,18 @@ from __future__ import annotations
 import signal
 
 import asyncpg
-import pytest
 
-from api.settings import Settings
+from core.settings import Settings
 from jobs.app import configured_app
 from jobs.sweeper import retry_stalled_jobs
 from tests.factories import create_user
-from tests.integration.answering_helpers import stub_control, stub_stats, submit_sql, wait_until, worker_process
+from tests.integration.answering_helpers import (
+    stub_control,
+    stub_stats,
+    submit_sql,
+    wait_until,
+    worker_process,
+)
 
 REQUESTS = 240
 

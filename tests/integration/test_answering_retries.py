@@ -12,10 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from api.llm.stub import StubServer
-from api.settings import Settings
-from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
-                                                 wait_answered, wait_until)
+from core.llm.stub import StubServer
+from core.settings import Settings
+from tests.integration.answering_helpers import (
+    ask,
+    inprocess_worker,
+    new_learner,
+    stub_control,
+    stub_stats,
+    wait_answered,
+    wait_until,
+)
 
 
 @pytest.fixture

@@ -11,11 +11,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
 from tests.factories import create_user
+from tests.integration.conversations_support import (
+    assert_consistent,
+    create_conversation,
+    written,
+)
 from tests.live_app import live_client
-from tests.integration.conversations_support import assert_consistent, create_conversation, written
 
 NOTHING = {"hits": 0, "messages": 0, "requests": 0, "jobs": 0, "this_hour": 0, "today": 0, "message_count": 0}
 

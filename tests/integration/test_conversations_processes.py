@@ -15,7 +15,12 @@ from contextlib import asynccontextmanager
 import httpx
 
 from tests.factories import create_user
-from tests.integration.conversations_support import assert_consistent, create_conversation, create_plan, written
+from tests.integration.conversations_support import (
+    assert_consistent,
+    create_conversation,
+    create_plan,
+    written,
+)
 
 
 def _free_port() -> int:
@@ -49,7 +54,7 @@ async def api_processes(database_url: str, count: int) -> AsyncIterator[list[Api
     processes = []
     for _ in range(count):
         port = _free_port()
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "api", "--port", str(port),
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli", "api", "--port", str(port),
                                                     env=env, stderr=asyncio.subprocess.PIPE)
         processes.append(ApiProcess(proc, f"http://127.0.0.1:{port}"))
     try:

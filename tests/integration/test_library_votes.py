@@ -11,7 +11,12 @@ import pytest
 
 from tests.factories import create_user
 from tests.integration.library_support import (
-    approve, submit_resource, submit_technique, tallies_match_votes, users)
+    approve,
+    submit_resource,
+    submit_technique,
+    tallies_match_votes,
+    users,
+)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from api.db import create_pool
-from api.settings import Settings
+from core.database.pool import create_pool
+from core.settings import Settings
 from tests.integration.answering_helpers import api_process, ask, new_learner, wait_answered, worker_process
 from tests.servers import PgBouncer
 

@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 import asyncpg
 import pytest
 
-from api.settings import Settings
 from api.sharing import service
+from core.settings import Settings
 from tests import factories
 from tests.factories import create_user
 from tests.live_app import live_client

@@ -12,7 +12,12 @@ import asyncpg
 
 from jobs import maintenance
 from tests.factories import create_user
-from tests.integration.usage_support import as_role, open_connector, record_usage, worker_app
+from tests.integration.usage_support import (
+    as_role,
+    open_connector,
+    record_usage,
+    worker_app,
+)
 
 ENSURE = "SELECT mukti_ensure_partitions_v1('usage_events', 'day', $1, $2)"
 TASKS = ("maintenance.ensure_partitions", "maintenance.rollup_usage", "maintenance.expire_usage_events",

@@ -94,8 +94,9 @@ def test_each_migration_reverses(pg_server: PgServer, empty_db: str):
 
 
 def test_vendored_procrastinate_schema_matches_the_installed_package():
-    import procrastinate
     from importlib.metadata import version
+
+    import procrastinate
 
     migration = (ROOT / "db/migrations/versions/0002_procrastinate.py").read_text()
     pinned = re.search(r'PROCRASTINATE_VERSION = "([^"]+)"', migration).group(1)

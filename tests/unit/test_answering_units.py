@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from api.llm.client import parse_retry_after
-from api.llm.stub import count_tokens, socratic_reply
+from core.crypto import sign as signature
+from core.llm.client import parse_retry_after
+from core.llm.stub import count_tokens, socratic_reply
 from jobs.answering import DEFAULT_SYSTEM_PROMPT, build_messages
 from jobs.backoff import JITTER, MAX_DELAY, backoff_delay
-from jobs.webhooks import signature
 
 
 @pytest.mark.parametrize("attempt, base", [(1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0)])

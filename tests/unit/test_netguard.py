@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from api.netguard import UnsafeTarget, check_resolved, check_url
+from core.netguard import UnsafeTarget, check_resolved, check_url
 
 
 @pytest.mark.parametrize("url", [

@@ -1,6 +1,6 @@
 import pytest
 
-from api.settings import DEV_JWT_SECRET, Settings, libpq_url, sqlalchemy_url
+from core.settings import DEV_JWT_SECRET, Settings, libpq_url, sqlalchemy_url
 
 
 def test_production_refuses_default_secrets():

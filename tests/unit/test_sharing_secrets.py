@@ -8,8 +8,15 @@ from datetime import datetime, timezone
 import pytest
 
 from api.errors import ApiError
-from api.settings import Settings
-from api.sharing.service import decode_cursor, encode_cursor, hash_token, new_token, referrer_host, visitor_hash
+from api.sharing.service import (
+    decode_cursor,
+    encode_cursor,
+    new_token,
+    referrer_host,
+    visitor_hash,
+)
+from core.crypto import hash_token
+from core.settings import Settings
 
 
 def test_tokens_carry_256_random_bits_and_are_stored_as_sha256():

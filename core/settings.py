@@ -59,7 +59,7 @@ class Settings:
     # pooler (PgBouncer < 1.21) moves a client between server connections, so behind one
     # it must be 0 (asyncpg then uses unnamed statements, valid within one transaction).
     db_statement_cache_size: int = 100
-    # A streaming standby for the read-only, lag-tolerant routes (core routing in api/replica.py).
+    # A streaming standby for the read-only, lag-tolerant routes (routing: core/database/replica.py).
     replica_url: str | None = None
     replica_max_lag: float = 5.0
     env: str = "development"  # "development" | "production"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx2  # the HTTP library the openai package is built on (its connection limits)
 import openai
 
-from api.settings import Settings
+from core.settings import Settings
 
 # Sent when the server needs no key (the offline stub, a local vLLM or Ollama).
 NO_KEY = "mukti-no-key"

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from api.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("mukti")
 
@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_stub(args: argparse.Namespace) -> int:
-    from api.llm.stub import serve
+    from core.llm.stub import serve
 
     serve(args.host, args.port)
     return 0
@@ -165,7 +165,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if settings.database_url:
         database_url = settings.require_database_url()
     else:
-        from api.embedded import database_url_of, start_embedded_postgres
+        from cli.embedded import database_url_of, start_embedded_postgres
 
         server = start_embedded_postgres(settings.data_dir)
         database_url = database_url_of(server)
@@ -175,7 +175,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     migrate(database_url)
     port = args.port or settings.port
     env["MUKTI_PORT"] = str(port)
-    base = [sys.executable, "-m", "api.cli"]
+    base = [sys.executable, "-m", "cli"]
     # Services the API and worker use; stopped after them (running jobs still call the LLM).
     services: list[subprocess.Popen] = []
     if not settings.llm_base_url and not settings.llm_api_key:
