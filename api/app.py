@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Socratic tutoring backend: dialogues in which the LLM answers with questions.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
             security=[{"BearerToken": []}],
         ),
         cors_config=CORSConfig(allow_origins=[]),

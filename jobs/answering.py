@@ -66,15 +66,21 @@ async def answer_question(context: JobContext, request_id: str) -> str:
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id,
-                                         "the request was interrupted too many times", 0)
+        failed = await res.pool.fetchrow(
+            QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
+        )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     try:
         completion = await res.llm.complete(row["model"], build_messages(_context_of(row)))
-        done = await res.pool.fetchrow(QUERIES["answering_complete"], request_id, completion.content,
-                                       completion.prompt_tokens, completion.completion_tokens,
-                                       completion.latency_ms)
+        done = await res.pool.fetchrow(
+            QUERIES["answering_complete"],
+            request_id,
+            completion.content,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.latency_ms,
+        )
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
@@ -85,10 +91,18 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id, public,
-                                         backoff_delay(row["attempts"], retry_after))
-        log.warning("request %s attempt %d/%d failed (%s): %s: %s", request_id, row["attempts"],
-                    row["max_attempts"], failed["outcome"], type(exc).__name__, exc)
+        failed = await res.pool.fetchrow(
+            QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        )
+        log.warning(
+            "request %s attempt %d/%d failed (%s): %s: %s",
+            request_id,
+            row["attempts"],
+            row["max_attempts"],
+            failed["outcome"],
+            type(exc).__name__,
+            exc,
+        )
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]

@@ -43,11 +43,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
 
         stub = StubServer(record_calls=False).__enter__()
         llm_base_url = stub.base_url
-        log.warning("no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s",
-                    llm_base_url)
+        log.warning(
+            "no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s", llm_base_url
+        )
     # The tasks decode their few json columns themselves: no per-call type codec.
-    pool = await create_pool(settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings),
-                             json_codecs=False)
+    pool = await create_pool(
+        settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
+    )
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
     try:

@@ -18,6 +18,8 @@ from jobs.resources import resources_of
 
 ATTEMPTS = 6  # ~1 + 2 + 4 + 8 + 16 s of waiting before giving up
 TIMEOUT = 10.0
+
+
 class DeliveryFailed(Exception):
     pass
 
@@ -29,9 +31,12 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     if delivery is None or delivery["status"] != "pending":
         return "nothing to deliver"
     body = delivery["payload"].encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Mukti-Webhooks/1",
-               SIGNATURE_HEADER: sign(res.settings.webhook_secret, body),
-               "X-Mukti-Delivery": delivery_id}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Mukti-Webhooks/1",
+        SIGNATURE_HEADER: sign(res.settings.webhook_secret, body),
+        "X-Mukti-Delivery": delivery_id,
+    }
     status_code = error = None
     try:
         await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
@@ -40,8 +45,9 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
         return "refused"
     try:
-        response = await res.http.post(delivery["url"], content=body, headers=headers, timeout=TIMEOUT,
-                                       follow_redirects=False)
+        response = await res.http.post(
+            delivery["url"], content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
+        )
         status_code = response.status_code
         if not response.is_success:
             error = f"HTTP {status_code}"

@@ -145,4 +145,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
         median = ordered[len(ordered) // 2]
         terminalreporter.write_line(
             f"test databases cloned from the template: {len(ordered)}, "
-            f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+            f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+        )

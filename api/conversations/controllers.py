@@ -23,8 +23,9 @@ class ConversationController(Controller):
         return await service.create_conversation(request.app.state.pool, request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
-    async def list(self, request: Request, limit: Limit = 20,
-                   cursor: FromQuery[str | None] = None) -> schemas.ConversationPage:
+    async def list(
+        self, request: Request, limit: Limit = 20, cursor: FromQuery[str | None] = None
+    ) -> schemas.ConversationPage:
         return await service.list_conversations(request.app.state.pool, request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
@@ -32,22 +33,28 @@ class ConversationController(Controller):
         return await service.get_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
-    async def update(self, request: Request, conversation_id: FromPath[UUID],
-                     data: JSONBody[schemas.ConversationUpdate]) -> schemas.Conversation:
-        return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id),
-                                                 data)
+    async def update(
+        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.ConversationUpdate]
+    ) -> schemas.Conversation:
+        return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id), data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
     async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
         await service.delete_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
     # The hot path: the user's status is checked by mukti_submit_question_v1 itself.
-    @post("/{conversation_id:uuid}/messages", status_code=202, opt={STATUS_CHECKED_BY_HANDLER: True},
-          summary="Ask a question: rate limits, quota, message, queue row and job in one transaction")
-    async def ask(self, request: Request, conversation_id: FromPath[UUID],
-                  data: JSONBody[schemas.QuestionCreate]) -> Response[schemas.QuestionAccepted]:
-        accepted = await service.submit_question(request.app.state.pool, request.app.state.settings,
-                                                 request.user.id, str(conversation_id), data.content)
+    @post(
+        "/{conversation_id:uuid}/messages",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Ask a question: rate limits, quota, message, queue row and job in one transaction",
+    )
+    async def ask(
+        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
+    ) -> Response[schemas.QuestionAccepted]:
+        accepted = await service.submit_question(
+            request.app.state.pool, request.app.state.settings, request.user.id, str(conversation_id), data.content
+        )
         return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
 

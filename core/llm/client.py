@@ -89,19 +89,28 @@ class LlmClient:
         shards = -(-max_connections // SHARD_CONNECTIONS)
         per_shard = -(-max_connections // shards)
         limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._shards = [_Shard(openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or NO_KEY,
-            timeout=timeout,
-            max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
-        )) for _ in range(shards)]
+        self._shards = [
+            _Shard(
+                openai.AsyncOpenAI(
+                    base_url=base_url,
+                    api_key=api_key or NO_KEY,
+                    timeout=timeout,
+                    max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+                )
+            )
+            for _ in range(shards)
+        ]
 
     @classmethod
-    def from_settings(cls, settings: Settings, base_url: str | None = None) -> "LlmClient":
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> LlmClient:
         # Headroom over the job concurrency: keep-alive connections of calls just ended.
-        return cls(base_url=base_url or settings.llm_base_url, api_key=settings.llm_api_key,
-                   timeout=settings.llm_timeout, max_connections=settings.worker_concurrency + 16)
+        return cls(
+            base_url=base_url or settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+            max_connections=settings.worker_concurrency + 16,
+        )
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
         # The least busy pool: no pool ever holds more than its share of the calls in flight.
@@ -119,12 +128,16 @@ class LlmClient:
             # errors and timeouts as `chat.completions.create`, without its per-call type
             # transforms of the parameters and of the response (~40% of a call's CPU time, the
             # worker's limit at hundreds of calls per second). The reply is read as plain JSON.
-            response = await client.post("/chat/completions", body={"model": model, "messages": messages},
-                                               cast_to=httpx2.Response)
+            response = await client.post(
+                "/chat/completions", body={"model": model, "messages": messages}, cast_to=httpx2.Response
+            )
             reply = response.json()
         except openai.APIStatusError as exc:
-            raise LlmError(f"LLM answered {exc.status_code}: {exc.message}", status=exc.status_code,
-                           retry_after=parse_retry_after(exc.response.headers)) from exc
+            raise LlmError(
+                f"LLM answered {exc.status_code}: {exc.message}",
+                status=exc.status_code,
+                retry_after=parse_retry_after(exc.response.headers),
+            ) from exc
         except openai.APITimeoutError as exc:
             raise LlmError("LLM call timed out") from exc
         except openai.APIConnectionError as exc:
@@ -142,8 +155,9 @@ class LlmClient:
             raise LlmError(f"LLM answered with an unexpected body: {exc}") from exc
         if not content:
             raise LlmError("LLM returned an empty reply")
-        return Completion(content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          latency_ms=latency_ms)
+        return Completion(
+            content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms
+        )
 
     async def aclose(self) -> None:
         for shard in self._shards:
