@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.security import issue_access_token  # noqa: E402
 from bench.common import free_port, scratch_database  # noqa: E402
-from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.
 USER_ID = "md5('u' || {n})::uuid"
@@ -88,19 +88,13 @@ def empty_queue(url: str) -> None:
             conn.execute(sql)
 
 
-<<<<<<< HEAD
 def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
-           "MUKTI_BURST_WINDOW": str(BURST_WINDOW), **extra}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "api", "--workers", "2", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-=======
-def start_api(url: str, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
         "MUKTI_BURST_WINDOW": str(BURST_WINDOW),
+        **extra,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "api", "--workers", "2", "--port", str(port)],
@@ -109,7 +103,6 @@ def start_api(url: str, port: int) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
->>>>>>> main
     started = 0
     for line in proc.stderr:  # both workers report their lifespan done
         started += "Application startup complete" in line
@@ -332,8 +325,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
-    parser.add_argument("--no-pgbouncer", dest="pgbouncer", action="store_false",
-                        help="skip the route through a PgBouncer started by the benchmark")
+    parser.add_argument(
+        "--no-pgbouncer",
+        dest="pgbouncer",
+        action="store_false",
+        help="skip the route through a PgBouncer started by the benchmark",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -345,18 +342,24 @@ def main() -> None:
     with scratch_database("ask") as url:
         pairs = arrange(url, args.users)
         settings = Settings.from_env()
-<<<<<<< HEAD
-        targets = [(f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
-                   for u, c in pairs]
+        targets = [
+            (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
+        ]
         print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
         routes = [("direct", url, {}), ("direct, statement cache off", url, {"MUKTI_DB_STATEMENT_CACHE_SIZE": "0"})]
         bouncer = None
         if args.pgbouncer and pgbouncer_binary():
             server = urlparse(url)
-            bouncer = PgBouncer(server.hostname or "127.0.0.1", server.port or 5432, server.username or "postgres",
-                                server.password)
-            routes.append(("PgBouncer (transaction mode)", bouncer.url(server.path.lstrip("/")),
-                           {"MUKTI_DIRECT_DATABASE_URL": url, "MUKTI_DB_STATEMENT_CACHE_SIZE": "0"}))
+            bouncer = PgBouncer(
+                server.hostname or "127.0.0.1", server.port or 5432, server.username or "postgres", server.password
+            )
+            routes.append(
+                (
+                    "PgBouncer (transaction mode)",
+                    bouncer.url(server.path.lstrip("/")),
+                    {"MUKTI_DIRECT_DATABASE_URL": url, "MUKTI_DB_STATEMENT_CACHE_SIZE": "0"},
+                )
+            )
         elif args.pgbouncer:
             print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
         results: dict[str, tuple[float, float]] = {}
@@ -364,40 +367,25 @@ def main() -> None:
             for label, api_url, env in routes:
                 print(f"-- the API's pool: {label}")
                 results[label] = http_phases(url, api_url, env, targets, args)
-=======
-        targets = [
-            (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
-        ]
-        port = free_port()
-        api = start_api(url, port)
-        try:
-            print(
-                f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "
-                f"`mukti api --workers 2` at http://127.0.0.1:{port}"
-            )
-            empty_queue(url)
-            asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
-            empty_queue(url)
-            if wrk := shutil.which("wrk"):
-                http = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
-            else:
-                http = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
->>>>>>> main
         finally:
             if bouncer is not None:
                 bouncer.stop()
         empty_queue(url)
         direct = pgbench(url, args.users, args.seconds, args.pgbench_clients)
         baseline = results["direct"]
-        print(f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}"
-              f"{'vs pgbench':>12}")
+        print(
+            f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}{'vs pgbench':>12}"
+        )
         for label, (fixed, saturated) in results.items():
-            print(f"{label:<32}{fixed:>12,.0f}/s{saturated:>12,.0f}/s{saturated / baseline[1]:>11.2f}"
-                  f"{saturated / direct:>12.2f}")
+            print(
+                f"{label:<32}{fixed:>12,.0f}/s{saturated:>12,.0f}/s{saturated / baseline[1]:>11.2f}"
+                f"{saturated / direct:>12.2f}"
+            )
 
 
-def http_phases(url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]],
-                args: argparse.Namespace) -> tuple[float, float]:
+def http_phases(
+    url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
+) -> tuple[float, float]:
     """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
     (accepted/s at the fixed rate, accepted/s saturated)."""
     port = free_port()

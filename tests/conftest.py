@@ -91,8 +91,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
     """A real PgBouncer (transaction mode) in front of the test server, once per session."""
     if pgbouncer_binary() is None:
-        pytest.skip("pgbouncer is not installed (Debian: apt-get install pgbouncer): "
-                    "the tests through a transaction-mode pooler cannot run")
+        pytest.skip(
+            "pgbouncer is not installed (Debian: apt-get install pgbouncer): "
+            "the tests through a transaction-mode pooler cannot run"
+        )
     bouncer = PgBouncer(pg_server.host, pg_server.port, pg_server.user, pg_server.password)
     try:
         yield bouncer
@@ -107,8 +109,11 @@ def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
     if getattr(request, "param", "direct") == "direct":
         return {"database_url": database_url}
     bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
-    return {"database_url": bouncer.url(urlparse(database_url).path.lstrip("/")),
-            "direct_database_url": database_url, "db_statement_cache_size": 0}
+    return {
+        "database_url": bouncer.url(urlparse(database_url).path.lstrip("/")),
+        "direct_database_url": database_url,
+        "db_statement_cache_size": 0,
+    }
 
 
 @pytest.fixture

@@ -69,17 +69,18 @@ def _wait_port(port: int, proc: subprocess.Popen | None, what: str, log: Path, t
 
 # --------------------------------------------------------------------------- PgBouncer
 
+
 def pgbouncer_binary() -> str | None:
     return shutil.which("pgbouncer") or next(
-        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(p, os.X_OK)), None)
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(p, os.X_OK)), None
+    )
 
 
 class PgBouncer:
     """PgBouncer in transaction mode on a free port, forwarding every database name to one
     Postgres server (a `*` fallback entry): `url(dbname)` reaches database `dbname` through it."""
 
-    def __init__(self, host: str, port: int, user: str, password: str | None = None,
-                 pool_size: int = 20) -> None:
+    def __init__(self, host: str, port: int, user: str, password: str | None = None, pool_size: int = 20) -> None:
         binary = pgbouncer_binary()
         if binary is None:
             raise FileNotFoundError("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
@@ -110,8 +111,10 @@ server_check_delay = 0
 """)
         self.log = self.dir / "pgbouncer.log"
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([binary, str(self.dir / "pgbouncer.ini")],
-                                         **_as_server_user({"stdout": out, "stderr": subprocess.STDOUT}))
+            self.proc = subprocess.Popen(
+                [binary, str(self.dir / "pgbouncer.ini")],
+                **_as_server_user({"stdout": out, "stderr": subprocess.STDOUT}),
+            )
         try:
             _wait_port(self.port, self.proc, "pgbouncer", self.log)
         except BaseException:
@@ -127,7 +130,7 @@ server_check_delay = 0
         with psycopg.connect(self.url("pgbouncer"), autocommit=True) as conn:
             result = conn.pgconn.exec_(b"SHOW SERVERS")
             column = [result.fname(i) for i in range(result.nfields)].index(b"remote_pid")
-            return {int(result.get_value(row, column)) for row in range(result.ntuples)}
+            return {int(result.get_value(row, column) or 0) for row in range(result.ntuples)}
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -142,13 +145,16 @@ server_check_delay = 0
 
 # --------------------------------------------------------------------------- Postgres clusters
 
+
 def postgres_bin() -> Path | None:
     """The newest Debian Postgres install (initdb, pg_ctl, pg_basebackup), or None."""
     configured = os.environ.get("MUKTI_TEST_PG_BIN")
     if configured:
         return Path(configured)
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -164,11 +170,12 @@ class Cluster:
         self.archive = root / "wal_archive"
 
     def _tool(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.bin / name), *args], **_as_server_user(
-            {"check": check, "capture_output": True, "text": True}))
+        return subprocess.run(
+            [str(self.bin / name), *args], **_as_server_user({"check": check, "capture_output": True, "text": True})
+        )
 
     @classmethod
-    def init(cls, archive: bool = False) -> "Cluster":
+    def init(cls, archive: bool = False) -> Cluster:
         """A new primary, ready for streaming replication; with `archive`, every finished
         WAL segment is also copied to `archive` (what a point-in-time restore replays)."""
         bindir = postgres_bin()
@@ -176,10 +183,17 @@ class Cluster:
             raise FileNotFoundError("no Postgres server binaries in /usr/lib/postgresql/*/bin (or MUKTI_TEST_PG_BIN)")
         root = _owned_tempdir("mukti-cluster-")
         cluster = cls(bindir, root / "data", root)
-        cluster._tool("initdb", "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-                      "--no-sync")
-        settings = ["wal_level = replica", "max_wal_senders = 5", "hot_standby = on", "fsync = off",
-                    "shared_buffers = 32MB", "max_connections = 60"]
+        cluster._tool(
+            "initdb", "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"
+        )
+        settings = [
+            "wal_level = replica",
+            "max_wal_senders = 5",
+            "hot_standby = on",
+            "fsync = off",
+            "shared_buffers = 32MB",
+            "max_connections = 60",
+        ]
         if archive:
             cluster.archive.mkdir()
             account = _run_as()
@@ -194,8 +208,19 @@ class Cluster:
         return cluster
 
     def start(self) -> None:
-        self._tool("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                   "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}", "start")
+        self._tool(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._tool("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
@@ -218,7 +243,7 @@ class Cluster:
         self._tool("pg_basebackup", *args, *(["-R"] if standby else []))
         return into
 
-    def standby(self) -> "Cluster":
+    def standby(self) -> Cluster:
         """A streaming standby of this primary, started and caught up."""
         root = _owned_tempdir("mukti-standby-")
         replica = Cluster(self.bin, root / "data", root)
@@ -227,11 +252,13 @@ class Cluster:
         return replica
 
     @classmethod
-    def restore(cls, backup: Path, archive: Path | None = None) -> "Cluster":
+    def restore(cls, backup: Path, archive: Path | None = None) -> Cluster:
         """A fresh server started from a base backup; with `archive`, it also replays the
         archived WAL after the backup (to the end of the archive), then opens for writes."""
-        root = _owned_tempdir("mukti-restored-")
         bindir = postgres_bin()
+        if bindir is None:
+            raise FileNotFoundError("no Postgres server binaries in /usr/lib/postgresql/*/bin (or MUKTI_TEST_PG_BIN)")
+        root = _owned_tempdir("mukti-restored-")
         cluster = cls(bindir, root / "data", root)
         shutil.copytree(backup, cluster.data, symlinks=True)
         account = _run_as()

@@ -23,22 +23,17 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
-<<<<<<< HEAD
-async def create_pool(settings: Settings, *, url: str | None = None, application_name: str = "mukti-api",
-                      min_size: int | None = None, max_size: int | None = None,
-                      json_codecs: bool = True) -> asyncpg.Pool:
-    """A pool on DATABASE_URL (or on `url`: the read replica). Every connection of it may
-    sit behind a transaction-mode pooler: one transaction is all it can count on."""
-=======
 async def create_pool(
     settings: Settings,
     *,
+    url: str | None = None,
     application_name: str = "mukti-api",
     min_size: int | None = None,
     max_size: int | None = None,
     json_codecs: bool = True,
 ) -> asyncpg.Pool:
->>>>>>> main
+    """A pool on DATABASE_URL (or on `url`: the read replica). Every connection of it may
+    sit behind a transaction-mode pooler: one transaction is all it can count on."""
     return await asyncpg.create_pool(
         url or settings.require_database_url(),
         min_size=settings.db_pool_min if min_size is None else min_size,

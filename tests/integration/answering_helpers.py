@@ -65,8 +65,9 @@ def api_process(database_url: str, log: Path, **env: str) -> Iterator[str]:
     port = free_port()
     full_env = {**os.environ, "DATABASE_URL": database_url, "MUKTI_PORT": str(port), **env}
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cli", "api"], env=full_env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "api"], env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

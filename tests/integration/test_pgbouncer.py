@@ -45,32 +45,50 @@ async def test_the_api_pool_keeps_no_session_state_through_the_pooler(pgbouncer,
     """Many concurrent clients, few server connections: every query on the API's pool sees
     UTC (a startup parameter PgBouncer replays on each server connection it hands out:
     a reset query such as RESET ALL would lose it) and no statement name clashes."""
-    settings = Settings(database_url=_pooled(pgbouncer, database_url), direct_database_url=database_url,
-                        db_statement_cache_size=0, db_pool_min=10, db_pool_max=10)
+    settings = Settings(
+        database_url=_pooled(pgbouncer, database_url),
+        direct_database_url=database_url,
+        db_statement_cache_size=0,
+        db_pool_min=10,
+        db_pool_max=10,
+    )
     pool = await create_pool(settings)
     try:
-        rows = await asyncio.gather(*(pool.fetchrow(
-            "SELECT current_setting('TimeZone') AS tz, pg_backend_pid() AS pid, $1::int AS n", i) for i in range(200)))
+        rows = await asyncio.gather(
+            *(
+                pool.fetchrow("SELECT current_setting('TimeZone') AS tz, pg_backend_pid() AS pid, $1::int AS n", i)
+                for i in range(200)
+            )
+        )
     finally:
         await pool.close()
     assert {r["tz"] for r in rows} == {"UTC"}
     assert [r["n"] for r in rows] == list(range(200))
 
 
-async def test_a_question_is_answered_by_processes_going_through_the_pooler(pgbouncer, database_url, db, stub,
-                                                                            tmp_path):
+async def test_a_question_is_answered_by_processes_going_through_the_pooler(
+    pgbouncer, database_url, db, stub, tmp_path
+):
     """`mukti api` and `mukti worker` as an operator runs them behind PgBouncer."""
-    env = {"MUKTI_DIRECT_DATABASE_URL": database_url, "MUKTI_DB_STATEMENT_CACHE_SIZE": "0",
-           "MUKTI_BURST_LIMIT": "0", "LLM_BASE_URL": stub.base_url}
+    env = {
+        "MUKTI_DIRECT_DATABASE_URL": database_url,
+        "MUKTI_DB_STATEMENT_CACHE_SIZE": "0",
+        "MUKTI_BURST_LIMIT": "0",
+        "LLM_BASE_URL": stub.base_url,
+    }
     pooled = _pooled(pgbouncer, database_url)
-    with api_process(pooled, tmp_path / "api.log", **env) as url, \
-            worker_process(pooled, stub.base_url, tmp_path / "worker.log", **env):
+    with (
+        api_process(pooled, tmp_path / "api.log", **env) as url,
+        worker_process(pooled, stub.base_url, tmp_path / "worker.log", **env),
+    ):
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             learner = await new_learner(client, db)
             accepted = [await ask(client, learner, f"Question {i}: is courage knowledge?") for i in range(3)]
             done = [await wait_answered(client, learner, a["request_id"], timeout=60) for a in accepted]
-        sessions = await db.fetch("SELECT pid, application_name, query FROM pg_stat_activity "
-                                  "WHERE datname = current_database() AND application_name LIKE 'mukti-%'")
+        sessions = await db.fetch(
+            "SELECT pid, application_name, query FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE 'mukti-%'"
+        )
         through_pooler = pgbouncer.server_pids()
     assert [d["status"] for d in done] == ["completed"] * 3
     assert [d["reply"]["seq"] for d in done] == [4, 5, 6]  # three questions queued, answered in order

@@ -14,8 +14,11 @@ def _rows(section: str) -> list[list[str]]:
     """The cells of the markdown table under the heading `section` (header rows skipped)."""
     text = PLAN.read_text()
     body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in body.splitlines() if line.startswith("|")]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in body.splitlines()
+        if line.startswith("|")
+    ]
     return rows[2:]
 
 
@@ -34,8 +37,10 @@ def plan() -> dict[str, tuple[str, str | None]]:
 
 def exceptions() -> dict[str, int]:
     """{constraint, index or table.column: the rule it breaks}."""
-    return {name.strip("`"): int(rule) for name, rule, _what in _rows("Exceptions: what changes before distributing, "
-                                                                       "and why it has not changed yet")}
+    return {
+        name.strip("`"): int(rule)
+        for name, rule, _what in _rows("Exceptions: what changes before distributing, and why it has not changed yet")
+    }
 
 
 TABLES = """
@@ -95,7 +100,7 @@ async def violations(db, classes: dict[str, tuple[str, str | None]]) -> dict[str
             continue  # to a reference table: allowed from anywhere
         if source != "distributed":
             found[row["name"]] = 5
-        elif (column, target_column) not in zip(row["columns"], row["referenced_columns"]):
+        elif (column, target_column) not in zip(row["columns"], row["referenced_columns"], strict=True):
             found[row["name"]] = 4
     return found
 
@@ -110,8 +115,10 @@ async def test_every_table_is_classified(db):
 async def test_the_schema_distributes_as_planned_but_for_the_listed_exceptions(db):
     found, listed = await violations(db, plan()), exceptions()
     unlisted = {name: rule for name, rule in found.items() if listed.get(name) != rule}
-    assert not unlisted, (f"these keys would not distribute by user (rule numbers in {PLAN}): {unlisted}; "
-                          "include the distribution column, or list them as exceptions with the reason")
+    assert not unlisted, (
+        f"these keys would not distribute by user (rule numbers in {PLAN}): {unlisted}; "
+        "include the distribution column, or list them as exceptions with the reason"
+    )
     stale = sorted(set(listed) - set(found))
     assert not stale, f"no longer exceptions (remove them from {PLAN}): {stale}"
 
@@ -121,8 +128,10 @@ async def test_the_check_catches_a_key_without_the_user(db):
     transaction = db.transaction()
     await transaction.start()
     try:
-        await db.execute("CREATE TABLE notifications_extra (id bigint PRIMARY KEY, user_id uuid NOT NULL "
-                         "REFERENCES users (id), note_id uuid REFERENCES notifications (id))")
+        await db.execute(
+            "CREATE TABLE notifications_extra (id bigint PRIMARY KEY, user_id uuid NOT NULL "
+            "REFERENCES users (id), note_id uuid REFERENCES notifications (id))"
+        )
         found = await violations(db, {**plan(), "notifications_extra": ("distributed", "user_id")})
     finally:
         await transaction.rollback()
