@@ -19,6 +19,7 @@ from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from core.database.pool import create_pool
+from core.database.replica import ReadRouter
 from core.settings import Settings
 
 FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
@@ -29,12 +30,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.check()
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        # The replica's pool connects lazily (min_size 0): a standby that is down at start
+        # only sends the lag-tolerant reads to the primary.
+        replica = await create_pool(settings, url=settings.replica_url, min_size=0) if settings.replica_url else None
+        app.state.router = ReadRouter(settings, app.state.pool, replica, on_read=metrics.count_read)
+        await app.state.router.start()
         try:
             yield
         finally:
+            await app.state.router.close()
             await app.state.pool.close()
 
     handlers = [*ops.ROUTE_HANDLERS]
@@ -44,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics(), "pool": None}),
+        state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None}),
         middleware=[metrics_middleware_factory, authentication_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

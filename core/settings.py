@@ -62,6 +62,7 @@ class Settings:
     # A streaming standby for the read-only, lag-tolerant routes (routing: core/database/replica.py).
     replica_url: str | None = None
     replica_max_lag: float = 5.0
+    replica_check_interval: float = 1.0
     env: str = "development"  # "development" | "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -98,6 +99,7 @@ class Settings:
             db_statement_cache_size=_int("MUKTI_DB_STATEMENT_CACHE_SIZE", 100),
             replica_url=e.get("MUKTI_REPLICA_URL") or None,
             replica_max_lag=_float("MUKTI_REPLICA_MAX_LAG", 5.0),
+            replica_check_interval=_float("MUKTI_REPLICA_CHECK_INTERVAL", 1.0),
             env=e.get("MUKTI_ENV", "development"),
             host=e.get("MUKTI_HOST", "127.0.0.1"),
             port=_int("MUKTI_PORT", 8000),
@@ -150,6 +152,8 @@ class Settings:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
         if self.replica_max_lag <= 0:
             raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
+        if self.replica_check_interval <= 0:
+            raise ValueError("MUKTI_REPLICA_CHECK_INTERVAL must be a positive number of seconds")
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
         if self.is_production:

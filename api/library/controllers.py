@@ -31,7 +31,7 @@ class TechniqueController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.TechniquePage:
-        return await service.list_techniques(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_techniques(request.app.state.router.reads(), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.TechniqueCreate]) -> schemas.Technique:
@@ -85,7 +85,7 @@ class ResourceController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.ResourcePage:
-        return await service.list_resources(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_resources(request.app.state.router.reads(), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.ResourceCreate]) -> schemas.Resource:

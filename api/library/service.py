@@ -18,6 +18,7 @@ import msgspec
 from api.errors import not_found, validation_error
 from api.library import schemas
 from api.security import CurrentUser
+from core.database.replica import Reads
 from db.queries import QUERIES
 
 Sort = Literal["top", "new"]
@@ -91,7 +92,7 @@ def _changes(data: msgspec.Struct) -> dict[str, object]:
 
 
 async def list_techniques(
-    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.TechniquePage:
     tag = f"techniques_{sort}"
     key, after_id = decode_cursor(cursor, tag)
@@ -161,7 +162,7 @@ async def list_versions(
 
 
 async def list_resources(
-    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.ResourcePage:
     tag = f"resources_{sort}"
     key, after_id = decode_cursor(cursor, tag)

@@ -54,6 +54,10 @@ async def metrics(request: Request) -> Response:
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
         except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
+    router = request.app.state.get("router")
+    if router is not None and router.replica is not None:
+        m.replica_lag.set(float("nan") if router.lag is None else router.lag)
+        m.replica_in_use.set(1 if router.usable else 0)
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
     return Response(generate_latest(m.registry), media_type="text/plain; version=0.0.4")
 

@@ -31,12 +31,31 @@ class Metrics:
         self.queue_oldest_pending = Gauge(
             "mukti_queue_oldest_pending_seconds", "Age of the oldest pending request", registry=self.registry
         )
+        self.replica_lag = Gauge(
+            "mukti_replica_lag_seconds",
+            "How far the read replica is behind the primary at its last check (NaN: down or none)",
+            registry=self.registry,
+        )
+        self.replica_in_use = Gauge(
+            "mukti_replica_in_use",
+            "1 while lag-tolerant reads go to the replica (up, within MUKTI_REPLICA_MAX_LAG), else 0",
+            registry=self.registry,
+        )
+        self.reads = Counter(
+            "mukti_lag_tolerant_reads_total",
+            "Lag-tolerant reads (search, older history, usage series, listings) by the server that served them",
+            ["server"],
+            registry=self.registry,
+        )
         self.default_partition_rows = Gauge(
             "mukti_default_partition_rows",
             "Rows that landed in a default partition (should be 0)",
             ["table"],
             registry=self.registry,
         )
+
+    def count_read(self, server: str) -> None:
+        self.reads.labels(server).inc()
 
 
 def metrics_middleware_factory(app: ASGIApp) -> ASGIApp:

@@ -34,7 +34,14 @@ async def conversation_history(
     cursor: Cursor = None,
 ) -> HistoryPage:
     return await service.history_page(
-        request.app.state.pool, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+        # The newest page must show what was just asked (the primary); older pages are
+        # immutable once written: the replica serves them (service.history_page).
+        request.app.state.router.reads(lag_tolerant=before is not None or cursor is not None),
+        request.user.id,
+        conversation_id,
+        before=before,
+        cursor=cursor,
+        limit=limit,
     )
 
 
@@ -47,7 +54,12 @@ async def search_messages(
     cursor: Cursor = None,
 ) -> SearchPage:
     return await service.search(
-        request.app.state.pool, request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
+        request.app.state.router.reads(),
+        request.user.id,
+        q,
+        conversation_id=conversation_id,
+        cursor=cursor,
+        limit=limit,
     )
 
 

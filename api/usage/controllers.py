@@ -23,7 +23,7 @@ async def my_usage(
     to: FromQuery[str | None] = None,
     group_by: FromQuery[str | None] = None,
 ) -> schemas.UsageSeries:
-    return await service.usage_series(request.app.state.pool, request.user.id, from_, to, group_by)
+    return await service.usage_series(request.app.state.router, request.user.id, from_, to, group_by)
 
 
 @get(
@@ -38,4 +38,4 @@ async def monthly_report(
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: FromQuery[str | None] = None,
 ) -> schemas.MonthlyReport:
-    return await service.monthly_report(request.app.state.pool, month, limit, cursor)
+    return await service.monthly_report(request.app.state.router.reads(), month, limit, cursor)
