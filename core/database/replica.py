@@ -57,6 +57,7 @@ class ReadRouter:
         # Seconds behind the primary at the last check; None: down, unreachable or not a standby.
         self.lag: float | None = None
         self._task: asyncio.Task | None = None
+        self._problem: str | None = None  # what the last check found wrong, logged once
 
     @property
     def usable(self) -> bool:
@@ -67,23 +68,33 @@ class ReadRouter:
         written when asked, else the age of the last transaction it replayed."""
         if self.replica is None:
             return None
+        problem = None
         try:
             async with asyncio.timeout(max(self.interval, 1.0)):
                 position = await self.primary.fetchval(QUERIES["primary_wal_position"])
                 lag = await self.replica.fetchval(QUERIES["replica_lag_seconds"], position)
         except (*REPLICA_GONE, asyncpg.PostgresError) as exc:
-            if self.lag is not None:
-                log.warning("read replica unavailable (%s): lag-tolerant reads go to the primary", exc)
-            lag = None
+            lag, problem, detail = None, f"unavailable ({type(exc).__name__})", f": {exc}"
         else:
-            if lag is None and self.lag is not None:
-                log.warning("MUKTI_REPLICA_URL is not a standby (or has replayed nothing): reads go to the primary")
+            detail = ""
+            if lag is None:
+                problem = "is not a standby (or has replayed nothing yet)"
+        if problem != self._problem and problem is not None:
+            log.warning("read replica %s%s: lag-tolerant reads go to the primary", problem, detail)
+        elif problem != self._problem:
+            log.info("read replica reachable again, %.1f s behind", lag)
+        self._problem = problem
         self.lag = lag
         return lag
 
     async def _watch(self) -> None:
         while True:
-            await self.check()
+            try:
+                await self.check()
+            except Exception:
+                # A lag that stopped being measured must not keep its last value.
+                log.exception("checking the read replica failed: lag-tolerant reads go to the primary")
+                self.lag = None
             await asyncio.sleep(self.interval)
 
     async def start(self) -> None:

@@ -30,6 +30,6 @@ SELECT pg_current_wal_lsn()::text;
 -- large for the moment it takes to replay it: the cautious side). NULL when the server is
 -- not a standby or has replayed nothing yet: not usable as a replica.
 SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            WHEN pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()) <= 0 THEN 0
+            WHEN pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn()) <= 0 THEN 0
             ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
        END::float8;
