@@ -11,12 +11,13 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
   2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
      installed (a Lua script sends each request with its user's token), else the same
      Python client, which says so;
-  3. pgbench running `SELECT mukti_submit_question_v1(...)` for the same duration.
+  3. pgbench running `SELECT mukti_submit_question_v2(...)` for the same duration.
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
-Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side. Uses DATABASE_URL, or creates
+Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side.
+Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
@@ -300,7 +301,7 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
 def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
     script = (
         f"\\set n random(1, {users})\n"
-        f"SELECT outcome FROM mukti_submit_question_v1({USER_ID.format(n=':n')}, "
+        f"SELECT outcome FROM mukti_submit_question_v2({USER_ID.format(n=':n')}, "
         f"{CONVERSATION_ID.format(n=':n')}, '{QUESTION}', {BURST_LIMIT}, {BURST_WINDOW});\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:

@@ -34,7 +34,7 @@ SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.mess
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
 
 -- answering_complete --
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v1($1, $2, $3, $4, $5)
+SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v2($1, $2, $3, $4, $5)
 
 -- answering_fail_attempt --
 SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1($1, $2, $3)
