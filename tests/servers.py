@@ -104,10 +104,6 @@ pool_mode = transaction
 default_pool_size = {pool_size}
 max_client_conn = 2000
 max_db_connections = {pool_size}
-; what a client may set at connection start (asyncpg sends these); the rest is refused
-ignore_startup_parameters = extra_float_digits
-server_reset_query =
-server_check_delay = 0
 """)
         self.log = self.dir / "pgbouncer.log"
         with open(self.log, "ab") as out:

@@ -187,3 +187,7 @@ async def test_a_stopped_standby_leaves_reads_to_the_primary(clusters, arranged)
         assert await metric(client, "mukti_replica_in_use") == 0
         assert (await client.get("/metrics")).text.count("mukti_replica_lag_seconds NaN") == 1
         assert len(await search(client, user, "virtue")) == 20
+    # An API started while the standby is down starts, and reads from the primary.
+    async with app(clusters, max_lag=60) as client:
+        assert await metric(client, "mukti_replica_in_use") == 0
+        assert len(await search(client, user, "virtue")) == 20
