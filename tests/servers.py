@@ -143,7 +143,8 @@ max_db_connections = {pool_size}
 
 
 def postgres_bin() -> Path | None:
-    """The newest Debian Postgres install (initdb, pg_ctl, pg_basebackup), or None."""
+    """Server binaries (initdb, pg_ctl, pg_basebackup): MUKTI_TEST_PG_BIN, else the newest
+    Debian install, else pgserver's (a dependency: Postgres 16, always there)."""
     configured = os.environ.get("MUKTI_TEST_PG_BIN")
     if configured:
         return Path(configured)
@@ -151,7 +152,14 @@ def postgres_bin() -> Path | None:
         glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
     )
-    return Path(found[-1]).parent if found else None
+    if found:
+        return Path(found[-1]).parent
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    return bundled if (bundled / "pg_basebackup").exists() else None
 
 
 class Cluster:
@@ -176,7 +184,9 @@ class Cluster:
         WAL segment is also copied to `archive` (what a point-in-time restore replays)."""
         bindir = postgres_bin()
         if bindir is None:
-            raise FileNotFoundError("no Postgres server binaries in /usr/lib/postgresql/*/bin (or MUKTI_TEST_PG_BIN)")
+            raise FileNotFoundError(
+                "no Postgres server binaries: not in MUKTI_TEST_PG_BIN, /usr/lib/postgresql/*/bin or pgserver"
+            )
         root = _owned_tempdir("mukti-cluster-")
         cluster = cls(bindir, root / "data", root)
         cluster._tool(
@@ -253,7 +263,9 @@ class Cluster:
         archived WAL after the backup (to the end of the archive), then opens for writes."""
         bindir = postgres_bin()
         if bindir is None:
-            raise FileNotFoundError("no Postgres server binaries in /usr/lib/postgresql/*/bin (or MUKTI_TEST_PG_BIN)")
+            raise FileNotFoundError(
+                "no Postgres server binaries: not in MUKTI_TEST_PG_BIN, /usr/lib/postgresql/*/bin or pgserver"
+            )
         root = _owned_tempdir("mukti-restored-")
         cluster = cls(bindir, root / "data", root)
         shutil.copytree(backup, cluster.data, symlinks=True)

@@ -73,7 +73,9 @@ def assert_whole(rows: dict[str, asyncpg.Record]) -> None:
 
 async def test_a_base_backup_taken_while_asking_and_answering_restores_and_mukti_finishes(stub: StubServer, tmp_path):
     if postgres_bin() is None:
-        pytest.skip("no Postgres server binaries (initdb, pg_ctl, pg_basebackup) in /usr/lib/postgresql/*/bin")
+        pytest.skip(
+            "no Postgres server binaries (initdb, pg_ctl, pg_basebackup): not in MUKTI_TEST_PG_BIN, /usr/lib/postgresql/*/bin or pgserver"
+        )
     primary = Cluster.init(archive=True)
     restored: list[Cluster] = []
     try:

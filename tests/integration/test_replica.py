@@ -27,7 +27,9 @@ WORD = "zyzzyva"  # in the one message written while the standby is paused
 @pytest.fixture(scope="module")
 def clusters() -> Iterator[tuple[Cluster, Cluster]]:
     if postgres_bin() is None:
-        pytest.skip("no Postgres server binaries (initdb, pg_ctl, pg_basebackup) in /usr/lib/postgresql/*/bin")
+        pytest.skip(
+            "no Postgres server binaries (initdb, pg_ctl, pg_basebackup): not in MUKTI_TEST_PG_BIN, /usr/lib/postgresql/*/bin or pgserver"
+        )
     primary = Cluster.init()
     standby = None
     try:
