@@ -130,11 +130,11 @@ async def test_the_check_catches_a_key_without_the_user(db):
     try:
         await db.execute(
             "CREATE TABLE notifications_extra (id bigint PRIMARY KEY, user_id uuid NOT NULL "
-            "REFERENCES users (id), note_id uuid REFERENCES notifications (id))"
+            "REFERENCES users (id), conversation_id uuid REFERENCES conversations (id))"
         )
         found = await violations(db, {**plan(), "notifications_extra": ("distributed", "user_id")})
     finally:
         await transaction.rollback()
     assert found["notifications_extra_pkey"] == 3
-    assert found["notifications_extra_note_id_fkey"] == 4
+    assert found["notifications_extra_conversation_id_fkey"] == 4
     assert "notifications_extra_user_id_fkey" not in found
