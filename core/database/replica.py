@@ -31,7 +31,8 @@ log = logging.getLogger("mukti.replica")
 T = TypeVar("T")
 
 # What a standby that is stopping, stopped or unreachable raises: the read is retried on
-# the primary. (Also the standby's cancellation of a query that conflicts with recovery.)
+# the primary. (Also the standby's cancellation of a query that conflicts with recovery;
+# InterfaceError is asyncpg's "connection is closed".)
 REPLICA_GONE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -119,6 +120,8 @@ class ReadRouter:
                     result = await read(conn)
                 self.on_read("replica")
                 return result
+            except asyncpg.DataError:
+                raise  # bad arguments (an InterfaceError too): a bug, not a lost replica
             except REPLICA_GONE as exc:
                 log.warning("read replica failed (%s): this read and the next go to the primary", exc)
                 self.lag = None
