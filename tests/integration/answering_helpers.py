@@ -19,7 +19,6 @@ from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.worker import run_worker
 from tests.integration.accounts_support import bearer, register
-from tests.servers import free_port
 
 
 def stub_control(stub: StubServer, **knobs) -> None:
@@ -56,39 +55,6 @@ def worker_process(database_url: str, llm_base_url: str, log: Path, **env: str) 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-@contextlib.contextmanager
-def api_process(database_url: str, log: Path, **env: str) -> Iterator[str]:
-    """`mukti api` as a process of its own on a free port, ready (/ready answers 200) on
-    entry; yields its base URL. Stopped with SIGTERM on exit."""
-    port = free_port()
-    full_env = {**os.environ, "DATABASE_URL": database_url, "MUKTI_PORT": str(port), **env}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "api"], env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the API process exited:\n" + log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "the API process was not ready in 60 s:\n" + log.read_text()
-            try:
-                if httpx.get(url + "/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        yield url
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 async def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):

@@ -27,7 +27,8 @@ from core.llm.stub import StubServer
 from core.settings import Settings
 from db.migrations.heads import migration_heads
 from tests.factories import create_user
-from tests.integration.answering_helpers import api_process, stub_control, wait_until, worker_process
+from tests.integration.answering_helpers import stub_control, wait_until, worker_process
+from tests.integration.api_process import api_process
 from tests.integration.conversations_support import create_conversation, create_plan
 from tests.servers import Cluster, postgres_bin
 
@@ -112,36 +113,34 @@ async def test_a_base_backup_taken_while_asking_and_answering_restores_and_mukti
                     acked[response.json()["request_id"]] = time.monotonic()
                     await asyncio.sleep(0.02)
 
-        with (
-            api_process(url, tmp_path / "api.log", LLM_BASE_URL=stub.base_url, **env) as api_url,
-            worker_process(url, stub.base_url, tmp_path / "worker.log", **env),
-        ):
-            tasks = [asyncio.create_task(ask(api_url, user, c)) for user, c in askers]
+        async with api_process(url, LLM_BASE_URL=stub.base_url, **env) as api_url:
+            with worker_process(url, stub.base_url, tmp_path / "worker.log", **env):
+                tasks = [asyncio.create_task(ask(api_url, user, c)) for user, c in askers]
 
-            async def asked(n: int) -> bool:
-                return len(acked) >= n
+                async def asked(n: int) -> bool:
+                    return len(acked) >= n
 
-            async def answering() -> bool:
-                statuses = [r["status"] for r in (await requests(url, list(acked))).values()]
-                return len(acked) >= 30 and statuses.count("completed") >= 10
+                async def answering() -> bool:
+                    statuses = [r["status"] for r in (await requests(url, list(acked))).values()]
+                    return len(acked) >= 30 and statuses.count("completed") >= 10
 
-            await wait_until(answering, 60, "30 questions acknowledged, 10 answered", interval=0.2)
-            backup_began = time.monotonic()
-            backup = await asyncio.to_thread(primary.base_backup)
-            after_backup = len(acked) + 30
-            await wait_until(lambda: asked(after_backup), 60, "30 more questions after the backup")
-            stop.set()
-            await asyncio.gather(*tasks)
-            # The backup point of the archive: WAL up to here is archived (the asking has stopped;
-            # the worker is still answering).
-            with primary.connect() as conn:
-                segment = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0]
+                await wait_until(answering, 60, "30 questions acknowledged, 10 answered", interval=0.2)
+                backup_began = time.monotonic()
+                backup = await asyncio.to_thread(primary.base_backup)
+                after_backup = len(acked) + 30
+                await wait_until(lambda: asked(after_backup), 60, "30 more questions after the backup")
+                stop.set()
+                await asyncio.gather(*tasks)
+                # The backup point of the archive: WAL up to here is archived (the asking has stopped;
+                # the worker is still answering).
+                with primary.connect() as conn:
+                    segment = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0]
 
-                async def archived() -> bool:
-                    done = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]
-                    return done is not None and done >= segment
+                    async def archived() -> bool:
+                        done = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]
+                        return done is not None and done >= segment
 
-                await wait_until(archived, 30, f"WAL segment {segment} archived")
+                    await wait_until(archived, 30, f"WAL segment {segment} archived")
         primary.stop("immediate")  # the server is lost; its backup and archive remain
 
         ids = list(acked)
@@ -176,16 +175,15 @@ async def test_a_base_backup_taken_while_asking_and_answering_restores_and_mukti
             capture_output=True,
         )
         stub_control(stub, latency_ms=10, latency_jitter_ms=0)
-        with (
-            api_process(restored_url, tmp_path / "api2.log", LLM_BASE_URL=stub.base_url, **env) as api_url,
-            worker_process(restored_url, stub.base_url, tmp_path / "worker2.log", **env),
-        ):
-            # api_process waited for /ready: the restored database is at the migrations' head.
+        async with api_process(restored_url, LLM_BASE_URL=stub.base_url, **env) as api_url:
+            with worker_process(restored_url, stub.base_url, tmp_path / "worker2.log", **env):
+                async with httpx.AsyncClient() as http:  # the restored database is at the migrations' head
+                    assert (await http.get(api_url + "/ready")).status_code == 200
 
-            async def all_answered() -> bool:
-                return all(r["status"] == "completed" for r in (await requests(restored_url, ids)).values())
+                async def all_answered() -> bool:
+                    return all(r["status"] == "completed" for r in (await requests(restored_url, ids)).values())
 
-            await wait_until(all_answered, 90, f"the {len(queued)} queued questions to be answered", interval=0.2)
+                await wait_until(all_answered, 90, f"the {len(queued)} queued questions to be answered", interval=0.2)
         final = await requests(restored_url, ids)
         assert all(row["status"] == "completed" and row["replies"] == 1 for row in final.values())
     finally:

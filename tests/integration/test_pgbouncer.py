@@ -16,7 +16,8 @@ import pytest
 
 from core.database.pool import create_pool
 from core.settings import Settings
-from tests.integration.answering_helpers import api_process, ask, new_learner, wait_answered, worker_process
+from tests.integration.answering_helpers import ask, new_learner, wait_answered, worker_process
+from tests.integration.api_process import api_process
 from tests.servers import PgBouncer
 
 
@@ -77,19 +78,17 @@ async def test_a_question_is_answered_by_processes_going_through_the_pooler(
         "LLM_BASE_URL": stub.base_url,
     }
     pooled = _pooled(pgbouncer, database_url)
-    with (
-        api_process(pooled, tmp_path / "api.log", **env) as url,
-        worker_process(pooled, stub.base_url, tmp_path / "worker.log", **env),
-    ):
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            learner = await new_learner(client, db)
-            accepted = [await ask(client, learner, f"Question {i}: is courage knowledge?") for i in range(3)]
-            done = [await wait_answered(client, learner, a["request_id"], timeout=60) for a in accepted]
-        sessions = await db.fetch(
-            "SELECT pid, application_name, query FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name LIKE 'mukti-%'"
-        )
-        through_pooler = pgbouncer.server_pids()
+    async with api_process(pooled, **env) as url:
+        with worker_process(pooled, stub.base_url, tmp_path / "worker.log", **env):
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                learner = await new_learner(client, db)
+                accepted = [await ask(client, learner, f"Question {i}: is courage knowledge?") for i in range(3)]
+                done = [await wait_answered(client, learner, a["request_id"], timeout=60) for a in accepted]
+            sessions = await db.fetch(
+                "SELECT pid, application_name, query FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name LIKE 'mukti-%'"
+            )
+            through_pooler = pgbouncer.server_pids()
     assert [d["status"] for d in done] == ["completed"] * 3
     assert [d["reply"]["seq"] for d in done] == [4, 5, 6]  # three questions queued, answered in order
     # The API's connections are PgBouncer's; the worker's LISTEN is a session of its own.
@@ -97,5 +96,4 @@ async def test_a_question_is_answered_by_processes_going_through_the_pooler(
     listen = {s["pid"] for s in sessions if s["query"].upper().startswith("LISTEN")}
     assert api and api <= through_pooler
     assert listen and not listen & through_pooler
-    for log in ("api.log", "worker.log"):
-        assert "prepared statement" not in (tmp_path / log).read_text()
+    assert "prepared statement" not in (tmp_path / "worker.log").read_text()
