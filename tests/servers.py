@@ -243,7 +243,8 @@ class Cluster:
 
     def base_backup(self, into: Path | None = None, *, standby: bool = False) -> Path:
         """pg_basebackup of the running cluster (a plain data directory, WAL streamed with
-        it, so it is consistent on its own); with `standby`, set up to follow this primary."""
+        it, so it is consistent on its own); with `standby`, set up to follow this primary.
+        Without `into`, in a new temporary folder the caller removes (the parent of the path)."""
         into = into or (_owned_tempdir("mukti-backup-") / "data")
         args = ["-d", self.url(), "-D", str(into), "-X", "stream", "-c", "fast", "--no-sync"]
         self._tool("pg_basebackup", *args, *(["-R"] if standby else []))

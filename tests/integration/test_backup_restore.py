@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -79,6 +81,7 @@ async def test_a_base_backup_taken_while_asking_and_answering_restores_and_mukti
         )
     primary = Cluster.init(archive=True)
     restored: list[Cluster] = []
+    backup: Path | None = None
     try:
         primary.connect().execute("CREATE DATABASE mukti")
         url = primary.url("mukti")
@@ -190,3 +193,5 @@ async def test_a_base_backup_taken_while_asking_and_answering_restores_and_mukti
         for cluster in restored:
             cluster.destroy()
         primary.destroy()
+        if backup is not None:
+            shutil.rmtree(backup.parent, ignore_errors=True)
