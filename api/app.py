@@ -12,17 +12,20 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from core.database.pool import create_pool
 from core.database.replica import ReadRouter
 from core.settings import Settings
+from db.pricing import warn_unpriced_models
 
-FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -35,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        await warn_unpriced_models(app.state.pool)
         # The replica's pool connects lazily (min_size 0): a standby that is down at start
         # only sends the lag-tolerant reads to the primary.
         replica = await create_pool(settings, url=settings.replica_url, min_size=0) if settings.replica_url else None
@@ -46,11 +50,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.router.close()
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
+    if settings.web_client:
+        handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
+        before_request=reject_nul_characters,
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None}),

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.search import service  # noqa: E402
 from cli import migrate  # noqa: E402
 from core.database.replica import ReadRouter  # noqa: E402
+from core.database.scope import service_scope_sql  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
@@ -230,7 +231,8 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
     rng = random.Random(SEED + 1)
     words, _ = vocabulary(random.Random(SEED))
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    reads = ReadRouter(Settings(database_url=url), pool, None).reads()  # no replica: the primary
+    # No replica: the primary; as the service role (the benchmark reads every user's messages).
+    reads = ReadRouter(Settings(database_url=url), pool, None).reads(service_scope_sql("bench/search.py"))
     conn = await asyncpg.connect(url)
     try:
         deep = [r["id"] for r in await conn.fetch("SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]

@@ -16,6 +16,7 @@ from procrastinate.connector import BaseConnector
 
 from db.queries import QUERIES
 from jobs.app import app
+from jobs.resources import resources_of
 
 log = logging.getLogger("mukti.maintenance")
 
@@ -27,6 +28,9 @@ PARTITIONED = (
 
 # Raw events expire by whole partitions; the durable aggregates and the hourly rollup stay.
 RETENTION = (("usage_events", "90 days"),)
+
+# Days of analytics.daily_usage_v2 closed per transaction.
+CLOSE_DAYS_BATCH = 7
 
 RATE_LIMIT_BATCH = 10_000
 # A bound on one run: a backlog larger than this is finished by the next runs.
@@ -42,7 +46,34 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
         created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
+        # New partitions hold user rows too: they get the policies of their parents.
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+    await adopt_default_rows(connector)
     return created
+
+
+async def adopt_default_rows(connector: BaseConnector) -> int:
+    """Move rows out of the default partitions: each period's partition is made (behind
+    as well as ahead) and takes its rows, one transaction per period."""
+    periods = await connector.execute_query_all_async(QUERIES["maintenance_default_partition_periods"])
+    for period in periods:
+        await connector.execute_query_one_async(QUERIES["maintenance_adopt_default_rows"], **period)
+        log.warning(
+            "moved the rows of %s for %s out of its default partition", period["table_name"], period["start_at"].date()
+        )
+    if periods:
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+    return len(periods)
+
+
+async def close_usage_days(connector: BaseConnector) -> int:
+    """Close every finished day of analytics.daily_usage_v2, a few days per transaction."""
+    total = 0
+    while True:
+        row = await connector.execute_query_one_async(QUERIES["maintenance_close_usage_days"], days=CLOSE_DAYS_BATCH)
+        total += row["closed"]
+        if row["closed"] < CLOSE_DAYS_BATCH:
+            return total
 
 
 async def rollup_usage(connector: BaseConnector) -> int:
@@ -52,8 +83,10 @@ async def rollup_usage(connector: BaseConnector) -> int:
 
 
 async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
-    # Events are folded into the hourly rollup before their partition can go.
+    # Events are folded into the hourly rollup and their days closed before their
+    # partition can go.
     await rollup_usage(connector)
+    await close_usage_days(connector)
     dropped: list[str] = []
     for table, keep in RETENTION:
         rows = await connector.execute_query_all_async(
@@ -76,7 +109,33 @@ async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BA
     return total
 
 
+PURGE_BATCH = 5_000
+
+
+async def purge_expired(
+    connector: BaseConnector, lifetimes: dict[str, int], batch: int = PURGE_BATCH
+) -> dict[str, int]:
+    """Delete the rows of each growing table that outlived its lifetime (days), one short
+    transaction per batch, at most RATE_LIMIT_MAX_BATCHES batches per table and run (a
+    larger backlog is finished by the next runs)."""
+    deleted: dict[str, int] = {}
+    for table, days in lifetimes.items():
+        total = 0
+        for _ in range(RATE_LIMIT_MAX_BATCHES):
+            row = await connector.execute_query_one_async(
+                QUERIES["maintenance_purge_expired"], table=table, keep=f"{days} days", batch=batch
+            )
+            total += row["deleted"]
+            if row["deleted"] < batch:
+                break
+        deleted[table] = total
+    if any(deleted.values()):
+        log.info("purged rows past their lifetime: %s", {t: n for t, n in deleted.items() if n})
+    return deleted
+
+
 async def refresh_matviews(connector: BaseConnector) -> int:
+    await close_usage_days(connector)
     row = await connector.execute_query_one_async(QUERIES["maintenance_refresh_matviews"])
     return row["refreshed"]
 
@@ -102,7 +161,7 @@ async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
     name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions", pass_context=True
 )
 async def ensure_partitions(context: JobContext, timestamp: int) -> dict[str, int]:
-    """Create archive and usage-event partitions ahead of time, every hour."""
+    """Create archive and usage-event partitions ahead of time and adopt strays, every hour."""
     return await create_partitions(context.app.connector)
 
 
@@ -148,3 +207,10 @@ async def refresh_matviews_task(context: JobContext, timestamp: int) -> int:
 async def check_default_partitions_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Warn when a default partition holds rows, every 5 minutes."""
     return await check_default_partitions(context.app.connector)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="purge_expired")
+@app.task(name="maintenance.purge_expired", queue="maintenance", queueing_lock="purge_expired", pass_context=True)
+async def purge_expired_task(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Delete rows past their lifetime (MUKTI_KEEP_*_DAYS) in batches, every 10 minutes."""
+    return await purge_expired(context.app.connector, resources_of(context).settings.lifetimes())

@@ -14,8 +14,11 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
+from core.database.scope import ScopedPool, for_user
 from core.llm.client import LlmClient
 from core.settings import Settings
+from db.pricing import warn_unpriced_models
+from db.queries import QUERIES
 
 log = logging.getLogger("mukti.worker")
 
@@ -50,6 +53,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     pool = await create_pool(
         settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
     )
+    await warn_unpriced_models(pool)
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
     try:
@@ -67,3 +71,11 @@ def resources_of(context: JobContext) -> WorkerResources:
         return context.additional_context["resources"]
     except KeyError:
         raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None
+
+
+async def owner_db(res: WorkerResources, owner_query: str, object_id: str) -> ScopedPool | None:
+    """The pool as the owner of the request or delivery a job is about, so that the job's
+    transactions see that account's rows only; None when the object is gone."""
+    # mukti_job_owner_v1 (SECURITY DEFINER) reads the owner without a scope: one round trip.
+    owner = await res.pool.fetchval(QUERIES[owner_query], object_id)
+    return None if owner is None else for_user(res.pool, owner)

@@ -3,6 +3,7 @@ and a fresh clone of it for every test that asks for a database."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlparse
@@ -25,6 +26,12 @@ from tests.live_app import live_client
 from tests.servers import PgBouncer, pgbouncer_binary
 
 CLONE_TIMES: list[float] = []
+
+# Tests log in as a superuser, whom Row-Level Security never applies to: the app under
+# test (in process, and the `mukti api`/`worker` processes tests start, which inherit
+# the environment) acts as the app role, as in production (docs/privacy.md).
+APP_ROLE = "mukti_app"
+os.environ.setdefault("MUKTI_DB_ROLE", APP_ROLE)
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +111,13 @@ def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
 
 @pytest.fixture
 def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
-    """The database part of Settings: direct, or (param "pgbouncer") DATABASE_URL through
-    PgBouncer in transaction mode, configured as docs/operations.md says."""
+    """The database part of Settings: direct (as the app role, Row-Level Security on), or
+    (param "pgbouncer") DATABASE_URL through PgBouncer in transaction mode, configured as
+    docs/operations.md says. MUKTI_DB_ROLE is a SET ROLE for the whole session, which a
+    transaction-mode pooler cannot keep: behind one, the app connects as its role instead
+    (here: the pooler's user), so that variant runs without it."""
     if getattr(request, "param", "direct") == "direct":
-        return {"database_url": database_url}
+        return {"database_url": database_url, "db_role": APP_ROLE}
     bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
     return {
         "database_url": bouncer.url(urlparse(database_url).path.lstrip("/")),
@@ -118,7 +128,9 @@ def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
 
 @pytest.fixture
 def settings(db_settings: dict) -> Settings:
-    return Settings(**db_settings, worker_concurrency=10)
+    # Every in-process request comes from one client address: no registration throttle
+    # in the way of tests that register many accounts (test_accounts_abuse.py sets its own).
+    return Settings(**db_settings, worker_concurrency=10, register_per_address=1000)
 
 
 @pytest.fixture

@@ -9,8 +9,12 @@ from litestar import MediaType, Request, Response, get
 from prometheus_client import generate_latest
 
 from api.errors import problem
+from core.database.scope import as_service
 from db.migrations.heads import migration_heads
+from db.pricing import unpriced_models
 from db.queries import QUERIES
+
+METRICS = "metrics: queue totals across all users"
 
 
 @get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)
@@ -46,12 +50,19 @@ async def metrics(request: Request) -> Response:
     pool: asyncpg.Pool | None = request.app.state.get("pool")
     if pool is not None:
         try:
-            async with asyncio.timeout(2), pool.acquire() as conn:
+            # Queue totals and partition strays count every user's rows.
+            async with asyncio.timeout(2), as_service(pool, METRICS).transaction(readonly=True) as conn:
                 for row in await conn.fetch(QUERIES["queue_depth"]):
                     m.queue_depth.labels(row["status"]).set(row["n"])
                 m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
                 for row in await conn.fetch(QUERIES["default_partition_rows"]):
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
+                for row in await conn.fetch(QUERIES["retention_runs"]):
+                    m.retention_deleted.labels(row["table_name"]).set(row["total_deleted"])
+                    m.retention_last_run.labels(row["table_name"]).set(row["last_run"])
+                m.unpriced_model.clear()  # a model priced since the last scrape disappears
+                for model in await unpriced_models(conn):
+                    m.unpriced_model.labels(model).set(1)
         except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
     router = request.app.state.get("router")

@@ -47,6 +47,24 @@ class Metrics:
             ["server"],
             registry=self.registry,
         )
+        self.retention_deleted = Gauge(
+            "mukti_retention_deleted_rows",
+            "Rows deleted so far by the lifetime purge, per table (since the table was first purged)",
+            ["table"],
+            registry=self.registry,
+        )
+        self.retention_last_run = Gauge(
+            "mukti_retention_last_run_timestamp_seconds",
+            "When the lifetime purge last ran on each table",
+            ["table"],
+            registry=self.registry,
+        )
+        self.unpriced_model = Gauge(
+            "mukti_unpriced_model",
+            "1 for each model a plan answers with that has no price (its calls cost 0); alert when present",
+            ["model"],
+            registry=self.registry,
+        )
         self.default_partition_rows = Gauge(
             "mukti_default_partition_rows",
             "Rows that landed in a default partition (should be 0)",

@@ -13,6 +13,7 @@ from typing import Annotated
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
+from api.database import user_reads
 from api.search import service
 from api.search.schemas import HistoryPage, SearchPage
 
@@ -36,7 +37,7 @@ async def conversation_history(
     return await service.history_page(
         # The newest page must show what was just asked (the primary); older pages are
         # immutable once written: the replica serves them (service.history_page).
-        request.app.state.router.reads(lag_tolerant=before is not None or cursor is not None),
+        user_reads(request, lag_tolerant=before is not None or cursor is not None),
         request.user.id,
         conversation_id,
         before=before,
@@ -54,7 +55,7 @@ async def search_messages(
     cursor: Cursor = None,
 ) -> SearchPage:
     return await service.search(
-        request.app.state.router.reads(),
+        user_reads(request),
         request.user.id,
         q,
         conversation_id=conversation_id,

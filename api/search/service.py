@@ -46,7 +46,7 @@ async def history_page(
 
     found = await reads.run(page)
     if found is not None and before is not None and found[1] < before - 1 and reads.lag_tolerant:
-        found = await reads.router.reads(lag_tolerant=False).run(page)  # the replica is not this far yet
+        found = await reads.on_primary().run(page)  # the replica is not this far yet
     if found is None:
         raise not_found("conversation")
     low, high, rows = found

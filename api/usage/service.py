@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from api.bounds import month_start
 from api.errors import validation_error
 from api.usage import schemas
-from core.database.replica import ReadRouter, Reads
+from core.database.replica import Reads
 from db.queries import QUERIES
 
 DEFAULT_DAYS = 30
@@ -67,7 +68,7 @@ def parse_month(raw: str | None) -> date:
     match = _MONTH.match(raw or "")
     if match is None:
         raise validation_error("month", "must be a month as YYYY-MM")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    return month_start(int(match.group(1)), int(match.group(2)), "month")
 
 
 def encode_cursor(user_id: str) -> str:
@@ -88,7 +89,7 @@ def utc_today() -> date:
 
 
 async def usage_series(
-    router: ReadRouter, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
+    reads: Reads, primary: Reads, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
 ) -> schemas.UsageSeries:
     """The days asked for, and today's usage, exact. A range of past days only is settled:
     the replica may serve it. A range that includes today reads the series and today's
@@ -103,14 +104,14 @@ async def usage_series(
         return await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
 
     if day_to < utc_today():
-        rows = await router.reads().run(series)
-        today = await router.reads(lag_tolerant=False).run(today_figures)
+        rows = await reads.run(series)
+        today = await primary.run(today_figures)
     else:
 
         async def both(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], asyncpg.Record]:
             return await series(conn), await today_figures(conn)
 
-        rows, today = await router.reads(lag_tolerant=False).run(both)
+        rows, today = await primary.run(both)
     key = GROUP_KEYS.get(group_by or "")
     items = [
         schemas.UsageDay(

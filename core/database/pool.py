@@ -4,10 +4,29 @@ connects."""
 from __future__ import annotations
 
 import json
+import logging
 
 import asyncpg
 
+from core.database.failures import is_database_unavailable
+from core.database.scope import assume_role
 from core.settings import Settings
+
+
+class _OutageWithoutTraceback(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect its minimum of
+    connections (1 s, 2 s, 4 s ... apart): during a database outage that is expected, and
+    one line with the error says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_database_unavailable(record.exc_info[1]):
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+_OUTAGE_FILTER = _OutageWithoutTraceback()
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:
@@ -19,8 +38,21 @@ async def _json_codecs(conn: asyncpg.Connection) -> None:
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Replaces asyncpg's reset on release (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL`: one more round trip per request). Our callers leave no session
-    state behind: no SET (only SET LOCAL), LISTEN, session advisory lock or WITH HOLD
+    state behind: no SET (only SET LOCAL and set_config(..., true); MUKTI_DB_ROLE's SET ROLE
+    is set once at connect and meant to stay), LISTEN, session advisory lock or WITH HOLD
     cursor; asyncpg still rolls back a transaction left open before calling this."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire` gives up after `acquire_timeout` seconds (TimeoutError)
+    instead of waiting forever: when every connection is busy, or the database does
+    not answer the connect, a caller learns it (the API answers 503) rather than
+    piling up. `pool.fetchrow()` and friends acquire through here too."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None):
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
 async def create_pool(
@@ -34,11 +66,26 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """A pool on DATABASE_URL (or on `url`: the read replica). Every connection of it may
     sit behind a transaction-mode pooler: one transaction is all it can count on."""
-    return await asyncpg.create_pool(
+
+    async def init(conn: asyncpg.Connection) -> None:
+        if json_codecs:
+            await _json_codecs(conn)
+        if settings.db_role:
+            await assume_role(conn, settings.db_role)
+
+    logging.getLogger("asyncpg.pool").addFilter(_OUTAGE_FILTER)  # once: a filter is added once
+    pool = BoundedPool(
         url or settings.require_database_url(),
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connect=None,
+        setup=None,
         min_size=settings.db_pool_min if min_size is None else min_size,
         max_size=settings.db_pool_max if max_size is None else max_size,
-        init=_json_codecs if json_codecs else None,
+        init=init,
         reset=_keep_session,
         # Server-side statement caching pays off on a session of our own (our SQL is
         # static); behind PgBouncer in transaction mode it must be off (0, see Settings).
@@ -46,3 +93,5 @@ async def create_pool(
         command_timeout=60,
         server_settings={"application_name": application_name, "timezone": "UTC"},
     )
+    pool.acquire_timeout = settings.db_acquire_timeout
+    return await pool

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from core.database.scope import ScopedConnection
 from core.settings import Settings
 from db.queries import QUERIES
 
@@ -130,23 +131,34 @@ class ReadRouter:
         self.on_read("primary")
         return result
 
-    def reads(self, lag_tolerant: bool = True) -> Reads:
-        return Reads(self, lag_tolerant)
+    def reads(self, scope_sql: str, lag_tolerant: bool = True) -> Reads:
+        """Reads in the Row-Level Security scope `scope_sql` (core/database/scope.py)."""
+        return Reads(self, scope_sql, lag_tolerant)
 
 
 class Reads:
-    """Where one route reads: the pool's methods the services call (fetch, fetchrow,
-    fetchval) and `run` for several reads on one connection. Lag-tolerant reads go through
-    the router; the others stay on the primary, so a service takes either."""
+    """Where one route reads, in one Row-Level Security scope (core/database/scope.py): the
+    pool's methods the services call (fetch, fetchrow, fetchval) and `run` for several
+    reads in one transaction. Lag-tolerant reads go through the router; the others stay on
+    the primary, so a service takes either."""
 
-    def __init__(self, router: ReadRouter, lag_tolerant: bool) -> None:
-        self.router, self.lag_tolerant = router, lag_tolerant
+    def __init__(self, router: ReadRouter, scope_sql: str, lag_tolerant: bool) -> None:
+        self.router, self.scope_sql, self.lag_tolerant = router, scope_sql, lag_tolerant
+
+    def on_primary(self) -> Reads:
+        return Reads(self.router, self.scope_sql, lag_tolerant=False)
 
     async def run(self, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        async def scoped(conn: asyncpg.Connection) -> T:
+            # One read-only transaction with the scope (a standby allows no other kind).
+            scoped_conn = ScopedConnection(conn, self.scope_sql)
+            async with scoped_conn.transaction(readonly=True):
+                return await read(conn)
+
         if self.lag_tolerant:
-            return await self.router.run(read)
+            return await self.router.run(scoped)
         async with self.router.primary.acquire() as conn:
-            return await read(conn)
+            return await scoped(conn)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         return await self.run(lambda conn: conn.fetch(query, *args))
