@@ -8,7 +8,7 @@ Revises: 0014a
 
 from alembic import op
 
-from db.migrations.sqlfile import execute_sql
+from db.migrations.sqlfile import execute_sql, lock_timeout
 from db.queries import sql_file
 
 revision = "0016"
@@ -21,13 +21,10 @@ def _run_one_by_one(relative: str) -> None:
     """Each statement in a transaction of its own (CREATE INDEX CONCURRENTLY may not run in
     one); a swap waits at most 5 s for its lock, then fails and can be rerun."""
     statements = [s.strip() for s in sql_file(relative).split(";") if s.strip()]
+    lock_timeout()
     with op.get_context().autocommit_block():
-        execute_sql("SET lock_timeout = '5s'")
-        try:
-            for statement in statements:
-                execute_sql(statement)
-        finally:
-            execute_sql("RESET lock_timeout")
+        for statement in statements:
+            execute_sql(statement + ";")
 
 
 def upgrade() -> None:
