@@ -1,4 +1,4 @@
-"""The `mukti` command: up, migrate, api, worker, admin, analyst, llm-stub."""
+"""The `mukti` command: up, migrate, api, worker, llm-stub."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 
-from cli.supervisor import Child, stop_all
+from cli.up import cmd_up
+from core.logs import configure_logging
 from core.settings import Settings
 
 log = logging.getLogger("mukti")
@@ -101,14 +100,6 @@ def cmd_llm_stub(args: argparse.Namespace) -> int:
     return 0
 
 
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def _admin_command(args: argparse.Namespace) -> int:
     """`mukti admin create|promote`: the only way to the first admin (the API never grants roles to itself)."""
     import asyncpg
@@ -150,111 +141,13 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
-def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str = "/ready") -> bool:
-    """Until `url + path` answers 200; False at the timeout or when a child exits meanwhile
-    (at startup that is a configuration error: no point restarting it)."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not all(child.running() for child in children):
-            return False
-        try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    """Run everything: (embedded) Postgres, migrations, the API and a worker; restart
-    the API or the worker when it dies (cli/supervisor.py)."""
-    settings = Settings.from_env()
-    env = dict(os.environ)
-    server = None
-    if settings.database_url:
-        database_url = settings.require_database_url()
-    else:
-        from cli.embedded import database_url_of, start_embedded_postgres
-
-        server = start_embedded_postgres(settings.data_dir)
-        database_url = database_url_of(server)
-        print(f"embedded Postgres, data in {(settings.data_dir / 'postgres').resolve()}", flush=True)
-        # The embedded server's login is a superuser, whom Row-Level Security never
-        # applies to: the API and worker act as the app role, as in production.
-        env.setdefault("MUKTI_DB_ROLE", "mukti_app")
-    env["DATABASE_URL"] = database_url
-
-    migrate(database_url)
-    port = args.port or settings.port
-    env["MUKTI_PORT"] = str(port)
-    base = [sys.executable, "-m", "cli"]
-    # Services the API and worker use; stopped after them (running jobs still call the LLM).
-    services: list[Child] = []
-    if not settings.llm_base_url and not settings.llm_api_key:
-        # No LLM configured: answer with the offline stub, in a process of its own.
-        stub_port = _free_port("127.0.0.1")
-        services.append(Child("llm-stub", [*base, "llm-stub", "--port", str(stub_port)], env))
-        services[0].start()
-        stub_url = f"http://127.0.0.1:{stub_port}"
-        if not _wait_ready(stub_url, services, timeout=30, path="/v1/models"):
-            stop_all(services, timeout=5)
-            if server is not None:
-                server.cleanup()
-            print("the offline LLM stub did not start", file=sys.stderr, flush=True)
-            return 1
-        env["LLM_BASE_URL"] = stub_url + "/v1"
-        print(f"no LLM configured (LLM_BASE_URL, LLM_API_KEY): using the offline stub at {stub_url}/v1", flush=True)
-    children = [Child("api", [*base, "api", "--port", str(port)], env), Child("worker", [*base, "worker"], env)]
-    for child in children:
-        child.start()
-    url = f"http://{settings.host}:{port}"
-
-    stopping = False
-
-    def request_stop(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    ready = False
-    try:
-        ready = _wait_ready(url, children)
-        if ready:
-            web = "the web client is there; " if settings.web_client else ""
-            print(f"Mukti is running at {url}  ({web}API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
-        elif not stopping:
-            print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
-            stopping = True
-        while not stopping:
-            now = time.monotonic()
-            for child in children + services:
-                child.supervise(now)
-            time.sleep(0.2)
-    finally:
-        stop_all(children, timeout=settings.worker_shutdown_timeout + 5)
-        stop_all(services, timeout=5)
-        if server is not None:
-            server.cleanup()
-        print("Mukti stopped", flush=True)
-    return 0 if ready else 1
-
-
-def cmd_analyst(args: argparse.Namespace) -> int:
-    from cli.analyst import main as analyst_main
-
-    return analyst_main(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mukti", description="Mukti: a Socratic tutoring backend")
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the API and a worker (embedded Postgres when DATABASE_URL is unset)")
     up.add_argument("--port", type=int, default=None)
+    up.add_argument("--verbose", action="store_true", help="show the output of Postgres, migrations, API and worker")
     up.set_defaults(func=cmd_up)
 
     mig = sub.add_parser("migrate", help="apply migrations (default: to head)")
@@ -294,17 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
     promote.set_defaults(func=cmd_admin)
 
-    analyst = sub.add_parser("analyst", help="manage analysts' database logins (members of mukti_analyst)")
-    analyst_sub = analyst.add_subparsers(dest="action", required=True)
-    a_create = analyst_sub.add_parser("create", help="a LOGIN role with the analyst's privileges and limits")
-    a_create.add_argument("--name", required=True, help="the role name (lowercase letters, digits, _)")
-    a_create.add_argument("--password", help="at least 12 characters; generated and printed when omitted")
-    a_create.add_argument("--connection-limit", type=int, default=3)
-    a_create.set_defaults(func=cmd_analyst)
-    a_revoke = analyst_sub.add_parser("revoke", help="drop an analyst's login role, ending its sessions")
-    a_revoke.add_argument("--name", required=True)
-    a_revoke.set_defaults(func=cmd_analyst)
-
     stub = sub.add_parser("llm-stub", help="run the offline OpenAI-compatible LLM stub")
     stub.add_argument("--host", default="127.0.0.1")
     stub.add_argument("--port", type=int, default=8001)
@@ -313,6 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("MUKTI_LOG_FORMAT", "text"))
     args = build_parser().parse_args(argv)
     return args.func(args)

@@ -107,6 +107,9 @@ class Settings:
     register_global: int = 1000
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    max_body_size: int = 1024 * 1024  # bytes of a request body; larger ones are refused (413) unread
+    log_format: str = "text"  # "text" | "json"
+    metrics_flush_interval: float = 5.0  # seconds between a worker's writes of its metrics to Postgres
     follow_up_daily_budget: int = 1000
     web_client: bool = True
     # Lifetimes, in days, of the rows of growing tables (jobs/maintenance.py purges them).
@@ -159,6 +162,9 @@ class Settings:
             register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            max_body_size=_int("MUKTI_MAX_BODY_SIZE", 1024 * 1024),
+            log_format=e.get("MUKTI_LOG_FORMAT", "text"),
+            metrics_flush_interval=_float("MUKTI_METRICS_FLUSH_INTERVAL", 5.0),
             follow_up_daily_budget=_int("MUKTI_FOLLOW_UP_DAILY_BUDGET", 1000),
             web_client=_bool("MUKTI_WEB_CLIENT", True),
             keep_finished_requests_days=_int("MUKTI_KEEP_FINISHED_REQUESTS_DAYS", 30),
@@ -209,6 +215,10 @@ class Settings:
             raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
         if self.replica_check_interval <= 0:
             raise ValueError("MUKTI_REPLICA_CHECK_INTERVAL must be a positive number of seconds")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("MUKTI_LOG_FORMAT must be 'text' or 'json'")
+        if self.max_body_size < 1024:
+            raise ValueError("MUKTI_MAX_BODY_SIZE must be at least 1024 bytes")
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
         if self.is_production:

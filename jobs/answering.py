@@ -6,7 +6,8 @@ One run of `answer_question` is one LLM attempt:
   3. success: one SQL function stores reply, archive, usage and limits in one transaction;
      failure: one SQL function records it and either reschedules (the job is retried by
      Procrastinate at the time it returns: 2^(attempt-1) s plus jitter, or the LLM's
-     Retry-After) or fails the request for good (notification, webhook).
+     Retry-After) or fails the request for good (notification, webhook). An LLM answer
+     no retry can change (400, 401, 403, 404, 422: a configuration error) fails it at once.
 Jobs carry the conversation as their lock, so a conversation's questions are answered
 one at a time, in order, even across retries (a waiting retry keeps its place).
 """
@@ -105,8 +106,12 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await _outcome(
-            db, QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        failed = await _record_failure(
+            db,
+            request_id,
+            public,
+            backoff_delay(row["attempts"], retry_after),
+            final=isinstance(exc, LlmError) and exc.permanent,
         )
         log.warning(
             "request %s attempt %d/%d failed (%s): %s: %s",
@@ -120,3 +125,18 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]
+
+
+async def _record_failure(
+    db: ScopedPool, request_id: str, public: str, retry_in: float, *, final: bool
+) -> asyncpg.Record:
+    """Record a failed attempt; `final` (the LLM refused in a way no retry changes: wrong
+    model, key or request) makes it the last one, so the request fails now with that reason."""
+    if not final:
+        return await _outcome(db, QUERIES["answering_fail_attempt"], request_id, public, retry_in)
+    async with db.transaction() as conn:
+        await conn.execute(QUERIES["answering_no_more_attempts"], request_id)
+        row = await conn.fetchrow(QUERIES["answering_fail_attempt"], request_id, public, retry_in)
+    if row is None:
+        raise RuntimeError("no outcome row from mukti_fail_attempt")
+    return row

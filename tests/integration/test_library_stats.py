@@ -35,6 +35,15 @@ async def test_stats_of_a_builtin_technique_agree_with_its_conversations_and_vot
         voted = await client.put(f"/techniques/{technique}/vote", json={"value": value}, headers=user.headers)
         assert voted.status_code == 200, voted.text
 
+    # Feedback on replies made under the technique: two helpful, one not.
+    conversation = await db.fetchval(
+        "SELECT id::text FROM conversations WHERE user_id = $1::uuid AND technique_id = $2::uuid", alice.id, technique
+    )
+    await db.executemany(
+        """INSERT INTO message_feedback (conversation_id, seq, version, user_id, value, technique_id)
+           VALUES ($1::uuid, $2, 1, $3::uuid, $4, $5::uuid)""",
+        [(conversation, seq, alice.id, value, technique) for seq, value in ((2, 1), (4, 1), (6, -1))],
+    )
     stats = (await client.get(f"/techniques/{technique}/stats", headers=carol.headers)).json()
     direct = await db.fetchrow(
         """
@@ -54,7 +63,9 @@ async def test_stats_of_a_builtin_technique_agree_with_its_conversations_and_vot
         "return_rate": 0.5,
         "upvotes": votes["up"],
         "downvotes": votes["down"],
-        "helpful_rate": votes["up"] / (votes["up"] + votes["down"]),
+        "helpful_rate": await db.fetchval(
+            "SELECT avg((value = 1)::int)::float8 FROM message_feedback WHERE technique_id = $1::uuid", technique
+        ),
     }
     assert stats["conversations"] == 3 and stats["median_messages"] == 4
 

@@ -23,6 +23,7 @@ ANALYTICS_VIEWS = {
     "technique_engagement_v1",
     "popular_resources_v1",
     "daily_usage_v2",
+    "reply_feedback_v1",
 }
 SECRETS = [
     ("users", "email"),

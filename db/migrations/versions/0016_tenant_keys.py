@@ -3,7 +3,7 @@ only ever read by user), one step of the Citus plan in docs/scaling.md. Built
 CONCURRENTLY outside a transaction; only the swap of the keys takes a (brief) lock.
 
 Revision ID: 0016
-Revises: 0014a
+Revises: 0015
 """
 
 from alembic import op
@@ -12,7 +12,7 @@ from db.migrations.sqlfile import execute_sql, lock_timeout
 from db.queries import sql_file
 
 revision = "0016"
-down_revision = "0014a"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -62,6 +62,17 @@ UPDATE webhook_deliveries
        delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
  WHERE id = $1
 
+-- plan_models --
+-- Every model a plan answers with or offers (checked against the LLM endpoint at worker start).
+SELECT DISTINCT m.model
+  FROM plans p, unnest(array_append(coalesce(p.models, '{}'), p.model)) AS m(model)
+ ORDER BY m.model;
+
+-- answering_no_more_attempts --
+-- The LLM refused in a way no retry can change (a configuration error): this attempt is
+-- the last one (mukti_fail_attempt then fails the request for good, in the same transaction).
+UPDATE request_queue SET max_attempts = attempts WHERE id = $1 AND status IN ('pending', 'processing');
+
 -- job_request_owner --
 -- The account a request belongs to: a job names only its request and runs as its
 -- owner (Row-Level Security). NULL: the request is gone (its account was erased).

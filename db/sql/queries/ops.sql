@@ -20,6 +20,14 @@ SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_d
 UNION ALL
 SELECT 'usage_events', count(*) FROM usage_events_default;
 
+-- queue_pending_by_priority --
+-- Pending requests per priority, from the counts the queue's triggers keep (no scan).
+SELECT priority, sum(pending)::bigint AS n
+  FROM request_queue_pending_counts
+ GROUP BY priority
+HAVING sum(pending) > 0
+ ORDER BY priority;
+
 -- retention_runs --
 -- What the lifetime purges did, per table (written by mukti_purge_expired_v1).
 SELECT table_name, total_deleted, extract(epoch FROM last_run_at)::float8 AS last_run FROM retention_runs;
