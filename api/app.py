@@ -21,6 +21,7 @@ from api.ops.metrics import metrics_middleware_factory
 from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
 from core.database.pool import create_pool
+from core.database.replica import ReadRouter
 from core.logs import configure_logging
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
@@ -52,9 +53,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         flusher = asyncio.create_task(
             metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval)
         )
+        # The replica's pool connects lazily (min_size 0): a standby that is down at start
+        # only sends the lag-tolerant reads to the primary.
+        replica = await create_pool(settings, url=settings.replica_url, min_size=0) if settings.replica_url else None
+        app.state.router = ReadRouter(
+            settings,
+            app.state.pool,
+            replica,
+            on_read=lambda server: metrics.inc("mukti_lag_tolerant_reads_total", {"server": server}),
+        )
+        await app.state.router.start()
         try:
             yield
         finally:
+            await app.state.router.close()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
@@ -69,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": metrics, "pool": None}),
+        state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None}),
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
         before_send=[send_request_id],

@@ -26,7 +26,7 @@ def migrate(database_url: str, revision: str = "head") -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    migrate(settings.require_database_url(), args.revision)
+    migrate(settings.require_direct_database_url(), args.revision)
     print(f"database migrated to {args.revision}")
     return 0
 
@@ -69,6 +69,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return runner.run(run_worker(settings, queues=args.queue or None))
 
 
+def cmd_retry_stalled(args: argparse.Namespace) -> int:
+    """What the sweeper does every minute, now: after a restore from backup, the workers that
+    ran on the old server are gone, and `--silent-for 0` (before any worker starts on the
+    restored server) puts their jobs back at once instead of after a heartbeat timeout."""
+    from core.database.pool import create_pool
+    from jobs.app import configured_app
+    from jobs.sweeper import retry_stalled_jobs
+
+    settings = Settings.from_env()
+
+    async def run() -> list[int]:
+        app = configured_app(settings, pool_max=1)
+        pool = await create_pool(settings, application_name="mukti-cli", min_size=1, max_size=1, json_codecs=False)
+        try:
+            async with app.open_async():
+                return await retry_stalled_jobs(app, pool, seconds_since_heartbeat=args.silent_for)
+        finally:
+            await pool.close()
+
+    retried = asyncio.run(run())
+    print(f"{len(retried)} jobs of workers silent for {args.silent_for:g} s put back in the queue")
+    return 0
+
+
 def cmd_llm_stub(args: argparse.Namespace) -> int:
     from core.llm.stub import serve
 
@@ -85,7 +109,7 @@ def _admin_command(args: argparse.Namespace) -> int:
     if args.action == "create" and len(args.password or "") < 10:
         print("the password must be at least 10 characters", file=sys.stderr)
         return 2
-    database_url = Settings.from_env().require_database_url()
+    database_url = Settings.from_env().require_direct_database_url()
 
     async def run() -> int:
         conn = await asyncpg.connect(database_url)
@@ -139,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a background worker")
     worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
     worker.set_defaults(func=cmd_worker)
+
+    stalled = sub.add_parser(
+        "retry-stalled", help="put back the jobs of workers that stopped sending heartbeats (what the sweeper does)"
+    )
+    stalled.add_argument(
+        "--silent-for",
+        type=float,
+        default=30.0,
+        help="seconds without a heartbeat (default 30; 0 after a restore, before starting workers)",
+    )
+    stalled.set_defaults(func=cmd_retry_stalled)
 
     admin = sub.add_parser("admin", help="manage administrator accounts")
     admin_sub = admin.add_subparsers(dest="action", required=True)

@@ -66,6 +66,16 @@ CATALOG: dict[str, Family] = {
     "mukti_process_start_time_seconds": Family("gauge", "Start time of each live Mukti process (Unix time)"),
     "mukti_processes": Family("gauge", "Live Mukti processes, by role (api, worker)"),
     # Read from the database at each scrape (api/ops/controllers.py), not flushed.
+    "mukti_replica_lag_seconds": Family(
+        "gauge", "How far the read replica is behind the primary at this process's last check (NaN: down or none)"
+    ),
+    "mukti_replica_in_use": Family(
+        "gauge", "1 while this process sends the lag-tolerant reads to the replica (up, within the max lag), else 0"
+    ),
+    "mukti_lag_tolerant_reads_total": Family(
+        "counter",
+        "Lag-tolerant reads (search, older history, past usage, listings, reports), by the server that served them",
+    ),
     "mukti_queue_depth": Family("gauge", "Requests in the question queue by status (pending, processing)"),
     "mukti_queue_pending": Family("gauge", "Pending requests by priority (higher is served first)"),
     "mukti_queue_oldest_pending_seconds": Family("gauge", "Age of the oldest pending request"),

@@ -64,6 +64,17 @@ def libpq_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Sessions that need session state (LISTEN: Procrastinate's connector, live relays;
+    # migrations) bypass a transaction-mode pooler; unset, they use database_url.
+    direct_database_url: str | None = None
+    # asyncpg's per-connection cache of named prepared statements. A transaction-mode
+    # pooler (PgBouncer < 1.21) moves a client between server connections, so behind one
+    # it must be 0 (asyncpg then uses unnamed statements, valid within one transaction).
+    db_statement_cache_size: int = 100
+    # A streaming standby for the read-only, lag-tolerant routes (routing: core/database/replica.py).
+    replica_url: str | None = None
+    replica_max_lag: float = 5.0
+    replica_check_interval: float = 1.0
     env: str = "development"  # "development" | "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -115,6 +126,11 @@ class Settings:
         e = os.environ
         return cls(
             database_url=e.get("DATABASE_URL") or None,
+            direct_database_url=e.get("MUKTI_DIRECT_DATABASE_URL") or None,
+            db_statement_cache_size=_int("MUKTI_DB_STATEMENT_CACHE_SIZE", 100),
+            replica_url=e.get("MUKTI_REPLICA_URL") or None,
+            replica_max_lag=_float("MUKTI_REPLICA_MAX_LAG", 5.0),
+            replica_check_interval=_float("MUKTI_REPLICA_CHECK_INTERVAL", 1.0),
             env=e.get("MUKTI_ENV", "development"),
             host=e.get("MUKTI_HOST", "127.0.0.1"),
             port=_int("MUKTI_PORT", 8000),
@@ -182,10 +198,23 @@ class Settings:
             raise RuntimeError("DATABASE_URL is not set (mukti up starts an embedded Postgres for you)")
         return libpq_url(self.database_url)
 
+    def require_direct_database_url(self) -> str:
+        """The URL of a session of its own on the primary (LISTEN, migrations): never a
+        transaction-mode pooler. MUKTI_DIRECT_DATABASE_URL, else DATABASE_URL."""
+        if self.direct_database_url:
+            return libpq_url(self.direct_database_url)
+        return self.require_database_url()
+
     def check(self) -> None:
         """Refuse configurations that are unsafe to serve with."""
         if self.env not in ("development", "production"):
             raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if self.db_statement_cache_size < 0:
+            raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
+        if self.replica_max_lag <= 0:
+            raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
+        if self.replica_check_interval <= 0:
+            raise ValueError("MUKTI_REPLICA_CHECK_INTERVAL must be a positive number of seconds")
         if self.log_format not in ("text", "json"):
             raise ValueError("MUKTI_LOG_FORMAT must be 'text' or 'json'")
         if self.max_body_size < 1024:

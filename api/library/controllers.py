@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
-from api.database import service_db, user_db
+from api.database import service_db, user_db, user_reads
 from api.library import schemas, service
 from api.library.service import Sort
 from api.security import requires_moderator
@@ -45,7 +45,7 @@ class TechniqueController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.TechniquePage:
-        return await service.list_techniques(user_db(request), request.user, sort, q, limit, cursor)
+        return await service.list_techniques(user_reads(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.TechniqueCreate]) -> schemas.Technique:
@@ -103,7 +103,7 @@ class ResourceController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.ResourcePage:
-        return await service.list_resources(user_db(request), request.user, sort, q, limit, cursor)
+        return await service.list_resources(user_reads(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.ResourceCreate]) -> schemas.Resource:

@@ -94,6 +94,10 @@ async def metrics(request: Request) -> Response:
             rows += [
                 ("mukti_unpriced_model", render_labels({"model": model}), 1) for model in await unpriced_models(conn)
             ]
+        router = request.app.state.get("router")
+        if router is not None and router.replica is not None:  # this process's view of its replica
+            rows.append(("mukti_replica_lag_seconds", "", float("nan") if router.lag is None else router.lag))
+            rows.append(("mukti_replica_in_use", "", 1 if router.usable else 0))
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         # The totals live in the database: without it there is nothing true to show, and a
         # failed scrape (up == 0) is the right signal.

@@ -1,8 +1,9 @@
 """Alembic environment: plain SQL migrations over a psycopg (v3) connection.
 
 The URL comes from `-x url=...`, else `sqlalchemy.url` in the config (tests set it),
-else DATABASE_URL. Offline (`alembic upgrade head --sql`) the migrations' SQL is printed
-and no database is needed.
+else MUKTI_DIRECT_DATABASE_URL or DATABASE_URL (migrations take session-level settings and
+build indexes concurrently: never through a transaction-mode pooler). Offline
+(`alembic upgrade head --sql`) the migrations' SQL is printed and no database is needed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _url() -> str:
         url = (
             settings.database_url or "postgresql://offline"
             if context.is_offline_mode()
-            else settings.require_database_url()
+            else settings.require_direct_database_url()
         )
     return sqlalchemy_url(url)
 

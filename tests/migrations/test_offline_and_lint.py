@@ -35,6 +35,10 @@ EXCEPTIONS = {
     "0009": {
         "require-concurrent-index-creation": "the unique indexes of matviews created in the same transaction: nothing else can use them yet"
     },
+    "0016": {
+        "ban-drop-constraint": "each primary key is dropped and re-added in one ALTER TABLE, USING the unique index built "
+        "CONCURRENTLY just before: there is no moment without the guarantee"
+    },
 }
 
 

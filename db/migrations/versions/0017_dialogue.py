@@ -7,7 +7,7 @@ tables that can be large are built CONCURRENTLY outside the migration's transact
 one statement at a time, so the tables stay writable.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from alembic import op
@@ -16,7 +16,7 @@ from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 from db.queries import sql_file
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
