@@ -256,6 +256,8 @@ def _family_name(name: str) -> str:
 def _number(value: float) -> str:
     # As prometheus_client writes them ("2.0", "+Inf"), so scrapes read the same as before.
     value = float(value)
+    if value != value:
+        return "NaN"
     if value == float("inf"):
         return "+Inf"
     if value == float("-inf"):

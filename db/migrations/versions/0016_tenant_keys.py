@@ -21,15 +21,16 @@ def _run_one_by_one(relative: str) -> None:
     """Each statement in a transaction of its own (CREATE INDEX CONCURRENTLY may not run in
     one); a swap waits at most 5 s for its lock, then fails and can be rerun."""
     statements = [s.strip() for s in sql_file(relative).split(";") if s.strip()]
-    lock_timeout()
     with op.get_context().autocommit_block():
         for statement in statements:
             execute_sql(statement + ";")
 
 
 def upgrade() -> None:
+    lock_timeout()
     _run_one_by_one("schema/0016_tenant_keys.up.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     _run_one_by_one("schema/0016_tenant_keys.down.sql")
