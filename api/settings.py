@@ -78,6 +78,12 @@ class Settings:
     burst_limit: int = 5
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    # Live answers (jobs/relay.py, api/live/relay.py).
+    live_flush_interval: float = 0.02
+    live_cancel_poll: float = 0.25
+    live_poll_interval: float = 1.0
+    live_heartbeat: float = 15.0
+    live_client_queue: int = 256
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -110,6 +116,11 @@ class Settings:
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            live_flush_interval=_float("MUKTI_LIVE_FLUSH_INTERVAL", 0.02),
+            live_cancel_poll=_float("MUKTI_LIVE_CANCEL_POLL", 0.25),
+            live_poll_interval=_float("MUKTI_LIVE_POLL_INTERVAL", 1.0),
+            live_heartbeat=_float("MUKTI_LIVE_HEARTBEAT", 15.0),
+            live_client_queue=_int("MUKTI_LIVE_CLIENT_QUEUE", 256),
         )
 
     @property

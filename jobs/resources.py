@@ -1,5 +1,5 @@
 """What a worker process shares between its jobs: the database pool, the LLM client,
-the webhook HTTP client. Opened once per process by `run_worker` and handed to the
+the webhook HTTP client, the relay of live replies (jobs/relay.py). Opened once per process by `run_worker` and handed to the
 tasks through the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from procrastinate import JobContext
 
 from api.llm.client import LlmClient
 from api.settings import Settings
+from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
 
@@ -25,6 +26,7 @@ class WorkerResources:
     pool: asyncpg.Pool
     llm: LlmClient
     http: httpx.AsyncClient
+    relay: Relay
 
 
 def db_pool_size(settings: Settings) -> int:
@@ -55,9 +57,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
                                      server_settings={"application_name": "mukti-worker", "timezone": "UTC"})
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
+    relay = Relay(pool, flush_interval=settings.live_flush_interval, cancel_poll=settings.live_cancel_poll)
+    await relay.start()
     try:
-        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http)
+        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, relay=relay)
     finally:
+        await relay.stop()
         await http.aclose()
         await llm.aclose()
         await pool.close()

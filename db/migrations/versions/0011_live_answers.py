@@ -1,0 +1,30 @@
+"""live answers: streamed reply pieces, cancellation, stopped replies and estimated usage.
+
+Revision ID: 0011
+Revises: 0009
+"""
+
+from db.migrations.sqlfile import execute_sql, run_sql_file
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+FUNCTIONS = ("mukti_stream_append_v1", "mukti_complete_stream_v1", "mukti_cancel_request_v1")
+
+
+def upgrade() -> None:
+    run_sql_file("schema/0011_live_answers.up.sql")
+    for name in FUNCTIONS:
+        run_sql_file(f"functions/{name}.sql")
+
+
+def downgrade() -> None:
+    execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_cancel_request_v1(uuid, uuid);"
+        "DROP FUNCTION IF EXISTS mukti_complete_stream_v1(uuid, text, integer, integer, integer, integer, boolean,"
+        " boolean);"
+        "DROP FUNCTION IF EXISTS mukti_stream_append_v1(uuid[], integer[], integer[], uuid[], text[], text[]);"
+    )
+    run_sql_file("schema/0011_live_answers.down.sql")
