@@ -13,15 +13,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, library, live, search, sharing, usage
 from api.db import create_pool
 from api.errors import EXCEPTION_HANDLERS
+from api.live.relay import Hub
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from api.settings import Settings
 
-FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, live, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -32,9 +33,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        # The one LISTEN of this process for live answers (api/live/relay.py).
+        app.state.live = Hub(settings, app.state.pool)
         try:
+            await app.state.live.start()
             yield
         finally:
+            await app.state.live.stop()
             await app.state.pool.close()
 
     handlers = [*ops.ROUTE_HANDLERS]
@@ -44,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics(), "pool": None}),
+        state=State({"settings": settings, "metrics": Metrics(), "pool": None, "live": None}),
         middleware=[metrics_middleware_factory, authentication_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

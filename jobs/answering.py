@@ -85,7 +85,7 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         if reply.stopped and not reply.content:
             await res.pool.execute(QUERIES["answering_cancel_processing"], request_id)
             return "cancelled"
-        done = await res.pool.fetchrow(QUERIES["answering_complete"], request_id, reply.content,
+        done = await res.pool.fetchrow(QUERIES["answering_complete_stream"], request_id, reply.content,
                                        reply.prompt_tokens, reply.completion_tokens, reply.latency_ms,
                                        reply.first_token_ms, reply.usage_estimated, reply.stopped)
         return done["outcome"]

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.conversations import schemas, service
+from api.live import service as live
 from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
 
 Limit = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)]
@@ -43,12 +44,22 @@ class ConversationController(Controller):
 
     # The hot path: the user's status is checked by mukti_submit_question_v1 itself.
     @post("/{conversation_id:uuid}/messages", status_code=202, opt={STATUS_CHECKED_BY_HANDLER: True},
-          summary="Ask a question: rate limits, quota, message, queue row and job in one transaction")
+          summary="Ask a question: rate limits, quota, message, queue row and job in one transaction; "
+                  "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)")
     async def ask(self, request: Request, conversation_id: FromPath[UUID],
                   data: JSONBody[schemas.QuestionCreate]) -> Response[schemas.QuestionAccepted]:
-        accepted = await service.submit_question(request.app.state.pool, request.app.state.settings,
-                                                 request.user.id, str(conversation_id), data.content)
-        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+        state = request.app.state
+        accepted = await service.submit_question(state.pool, state.settings, request.user.id,
+                                                 str(conversation_id), data.content)
+        headers = {"Location": f"/queue/{accepted.request_id}"}
+        if "text/event-stream" in request.headers.get("accept", ""):
+            first = live.event("accepted", {"request_id": accepted.request_id, "position": accepted.position,
+                                            "message_seq": accepted.message_seq}, 0, 0)
+            response = live.stream_response(state.pool, state.live, state.settings, request.user.id,
+                                            accepted.request_id, (0, 0), [first])
+            response.headers.update(headers)
+            return response
+        return Response(accepted, status_code=202, headers=headers)
 
 
 @get("/queue/{request_id:uuid}", tags=["conversations"], summary="Where a question stands, and its reply")

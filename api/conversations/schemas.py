@@ -66,16 +66,21 @@ class Reply(msgspec.Struct):
     content: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    # Cut short by a cancel: the reply as far as it got.
+    stopped: bool = False
 
 
 class QueueStatus(msgspec.Struct, omit_defaults=True):
     request_id: str
+    # pending, processing, completed, failed or cancelled
     status: str
     # 1 = served next; null once the request is no longer pending.
     position: int | None
     attempts: int
     reply: Reply | None = None
     error: str | None = None
+    # While processing: the text of the reply so far.
+    partial: str | None = None
 
 
 class PendingCount(msgspec.Struct):

@@ -145,9 +145,10 @@ async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> sch
     reply = None
     if row["status"] == "completed" and row["reply_seq"] is not None:
         reply = schemas.Reply(seq=row["reply_seq"], content=row["reply_content"],
-                              prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"])
+                              prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
+                              stopped=row["stopped"])
     return schemas.QueueStatus(request_id=row["request_id"], status=row["status"], position=row["position"],
-                               attempts=row["attempts"], reply=reply, error=row["error"])
+                               attempts=row["attempts"], reply=reply, error=row["error"], partial=row["partial"])
 
 
 async def queue_overview(pool: asyncpg.Pool) -> schemas.QueueOverview:
