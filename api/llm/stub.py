@@ -241,24 +241,34 @@ class StubApp:
             data = payload if isinstance(payload, str) else json.dumps(payload)
             await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(), "more_body": True})
 
-        await event(chunk({"role": "assistant", "content": ""}))
-        started = time.monotonic()
-        pace = state.tokens_per_second
-        for i, piece in enumerate(stream_pieces(reply)):
-            if pace > 0:
-                # An absolute schedule: the pace holds however long each send took.
-                await asyncio.sleep(max(started + i / pace - time.monotonic(), 0))
-            if broken and i == state.break_after:
-                state.failures += 1
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            if stalled and i == state.stall_after:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                return
-            await event(chunk({"content": piece}))
-            if record["first_token"] is None:
-                record["first_token"] = time.time()
+        async def disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        # A client that goes away ends the call (sends to a closed connection would not tell).
+        gone = asyncio.create_task(disconnect())
+        try:
+            await event(chunk({"role": "assistant", "content": ""}))
+            started = time.monotonic()
+            pace = state.tokens_per_second
+            for i, piece in enumerate(stream_pieces(reply)):
+                if pace > 0:
+                    # An absolute schedule: the pace holds however long each send took.
+                    await asyncio.wait([gone], timeout=max(started + i / pace - time.monotonic(), 0))
+                if gone.done():
+                    return
+                if broken and i == state.break_after:
+                    state.failures += 1
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                if stalled and i == state.stall_after:
+                    await gone
+                    return
+                await event(chunk({"content": piece}))
+                if record["first_token"] is None:
+                    record["first_token"] = time.time()
+        finally:
+            gone.cancel()
         await event(chunk({}, "stop"))
         if usage is not None:
             await event({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
