@@ -202,7 +202,7 @@ async def test_cancelling_a_streaming_request_stores_the_reply_as_far_as_it_got(
 
 async def test_two_hundred_clients_stream_through_one_api_process(database_url, db, settings, stub, tmp_path):
     n = 200
-    stub_control(stub, tokens_per_second=20, reply_repeat=2)
+    stub_control(stub, tokens_per_second=20, reply_repeat=6)
     await create_plan(db, "bulk", per_hour=10_000, per_day=10_000, priority=5)
     user = await create_user(db, settings, plan="bulk")
     conversation_ids = await conversations(db, user.id, n)
@@ -217,4 +217,5 @@ async def test_two_hundred_clients_stream_through_one_api_process(database_url, 
     for stream in streams:
         request_id = stream.events[0].data["request_id"]
         assert stream.text() == await stored_reply(db, request_id) == stream.final.data["reply"]["content"]
-    assert max(stub_stats(stub)["max_in_flight"], 0) > 50  # they really streamed at the same time
+    # The replies really streamed at the same time (as many as the worker started while the first ran).
+    assert stub_stats(stub)["max_in_flight"] >= 50
