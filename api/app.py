@@ -14,13 +14,13 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api import accounts, admin, conversations, library, live, search, sharing, usage
-from api.db import create_pool
 from api.errors import EXCEPTION_HANDLERS
 from api.live.relay import Hub
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
-from api.settings import Settings
+from core.database.pool import create_pool
+from core.settings import Settings
 
 FEATURES = (accounts, conversations, live, search, library, sharing, usage, admin)
 
@@ -58,8 +58,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Socratic tutoring backend: dialogues in which the LLM answers with questions.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
             security=[{"BearerToken": []}],
         ),
         cors_config=CORSConfig(allow_origins=[]),

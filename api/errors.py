@@ -22,6 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 log = logging.getLogger("mukti.errors")
 
@@ -87,8 +88,13 @@ def not_found(what: str = "resource") -> ApiError:
 
 
 def validation_error(field: str, message: str) -> ApiError:
-    return ApiError(422, f"{field}: {message}", code="validation_failed", field=field,
-                    extra={"errors": [{"field": field, "message": message}]})
+    return ApiError(
+        422,
+        f"{field}: {message}",
+        code="validation_failed",
+        field=field,
+        extra={"errors": [{"field": field, "message": message}]},
+    )
 
 
 @dataclass(frozen=True)
@@ -104,21 +110,27 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
     "users_email_key": ConstraintError(409, "conflict", "an account with this email already exists", "email"),
     "users_email_length": ConstraintError(422, "validation_failed", "email must be 3 to 320 characters", "email"),
     "users_display_name_length": ConstraintError(
-        422, "validation_failed", "display_name must be at most 100 characters", "display_name"),
+        422, "validation_failed", "display_name must be at most 100 characters", "display_name"
+    ),
     "users_preferences_object": ConstraintError(
-        422, "validation_failed", "preferences must be a JSON object", "preferences"),
+        422, "validation_failed", "preferences must be a JSON object", "preferences"
+    ),
     "subscriptions_plan_fkey": ConstraintError(422, "validation_failed", "unknown plan", "plan"),
     "billing_events_plan_fkey": ConstraintError(422, "validation_failed", "unknown plan", "plan"),
     "conversations_title_length": ConstraintError(
-        422, "validation_failed", "title must be 1 to 200 characters", "title"),
+        422, "validation_failed", "title must be 1 to 200 characters", "title"
+    ),
     "conversations_technique_fkey": ConstraintError(422, "validation_failed", "unknown technique", "technique_id"),
     "recent_messages_content_length": ConstraintError(
-        422, "validation_failed", "content must be 1 to 100000 characters", "content"),
+        422, "validation_failed", "content must be 1 to 100000 characters", "content"
+    ),
     "question_content_length": ConstraintError(
-        422, "validation_failed", "content must be 1 to 8000 characters and not blank", "content"),
+        422, "validation_failed", "content must be 1 to 8000 characters and not blank", "content"
+    ),
     "techniques_name_length": ConstraintError(422, "validation_failed", "name must be 1 to 120 characters", "name"),
     "technique_versions_prompt_length": ConstraintError(
-        422, "validation_failed", "system_prompt must be 1 to 20000 characters", "system_prompt"),
+        422, "validation_failed", "system_prompt must be 1 to 20000 characters", "system_prompt"
+    ),
     "resources_title_length": ConstraintError(422, "validation_failed", "title must be 1 to 200 characters", "title"),
     "resources_url_format": ConstraintError(422, "validation_failed", "url must be an http(s) URL", "url"),
     "resources_kind_valid": ConstraintError(422, "validation_failed", "unknown resource kind", "kind"),
@@ -128,12 +140,12 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
     "moderation_target_exists": ConstraintError(404, "not_found", "not found"),
     "moderation_nothing_pending": ConstraintError(409, "conflict", "nothing of this item is waiting for moderation"),
     "moderation_version_pending": ConstraintError(
-        409, "conflict", "that version is not the pending one (the author edited it since)", "version"),
+        409, "conflict", "that version is not the pending one (the author edited it since)", "version"
+    ),
     "moderation_reason_required": ConstraintError(422, "validation_failed", "a rejection needs a reason", "reason"),
     "moderation_not_own": ConstraintError(403, "forbidden", "moderators may not decide on their own submissions"),
     "shared_links_views_valid": ConstraintError(422, "validation_failed", "max_views must be at least 1", "max_views"),
-    "shared_links_expiry_valid": ConstraintError(
-        422, "validation_failed", "expires_in must be positive", "expires_in"),
+    "shared_links_expiry_valid": ConstraintError(422, "validation_failed", "expires_in must be positive", "expires_in"),
 }
 
 _SQLSTATE_FALLBACK = {
@@ -192,12 +204,13 @@ def _field_of(key: str | None, message: str) -> str | None:
 
 def _validation_error(_: Request, exc: ValidationException) -> Response:
     raw = exc.extra if isinstance(exc.extra, list) else []
-    errors = []
+    errors: list[dict[str, Any]] = []
     for item in raw:
         if isinstance(item, dict):
             message = str(item.get("message", exc.detail))
-            errors.append({"field": _field_of(item.get("key"), message), "message": message,
-                           "source": item.get("source")})
+            errors.append(
+                {"field": _field_of(item.get("key"), message), "message": message, "source": item.get("source")}
+            )
     detail = str(exc.detail)
     if "malformed" in detail.lower() or "json is malformed" in " ".join(e["message"].lower() for e in errors):
         return problem(400, "the request body is not valid JSON", code="bad_request")
@@ -241,7 +254,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     ValidationException: _validation_error,
     NotAuthorizedException: _http_error,
@@ -251,5 +264,4 @@ EXCEPTION_HANDLERS = {
     Exception: _internal_error,
 }
 
-__all__ = ["ApiError", "CONSTRAINT_ERRORS", "EXCEPTION_HANDLERS", "not_found", "problem",
-           "validation_error"]
+__all__ = ["ApiError", "CONSTRAINT_ERRORS", "EXCEPTION_HANDLERS", "not_found", "problem", "validation_error"]

@@ -24,7 +24,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 
 from api.errors import ApiError
-from api.settings import Settings
+from core.settings import Settings
 
 ALGORITHM = "HS256"
 
@@ -81,8 +81,15 @@ def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dic
     # keyed by the whole token with its signature and by the secret; the one check whose
     # answer changes with time, expiry, is redone on every use (nbf and iat, once
     # passed, stay passed).
-    return jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
-                      options={"require": ["exp", "iat", "iss", "aud", "sub"]}, leeway=LEEWAY)
+    return jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        audience=audience,
+        issuer=issuer,
+        options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        leeway=LEEWAY,
+    )
 
 
 def decode_access_token(settings: Settings, token: str) -> dict:
@@ -123,13 +130,13 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         except (ValueError, TypeError) as exc:
             raise ApiError(401, "the access token is not valid") from exc
         if connection.route_handler.opt.get(STATUS_CHECKED_BY_HANDLER):
-            return AuthenticationResult(user=CurrentUser(id=user_id, role=str(claims.get("role", "")), email=""),
-                                        auth=claims)
+            return AuthenticationResult(
+                user=CurrentUser(id=user_id, role=str(claims.get("role", "")), email=""), auth=claims
+            )
         row = await connection.app.state.pool.fetchrow(_LOAD_USER, user_id)
         if row is None or row["status"] != "active":
             raise account_unusable()
-        return AuthenticationResult(user=CurrentUser(id=row["id"], role=row["role"], email=row["email"]),
-                                    auth=claims)
+        return AuthenticationResult(user=CurrentUser(id=row["id"], role=row["role"], email=row["email"]), auth=claims)
 
 
 def authentication_middleware() -> DefineMiddleware:

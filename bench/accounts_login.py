@@ -30,11 +30,10 @@ from litestar.testing import AsyncTestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import scratch_database  # noqa: E402
-
 from api.accounts.passwords import HASHER  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 
@@ -83,13 +82,12 @@ def pct(values: list[float], q: float) -> float:
 
 async def run(url: str, seconds: float, concurrency: int) -> None:
     single, parallel, threads = bench_argon2(seconds)
-    print(f"argon2id verify (m=19456 KiB, t=2, p=1): {single:.1f}/s on 1 thread, "
-          f"{parallel:.1f}/s on {threads} threads")
+    print(f"argon2id verify (m=19456 KiB, t=2, p=1): {single:.1f}/s on 1 thread, {parallel:.1f}/s on {threads} threads")
 
     settings = Settings(database_url=url, db_pool_max=concurrency + 4)
     async with AsyncTestClient(app=create_app(settings), timeout=60) as client:
         accounts = []
-        for i in range(concurrency):
+        for _ in range(concurrency):
             email = f"bench-{uuid.uuid4().hex[:10]}@example.org"
             body = (await client.post("/auth/register", json={"email": email, "password": PASSWORD})).json()
             accounts.append([email, body["refresh_token"]])
@@ -99,8 +97,10 @@ async def run(url: str, seconds: float, concurrency: int) -> None:
             assert r.status_code == 200, r.text
 
         rate, lat = await closed_loop(login, seconds, concurrency)
-        print(f"POST /auth/login: {rate:.1f}/s, p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms "
-              f"(concurrency {concurrency}); ratio to parallel argon2 alone: {rate / parallel:.2f}")
+        print(
+            f"POST /auth/login: {rate:.1f}/s, p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms "
+            f"(concurrency {concurrency}); ratio to parallel argon2 alone: {rate / parallel:.2f}"
+        )
 
         async def refresh(i: int) -> None:
             r = await client.post("/auth/refresh", json={"refresh_token": accounts[i][1]})
@@ -112,10 +112,15 @@ async def run(url: str, seconds: float, concurrency: int) -> None:
 
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
     try:
+
         async def throttle(i: int) -> None:
             # Distinct subjects per call and a huge limit: the cost of the function, not of waiting on its lock.
-            await pool.fetchrow("SELECT * FROM mukti_login_throttle_v1('bench', $1, $2, $3)",
-                                [uuid.uuid4().hex, f"addr-{i}"], [5, 1_000_000], timedelta(minutes=15))
+            await pool.fetchrow(
+                "SELECT * FROM mukti_login_throttle_v1('bench', $1, $2, $3)",
+                [uuid.uuid4().hex, f"addr-{i}"],
+                [5, 1_000_000],
+                timedelta(minutes=15),
+            )
 
         rate, lat = await closed_loop(throttle, seconds, concurrency)
         print(f"mukti_login_throttle_v1: {rate:.0f} calls/s, p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms")

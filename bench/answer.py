@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import free_port, scratch_database  # noqa: E402
 
-
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
 PER_USER = 90  # under the paid plan's 100 questions an hour
@@ -43,8 +42,13 @@ PER_USER = 90  # under the paid plan's 100 questions an hour
 
 @contextlib.contextmanager
 def process(args: list[str], env: dict[str, str]):
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield proc
     finally:
@@ -83,16 +87,21 @@ async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
         user = await pool.fetchval(
             "WITH u AS (INSERT INTO users (email) VALUES ($1) RETURNING id) "
             "INSERT INTO subscriptions (user_id, plan_id) SELECT id, 'paid' FROM u RETURNING user_id::text",
-            f"bench-{uuid.uuid4().hex}@example.org")
-        rows = await pool.fetch("INSERT INTO conversations (user_id) SELECT $1::uuid FROM generate_series(1, $2) "
-                                "RETURNING id::text", user, min(PER_USER, n - start))
+            f"bench-{uuid.uuid4().hex}@example.org",
+        )
+        rows = await pool.fetch(
+            "INSERT INTO conversations (user_id) SELECT $1::uuid FROM generate_series(1, $2) RETURNING id::text",
+            user,
+            min(PER_USER, n - start),
+        )
         pairs += [(user, r["id"]) for r in rows]
     return pairs
 
 
 async def submit(pool: asyncpg.Pool, user: str, conversation: str) -> None:
-    outcome = await pool.fetchval("SELECT outcome FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, 3)",
-                                  user, conversation, QUESTION)
+    outcome = await pool.fetchval(
+        "SELECT outcome FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
+    )
     assert outcome == "accepted", outcome
 
 
@@ -128,8 +137,10 @@ async def wait_completed(pool: asyncpg.Pool, n: int, seconds: float) -> int:
 
 
 async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
-    row = await pool.fetchrow("SELECT count(*) AS n, extract(epoch FROM max(completed_at) - min(started_at)) AS span "
-                              "FROM request_queue WHERE status = 'completed'")
+    row = await pool.fetchrow(
+        "SELECT count(*) AS n, extract(epoch FROM max(completed_at) - min(started_at)) AS span "
+        "FROM request_queue WHERE status = 'completed'"
+    )
     return row["n"], (row["n"] / float(row["span"]) if row["span"] else 0.0)
 
 
@@ -147,13 +158,22 @@ async def stock_baseline(url: str, jobs: int, concurrency: int, seconds: float) 
         async with app.open_async():
             await app.connector.execute_query_async(
                 "SELECT procrastinate_defer_jobs_v1(array_agg(ROW('bench_noop', 'bench_noop', 0, NULL, NULL, "
-                "'{}'::jsonb, NULL)::procrastinate_job_to_defer_v1)) FROM generate_series(1, %(n)s)", n=jobs)
+                "'{}'::jsonb, NULL)::procrastinate_job_to_defer_v1)) FROM generate_series(1, %(n)s)",
+                n=jobs,
+            )
             await analyze(app.connector.execute_query_async)
             started = time.perf_counter()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(app.run_worker_async(
-                    queues=["bench_noop"], concurrency=concurrency, wait=False, install_signal_handlers=False,
-                    delete_jobs="successful"), seconds)
+                await asyncio.wait_for(
+                    app.run_worker_async(
+                        queues=["bench_noop"],
+                        concurrency=concurrency,
+                        wait=False,
+                        install_signal_handlers=False,
+                        delete_jobs="successful",
+                    ),
+                    seconds,
+                )
             elapsed = time.perf_counter() - started
             await app.connector.execute_query_async("DELETE FROM procrastinate_jobs")
             return done / elapsed
@@ -168,17 +188,23 @@ async def main_async(args, url: str) -> None:
     try:
         with process(["llm-stub", "--port", str(stub_port)], {}):
             wait_http(stub_url + "/v1/models")
-            worker_env = {"DATABASE_URL": url, "LLM_BASE_URL": stub_url + "/v1",
-                          "MUKTI_WORKER_CONCURRENCY": str(args.concurrency)}
+            worker_env = {
+                "DATABASE_URL": url,
+                "LLM_BASE_URL": stub_url + "/v1",
+                "MUKTI_WORKER_CONCURRENCY": str(args.concurrency),
+            }
 
             # 2. 0 ms stub: a backlog drained by one worker process.
             await clear_queue(pool)
             await submit_all(pool, await conversations(pool, args.requests))
             with process(["worker"], worker_env):
-                done = await wait_completed(pool, args.requests, args.seconds)
+                await wait_completed(pool, args.requests, args.seconds)
             n, fast_rate = await completion_rate(pool)
-            print(f"0 ms stub: {n}/{args.requests} completed, {fast_rate:.0f} completions/s "
-                  f"(one worker process, concurrency {args.concurrency})", flush=True)
+            print(
+                f"0 ms stub: {n}/{args.requests} completed, {fast_rate:.0f} completions/s "
+                f"(one worker process, concurrency {args.concurrency})",
+                flush=True,
+            )
             ratio_to = fast_rate
             if args.processes > 1:
                 # The same backlog drained by several worker processes (each fetches on its own).
@@ -189,8 +215,11 @@ async def main_async(args, url: str) -> None:
                         workers.enter_context(process(["worker"], worker_env))
                     await wait_completed(pool, args.requests, args.seconds)
                 n, multi_rate = await completion_rate(pool)
-                print(f"0 ms stub: {n}/{args.requests} completed, {multi_rate:.0f} completions/s with "
-                      f"{args.processes} worker processes ({multi_rate / args.processes:.0f} per process)", flush=True)
+                print(
+                    f"0 ms stub: {n}/{args.requests} completed, {multi_rate:.0f} completions/s with "
+                    f"{args.processes} worker processes ({multi_rate / args.processes:.0f} per process)",
+                    flush=True,
+                )
                 ratio_to = max(ratio_to, multi_rate)
 
             # 3. 2 s stub: calls in flight in one worker process.
@@ -200,11 +229,14 @@ async def main_async(args, url: str) -> None:
             await submit_all(pool, await conversations(pool, args.slow_requests))
             slow_env = {**worker_env, "MUKTI_WORKER_CONCURRENCY": str(args.slow_requests)}
             with process(["worker"], slow_env):
-                done = await wait_completed(pool, args.slow_requests, args.seconds)
+                await wait_completed(pool, args.slow_requests, args.seconds)
             in_flight = httpx.get(stub_url + "/_stats").json()["max_in_flight"]
             n, slow_rate = await completion_rate(pool)
-            print(f"2 s stub: {n}/{args.slow_requests} completed in the time limit, {slow_rate:.0f} completions/s, "
-                  f"at most {in_flight} LLM calls in flight in one worker process", flush=True)
+            print(
+                f"2 s stub: {n}/{args.slow_requests} completed in the time limit, {slow_rate:.0f} completions/s, "
+                f"at most {in_flight} LLM calls in flight in one worker process",
+                flush=True,
+            )
 
             # 4. Pickup latency: a steady trickle into an idle worker (0 ms stub).
             await clear_queue(pool)
@@ -217,12 +249,19 @@ async def main_async(args, url: str) -> None:
                     await submit(pool, user, conversation)
                     await asyncio.sleep(interval)
                 await wait_completed(pool, len(pairs), args.seconds)
-            latencies = [r["ms"] for r in await pool.fetch(
-                "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
-                "WHERE started_at IS NOT NULL")]
-            print(f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s: "
-                  f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
-                  f"({len(latencies)} questions)", flush=True)
+            latencies = [
+                r["ms"]
+                for r in await pool.fetch(
+                    "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
+                    "WHERE started_at IS NOT NULL"
+                )
+            ]
+            print(
+                f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s: "
+                f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
+                f"({len(latencies)} questions)",
+                flush=True,
+            )
     finally:
         await pool.close()
 

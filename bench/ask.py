@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,10 +35,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, scratch_database  # noqa: E402
-
 from api.security import issue_access_token  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from bench.common import free_port, scratch_database  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.
 USER_ID = "md5('u' || {n})::uuid"
@@ -52,34 +51,51 @@ QUESTION = "What would have to be true for this to be false?"
 def arrange(url: str, users: int) -> list[tuple[str, str]]:
     """A high-limit plan and `users` users with one conversation each: [(user_id, conversation_id)]."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
-                     "VALUES ('bench', 'Bench', 1000000, 1000000, 5, 'gpt-4o-mini') ON CONFLICT DO NOTHING")
+        conn.execute(
+            "INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
+            "VALUES ('bench', 'Bench', 1000000, 1000000, 5, 'gpt-4o-mini') ON CONFLICT DO NOTHING"
+        )
         u, c = USER_ID.format(n="g"), CONVERSATION_ID.format(n="g")
-        for sql in (f"INSERT INTO users (id, email) SELECT {u}, 'bench' || g || '@example.org' "
-                    "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING",
-                    f"INSERT INTO subscriptions (user_id, plan_id) SELECT {u}, 'bench' "
-                    "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING",
-                    f"INSERT INTO conversations (id, user_id) SELECT {c}, {u} "
-                    "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING"):
+        for sql in (
+            f"INSERT INTO users (id, email) SELECT {u}, 'bench' || g || '@example.org' "
+            "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING",
+            f"INSERT INTO subscriptions (user_id, plan_id) SELECT {u}, 'bench' "
+            "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING",
+            f"INSERT INTO conversations (id, user_id) SELECT {c}, {u} "
+            "FROM generate_series(1, %(n)s) g ON CONFLICT DO NOTHING",
+        ):
             conn.execute(sql, {"n": users})
-        return [(str(r[0]), str(r[1])) for r in conn.execute(
-            f"SELECT {u}, {c} FROM generate_series(1, %(n)s) g ORDER BY g", {"n": users})]
+        return [
+            (str(r[0]), str(r[1]))
+            for r in conn.execute(f"SELECT {u}, {c} FROM generate_series(1, %(n)s) g ORDER BY g", {"n": users})
+        ]
 
 
 def empty_queue(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        for sql in ("TRUNCATE request_queue, recent_messages, rate_limits, procrastinate_jobs CASCADE",
-                    "UPDATE conversations SET message_count = 0, archived_count = 0",
-                    "UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0",
-                    "VACUUM ANALYZE"):
+        for sql in (
+            "TRUNCATE request_queue, recent_messages, rate_limits, procrastinate_jobs CASCADE",
+            "UPDATE conversations SET message_count = 0, archived_count = 0",
+            "UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0",
+            "VACUUM ANALYZE",
+        ):
             conn.execute(sql)
 
 
 def start_api(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
-           "MUKTI_BURST_WINDOW": str(BURST_WINDOW)}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "api", "--workers", "2", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
+        "MUKTI_BURST_WINDOW": str(BURST_WINDOW),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "api", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     started = 0
     for line in proc.stderr:  # both workers report their lifespan done
         started += "Application startup complete" in line
@@ -105,9 +121,14 @@ class Client:
 
     def __init__(self, port: int, targets: list[tuple[str, str]], max_connections: int) -> None:
         body = json.dumps({"content": QUESTION}).encode()
-        self.requests = [(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                          f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-                         for path, token in targets]
+        self.requests = [
+            (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body
+            for path, token in targets
+        ]
         self.port, self.max_connections, self.next = port, max_connections, 0
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
@@ -144,8 +165,13 @@ class Client:
             writer.close()
 
     def report(self, label: str, seconds: float) -> float:
-        return report(label, self.statuses.get(202, 0) / seconds, percentile(self.latencies, 0.5) * 1000,
-                      percentile(self.latencies, 0.99) * 1000, self.statuses)
+        return report(
+            label,
+            self.statuses.get(202, 0) / seconds,
+            percentile(self.latencies, 0.5) * 1000,
+            percentile(self.latencies, 0.99) * 1000,
+            self.statuses,
+        )
 
 
 def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: dict) -> float:
@@ -171,8 +197,10 @@ async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     client.close()
-    return client.report(f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
-                         time.perf_counter() - start)
+    return client.report(
+        f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
+        time.perf_counter() - start,
+    )
 
 
 async def saturated_python(client: Client, seconds: float) -> float:
@@ -182,10 +210,14 @@ async def saturated_python(client: Client, seconds: float) -> float:
     async def loop() -> None:
         while (now := time.perf_counter()) < stop:
             await client.one(now)
+
     await asyncio.gather(*(loop() for _ in range(client.max_connections)))
     client.close()
-    return client.report(f"HTTP, saturated ({client.max_connections} in flight, Python client: wrk is not "
-                         f"installed) for {seconds:.0f} s", time.perf_counter() - start)
+    return client.report(
+        f"HTTP, saturated ({client.max_connections} in flight, Python client: wrk is not "
+        f"installed) for {seconds:.0f} s",
+        time.perf_counter() - start,
+    )
 
 
 # Each wrk thread cycles through the targets file (path, token per line) from its own offset.
@@ -226,25 +258,53 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
         script, targets_file = Path(tmp, "ask.lua"), Path(tmp, "targets.txt")
         script.write_text(f"BODY = {json.dumps(json.dumps({'content': QUESTION}))}\n" + WRK_SCRIPT)
         targets_file.write_text("".join(f"{path} {token}\n" for path, token in targets))
-        out = subprocess.run([wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}", "--", str(targets_file)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [
+                wrk,
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+                "--",
+                str(targets_file),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     result = json.loads(out.split("RESULT ", 1)[1])
     statuses = {int(k): v for k, v in result["statuses"].items()} | (
-        {"socket errors": result["errors"]} if result["errors"] else {})
-    return report(f"HTTP, saturated (wrk, {connections} connections) for {seconds} s",
-                  statuses.get(202, 0) / result["seconds"], result["p50_us"] / 1000, result["p99_us"] / 1000, statuses)
+        {"socket errors": result["errors"]} if result["errors"] else {}
+    )
+    return report(
+        f"HTTP, saturated (wrk, {connections} connections) for {seconds} s",
+        statuses.get(202, 0) / result["seconds"],
+        result["p50_us"] / 1000,
+        result["p99_us"] / 1000,
+        statuses,
+    )
 
 
 def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
-    script = (f"\\set n random(1, {users})\n"
-              f"SELECT outcome FROM mukti_submit_question_v1({USER_ID.format(n=':n')}, "
-              f"{CONVERSATION_ID.format(n=':n')}, '{QUESTION}', {BURST_LIMIT}, {BURST_WINDOW});\n")
+    script = (
+        f"\\set n random(1, {users})\n"
+        f"SELECT outcome FROM mukti_submit_question_v1({USER_ID.format(n=':n')}, "
+        f"{CONVERSATION_ID.format(n=':n')}, '{QUESTION}', {BURST_LIMIT}, {BURST_WINDOW});\n"
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:
         f.write(script)
         f.flush()
-        out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
-                              "-f", f.name, url], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", f.name, url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
     print(f"pgbench, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms")
@@ -261,6 +321,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -268,13 +329,16 @@ def main() -> None:
     with scratch_database("ask") as url:
         pairs = arrange(url, args.users)
         settings = Settings.from_env()
-        targets = [(f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
-                   for u, c in pairs]
+        targets = [
+            (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
+        ]
         port = free_port()
         api = start_api(url, port)
         try:
-            print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "
-                  f"`mukti api --workers 2` at http://127.0.0.1:{port}")
+            print(
+                f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "
+                f"`mukti api --workers 2` at http://127.0.0.1:{port}"
+            )
             empty_queue(url)
             asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
             empty_queue(url)

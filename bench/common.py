@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import psycopg
 
-from api.cli import migrate
+from cli import migrate
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 

@@ -27,9 +27,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import scratch_database  # noqa: E402
-
 from api.library.service import encode_cursor  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 VOTERS = 5000
@@ -39,7 +38,9 @@ SPREAD = 1000
 async def load(conn: asyncpg.Connection, techniques: int) -> tuple[list[str], list[str]]:
     voters = await conn.fetch(
         "INSERT INTO users (email) SELECT 'voter' || g || '@example.org' FROM generate_series(1, $1) g "
-        "RETURNING id::text", VOTERS)
+        "RETURNING id::text",
+        VOTERS,
+    )
     author = await conn.fetchval("INSERT INTO users (email) VALUES ('author@example.org') RETURNING id")
     ids = await conn.fetch(
         """WITH t AS (
@@ -47,13 +48,17 @@ async def load(conn: asyncpg.Connection, techniques: int) -> tuple[list[str], li
                SELECT $1::uuid, 'Technique ' || g, 'approved', 1, 1, now() - g * interval '1 second'
                  FROM generate_series(1, $2) g RETURNING id)
            INSERT INTO technique_versions (technique_id, version, name, system_prompt, status)
-           SELECT id, 1, 'v1', 'Ask.', 'approved' FROM t RETURNING technique_id::text""", author, techniques)
+           SELECT id, 1, 'v1', 'Ask.', 'approved' FROM t RETURNING technique_id::text""",
+        author,
+        techniques,
+    )
     await conn.execute("ANALYZE")
     return [r[0] for r in voters], [r[0] for r in ids]
 
 
-async def vote_phase(url: str, connections: int, seconds: float, voters: list[str], targets: list[str]
-                     ) -> tuple[int, list[float]]:
+async def vote_phase(
+    url: str, connections: int, seconds: float, voters: list[str], targets: list[str]
+) -> tuple[int, list[float]]:
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
 
@@ -63,8 +68,13 @@ async def vote_phase(url: str, connections: int, seconds: float, voters: list[st
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                await conn.fetchrow(QUERIES["library_cast_vote"], rng.choice(voters), "technique",
-                                    rng.choice(targets), rng.choice([1, 1, -1, None]))
+                await conn.fetchrow(
+                    QUERIES["library_cast_vote"],
+                    rng.choice(voters),
+                    "technique",
+                    rng.choice(targets),
+                    rng.choice([1, 1, -1, None]),
+                )
                 latencies.append(time.perf_counter() - started)
         finally:
             await conn.close()
@@ -76,8 +86,10 @@ async def vote_phase(url: str, connections: int, seconds: float, voters: list[st
 def report(label: str, count: int, latencies: list[float], seconds: float) -> float:
     ordered = sorted(latencies)
     rate = count / seconds
-    print(f"{label:<7} {rate:>9.0f} votes/s   p50 {statistics.median(ordered) * 1000:6.2f} ms   "
-          f"p99 {ordered[int(len(ordered) * 0.99)] * 1000:6.2f} ms   ({count} votes)")
+    print(
+        f"{label:<7} {rate:>9.0f} votes/s   p50 {statistics.median(ordered) * 1000:6.2f} ms   "
+        f"p99 {ordered[int(len(ordered) * 0.99)] * 1000:6.2f} ms   ({count} votes)"
+    )
     return rate
 
 
@@ -100,30 +112,43 @@ async def main() -> None:
         conn = await asyncpg.connect(url)
         try:
             voters, techniques = await load(conn, args.techniques)
-            print(f"{len(voters)} voters, {len(techniques)} approved techniques, "
-                  f"{args.connections} connections, {args.seconds:.0f} s per phase")
-            hot = report("hot", *(await vote_phase(url, args.connections, args.seconds, voters, techniques[:1])),
-                         args.seconds)
-            spread = report("spread", *(await vote_phase(url, args.connections, args.seconds, voters,
-                                                          techniques[1:SPREAD + 1])), args.seconds)
+            print(
+                f"{len(voters)} voters, {len(techniques)} approved techniques, "
+                f"{args.connections} connections, {args.seconds:.0f} s per phase"
+            )
+            hot = report(
+                "hot", *(await vote_phase(url, args.connections, args.seconds, voters, techniques[:1])), args.seconds
+            )
+            spread = report(
+                "spread",
+                *(await vote_phase(url, args.connections, args.seconds, voters, techniques[1 : SPREAD + 1])),
+                args.seconds,
+            )
             print(f"ratio hot/spread: {hot / spread:.2f}")
             mismatched = await conn.fetchval(
                 """SELECT count(*) FROM techniques t
                      LEFT JOIN (SELECT technique_id, count(*) FILTER (WHERE value = 1) AS up,
                                        count(*) FILTER (WHERE value = -1) AS down
                                   FROM votes GROUP BY technique_id) v ON v.technique_id = t.id
-                    WHERE (t.upvotes, t.downvotes) <> (coalesce(v.up, 0), coalesce(v.down, 0))""")
+                    WHERE (t.upvotes, t.downvotes) <> (coalesce(v.up, 0), coalesce(v.down, 0))"""
+            )
             total = await conn.fetchval("SELECT count(*) FROM votes")
-            print(f"consistency: {mismatched} techniques whose counts differ from the votes table "
-                  f"({total} votes stored)")
+            print(
+                f"consistency: {mismatched} techniques whose counts differ from the votes table ({total} votes stored)"
+            )
             await conn.execute("ANALYZE")
-            deep = await conn.fetchrow("SELECT score, id::text FROM techniques WHERE status = 'approved' "
-                                       "ORDER BY score DESC, id OFFSET $1 LIMIT 1", args.techniques // 2)
+            deep = await conn.fetchrow(
+                "SELECT score, id::text FROM techniques WHERE status = 'approved' "
+                "ORDER BY score DESC, id OFFSET $1 LIMIT 1",
+                args.techniques // 2,
+            )
             first = await list_latency(conn, voters[0], None)
             middle = await list_latency(conn, voters[0], (deep["score"], deep["id"]))
-            print(f"GET /techniques?sort=top query, 20 rows: first page p50 {first:.2f} ms, "
-                  f"page at row {args.techniques // 2} p50 {middle:.2f} ms (keyset cursor "
-                  f"{encode_cursor('techniques_top', deep['score'], deep['id'])[:16]}...)")
+            print(
+                f"GET /techniques?sort=top query, 20 rows: first page p50 {first:.2f} ms, "
+                f"page at row {args.techniques // 2} p50 {middle:.2f} ms (keyset cursor "
+                f"{encode_cursor('techniques_top', deep['score'], deep['id'])[:16]}...)"
+            )
         finally:
             await conn.close()
 

@@ -30,8 +30,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
 from api.search import service  # noqa: E402
+from cli import migrate  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 SCRATCH = "mukti_bench_search"
@@ -78,16 +78,19 @@ def plan_conversations(total: int, rng: random.Random) -> tuple[list[str], str, 
     """(user ids, the heavy user's id, [(conversation id, user id, archived messages)])."""
     users = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(USERS)]
     heavy = users[0]
-    conversations = [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), heavy, HEAVY_DEPTH)
-                     for _ in range(HEAVY_CONVERSATIONS)]
+    conversations = [
+        (str(uuid.UUID(int=rng.getrandbits(128), version=4)), heavy, HEAVY_DEPTH) for _ in range(HEAVY_CONVERSATIONS)
+    ]
     rest = total - HEAVY_CONVERSATIONS * HEAVY_DEPTH
     typical = len(users) - 1
     counts = [rng.randint(1, 3) for _ in range(typical)]  # uneven users, one conversation each
     scale = rest / sum(counts)
     sizes = [max(1, int(c * scale)) for c in counts]
     sizes[-1] += rest - sum(sizes)
-    conversations += [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), user, size)
-                      for user, size in zip(users[1:], sizes)]
+    conversations += [
+        (str(uuid.UUID(int=rng.getrandbits(128), version=4)), user, size)
+        for user, size in zip(users[1:], sizes, strict=True)
+    ]
     return users, heavy, conversations
 
 
@@ -103,8 +106,9 @@ def load_part(url: str, conversations: list[tuple[str, str, int]], window: tuple
         archived_sql = "COPY archived_messages (conversation_id, seq, user_id, role, content, created_at) FROM STDIN"
         recent_sql = "COPY recent_messages (conversation_id, seq, user_id, role, content, created_at) FROM STDIN"
         for batch_start in range(0, len(conversations), 500):
-            batch = conversations[batch_start:batch_start + 500]
-            archived, recent = [], []
+            batch = conversations[batch_start : batch_start + 500]
+            archived: list[str] = []
+            recent: list[str] = []
             for conversation_id, user_id, n in batch:
                 # Every conversation spreads over 30-100% of the window: many partitions.
                 step = span * rng.uniform(0.3, 0.99) / (n + RECENT)
@@ -114,7 +118,8 @@ def load_part(url: str, conversations: list[tuple[str, str, int]], window: tuple
                     role = "user" if seq % 2 else "assistant"
                     stamp = time.strftime(fmt, time.gmtime(t if seq <= n else end + seq))
                     (archived if seq <= n else recent).append(
-                        f"{conversation_id}\t{seq}\t{user_id}\t{role}\t{text}\t{stamp}\n")
+                        f"{conversation_id}\t{seq}\t{user_id}\t{role}\t{text}\t{stamp}\n"
+                    )
                     t += step
             with conn.cursor() as cur:
                 with cur.copy(archived_sql) as copy:
@@ -137,9 +142,12 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
     with psycopg.connect(url, autocommit=True) as conn:
         window_end = conn.execute("SELECT extract(epoch FROM date_trunc('month', now()))").fetchone()[0]
         window_start = conn.execute(
-            "SELECT extract(epoch FROM date_trunc('month', now()) - interval '24 months')").fetchone()[0]
-        conn.execute("SELECT mukti_ensure_partitions_v1('archived_messages', 'month', to_timestamp(%s), %s)",
-                     (window_start, MONTHS))
+            "SELECT extract(epoch FROM date_trunc('month', now()) - interval '24 months')"
+        ).fetchone()[0]
+        conn.execute(
+            "SELECT mukti_ensure_partitions_v1('archived_messages', 'month', to_timestamp(%s), %s)",
+            (window_start, MONTHS),
+        )
         for name in [*DEFERRED_INDEXES, *DEFERRED_RECENT_INDEXES]:
             conn.execute(f"DROP INDEX {name}")
         with conn.cursor() as cur:
@@ -152,8 +160,9 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
     started = time.perf_counter()
     rng.shuffle(conversations)
     window = (float(window_start), float(window_end) - 86_400)
-    workers = [multiprocessing.Process(target=load_part, args=(url, conversations[i::2], window, SEED + i))
-               for i in range(2)]
+    workers = [
+        multiprocessing.Process(target=load_part, args=(url, conversations[i::2], window, SEED + i)) for i in range(2)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -162,14 +171,22 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
             raise SystemExit("a loader process failed")
     copied = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as conn:
-        partitions = [r[0] for r in conn.execute(
-            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
-            " ORDER BY pg_relation_size(inhrelid) DESC")]
+        partitions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+                " ORDER BY pg_relation_size(inhrelid) DESC"
+            )
+        ]
     indexing = time.perf_counter()
-    statements = [f"CREATE INDEX {name} ON recent_messages {definition}"
-                  for name, definition in DEFERRED_RECENT_INDEXES.items()]
-    statements += [f"CREATE INDEX ON {partition} {definition}"
-                   for partition in partitions for definition in DEFERRED_INDEXES.values()]
+    statements = [
+        f"CREATE INDEX {name} ON recent_messages {definition}" for name, definition in DEFERRED_RECENT_INDEXES.items()
+    ]
+    statements += [
+        f"CREATE INDEX ON {partition} {definition}"
+        for partition in partitions
+        for definition in DEFERRED_INDEXES.values()
+    ]
     workers = [multiprocessing.Process(target=build_indexes, args=(url, statements[i::2])) for i in range(2)]
     for worker in workers:
         worker.start()
@@ -181,9 +198,11 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
         for name, definition in DEFERRED_INDEXES.items():  # attaches the partitions' indexes, builds nothing
             conn.execute(f"CREATE INDEX {name} ON archived_messages {definition}")
         conn.execute("VACUUM ANALYZE archived_messages, recent_messages, archived_message_months, conversations")
-    print(f"loaded {total:,} archived messages ({len(conversations):,} conversations, {USERS:,} users, "
-          f"{len(partitions)} partitions): COPY {copied:.0f} s, indexes + analyze "
-          f"{time.perf_counter() - indexing:.0f} s, total {time.perf_counter() - started:.0f} s")
+    print(
+        f"loaded {total:,} archived messages ({len(conversations):,} conversations, {USERS:,} users, "
+        f"{len(partitions)} partitions): COPY {copied:.0f} s, indexes + analyze "
+        f"{time.perf_counter() - indexing:.0f} s, total {time.perf_counter() - started:.0f} s"
+    )
     return heavy, users
 
 
@@ -199,8 +218,9 @@ async def timed(label: str, calls, goal_p50: float | None, goal_p95: float) -> N
         await call()
         times.append((time.perf_counter() - started) * 1000)
     p50, p95 = statistics.median(times), percentile(times, 95)
-    goals = (f"goal p50 <= {goal_p50:.0f} ms: {p50 / goal_p50:.2f}x, " if goal_p50 else "") + \
-        f"goal p95 <= {goal_p95:.0f} ms: {p95 / goal_p95:.2f}x"
+    goals = (
+        f"goal p50 <= {goal_p50:.0f} ms: {p50 / goal_p50:.2f}x, " if goal_p50 else ""
+    ) + f"goal p95 <= {goal_p95:.0f} ms: {p95 / goal_p95:.2f}x"
     print(f"{label:<42} n={len(times):<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(times):7.2f} ms  ({goals})")
 
 
@@ -210,8 +230,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     conn = await asyncpg.connect(url)
     try:
-        deep = [r["id"] for r in await conn.fetch(
-            "SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]
+        deep = [r["id"] for r in await conn.fetch("SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]
         typical_users = rng.sample(users[1:], 200)
 
         def query() -> str:
@@ -225,33 +244,72 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         typical_queries = [(u, query()) for u in typical_users]
         for q in heavy_queries[:10]:  # warm the caches a little
             await service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
-        print(f"search: one or two words of Zipf rank 20-2000, limit 20, ts_headline for the page")
-        await timed("search, heavy user (100,000 messages)",
-                    [lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
-                     for q in heavy_queries], 20, 50)
-        await timed("search, typical user (~490 messages)",
-                    [lambda u=u, q=q: service.search(pool, u, q, conversation_id=None, cursor=None, limit=20)
-                     for u, q in typical_queries], 20, 50)
-        matches = [await conn.fetchval(
-            "SELECT count(*) FROM archived_messages WHERE user_id = $1::uuid AND search @@ plainto_tsquery($2)",
-            heavy, q) for q in heavy_queries[:20]]
+        print("search: one or two words of Zipf rank 20-2000, limit 20, ts_headline for the page")
+        await timed(
+            "search, heavy user (100,000 messages)",
+            [
+                lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
+                for q in heavy_queries
+            ],
+            20,
+            50,
+        )
+        await timed(
+            "search, typical user (~490 messages)",
+            [
+                lambda u=u, q=q: service.search(pool, u, q, conversation_id=None, cursor=None, limit=20)
+                for u, q in typical_queries
+            ],
+            20,
+            50,
+        )
+        matches = [
+            await conn.fetchval(
+                "SELECT count(*) FROM archived_messages WHERE user_id = $1::uuid AND search @@ plainto_tsquery($2)",
+                heavy,
+                q,
+            )
+            for q in heavy_queries[:20]
+        ]
         print(f"  (heavy user: median {statistics.median(matches):.0f} matching messages per query)")
 
         print("history: limit 100 (the maximum), conversations of 10,050 messages over ~24 partitions")
         pages = [rng.choice(deep) for _ in range(300)]
-        await timed("history, newest page (recent_messages)",
-                    [lambda c=c: service.history_page(pool, heavy, c, before=None, cursor=None, limit=100)
-                     for c in pages], None, 5)
-        await timed("history, oldest page (seq 1-100, archive)",
-                    [lambda c=c: service.history_page(pool, heavy, c, before=101, cursor=None, limit=100)
-                     for c in pages], None, 5)
-        await timed("history, a middle page (archive)",
-                    [lambda c=c: service.history_page(pool, heavy, c, before=rng.randint(101, 10_000),
-                                                      cursor=None, limit=100) for c in pages], None, 5)
+        await timed(
+            "history, newest page (recent_messages)",
+            [lambda c=c: service.history_page(pool, heavy, c, before=None, cursor=None, limit=100) for c in pages],
+            None,
+            5,
+        )
+        await timed(
+            "history, oldest page (seq 1-100, archive)",
+            [lambda c=c: service.history_page(pool, heavy, c, before=101, cursor=None, limit=100) for c in pages],
+            None,
+            5,
+        )
+        await timed(
+            "history, a middle page (archive)",
+            [
+                lambda c=c: service.history_page(
+                    pool, heavy, c, before=rng.randint(101, 10_000), cursor=None, limit=100
+                )
+                for c in pages
+            ],
+            None,
+            5,
+        )
 
         print("\nEXPLAIN (ANALYZE, BUFFERS) search, heavy user:")
-        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"], uuid.UUID(heavy),
-                                heavy_queries[0], None, None, None, None, 21)
+        plan = await conn.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"],
+            uuid.UUID(heavy),
+            heavy_queries[0],
+            None,
+            None,
+            None,
+            None,
+            21,
+        )
         print(f"  q = {heavy_queries[0]!r}")
         print("\n".join("  " + r[0] for r in plan))
         print("\nEXPLAIN (ANALYZE, BUFFERS) history, oldest page of a 10,050-message conversation:")
@@ -268,10 +326,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=5_000_000, help="archived messages to load")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL")
-    scratch = url is None
+    scratch = "DATABASE_URL" not in os.environ
+    url = os.environ.get("DATABASE_URL") or f"{SERVER}/{SCRATCH}"
     if scratch:
-        url = f"{SERVER}/{SCRATCH}"
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SCRATCH,)).fetchone()
             if exists and not args.keep:

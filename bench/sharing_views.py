@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -25,9 +24,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.accounts.passwords import hash_password  # noqa: E402
-from api.cli import migrate  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.sharing.service import hash_token, new_token  # noqa: E402
+from api.sharing.service import new_token  # noqa: E402
+from cli import migrate  # noqa: E402
+from core.crypto import hash_token  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 from tests.harness import find_server, janitor, unique_name  # noqa: E402
 from tests.live_app import live_client  # noqa: E402
@@ -40,25 +40,43 @@ PROTECTED_VIEWS = 100
 
 
 async def arrange(conn: asyncpg.Connection) -> tuple[str, str]:
-    user_id = await conn.fetchval("INSERT INTO users (email) VALUES ($1) RETURNING id::text",
-                                  f"bench-{uuid.uuid4().hex[:12]}@example.org")
+    user_id = await conn.fetchval(
+        "INSERT INTO users (email) VALUES ($1) RETURNING id::text", f"bench-{uuid.uuid4().hex[:12]}@example.org"
+    )
     conversation_id = await conn.fetchval(
         "INSERT INTO conversations (user_id, title, message_count) VALUES ($1::uuid, 'bench', $2) RETURNING id::text",
-        user_id, MESSAGES)
+        user_id,
+        MESSAGES,
+    )
     await conn.executemany(
         "INSERT INTO recent_messages (conversation_id, seq, user_id, role, content) VALUES ($1::uuid, $2, $3::uuid, $4, $5)",
-        [(conversation_id, s, user_id, "user" if s % 2 else "assistant", f"message {s} " + "lorem ipsum " * 40)
-         for s in range(1, MESSAGES + 1)])
+        [
+            (conversation_id, s, user_id, "user" if s % 2 else "assistant", f"message {s} " + "lorem ipsum " * 40)
+            for s in range(1, MESSAGES + 1)
+        ],
+    )
     return user_id, conversation_id
 
 
-async def new_link(conn: asyncpg.Connection, user_id: str, conversation_id: str, *, password_hash: str | None = None,
-                   max_views: int = 10_000_000) -> str:
+async def new_link(
+    conn: asyncpg.Connection,
+    user_id: str,
+    conversation_id: str,
+    *,
+    password_hash: str | None = None,
+    max_views: int = 10_000_000,
+) -> str:
     token = new_token()
     await conn.execute(
         "INSERT INTO shared_links (user_id, conversation_id, token_hash, password_hash, snapshot_seq, expires_at, max_views)"
         " VALUES ($1::uuid, $2::uuid, $3, $4, $5, now() + interval '1 day', $6)",
-        user_id, conversation_id, hash_token(token), password_hash, MESSAGES, max_views)
+        user_id,
+        conversation_id,
+        hash_token(token),
+        password_hash,
+        MESSAGES,
+        max_views,
+    )
     return token
 
 
@@ -85,15 +103,16 @@ async def statement_views(url: str, tokens: list[str]) -> tuple[list[float], flo
 
     try:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(c, t) for c, t in zip(conns, tokens)))
+        await asyncio.gather(*(worker(c, t) for c, t in zip(conns, tokens, strict=True)))
         return latencies, time.perf_counter() - started
     finally:
         for conn in conns:
             await conn.close()
 
 
-async def http_views(client: httpx.AsyncClient, token: str, total: int, concurrency: int,
-                     headers: dict[str, str] | None = None) -> tuple[list[float], float]:
+async def http_views(
+    client: httpx.AsyncClient, token: str, total: int, concurrency: int, headers: dict[str, str] | None = None
+) -> tuple[list[float], float]:
     latencies: list[float] = []
 
     async def worker(n: int) -> None:
@@ -122,7 +141,9 @@ async def run(url: str) -> None:
         spread = [await new_link(conn, user_id, conversation_id) for _ in range(20)]
         lat, el = await statement_views(url, spread)
         cold = summarize("statement, 20 connections, 20 links", lat, el)
-        counted = await conn.fetchval("SELECT view_count FROM shared_links WHERE token_hash = $1", hash_token(hot_token))
+        counted = await conn.fetchval(
+            "SELECT view_count FROM shared_links WHERE token_hash = $1", hash_token(hot_token)
+        )
         assert counted == 20 * VIEWS_PER_WORKER, counted
 
         settings = Settings(database_url=url)

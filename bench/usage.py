@@ -34,7 +34,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.cli import migrate  # noqa: E402
+from cli import migrate  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 SCRATCH = "mukti_bench_usage"
@@ -103,17 +103,20 @@ def max_event_id(conn: psycopg.Connection) -> int:
 def load(conn: psycopg.Connection, args: argparse.Namespace) -> None:
     conn.execute("SET synchronous_commit = off")
     conn.execute("CREATE TABLE bench_users (n integer PRIMARY KEY, id uuid NOT NULL)")
-    conn.execute("""WITH made AS (INSERT INTO users (email) SELECT 'bench-' || n || '@example.org'
+    conn.execute(
+        """WITH made AS (INSERT INTO users (email) SELECT 'bench-' || n || '@example.org'
                                   FROM generate_series(0, %(users)s - 1) n RETURNING id, email)
                     INSERT INTO bench_users SELECT split_part(split_part(email, '@', 1), '-', 2)::int, id FROM made""",
-                 {"users": args.users})
-    conn.execute("SELECT mukti_ensure_partitions_v1('usage_events', 'day', now() - %(days)s * interval '1 day', "
-                 "%(days)s + 2)", {"days": args.days})
+        {"users": args.users},
+    )
+    conn.execute(
+        "SELECT mukti_ensure_partitions_v1('usage_events', 'day', now() - %(days)s * interval '1 day', %(days)s + 2)",
+        {"days": args.days},
+    )
     started = time.perf_counter()
     for lo in range(0, args.events, CHUNK):
         hi = min(lo + CHUNK, args.events)
-        timed(conn, LOAD_EVENTS, total=args.events,
-              span=f"{args.days} days", lo=lo, hi=hi, users=args.users)
+        timed(conn, LOAD_EVENTS, total=args.events, span=f"{args.days} days", lo=lo, hi=hi, users=args.users)
         print(f"  loaded {hi:>11,} events  ({time.perf_counter() - started:6.1f} s)", flush=True)
     aggregate_s = timed(conn, AGGREGATE, after=0)
     rows = conn.execute("SELECT count(*) FROM daily_usage_aggregates").fetchone()[0]
@@ -125,8 +128,7 @@ def add_new_events(conn: psycopg.Connection, args: argparse.Namespace) -> float:
     """--new events in the last hour, with their aggregates; returns the insert time."""
     before = max_event_id(conn)
     started = time.perf_counter()
-    conn.execute(LOAD_EVENTS, {"total": args.new, "span": "1 hour", "lo": 0,
-                               "hi": args.new, "users": args.users})
+    conn.execute(LOAD_EVENTS, {"total": args.new, "span": "1 hour", "lo": 0, "hi": args.new, "users": args.users})
     conn.execute(AGGREGATE, {"after": before})
     return time.perf_counter() - started
 
@@ -175,8 +177,10 @@ def main() -> None:
             print(f"1. loading {args.events:,} events, {args.users:,} users, {args.days} days", flush=True)
             load(conn, args)
             caught_up, catch_up_s = rollup(conn)
-            print(f"  first rollup (all history): {caught_up:,} events in {catch_up_s:.2f} s "
-                  f"({catch_up_s / (caught_up / 1e6):.2f} s per million)")
+            print(
+                f"  first rollup (all history): {caught_up:,} events in {catch_up_s:.2f} s "
+                f"({catch_up_s / (caught_up / 1e6):.2f} s per million)"
+            )
 
             print(f"2. {args.new:,} new events")
             insert_s = add_new_events(conn, args)
@@ -184,8 +188,10 @@ def main() -> None:
             assert events == args.new, (events, args.new)
             per_million = rollup_s / (events / 1e6)
             print(f"  inserted (with their aggregates) in {insert_s:.1f} s")
-            print(f"  daily views up to date (mukti_rollup_usage_v1): {events:,} events in {rollup_s:.3f} s "
-                  f"= {per_million:.3f} s per million  (goal <= 1 s: {per_million / 1.0:.2f}x of goal)")
+            print(
+                f"  daily views up to date (mukti_rollup_usage_v1): {events:,} events in {rollup_s:.3f} s "
+                f"= {per_million:.3f} s per million  (goal <= 1 s: {per_million / 1.0:.2f}x of goal)"
+            )
             idle, idle_s = rollup(conn)
             print(f"  rollup with nothing new: {idle} events in {idle_s * 1000:.1f} ms")
             started = time.perf_counter()
@@ -199,8 +205,10 @@ def main() -> None:
         print(f"3. tokens used today: {args.samples:,} lookups for random users")
         latencies = asyncio.run(today_latency(url, args.users, args.samples))
         p50, p95, p99 = (pct(latencies, p) * 1000 for p in (50, 95, 99))
-        print(f"  p50 {p50:.3f} ms  p95 {p95:.3f} ms  p99 {p99:.3f} ms  mean "
-              f"{statistics.mean(latencies) * 1000:.3f} ms  (goal <= 5 ms: p99 is {p99 / 5:.2f}x of goal)")
+        print(
+            f"  p50 {p50:.3f} ms  p95 {p95:.3f} ms  p99 {p99:.3f} ms  mean "
+            f"{statistics.mean(latencies) * 1000:.3f} ms  (goal <= 5 ms: p99 is {p99 / 5:.2f}x of goal)"
+        )
     print(f"total {time.perf_counter() - total_started:.0f} s")
 
 

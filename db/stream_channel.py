@@ -38,7 +38,7 @@ class StateChanged:
 
 def split_piece(piece: Piece) -> Iterator[Piece]:
     for start in range(0, len(piece.text), PIECE_CHARS):
-        yield Piece(piece.request_id, piece.attempt, piece.offset + start, piece.text[start:start + PIECE_CHARS])
+        yield Piece(piece.request_id, piece.attempt, piece.offset + start, piece.text[start : start + PIECE_CHARS])
 
 
 def pack(pieces: Iterable[Piece]) -> list[str]:

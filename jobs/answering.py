@@ -23,7 +23,7 @@ from typing import Any
 
 from procrastinate import JobContext
 
-from api.llm.client import LlmError
+from core.llm.client import LlmError
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
@@ -69,8 +69,9 @@ async def answer_question(context: JobContext, request_id: str) -> str:
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id,
-                                         "the request was interrupted too many times", 0)
+        failed = await res.pool.fetchrow(
+            QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
+        )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     if row["cancel_requested"]:
@@ -85,9 +86,17 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         if reply.stopped and not reply.content:
             await res.pool.execute(QUERIES["answering_cancel_processing"], request_id)
             return "cancelled"
-        done = await res.pool.fetchrow(QUERIES["answering_complete_stream"], request_id, reply.content,
-                                       reply.prompt_tokens, reply.completion_tokens, reply.latency_ms,
-                                       reply.first_token_ms, reply.usage_estimated, reply.stopped)
+        done = await res.pool.fetchrow(
+            QUERIES["answering_complete_stream"],
+            request_id,
+            reply.content,
+            reply.prompt_tokens,
+            reply.completion_tokens,
+            reply.latency_ms,
+            reply.first_token_ms,
+            reply.usage_estimated,
+            reply.stopped,
+        )
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
@@ -98,10 +107,18 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await res.pool.fetchrow(QUERIES["answering_fail_attempt"], request_id, public,
-                                         backoff_delay(row["attempts"], retry_after))
-        log.warning("request %s attempt %d/%d failed (%s): %s: %s", request_id, row["attempts"],
-                    row["max_attempts"], failed["outcome"], type(exc).__name__, exc)
+        failed = await res.pool.fetchrow(
+            QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        )
+        log.warning(
+            "request %s attempt %d/%d failed (%s): %s: %s",
+            request_id,
+            row["attempts"],
+            row["max_attempts"],
+            failed["outcome"],
+            type(exc).__name__,
+            exc,
+        )
         if failed["outcome"] != "noop":
             await res.pool.execute(QUERIES["answering_notify_state"], request_id)
         if failed["outcome"] == "retry":

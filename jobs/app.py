@@ -10,7 +10,7 @@ from __future__ import annotations
 import procrastinate
 import psycopg
 
-from api.settings import Settings
+from core.settings import Settings
 
 # Modules whose tasks the worker must know. Each registers tasks on `app` at import.
 TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.webhooks", "jobs.sweeper"]

@@ -53,7 +53,12 @@ class ScheduledRetry(BaseRetryStrategy):
         done = job.attempts + 1
         if done >= self.infrastructure_attempts:
             return None
-        return RetryDecision(retry_in={"seconds": backoff_delay(done)})
+        return _retry_in(backoff_delay(done))
+
+
+def _retry_in(seconds: float) -> RetryDecision:
+    # RetryDecision's retry_in takes whole units only; this is what it computes from them.
+    return RetryDecision(retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
 
 
 class BackoffRetry(BaseRetryStrategy):
@@ -66,4 +71,4 @@ class BackoffRetry(BaseRetryStrategy):
         done = job.attempts + 1  # Procrastinate's job.attempts counts the earlier runs
         if done >= self.attempts:
             return None
-        return RetryDecision(retry_in={"seconds": backoff_delay(done)})
+        return _retry_in(backoff_delay(done))

@@ -37,7 +37,8 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
     created: dict[str, int] = {}
     for table, unit, back, ahead in PARTITIONED:
         row = await connector.execute_query_one_async(
-            QUERIES["maintenance_ensure_partitions"], table=table, unit=unit, back=back, ahead=ahead)
+            QUERIES["maintenance_ensure_partitions"], table=table, unit=unit, back=back, ahead=ahead
+        )
         created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
@@ -56,7 +57,8 @@ async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
     dropped: list[str] = []
     for table, keep in RETENTION:
         rows = await connector.execute_query_all_async(
-            QUERIES["maintenance_drop_expired_partitions"], table=table, keep=keep)
+            QUERIES["maintenance_drop_expired_partitions"], table=table, keep=keep
+        )
         dropped.extend(row["dropped"] for row in rows)
     if dropped:
         log.info("dropped expired partitions: %s", ", ".join(dropped))
@@ -86,14 +88,19 @@ async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
     strays = {row["table_name"]: row["n"] for row in rows}
     for table, n in strays.items():
         if n:
-            log.warning("%d rows of %s are in its default partition: a partition is missing "
-                        "(the ensure_partitions task moves them into the partition it creates)", n, table)
+            log.warning(
+                "%d rows of %s are in its default partition: a partition is missing "
+                "(the ensure_partitions task moves them into the partition it creates)",
+                n,
+                table,
+            )
     return strays
 
 
 @app.periodic(cron="17 * * * *", periodic_id="ensure_partitions")
-@app.task(name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions",
-          pass_context=True)
+@app.task(
+    name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions", pass_context=True
+)
 async def ensure_partitions(context: JobContext, timestamp: int) -> dict[str, int]:
     """Create archive and usage-event partitions ahead of time, every hour."""
     return await create_partitions(context.app.connector)
@@ -107,32 +114,37 @@ async def rollup_usage_task(context: JobContext, timestamp: int) -> int:
 
 
 @app.periodic(cron="41 * * * *", periodic_id="expire_usage_events")
-@app.task(name="maintenance.expire_usage_events", queue="maintenance", queueing_lock="expire_usage_events",
-          pass_context=True)
+@app.task(
+    name="maintenance.expire_usage_events", queue="maintenance", queueing_lock="expire_usage_events", pass_context=True
+)
 async def expire_usage_events(context: JobContext, timestamp: int) -> list[str]:
     """Drop usage-event partitions older than the retention, every hour."""
     return await drop_expired_partitions(context.app.connector)
 
 
 @app.periodic(cron="*/10 * * * *", periodic_id="purge_rate_limits")
-@app.task(name="maintenance.purge_rate_limits", queue="maintenance", queueing_lock="purge_rate_limits",
-          pass_context=True)
+@app.task(
+    name="maintenance.purge_rate_limits", queue="maintenance", queueing_lock="purge_rate_limits", pass_context=True
+)
 async def purge_rate_limits_task(context: JobContext, timestamp: int) -> int:
     """Delete expired rate-limit rows in batches, every 10 minutes."""
     return await purge_rate_limits(context.app.connector)
 
 
 @app.periodic(cron="*/15 * * * *", periodic_id="refresh_matviews")
-@app.task(name="maintenance.refresh_matviews", queue="maintenance", queueing_lock="refresh_matviews",
-          pass_context=True)
+@app.task(name="maintenance.refresh_matviews", queue="maintenance", queueing_lock="refresh_matviews", pass_context=True)
 async def refresh_matviews_task(context: JobContext, timestamp: int) -> int:
     """Refresh the analytics materialized views concurrently, every 15 minutes."""
     return await refresh_matviews(context.app.connector)
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="check_default_partitions")
-@app.task(name="maintenance.check_default_partitions", queue="maintenance",
-          queueing_lock="check_default_partitions", pass_context=True)
+@app.task(
+    name="maintenance.check_default_partitions",
+    queue="maintenance",
+    queueing_lock="check_default_partitions",
+    pass_context=True,
+)
 async def check_default_partitions_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Warn when a default partition holds rows, every 5 minutes."""
     return await check_default_partitions(context.app.connector)

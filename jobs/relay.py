@@ -74,8 +74,10 @@ class Relay:
         self.notifications = 0
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._write_loop(), name="relay-writer"),
-                       asyncio.create_task(self._cancel_loop(), name="relay-cancels")]
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="relay-writer"),
+            asyncio.create_task(self._cancel_loop(), name="relay-cancels"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -135,9 +137,14 @@ class Relay:
         payloads = pack(pieces)
         try:
             await self._pool.execute(
-                QUERIES["answering_stream_append"], [p.request_id for p in pieces], [p.attempt for p in pieces],
-                [p.offset for p in pieces], [by_id[p.request_id].user_id for p in pieces],
-                [p.text for p in pieces], payloads)
+                QUERIES["answering_stream_append"],
+                [p.request_id for p in pieces],
+                [p.attempt for p in pieces],
+                [p.offset for p in pieces],
+                [by_id[p.request_id].user_id for p in pieces],
+                [p.text for p in pieces],
+                payloads,
+            )
             self.batches += 1
             self.notifications += len(payloads)
         except Exception as exc:  # the database is away: these attempts cannot be relayed whole

@@ -13,8 +13,9 @@ import asyncpg
 import httpx
 from procrastinate import JobContext
 
-from api.llm.client import LlmClient
-from api.settings import Settings
+from core.database.pool import create_pool
+from core.llm.client import LlmClient
+from core.settings import Settings
 from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
@@ -35,26 +36,22 @@ def db_pool_size(settings: Settings) -> int:
     return max(3, min(settings.worker_concurrency // 10, 10))
 
 
-async def keep_session(connection: asyncpg.Connection) -> None:
-    """Skip asyncpg's reset query on release (a round trip per query): the tasks' queries
-    are single statements that change no session state (no SET, LISTEN, advisory lock or
-    cursor). asyncpg still rolls back a transaction left open before calling this."""
-
-
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     stub = None
     llm_base_url = settings.llm_base_url
     if not llm_base_url and not settings.llm_api_key:
-        from api.llm.stub import StubServer
+        from core.llm.stub import StubServer
 
         stub = StubServer(record_calls=False).__enter__()
         llm_base_url = stub.base_url
-        log.warning("no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s",
-                    llm_base_url)
-    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=db_pool_size(settings),
-                                     command_timeout=60, reset=keep_session,
-                                     server_settings={"application_name": "mukti-worker", "timezone": "UTC"})
+        log.warning(
+            "no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s", llm_base_url
+        )
+    # The tasks decode their few json columns themselves: no per-call type codec.
+    pool = await create_pool(
+        settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
+    )
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
     relay = Relay(pool, flush_interval=settings.live_flush_interval, cancel_poll=settings.live_cancel_poll)

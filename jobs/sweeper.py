@@ -24,18 +24,20 @@ log = logging.getLogger("mukti.sweeper")
 STALLED_AFTER = 30.0
 
 
-async def retry_stalled_jobs(proc_app: procrastinate.App, pool: asyncpg.Pool,
-                             seconds_since_heartbeat: float = STALLED_AFTER) -> list[int]:
+async def retry_stalled_jobs(
+    proc_app: procrastinate.App, pool: asyncpg.Pool, seconds_since_heartbeat: float = STALLED_AFTER
+) -> list[int]:
     """Retry the jobs of workers silent for `seconds_since_heartbeat`; their ids."""
     stalled = list(await proc_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
     ids = [job.id for job in stalled]
     if ids:
         # Requests first: once its job is 'todo' again, a live worker may take it at once.
         await pool.execute(QUERIES["answering_release_jobs"], ids)
-    retried = []
+    retried: list[int] = []
     for job in stalled:
         try:
             await proc_app.job_manager.retry_job(job)
+            assert job.id is not None  # fetched from the database
             retried.append(job.id)
         except Exception as exc:  # the job finished or was retried meanwhile: nothing to do
             log.info("stalled job %s not retried: %s", job.id, exc)
@@ -46,7 +48,8 @@ async def retry_stalled_jobs(proc_app: procrastinate.App, pool: asyncpg.Pool,
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
-@app.task(name="maintenance.retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs",
-          pass_context=True)
+@app.task(
+    name="maintenance.retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs", pass_context=True
+)
 async def sweep_stalled_jobs(context: JobContext, timestamp: int) -> int:
     return len(await retry_stalled_jobs(context.app, resources_of(context).pool))

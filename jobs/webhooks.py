@@ -6,13 +6,11 @@ they report; this task sends one and records each attempt in webhook_deliveries.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import httpx
 from procrastinate import JobContext
 
-from api.netguard import UnsafeTarget, check_resolved
+from core.crypto import SIGNATURE_HEADER, sign
+from core.netguard import UnsafeTarget, check_resolved
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import BackoffRetry
@@ -20,12 +18,6 @@ from jobs.resources import resources_of
 
 ATTEMPTS = 6  # ~1 + 2 + 4 + 8 + 16 s of waiting before giving up
 TIMEOUT = 10.0
-SIGNATURE_HEADER = "X-Mukti-Signature"
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The header value: sha256=<hex HMAC-SHA256 of the exact body bytes>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class DeliveryFailed(Exception):
@@ -39,9 +31,12 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     if delivery is None or delivery["status"] != "pending":
         return "nothing to deliver"
     body = delivery["payload"].encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Mukti-Webhooks/1",
-               SIGNATURE_HEADER: signature(res.settings.webhook_secret, body),
-               "X-Mukti-Delivery": delivery_id}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Mukti-Webhooks/1",
+        SIGNATURE_HEADER: sign(res.settings.webhook_secret, body),
+        "X-Mukti-Delivery": delivery_id,
+    }
     status_code = error = None
     try:
         await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
@@ -50,8 +45,9 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
         return "refused"
     try:
-        response = await res.http.post(delivery["url"], content=body, headers=headers, timeout=TIMEOUT,
-                                       follow_redirects=False)
+        response = await res.http.post(
+            delivery["url"], content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
+        )
         status_code = response.status_code
         if not response.is_success:
             error = f"HTTP {status_code}"

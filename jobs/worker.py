@@ -13,12 +13,11 @@ import asyncio
 import logging
 import signal
 
-from api.settings import Settings
+from core.settings import Settings
 from jobs.app import configured_app
 from jobs.resources import db_pool_size, open_resources
 
 log = logging.getLogger("mukti.worker")
-
 
 
 def quiet_per_job_logs() -> None:
@@ -28,12 +27,14 @@ def quiet_per_job_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-async def run_worker(settings: Settings, *, queues: list[str] | None = None,
-                     install_signal_handlers: bool = True) -> None:
+async def run_worker(
+    settings: Settings, *, queues: list[str] | None = None, install_signal_handlers: bool = True
+) -> None:
     quiet_per_job_logs()
     app = configured_app(settings, pool_max=db_pool_size(settings))
     log.info("worker starting: concurrency=%d queues=%s", settings.worker_concurrency, queues or "all")
     worker = asyncio.current_task()
+    assert worker is not None  # called from a coroutine
     if install_signal_handlers:
         # Installed before anything connects: Procrastinate installs its own handlers only
         # once its loop runs, and a SIGTERM in between would kill the process outright.
@@ -45,7 +46,7 @@ async def run_worker(settings: Settings, *, queues: list[str] | None = None,
     try:
         async with open_resources(settings) as resources, app.open_async():
             await app.run_worker_async(
-                queues=queues,
+                queues=queues,  # type: ignore[arg-type]  # None (Procrastinate's default) means every queue
                 concurrency=settings.worker_concurrency,
                 shutdown_graceful_timeout=settings.worker_shutdown_timeout,
                 install_signal_handlers=False,

@@ -10,9 +10,15 @@ import asyncpg
 import httpx
 import pytest
 
-from api.cli import migrate
-from api.settings import Settings
-from tests.harness import PgServer, drop_stale_databases, find_server, janitor, unique_name
+from cli import migrate
+from core.settings import Settings
+from tests.harness import (
+    PgServer,
+    drop_stale_databases,
+    find_server,
+    janitor,
+    unique_name,
+)
 from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
 
@@ -97,4 +103,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
         median = ordered[len(ordered) // 2]
         terminalreporter.write_line(
             f"test databases cloned from the template: {len(ordered)}, "
-            f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+            f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+        )

@@ -96,8 +96,15 @@ class CloningJanitor(DatabaseJanitor):
 
 
 def janitor(server: PgServer, dbname: str, template: str | None = None, as_template: bool = False) -> CloningJanitor:
-    return CloningJanitor(user=server.user, host=server.host, port=server.port, password=server.password,
-                          dbname=dbname, template_dbname=template, as_template=as_template)
+    return CloningJanitor(
+        user=server.user,
+        host=server.host,
+        port=server.port,
+        password=server.password,
+        dbname=dbname,
+        template_dbname=template,
+        as_template=as_template,
+    )
 
 
 def unique_name(prefix: str) -> str:

@@ -39,8 +39,11 @@ class ResponseRecorder:
         secrets = {"$argon2"}
         for token_hash, password_hash in rows:
             if token_hash is not None:
-                secrets |= {token_hash.hex(), base64.b64encode(token_hash).decode(),
-                            base64.urlsafe_b64encode(token_hash).decode().rstrip("=")}
+                secrets |= {
+                    token_hash.hex(),
+                    base64.b64encode(token_hash).decode(),
+                    base64.urlsafe_b64encode(token_hash).decode().rstrip("="),
+                }
             if password_hash is not None:
                 secrets.add(password_hash)
         leaks = [(where, secret) for where, body in self.bodies for secret in secrets if secret in body]

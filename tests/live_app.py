@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 
 
 @asynccontextmanager
@@ -36,7 +36,8 @@ async def live_client(settings: Settings, client_address: str = "192.0.2.10") ->
     if not started.is_set():
         ready.cancel()
         await lifespan  # raises the startup error
-    transport = httpx.ASGITransport(app=app, client=(client_address, 50000))
+    # httpx types the ASGI callable more narrowly than Litestar declares it; the protocol is the same.
+    transport = httpx.ASGITransport(app=app, client=(client_address, 50000))  # type: ignore[arg-type]
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client

@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from api.accounts import schemas, service
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from core.crypto import SIGNATURE_HEADER
 
 
 class AuthController(Controller):
@@ -45,8 +46,12 @@ class MeController(Controller):
 
     @patch("", summary="Change display name, preferences or webhook URL")
     async def update_me(self, request: Request, data: JSONBody[schemas.UpdateMeRequest]) -> schemas.User:
-        return await service.update_me(request.app.state.pool, request.user.id, data,
-                                       allow_private_webhooks=request.app.state.settings.webhook_allow_private)
+        return await service.update_me(
+            request.app.state.pool,
+            request.user.id,
+            data,
+            allow_private_webhooks=request.app.state.settings.webhook_allow_private,
+        )
 
     @delete("", status_code=HTTP_204_NO_CONTENT, summary="Delete and anonymize the caller's account")
     async def delete_me(self, request: Request) -> None:
@@ -70,11 +75,15 @@ class MeController(Controller):
         return await service.notifications(request.app.state.pool, request.user.id, limit, cursor)
 
 
-@post("/billing/events", status_code=HTTP_200_OK, tags=["billing"], security=[{}],
-      summary="Payment-provider webhook (HMAC-SHA256 of the raw body in X-Mukti-Signature)")
+@post(
+    "/billing/events",
+    status_code=HTTP_200_OK,
+    tags=["billing"],
+    security=[{}],
+    summary="Payment-provider webhook (HMAC-SHA256 of the raw body in X-Mukti-Signature)",
+)
 async def billing_events(request: Request) -> schemas.BillingResult:
     body = await request.body()
-    service.check_signature(request.app.state.settings.billing_secret, body,
-                            request.headers.get(service.SIGNATURE_HEADER))
+    service.check_signature(request.app.state.settings.billing_secret, body, request.headers.get(SIGNATURE_HEADER))
     event = service.parse_billing_event(body)
     return await service.apply_billing_event(request.app.state.pool, body, event)

@@ -21,9 +21,10 @@ from api.accounts import schemas
 from api.accounts.paging import decode_cursor, next_cursor
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
-from api.netguard import UnsafeTarget, check_url
 from api.security import issue_access_token
-from api.settings import Settings
+from core.crypto import hash_token, signature_matches
+from core.netguard import UnsafeTarget, check_url
+from core.settings import Settings
 from db.queries import QUERIES
 
 # Login throttling: failures per window, per email and per client address (an address
@@ -35,11 +36,6 @@ LOGIN_FAILURES_PER_ADDRESS = 20
 MAX_PREFERENCES_BYTES = 16 * 1024
 
 _BAD_CREDENTIALS = "the email or password is not correct"
-
-
-def hash_token(token: str) -> bytes:
-    """Refresh tokens are stored as SHA-256: they are 256-bit random, so no salt or stretching is needed."""
-    return hashlib.sha256(token.encode()).digest()
 
 
 def _new_refresh_token() -> tuple[str, bytes]:
@@ -57,49 +53,80 @@ def _throttle_subject(settings: Settings, kind: str, value: str) -> str:
 
 
 def user_of(row: asyncpg.Record) -> schemas.User:
-    return schemas.User(id=row["id"], email=row["email"], display_name=row["display_name"], role=row["role"],
-                        status=row["status"], preferences=row["preferences"], webhook_url=row["webhook_url"],
-                        created_at=row["created_at"])
+    return schemas.User(
+        id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        role=row["role"],
+        status=row["status"],
+        preferences=row["preferences"],
+        webhook_url=row["webhook_url"],
+        created_at=row["created_at"],
+    )
 
 
 def _tokens(settings: Settings, user_id: str, role: str, refresh_token: str) -> dict[str, Any]:
-    return {"access_token": issue_access_token(settings, user_id, role), "refresh_token": refresh_token,
-            "token_type": "bearer", "expires_in": settings.access_token_ttl}
+    return {
+        "access_token": issue_access_token(settings, user_id, role),
+        "refresh_token": refresh_token,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl,
+    }
 
 
 # -- registration and login ---------------------------------------------------------
 
+
 async def register(pool: asyncpg.Pool, settings: Settings, data: schemas.RegisterRequest) -> schemas.AuthResponse:
     password_hash = await hash_password(data.password)
     token, token_hash = _new_refresh_token()
-    row = await pool.fetchrow(QUERIES["accounts_register"], data.email.strip(), password_hash, data.display_name,
-                              token_hash, _refresh_ttl(settings))
+    row = await pool.fetchrow(
+        QUERIES["accounts_register"],
+        data.email.strip(),
+        password_hash,
+        data.display_name,
+        token_hash,
+        _refresh_ttl(settings),
+    )
     return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
 
 
-async def login(pool: asyncpg.Pool, settings: Settings, data: schemas.LoginRequest,
-                client_address: str) -> schemas.AuthResponse:
+async def login(
+    pool: asyncpg.Pool, settings: Settings, data: schemas.LoginRequest, client_address: str
+) -> schemas.AuthResponse:
     email = data.email.strip()
-    subjects = [_throttle_subject(settings, "email", email.lower()),
-                _throttle_subject(settings, "address", client_address)]
-    throttle = await pool.fetchrow(QUERIES["accounts_login_throttle"], subjects,
-                                   [LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS], LOGIN_WINDOW)
+    subjects = [
+        _throttle_subject(settings, "email", email.lower()),
+        _throttle_subject(settings, "address", client_address),
+    ]
+    throttle = await pool.fetchrow(
+        QUERIES["accounts_login_throttle"],
+        subjects,
+        [LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS],
+        LOGIN_WINDOW,
+    )
     if throttle["retry_after"] > 0:
-        raise ApiError(429, "too many failed logins; try again later", code="rate_limited",
-                       headers={"Retry-After": str(throttle["retry_after"])})
+        raise ApiError(
+            429,
+            "too many failed logins; try again later",
+            code="rate_limited",
+            headers={"Retry-After": str(throttle["retry_after"])},
+        )
 
     row = await pool.fetchrow(QUERIES["accounts_user_for_login"], email)
     stored = row["password_hash"] if row is not None else None
     # An unknown email, a wrong password and an unusable account read the same.
     if not await verify_password(stored, data.password) or row["status"] != "active":
         raise ApiError(401, _BAD_CREDENTIALS, code="unauthorized")
+    assert stored is not None  # verify_password refuses a missing hash
 
     token, token_hash = _new_refresh_token()
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(QUERIES["accounts_forget_throttle_hits"], throttle["hit_ids"])
         if needs_rehash(stored):
-            await conn.execute(QUERIES["accounts_update_password_hash"], row["id"],
-                               await hash_password(data.password), stored)
+            await conn.execute(
+                QUERIES["accounts_update_password_hash"], row["id"], await hash_password(data.password), stored
+            )
         await conn.execute(QUERIES["accounts_issue_refresh_token"], row["id"], token_hash, _refresh_ttl(settings))
     return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
 
@@ -115,8 +142,9 @@ _REFRESH_REFUSALS = {
 
 async def refresh(pool: asyncpg.Pool, settings: Settings, refresh_token: str) -> schemas.TokenPair:
     token, token_hash = _new_refresh_token()
-    row = await pool.fetchrow(QUERIES["accounts_rotate_refresh_token"], hash_token(refresh_token), token_hash,
-                              _refresh_ttl(settings))
+    row = await pool.fetchrow(
+        QUERIES["accounts_rotate_refresh_token"], hash_token(refresh_token), token_hash, _refresh_ttl(settings)
+    )
     if row["outcome"] != "rotated":
         raise ApiError(401, _REFRESH_REFUSALS[row["outcome"]], code="unauthorized")
     return schemas.TokenPair(**_tokens(settings, row["account_id"], row["account_role"], token))
@@ -127,6 +155,7 @@ async def logout(pool: asyncpg.Pool, refresh_token: str) -> None:
 
 
 # -- the caller's own account -------------------------------------------------------
+
 
 async def get_me(pool: asyncpg.Pool, user_id: str) -> schemas.User:
     row = await pool.fetchrow(QUERIES["accounts_get_me"], user_id)
@@ -142,18 +171,24 @@ def _check_webhook_url(url: str, allow_private: bool) -> None:
         raise validation_error("webhook_url", str(exc)) from exc
 
 
-async def update_me(pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *,
-                    allow_private_webhooks: bool) -> schemas.User:
+async def update_me(
+    pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *, allow_private_webhooks: bool
+) -> schemas.User:
     sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
     if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
         raise validation_error("preferences", f"must be at most {MAX_PREFERENCES_BYTES} bytes as JSON")
-    if sent["webhook_url"] and data.webhook_url is not None:
+    if isinstance(data.webhook_url, str):  # sent, and not a removal (null)
         _check_webhook_url(data.webhook_url, allow_private_webhooks)
     row = await pool.fetchrow(
-        QUERIES["accounts_update_me"], user_id,
-        sent["display_name"], data.display_name if sent["display_name"] else None,
-        sent["preferences"], data.preferences if sent["preferences"] else None,
-        sent["webhook_url"], data.webhook_url if sent["webhook_url"] else None)
+        QUERIES["accounts_update_me"],
+        user_id,
+        sent["display_name"],
+        data.display_name if sent["display_name"] else None,
+        sent["preferences"],
+        data.preferences if sent["preferences"] else None,
+        sent["webhook_url"],
+        data.webhook_url if sent["webhook_url"] else None,
+    )
     if row is None:
         raise not_found("user")
     return user_of(row)
@@ -172,19 +207,26 @@ async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) ->
     if row is None:
         raise not_found("subscription")
     return schemas.Subscription(
-        plan=row["plan"], status=row["status"],
+        plan=row["plan"],
+        status=row["status"],
         limits=schemas.Limits(per_hour=row["per_hour"], per_day=row["per_day"]),
-        usage=schemas.Usage(this_hour=row["this_hour"], today=row["today"], tokens_today=row["tokens_today"],
-                            cost_today=str(row["cost_today"])),
+        usage=schemas.Usage(
+            this_hour=row["this_hour"],
+            today=row["today"],
+            tokens_today=row["tokens_today"],
+            cost_today=str(row["cost_today"]),
+        ),
         resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"]),
-        blocked_until=row["blocked_until"])
+        blocked_until=row["blocked_until"],
+    )
 
 
 async def notifications(pool: asyncpg.Pool, user_id: str, limit: int, cursor: str | None) -> schemas.NotificationPage:
     after_time, after_id = decode_cursor(cursor)
     rows = await pool.fetch(QUERIES["accounts_notifications"], user_id, after_time, after_id, limit + 1)
-    return schemas.NotificationPage(items=[schemas.Notification(**dict(r)) for r in rows[:limit]],
-                                    next_cursor=next_cursor(rows, limit))
+    return schemas.NotificationPage(
+        items=[schemas.Notification(**dict(r)) for r in rows[:limit]], next_cursor=next_cursor(rows, limit)
+    )
 
 
 def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
@@ -201,24 +243,27 @@ async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
             current_subscription: Any = await subscription(conn, user_id)
         except ApiError:
             current_subscription = None
-        sections = {name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id))
-                    for name in ("conversations", "techniques", "resources", "votes", "shares", "usage",
-                                 "notifications", "billing_events")}
+        sections = {
+            name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id))
+            for name in (
+                "conversations",
+                "techniques",
+                "resources",
+                "votes",
+                "shares",
+                "usage",
+                "notifications",
+                "billing_events",
+            )
+        }
     return {"profile": dict(profile), "subscription": current_subscription, **sections}
 
 
 # -- billing events -------------------------------------------------------------------
 
-SIGNATURE_HEADER = "X-Mukti-Signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for `body`: `sha256=<hex HMAC-SHA256>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
 
 def check_signature(secret: str, body: bytes, header: str | None) -> None:
-    if not header or not hmac.compare_digest(sign(secret, body).encode(), header.strip().lower().encode()):
+    if not signature_matches(secret, body, header):
         raise ApiError(401, "the billing event signature is missing or wrong", code="unauthorized")
 
 
@@ -255,13 +300,20 @@ async def apply_billing_event(pool: asyncpg.Pool, body: bytes, event: schemas.Bi
             user_id = await conn.fetchval(QUERIES["accounts_billing_user"], event.user_id, event.email)
             if user_id is None:
                 raise validation_error("user_id" if event.user_id else "email", "no such account")
-        recorded = await conn.fetchval(QUERIES["accounts_record_billing_event"], event.id, event.provider,
-                                       event.type, user_id, event.plan, json.loads(body))
+        recorded = await conn.fetchval(
+            QUERIES["accounts_record_billing_event"],
+            event.id,
+            event.provider,
+            event.type,
+            user_id,
+            event.plan,
+            json.loads(body),
+        )
         if recorded is None:
             return schemas.BillingResult(id=event.id, status="duplicate")
         if user_id is None:
             return schemas.BillingResult(id=event.id, status="ignored")
-        if event.type in _PLAN_EVENTS:
+        if event.type in _PLAN_EVENTS and event.plan:  # required for these types: checked above
             await change_plan(conn, user_id, event.plan)
         elif event.type == "subscription.canceled":
             await change_plan(conn, user_id, await conn.fetchval(QUERIES["accounts_default_plan"]))
@@ -273,12 +325,19 @@ async def apply_billing_event(pool: asyncpg.Pool, body: bytes, event: schemas.Bi
     return schemas.BillingResult(id=event.id, status="applied")
 
 
-async def audit(conn: asyncpg.Connection, actor_id: str | None, action: str, target_type: str, target_id: str,
-                details: dict[str, Any]) -> None:
+async def audit(
+    conn: asyncpg.Connection,
+    actor_id: str | None,
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any],
+) -> None:
     await conn.execute(QUERIES["accounts_audit"], actor_id, action, target_type, target_id, details)
 
 
 # -- the CLI's account commands -------------------------------------------------------
+
 
 async def create_admin(conn: asyncpg.Connection, email: str, password: str, display_name: str | None) -> str:
     return await conn.fetchval(QUERIES["accounts_create_admin"], email, await hash_password(password), display_name)

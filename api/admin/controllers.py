@@ -30,11 +30,13 @@ class AdminUsersController(Controller):
         return await service.list_users(request.app.state.pool, q, limit, cursor)
 
     @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
-    async def update_user(self, request: Request, user_id: FromPath[UUID],
-                          data: JSONBody[schemas.UpdateUserRequest]) -> schemas.AdminUser:
+    async def update_user(
+        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.UpdateUserRequest]
+    ) -> schemas.AdminUser:
         return await service.update_user(request.app.state.pool, request.user.id, str(user_id), data)
 
     @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
-    async def set_plan(self, request: Request, user_id: FromPath[UUID],
-                       data: JSONBody[schemas.SetPlanRequest]) -> Subscription:
+    async def set_plan(
+        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.SetPlanRequest]
+    ) -> Subscription:
         return await service.set_plan(request.app.state.pool, request.user.id, str(user_id), data.plan)

@@ -2,6 +2,10 @@
 
 from litestar.types import ControllerRouterHandler
 
-from api.conversations.controllers import ConversationController, admin_queue, queue_status
+from api.conversations.controllers import (
+    ConversationController,
+    admin_queue,
+    queue_status,
+)
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [ConversationController, queue_status, admin_queue]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
 
 from api.conversations import schemas, service
 from api.live import service as live
@@ -24,8 +25,9 @@ class ConversationController(Controller):
         return await service.create_conversation(request.app.state.pool, request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
-    async def list(self, request: Request, limit: Limit = 20,
-                   cursor: FromQuery[str | None] = None) -> schemas.ConversationPage:
+    async def list(
+        self, request: Request, limit: Limit = 20, cursor: FromQuery[str | None] = None
+    ) -> schemas.ConversationPage:
         return await service.list_conversations(request.app.state.pool, request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
@@ -33,30 +35,41 @@ class ConversationController(Controller):
         return await service.get_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
-    async def update(self, request: Request, conversation_id: FromPath[UUID],
-                     data: JSONBody[schemas.ConversationUpdate]) -> schemas.Conversation:
-        return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id),
-                                                 data)
+    async def update(
+        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.ConversationUpdate]
+    ) -> schemas.Conversation:
+        return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id), data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
     async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
         await service.delete_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
     # The hot path: the user's status is checked by mukti_submit_question_v1 itself.
-    @post("/{conversation_id:uuid}/messages", status_code=202, opt={STATUS_CHECKED_BY_HANDLER: True},
-          summary="Ask a question: rate limits, quota, message, queue row and job in one transaction; "
-                  "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)")
-    async def ask(self, request: Request, conversation_id: FromPath[UUID],
-                  data: JSONBody[schemas.QuestionCreate]) -> Response[schemas.QuestionAccepted]:
+    @post(
+        "/{conversation_id:uuid}/messages",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Ask a question: rate limits, quota, message, queue row and job in one transaction; "
+        "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)",
+    )
+    async def ask(
+        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
+    ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
         state = request.app.state
-        accepted = await service.submit_question(state.pool, state.settings, request.user.id,
-                                                 str(conversation_id), data.content)
+        accepted = await service.submit_question(
+            state.pool, state.settings, request.user.id, str(conversation_id), data.content
+        )
         headers = {"Location": f"/queue/{accepted.request_id}"}
         if "text/event-stream" in request.headers.get("accept", ""):
-            first = live.event("accepted", {"request_id": accepted.request_id, "position": accepted.position,
-                                            "message_seq": accepted.message_seq}, 0, 0)
-            response = live.stream_response(state.pool, state.live, state.settings, request.user.id,
-                                            accepted.request_id, (0, 0), [first])
+            first = live.event(
+                "accepted",
+                {"request_id": accepted.request_id, "position": accepted.position, "message_seq": accepted.message_seq},
+                0,
+                0,
+            )
+            response = live.stream_response(
+                state.pool, state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
+            )
             response.headers.update(headers)
             return response
         return Response(accepted, status_code=202, headers=headers)

@@ -14,7 +14,7 @@ import msgspec
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.security import account_unusable
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
 
 MAX_LIMIT = 100
@@ -43,13 +43,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def _conversation(row: asyncpg.Record) -> schemas.Conversation:
     return schemas.Conversation(
-        id=row["id"], title=row["title"], technique_id=row["technique_id"],
-        technique_version=row["technique_version"], message_count=row["message_count"],
-        last_activity_at=row["last_activity_at"], created_at=row["created_at"])
+        id=row["id"],
+        title=row["title"],
+        technique_id=row["technique_id"],
+        technique_version=row["technique_version"],
+        message_count=row["message_count"],
+        last_activity_at=row["last_activity_at"],
+        created_at=row["created_at"],
+    )
 
 
-async def _technique(conn: asyncpg.Connection | asyncpg.Pool, user_id: str,
-                     technique_id: str | None) -> tuple[str | None, int | None]:
+async def _technique(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: str, technique_id: str | None
+) -> tuple[str | None, int | None]:
     """(id, version) of the technique to record; the default (maybe none) when not given."""
     if technique_id is not None:
         try:
@@ -64,15 +70,17 @@ async def _technique(conn: asyncpg.Connection | asyncpg.Pool, user_id: str,
     return row["id"], row["version"]
 
 
-async def create_conversation(pool: asyncpg.Pool, user_id: str,
-                              data: schemas.ConversationCreate) -> schemas.Conversation:
+async def create_conversation(
+    pool: asyncpg.Pool, user_id: str, data: schemas.ConversationCreate
+) -> schemas.Conversation:
     technique_id, version = await _technique(pool, user_id, data.technique_id)
     row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version)
     return _conversation(row)
 
 
-async def list_conversations(pool: asyncpg.Pool, user_id: str, limit: int,
-                             cursor: str | None) -> schemas.ConversationPage:
+async def list_conversations(
+    pool: asyncpg.Pool, user_id: str, limit: int, cursor: str | None
+) -> schemas.ConversationPage:
     if not 1 <= limit <= MAX_LIMIT:
         raise validation_error("limit", f"must be 1 to {MAX_LIMIT}")
     after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
@@ -90,15 +98,17 @@ async def get_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: st
     return schemas.ConversationDetail(**msgspec.structs.asdict(_conversation(row)), recent_messages=messages)
 
 
-async def update_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: str,
-                              data: schemas.ConversationUpdate) -> schemas.Conversation:
+async def update_conversation(
+    pool: asyncpg.Pool, user_id: str, conversation_id: str, data: schemas.ConversationUpdate
+) -> schemas.Conversation:
     change_technique = data.technique_id is not msgspec.UNSET
     technique_id = version = None
-    if change_technique and data.technique_id is not None:
+    if isinstance(data.technique_id, str):  # changed to a technique, not to the default (null)
         technique_id, version = await _technique(pool, user_id, data.technique_id)
     title = None if data.title is msgspec.UNSET else data.title
-    row = await pool.fetchrow(QUERIES["conversations_update"], conversation_id, user_id, title,
-                              change_technique, technique_id, version)
+    row = await pool.fetchrow(
+        QUERIES["conversations_update"], conversation_id, user_id, title, change_technique, technique_id, version
+    )
     if row is None:
         raise not_found("conversation")
     return _conversation(row)
@@ -116,26 +126,42 @@ def check_content(content: str) -> None:
         raise validation_error("content", f"must be at most {schemas.MAX_CONTENT} characters")
 
 
-async def submit_question(pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str,
-                          content: str) -> schemas.QuestionAccepted:
+async def submit_question(
+    pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str, content: str
+) -> schemas.QuestionAccepted:
     """One call of mukti_submit_question_v1: accepted, or a 401/404/429 with nothing else written.
     The function also checks that the user is active (the route skips the middleware's lookup)."""
     check_content(content)
-    row = await pool.fetchrow(QUERIES["conversations_submit_question"], user_id, conversation_id, content,
-                              settings.burst_limit, settings.burst_window, settings.max_attempts)
+    row = await pool.fetchrow(
+        QUERIES["conversations_submit_question"],
+        user_id,
+        conversation_id,
+        content,
+        settings.burst_limit,
+        settings.burst_window,
+        settings.max_attempts,
+    )
     outcome = row["outcome"]
     if outcome == "accepted":
-        return schemas.QuestionAccepted(request_id=row["request_id"], status="pending",
-                                        position=row["queue_position"], message_seq=row["message_seq"])
+        return schemas.QuestionAccepted(
+            request_id=row["request_id"],
+            status="pending",
+            position=row["queue_position"],
+            message_seq=row["message_seq"],
+        )
     if outcome == "not_found":
         raise not_found("conversation")
     if outcome == "unauthorized":
         raise account_unusable()
     retry_after = row["retry_after_seconds"]
-    detail = ("the daily question quota is used up" if outcome == "quota_exhausted"
-              else "too many questions; slow down")
-    raise ApiError(429, f"{detail}; retry in {retry_after} s", code=outcome,
-                   headers={"Retry-After": str(retry_after)}, extra={"retry_after": retry_after})
+    detail = "the daily question quota is used up" if outcome == "quota_exhausted" else "too many questions; slow down"
+    raise ApiError(
+        429,
+        f"{detail}; retry in {retry_after} s",
+        code=outcome,
+        headers={"Retry-After": str(retry_after)},
+        extra={"retry_after": retry_after},
+    )
 
 
 async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> schemas.QueueStatus:
@@ -144,16 +170,29 @@ async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> sch
         raise not_found("request")
     reply = None
     if row["status"] == "completed" and row["reply_seq"] is not None:
-        reply = schemas.Reply(seq=row["reply_seq"], content=row["reply_content"],
-                              prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
-                              stopped=row["stopped"])
-    return schemas.QueueStatus(request_id=row["request_id"], status=row["status"], position=row["position"],
-                               attempts=row["attempts"], reply=reply, error=row["error"], partial=row["partial"])
+        reply = schemas.Reply(
+            seq=row["reply_seq"],
+            content=row["reply_content"],
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            stopped=row["stopped"],
+        )
+    return schemas.QueueStatus(
+        request_id=row["request_id"],
+        status=row["status"],
+        position=row["position"],
+        attempts=row["attempts"],
+        reply=reply,
+        error=row["error"],
+        partial=row["partial"],
+    )
 
 
 async def queue_overview(pool: asyncpg.Pool) -> schemas.QueueOverview:
     row = await pool.fetchrow(QUERIES["conversations_admin_queue"])
     return schemas.QueueOverview(
         pending_by_priority=msgspec.convert(row["pending_by_priority"], list[schemas.PendingCount]),
-        processing=row["processing"], failed_24h=row["failed_24h"],
-        oldest_pending_seconds=row["oldest_pending_seconds"])
+        processing=row["processing"],
+        failed_24h=row["failed_24h"],
+        oldest_pending_seconds=row["oldest_pending_seconds"],
+    )

@@ -2,6 +2,10 @@
 
 from litestar.types import ControllerRouterHandler
 
-from api.library.controllers import ModerationController, ResourceController, TechniqueController
+from api.library.controllers import (
+    ModerationController,
+    ResourceController,
+    TechniqueController,
+)
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [TechniqueController, ResourceController, ModerationController]

@@ -23,8 +23,14 @@ class TechniqueController(Controller):
     tags = ["library"]
 
     @get("/", summary="Built-in, approved and the caller's own techniques")
-    async def list(self, request: Request, sort: SortBy = "top", q: Search = None,
-                   limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None) -> schemas.TechniquePage:
+    async def list(
+        self,
+        request: Request,
+        sort: SortBy = "top",
+        q: Search = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> schemas.TechniquePage:
         return await service.list_techniques(request.app.state.pool, request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
@@ -36,8 +42,9 @@ class TechniqueController(Controller):
         return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
-    async def update(self, request: Request, technique_id: FromPath[UUID],
-                     data: JSONBody[schemas.TechniqueUpdate]) -> schemas.Technique:
+    async def update(
+        self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.TechniqueUpdate]
+    ) -> schemas.Technique:
         return await service.update_technique(request.app.state.pool, request.user, str(technique_id), data)
 
     @delete("/{technique_id:uuid}", summary="Delete one's own technique")
@@ -45,15 +52,20 @@ class TechniqueController(Controller):
         await service.delete_technique(request.app.state.pool, request.user, str(technique_id))
 
     @get("/{technique_id:uuid}/versions", summary="Version history (others see approved versions only)")
-    async def versions(self, request: Request, technique_id: FromPath[UUID], limit: Limit = DEFAULT_LIMIT,
-                       cursor: FromQuery[str | None] = None) -> schemas.TechniqueVersionPage:
+    async def versions(
+        self,
+        request: Request,
+        technique_id: FromPath[UUID],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> schemas.TechniqueVersionPage:
         return await service.list_versions(request.app.state.pool, request.user, str(technique_id), limit, cursor)
 
     @put("/{technique_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
-    async def vote(self, request: Request, technique_id: FromPath[UUID],
-                   data: JSONBody[schemas.VoteCast]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id),
-                                       data.value)
+    async def vote(
+        self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.VoteCast]
+    ) -> schemas.VoteTally:
+        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id), data.value)
 
     @delete("/{technique_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, technique_id: FromPath[UUID]) -> schemas.VoteTally:
@@ -65,8 +77,14 @@ class ResourceController(Controller):
     tags = ["library"]
 
     @get("/", summary="Approved resources and the caller's own")
-    async def list(self, request: Request, sort: SortBy = "top", q: Search = None,
-                   limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None) -> schemas.ResourcePage:
+    async def list(
+        self,
+        request: Request,
+        sort: SortBy = "top",
+        q: Search = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> schemas.ResourcePage:
         return await service.list_resources(request.app.state.pool, request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
@@ -78,8 +96,9 @@ class ResourceController(Controller):
         return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
 
     @patch("/{resource_id:uuid}", summary="Edit one's resource: a changed resource goes back to moderation")
-    async def update(self, request: Request, resource_id: FromPath[UUID],
-                     data: JSONBody[schemas.ResourceUpdate]) -> schemas.Resource:
+    async def update(
+        self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.ResourceUpdate]
+    ) -> schemas.Resource:
         return await service.update_resource(request.app.state.pool, request.user, str(resource_id), data)
 
     @delete("/{resource_id:uuid}", summary="Delete one's own resource")
@@ -87,10 +106,10 @@ class ResourceController(Controller):
         await service.delete_resource(request.app.state.pool, request.user, str(resource_id))
 
     @put("/{resource_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
-    async def vote(self, request: Request, resource_id: FromPath[UUID],
-                   data: JSONBody[schemas.VoteCast]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id),
-                                       data.value)
+    async def vote(
+        self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.VoteCast]
+    ) -> schemas.VoteTally:
+        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id), data.value)
 
     @delete("/{resource_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, resource_id: FromPath[UUID]) -> schemas.VoteTally:
@@ -103,29 +122,47 @@ class ModerationController(Controller):
     guards = [requires_moderator]
 
     @get("/queue", summary="Pending technique versions and resources, oldest first")
-    async def queue(self, request: Request, limit: Limit = DEFAULT_LIMIT,
-                    cursor: FromQuery[str | None] = None) -> schemas.QueuePage:
+    async def queue(
+        self, request: Request, limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None
+    ) -> schemas.QueuePage:
         return await service.moderation_queue(request.app.state.pool, limit, cursor)
 
     @post("/techniques/{technique_id:uuid}/approve", status_code=200, summary="Approve the pending version")
-    async def approve_technique(self, request: Request, technique_id: FromPath[UUID],
-                                data: JSONBody[schemas.Approval | None] = None) -> schemas.Technique:
-        return await service.moderate(request.app.state.pool, request.user, "technique", str(technique_id),
-                                      "approve", None, data.version if data else None)
+    async def approve_technique(
+        self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.Approval | None] = None
+    ) -> schemas.Technique:
+        await service.moderate(
+            request.app.state.pool,
+            request.user,
+            "technique",
+            str(technique_id),
+            "approve",
+            None,
+            data.version if data else None,
+        )
+        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
 
     @post("/techniques/{technique_id:uuid}/reject", status_code=200, summary="Reject the pending version")
-    async def reject_technique(self, request: Request, technique_id: FromPath[UUID],
-                               data: JSONBody[schemas.TechniqueRejection]) -> schemas.Technique:
-        return await service.moderate(request.app.state.pool, request.user, "technique", str(technique_id),
-                                      "reject", data.reason, data.version)
+    async def reject_technique(
+        self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.TechniqueRejection]
+    ) -> schemas.Technique:
+        await service.moderate(
+            request.app.state.pool, request.user, "technique", str(technique_id), "reject", data.reason, data.version
+        )
+        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
 
     @post("/resources/{resource_id:uuid}/approve", status_code=200, summary="Approve a pending resource")
     async def approve_resource(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        return await service.moderate(request.app.state.pool, request.user, "resource", str(resource_id),
-                                      "approve", None, None)
+        await service.moderate(
+            request.app.state.pool, request.user, "resource", str(resource_id), "approve", None, None
+        )
+        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
 
     @post("/resources/{resource_id:uuid}/reject", status_code=200, summary="Reject a pending resource")
-    async def reject_resource(self, request: Request, resource_id: FromPath[UUID],
-                              data: JSONBody[schemas.Rejection]) -> schemas.Resource:
-        return await service.moderate(request.app.state.pool, request.user, "resource", str(resource_id),
-                                      "reject", data.reason, None)
+    async def reject_resource(
+        self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.Rejection]
+    ) -> schemas.Resource:
+        await service.moderate(
+            request.app.state.pool, request.user, "resource", str(resource_id), "reject", data.reason, None
+        )
+        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))

@@ -26,6 +26,7 @@ Target = Literal["technique", "resource"]
 
 # Cursors -----------------------------------------------------------------------------
 
+
 def encode_cursor(tag: str, key: float | datetime | int, row_id: str | None = None) -> str:
     # repr() of a float round-trips exactly, so the keyset comparison meets the very score
     # the database returned; timestamps keep their microseconds in isoformat.
@@ -54,8 +55,9 @@ def decode_cursor(cursor: str | None, tag: str) -> tuple[float | datetime | int 
         raise validation_error("cursor", "is not a cursor this API issued for this list") from exc
 
 
-def _page(rows: list[asyncpg.Record], limit: int, tag: str, key: str, with_id: bool = True
-          ) -> tuple[list[asyncpg.Record], str | None]:
+def _page(
+    rows: list[asyncpg.Record], limit: int, tag: str, key: str, with_id: bool = True
+) -> tuple[list[asyncpg.Record], str | None]:
     """Rows fetched as limit + 1: the page, and the cursor after it when there is more."""
     if len(rows) <= limit:
         return rows, None
@@ -87,37 +89,53 @@ def _changes(data: msgspec.Struct) -> dict[str, object]:
 
 # Techniques --------------------------------------------------------------------------
 
-async def list_techniques(pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int,
-                          cursor: str | None) -> schemas.TechniquePage:
+
+async def list_techniques(
+    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+) -> schemas.TechniquePage:
     tag = f"techniques_{sort}"
     key, after_id = decode_cursor(cursor, tag)
-    rows = await pool.fetch(QUERIES[f"library_list_techniques_{sort}"], user.id, like_pattern(q), key, after_id,
-                            limit + 1)
+    rows = await pool.fetch(
+        QUERIES[f"library_list_techniques_{sort}"], user.id, like_pattern(q), key, after_id, limit + 1
+    )
     page, next_cursor = _page(rows, limit, tag, "score" if sort == "top" else "created_at")
     return schemas.TechniquePage(items=[schemas.TechniqueSummary(**r) for r in page], next_cursor=next_cursor)
 
 
-async def get_technique(conn: asyncpg.Pool | asyncpg.Connection, user: CurrentUser,
-                        technique_id: str) -> schemas.Technique:
+async def get_technique(
+    conn: asyncpg.Pool | asyncpg.Connection, user: CurrentUser, technique_id: str
+) -> schemas.Technique:
     row = await conn.fetchrow(QUERIES["library_get_technique"], technique_id, user.id, user.is_moderator)
     if row is None:
         raise not_found("technique")
     return schemas.Technique(**row)
 
 
-async def create_technique(pool: asyncpg.Pool, user: CurrentUser, data: schemas.TechniqueCreate
-                           ) -> schemas.Technique:
-    technique_id = await pool.fetchval(QUERIES["library_create_technique"], user.id, data.name, data.description,
-                                       data.system_prompt, data.questioning_style)
+async def create_technique(pool: asyncpg.Pool, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
+    technique_id = await pool.fetchval(
+        QUERIES["library_create_technique"],
+        user.id,
+        data.name,
+        data.description,
+        data.system_prompt,
+        data.questioning_style,
+    )
     return await get_technique(pool, user, technique_id)
 
 
-async def update_technique(pool: asyncpg.Pool, user: CurrentUser, technique_id: str,
-                           data: schemas.TechniqueUpdate) -> schemas.Technique:
+async def update_technique(
+    pool: asyncpg.Pool, user: CurrentUser, technique_id: str, data: schemas.TechniqueUpdate
+) -> schemas.Technique:
     fields = _changes(data)
-    version = await pool.fetchval(QUERIES["library_edit_technique"], user.id, technique_id, fields.get("name"),
-                                  fields.get("description"), fields.get("system_prompt"),
-                                  fields.get("questioning_style"))
+    version = await pool.fetchval(
+        QUERIES["library_edit_technique"],
+        user.id,
+        technique_id,
+        fields.get("name"),
+        fields.get("description"),
+        fields.get("system_prompt"),
+        fields.get("questioning_style"),
+    )
     if version is None:
         raise not_found("technique")
     return await get_technique(pool, user, technique_id)
@@ -128,26 +146,28 @@ async def delete_technique(pool: asyncpg.Pool, user: CurrentUser, technique_id: 
         raise not_found("technique")
 
 
-async def list_versions(pool: asyncpg.Pool, user: CurrentUser, technique_id: str, limit: int,
-                        cursor: str | None) -> schemas.TechniqueVersionPage:
+async def list_versions(
+    pool: asyncpg.Pool, user: CurrentUser, technique_id: str, limit: int, cursor: str | None
+) -> schemas.TechniqueVersionPage:
     technique = await get_technique(pool, user, technique_id)
     sees_all = user.is_moderator or technique.author_id == user.id
     before, _ = decode_cursor(cursor, "versions")
-    rows = await pool.fetch(QUERIES["library_technique_versions"], technique_id, sees_all, before,
-                            limit + 1)
+    rows = await pool.fetch(QUERIES["library_technique_versions"], technique_id, sees_all, before, limit + 1)
     page, next_cursor = _page(rows, limit, "versions", "version", with_id=False)
-    return schemas.TechniqueVersionPage(items=[schemas.TechniqueVersion(**r) for r in page],
-                                        next_cursor=next_cursor)
+    return schemas.TechniqueVersionPage(items=[schemas.TechniqueVersion(**r) for r in page], next_cursor=next_cursor)
 
 
 # Resources ---------------------------------------------------------------------------
 
-async def list_resources(pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int,
-                         cursor: str | None) -> schemas.ResourcePage:
+
+async def list_resources(
+    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+) -> schemas.ResourcePage:
     tag = f"resources_{sort}"
     key, after_id = decode_cursor(cursor, tag)
-    rows = await pool.fetch(QUERIES[f"library_list_resources_{sort}"], user.id, like_pattern(q), key, after_id,
-                            limit + 1)
+    rows = await pool.fetch(
+        QUERIES[f"library_list_resources_{sort}"], user.id, like_pattern(q), key, after_id, limit + 1
+    )
     page, next_cursor = _page(rows, limit, tag, "score" if sort == "top" else "created_at")
     return schemas.ResourcePage(items=[schemas.Resource(**r) for r in page], next_cursor=next_cursor)
 
@@ -159,18 +179,26 @@ async def get_resource(pool: asyncpg.Pool, user: CurrentUser, resource_id: str) 
     return schemas.Resource(**row)
 
 
-async def create_resource(pool: asyncpg.Pool, user: CurrentUser, data: schemas.ResourceCreate
-                          ) -> schemas.Resource:
-    resource_id = await pool.fetchval(QUERIES["library_create_resource"], user.id, data.title, data.url,
-                                      data.description, data.kind)
+async def create_resource(pool: asyncpg.Pool, user: CurrentUser, data: schemas.ResourceCreate) -> schemas.Resource:
+    resource_id = await pool.fetchval(
+        QUERIES["library_create_resource"], user.id, data.title, data.url, data.description, data.kind
+    )
     return await get_resource(pool, user, resource_id)
 
 
-async def update_resource(pool: asyncpg.Pool, user: CurrentUser, resource_id: str,
-                          data: schemas.ResourceUpdate) -> schemas.Resource:
+async def update_resource(
+    pool: asyncpg.Pool, user: CurrentUser, resource_id: str, data: schemas.ResourceUpdate
+) -> schemas.Resource:
     fields = _changes(data)
-    updated = await pool.fetchval(QUERIES["library_edit_resource"], resource_id, user.id, fields.get("title"),
-                                  fields.get("url"), fields.get("description"), fields.get("kind"))
+    updated = await pool.fetchval(
+        QUERIES["library_edit_resource"],
+        resource_id,
+        user.id,
+        fields.get("title"),
+        fields.get("url"),
+        fields.get("description"),
+        fields.get("kind"),
+    )
     if updated is None:
         raise not_found("resource")
     return await get_resource(pool, user, resource_id)
@@ -183,8 +211,10 @@ async def delete_resource(pool: asyncpg.Pool, user: CurrentUser, resource_id: st
 
 # Votes and moderation ----------------------------------------------------------------
 
-async def cast_vote(pool: asyncpg.Pool, user: CurrentUser, target: Target, target_id: str,
-                    value: int | None) -> schemas.VoteTally:
+
+async def cast_vote(
+    pool: asyncpg.Pool, user: CurrentUser, target: Target, target_id: str, value: int | None
+) -> schemas.VoteTally:
     """Set (+1/-1) or remove (None) the caller's vote; 404 when not visible, 403 on one's own."""
     row = await pool.fetchrow(QUERIES["library_cast_vote"], user.id, target, target_id, value)
     return schemas.VoteTally(**row)
@@ -197,11 +227,14 @@ async def moderation_queue(pool: asyncpg.Pool, limit: int, cursor: str | None) -
     return schemas.QueuePage(items=[schemas.QueueItem(**r) for r in page], next_cursor=next_cursor)
 
 
-async def moderate(pool: asyncpg.Pool, moderator: CurrentUser, target: Target, target_id: str,
-                   decision: Literal["approve", "reject"], reason: str | None, version: int | None
-                   ) -> schemas.Technique | schemas.Resource:
-    """Approve or reject, with its audit_log row, in one transaction; the item as it is now."""
+async def moderate(
+    pool: asyncpg.Pool,
+    moderator: CurrentUser,
+    target: Target,
+    target_id: str,
+    decision: Literal["approve", "reject"],
+    reason: str | None,
+    version: int | None,
+) -> None:
+    """Approve or reject, with its audit_log row, in one transaction."""
     await pool.execute(QUERIES["library_moderate"], moderator.id, target, target_id, decision, reason, version)
-    if target == "technique":
-        return await get_technique(pool, moderator, target_id)
-    return await get_resource(pool, moderator, target_id)

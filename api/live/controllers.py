@@ -20,8 +20,11 @@ from db.queries import QUERIES
 CANCEL_WAIT = 3.0
 
 
-@get("/queue/{request_id:uuid}/events", tags=["conversations"],
-     summary="The request's events as server-sent events: status, reply text as it is generated, the end")
+@get(
+    "/queue/{request_id:uuid}/events",
+    tags=["conversations"],
+    summary="The request's events as server-sent events: status, reply text as it is generated, the end",
+)
 async def queue_events(request: Request, request_id: FromPath[UUID]) -> ServerSentEvent:
     cursor = parse_last_event_id(request.headers.get("last-event-id"))
     state = request.app.state
@@ -29,8 +32,12 @@ async def queue_events(request: Request, request_id: FromPath[UUID]) -> ServerSe
     return stream_response(state.pool, state.live, state.settings, request.user.id, str(request_id), cursor)
 
 
-@post("/queue/{request_id:uuid}/cancel", status_code=200, tags=["conversations"],
-      summary="Cancel a request: a pending one is dropped, a processing one stops and keeps its text")
+@post(
+    "/queue/{request_id:uuid}/cancel",
+    status_code=200,
+    tags=["conversations"],
+    summary="Cancel a request: a pending one is dropped, a processing one stops and keeps its text",
+)
 async def cancel_request(request: Request, request_id: FromPath[UUID]) -> schemas.CancelResult:
     state = request.app.state
     user_id, rid = request.user.id, str(request_id)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
 from db.stream_channel import CHANNEL, Piece, StateChanged, unpack
 
@@ -39,6 +39,7 @@ log = logging.getLogger("mukti.live")
 @dataclass(frozen=True, slots=True)
 class Polled:
     """Where a watched request stood at the last poll."""
+
     request_id: str
     status: str
     attempts: int
@@ -71,8 +72,10 @@ class Hub:
 
     async def start(self) -> None:
         await self._connect()
-        self._tasks = [asyncio.create_task(self._keep_listening(), name="live-listener"),
-                       asyncio.create_task(self._poll(), name="live-poll")]
+        self._tasks = [
+            asyncio.create_task(self._keep_listening(), name="live-listener"),
+            asyncio.create_task(self._poll(), name="live-poll"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -116,8 +119,9 @@ class Hub:
                 self._deliver(item.request_id, item)
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self._settings.require_database_url(),
-                                     server_settings={"application_name": "mukti-api-live"})
+        conn = await asyncpg.connect(
+            self._settings.require_database_url(), server_settings={"application_name": "mukti-api-live"}
+        )
         await conn.add_listener(CHANNEL, self._on_notify)
         conn.add_termination_listener(lambda _conn: self._lost.set())
         self._conn = conn
@@ -152,5 +156,6 @@ class Hub:
                 log.warning("polling the watched requests failed: %s", exc)
                 continue
             for row in rows:
-                self._deliver(row["request_id"], Polled(row["request_id"], row["status"], row["attempts"],
-                                                        row["position"]))
+                self._deliver(
+                    row["request_id"], Polled(row["request_id"], row["status"], row["attempts"], row["position"])
+                )

@@ -19,9 +19,9 @@ from litestar.response.sse import ServerSentEventMessage
 
 from api.errors import ApiError, not_found, validation_error
 from api.live.relay import Hub, Polled
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
-from db.stream_channel import Piece, StateChanged
+from db.stream_channel import Piece
 
 _EVENT_ID = re.compile(r"(\d{1,9})-(\d{1,9})")
 FINISHED = ("completed", "failed", "cancelled")
@@ -75,7 +75,7 @@ class LiveView:
                 out.append(self._event("reset", {}))
         end = start + len(text)
         if end > self.offset:
-            piece = text[self.offset - start:]
+            piece = text[self.offset - start :]
             self.offset = end
             out.append(self._event("delta", {"text": piece}))
         return out
@@ -100,13 +100,16 @@ class LiveView:
             if self.attempt != row["attempts"]:  # the client claimed a later attempt: start over
                 self.attempt, self.offset = row["attempts"], 0
                 out += [self._event("reset", {}), *(self.text(row["attempts"], 0, content) or [])]
-            reply = {"seq": row["reply_seq"], "content": content, "prompt_tokens": row["prompt_tokens"],
-                     "completion_tokens": row["completion_tokens"], "stopped": row["stopped"]}
-            return out + [self._event("done", {"request_id": self.request_id, "status": "completed",
-                                               "reply": reply})]
+            reply = {
+                "seq": row["reply_seq"],
+                "content": content,
+                "prompt_tokens": row["prompt_tokens"],
+                "completion_tokens": row["completion_tokens"],
+                "stopped": row["stopped"],
+            }
+            return out + [self._event("done", {"request_id": self.request_id, "status": "completed", "reply": reply})]
         if status == "failed":
-            return [self._event("failed", {"request_id": self.request_id, "status": "failed",
-                                           "error": row["error"]})]
+            return [self._event("failed", {"request_id": self.request_id, "status": "failed", "error": row["error"]})]
         return [self._event("cancelled", {"request_id": self.request_id, "status": "cancelled"})]
 
 
@@ -117,17 +120,33 @@ async def request_state(pool: asyncpg.Pool, user_id: str, request_id: str) -> as
     return row
 
 
-def stream_response(pool: asyncpg.Pool, hub: Hub, settings: Settings, user_id: str, request_id: str,
-                    cursor: tuple[int, int], first: list[ServerSentEventMessage] | None = None,
-                    status_code: int = 200) -> ServerSentEvent:
+def stream_response(
+    pool: asyncpg.Pool,
+    hub: Hub,
+    settings: Settings,
+    user_id: str,
+    request_id: str,
+    cursor: tuple[int, int],
+    first: list[ServerSentEventMessage] | None = None,
+    status_code: int = 200,
+) -> ServerSentEvent:
     """The SSE response of a view of request `request_id` (already known to be the user's)."""
-    return ServerSentEvent(_events(pool, hub, settings, user_id, request_id, cursor, first or []),
-                           headers=SSE_HEADERS, status_code=status_code)
+    return ServerSentEvent(
+        _events(pool, hub, settings, user_id, request_id, cursor, first or []),
+        headers=SSE_HEADERS,
+        status_code=status_code,
+    )
 
 
-async def _events(pool: asyncpg.Pool, hub: Hub, settings: Settings, user_id: str, request_id: str,
-                  cursor: tuple[int, int], first: list[ServerSentEventMessage]
-                  ) -> AsyncIterator[ServerSentEventMessage]:
+async def _events(
+    pool: asyncpg.Pool,
+    hub: Hub,
+    settings: Settings,
+    user_id: str,
+    request_id: str,
+    cursor: tuple[int, int],
+    first: list[ServerSentEventMessage],
+) -> AsyncIterator[ServerSentEventMessage]:
     view = LiveView(request_id, *cursor)
     # Subscribed before the state is read: nothing committed after the read is missed.
     sub = hub.subscribe(request_id)
@@ -153,8 +172,9 @@ async def _events(pool: asyncpg.Pool, hub: Hub, settings: Settings, user_id: str
                 more = view.text(item.attempt, item.offset, item.text)
                 if more is None:  # missed pieces: the table has them
                     start = view.held(item.attempt)
-                    missing = await pool.fetchval(QUERIES["conversations_stream_pieces"], request_id,
-                                                  item.attempt, start)
+                    missing = await pool.fetchval(
+                        QUERIES["conversations_stream_pieces"], request_id, item.attempt, start
+                    )
                     more = view.text(item.attempt, start, missing) or []
                 out += more
             elif isinstance(item, Polled) and item.status == view.status == "pending":

@@ -9,8 +9,8 @@ from litestar import MediaType, Request, Response, get
 from prometheus_client import generate_latest
 
 from api.errors import problem
-from db.queries import QUERIES
 from db.migrations.heads import migration_heads
+from db.queries import QUERIES
 
 
 @get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)
@@ -28,12 +28,15 @@ async def ready(request: Request) -> Response:
             version = await pool.fetchval(QUERIES["migration_version"])
     except asyncpg.UndefinedTableError:
         return problem(503, "the database has not been migrated (run: mukti migrate)", code="not_migrated")
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return problem(503, f"the database is not reachable: {type(exc).__name__}", code="database_unavailable")
     heads = migration_heads()
     if version not in heads:
-        return problem(503, f"the database is at migration {version}, the code expects {', '.join(sorted(heads))}"
-                       " (run: mukti migrate)", code="not_migrated")
+        return problem(
+            503,
+            f"the database is at migration {version}, the code expects {', '.join(sorted(heads))} (run: mukti migrate)",
+            code="not_migrated",
+        )
     return Response({"status": "ready", "migration": version})
 
 
@@ -49,7 +52,7 @@ async def metrics(request: Request) -> Response:
                 m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
                 for row in await conn.fetch(QUERIES["default_partition_rows"]):
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.
     return Response(generate_latest(m.registry), media_type="text/plain; version=0.0.4")

@@ -16,19 +16,27 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "mukti_http_requests_total", "HTTP requests answered", ["method", "route", "status"],
-            registry=self.registry)
+            "mukti_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
+        )
         self.latency = Histogram(
-            "mukti_http_request_duration_seconds", "Time to answer HTTP requests", ["method", "route"],
+            "mukti_http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry)
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
-            "mukti_queue_depth", "Requests in the question queue by status", ["status"], registry=self.registry)
+            "mukti_queue_depth", "Requests in the question queue by status", ["status"], registry=self.registry
+        )
         self.queue_oldest_pending = Gauge(
-            "mukti_queue_oldest_pending_seconds", "Age of the oldest pending request", registry=self.registry)
+            "mukti_queue_oldest_pending_seconds", "Age of the oldest pending request", registry=self.registry
+        )
         self.default_partition_rows = Gauge(
-            "mukti_default_partition_rows", "Rows that landed in a default partition (should be 0)",
-            ["table"], registry=self.registry)
+            "mukti_default_partition_rows",
+            "Rows that landed in a default partition (should be 0)",
+            ["table"],
+            registry=self.registry,
+        )
 
 
 def metrics_middleware_factory(app: ASGIApp) -> ASGIApp:

@@ -21,8 +21,11 @@ Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size (defa
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 
 
-@get("/conversations/{conversation_id:uuid}/messages", tags=TAGS,
-     summary="A page of the conversation's messages, ascending by seq, recent and archived alike")
+@get(
+    "/conversations/{conversation_id:uuid}/messages",
+    tags=TAGS,
+    summary="A page of the conversation's messages, ascending by seq, recent and archived alike",
+)
 async def conversation_history(
     request: Request,
     conversation_id: FromPath[uuid.UUID],
@@ -30,8 +33,9 @@ async def conversation_history(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> HistoryPage:
-    return await service.history_page(request.app.state.pool, request.user.id, conversation_id,
-                                      before=before, cursor=cursor, limit=limit)
+    return await service.history_page(
+        request.app.state.pool, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+    )
 
 
 @get("/search", tags=TAGS, summary="Full-text search over the caller's own messages")
@@ -42,8 +46,9 @@ async def search_messages(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> SearchPage:
-    return await service.search(request.app.state.pool, request.user.id, q, conversation_id=conversation_id,
-                                cursor=cursor, limit=limit)
+    return await service.search(
+        request.app.state.pool, request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
+    )
 
 
 ROUTE_HANDLERS = [conversation_history, search_messages]

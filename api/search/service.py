@@ -20,8 +20,9 @@ from db.queries import QUERIES
 MAX_QUERY_LENGTH = 1000
 
 
-async def history_page(pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, *, before: int | None,
-                       cursor: str | None, limit: int) -> HistoryPage:
+async def history_page(
+    pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, *, before: int | None, cursor: str | None, limit: int
+) -> HistoryPage:
     """The `limit` messages just before seq `before` (exclusive; default: the newest), ascending."""
     if cursor is not None:
         before = decode_history_cursor(cursor)
@@ -35,13 +36,21 @@ async def history_page(pool: asyncpg.Pool, user_id: str, conversation_id: uuid.U
         high = message_count if before is None else min(before - 1, message_count)
         low = max(1, high - limit + 1)
         rows = await conn.fetch(QUERIES["search_history_page"], conversation_id, low, high) if high >= 1 else []
-    items = [HistoryMessage(seq=r["seq"], role=r["role"], content=r["content"], created_at=r["created_at"])
-             for r in rows]
+    items = [
+        HistoryMessage(seq=r["seq"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows
+    ]
     return HistoryPage(items=items, next_cursor=encode_history_cursor(low) if high >= 1 and low > 1 else None)
 
 
-async def search(pool: asyncpg.Pool, user_id: str, q: str | None, *, conversation_id: uuid.UUID | None,
-                 cursor: str | None, limit: int) -> SearchPage:
+async def search(
+    pool: asyncpg.Pool,
+    user_id: str,
+    q: str | None,
+    *,
+    conversation_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> SearchPage:
     """The caller's messages matching `q` (web-search syntax), best first."""
     if q is None or not q.strip():
         raise validation_error("q", "must not be empty")
@@ -52,8 +61,17 @@ async def search(pool: asyncpg.Pool, user_id: str, q: str | None, *, conversatio
     if cursor is not None:
         after = decode_search_cursor(cursor, fingerprint)
     rows = await pool.fetch(QUERIES["search_messages"], uuid.UUID(user_id), q, conversation_id, *after, limit + 1)
-    items = [SearchHit(conversation_id=str(r["conversation_id"]), seq=r["seq"], role=r["role"], snippet=r["snippet"],
-                       rank=r["rank"], created_at=r["created_at"]) for r in rows[:limit]]
+    items = [
+        SearchHit(
+            conversation_id=str(r["conversation_id"]),
+            seq=r["seq"],
+            role=r["role"],
+            snippet=r["snippet"],
+            rank=r["rank"],
+            created_at=r["created_at"],
+        )
+        for r in rows[:limit]
+    ]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

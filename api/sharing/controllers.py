@@ -13,7 +13,13 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.sharing import service
-from api.sharing.schemas import ShareAnalytics, ShareCreate, ShareCreated, SharedConversation, ShareList
+from api.sharing.schemas import (
+    ShareAnalytics,
+    ShareCreate,
+    ShareCreated,
+    SharedConversation,
+    ShareList,
+)
 
 TAGS = ["sharing"]
 # The public view is private data that is counted per request: no caching anywhere, no
@@ -21,14 +27,20 @@ TAGS = ["sharing"]
 _PUBLIC_VIEW_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
-@post("/conversations/{conversation_id:uuid}/shares", status_code=201, tags=TAGS,
-      summary="Share a conversation as it is now (the token is shown only in this answer)")
-async def create_share(request: Request, conversation_id: FromPath[uuid.UUID],
-                       data: JSONBody[ShareCreate]) -> ShareCreated:
+@post(
+    "/conversations/{conversation_id:uuid}/shares",
+    status_code=201,
+    tags=TAGS,
+    summary="Share a conversation as it is now (the token is shown only in this answer)",
+)
+async def create_share(
+    request: Request, conversation_id: FromPath[uuid.UUID], data: JSONBody[ShareCreate]
+) -> ShareCreated:
     settings = request.app.state.settings
     base_url = settings.public_url or str(request.base_url)
-    return await service.create_share(request.app.state.pool, settings, request.user.id, conversation_id, data,
-                                      base_url)
+    return await service.create_share(
+        request.app.state.pool, settings, request.user.id, conversation_id, data, base_url
+    )
 
 
 @get("/conversations/{conversation_id:uuid}/shares", tags=TAGS, summary="The share links of a conversation")
@@ -51,16 +63,18 @@ async def share_analytics(request: Request, share_id: FromPath[uuid.UUID]) -> Sh
     return await service.share_analytics(request.app.state.pool, request.user.id, share_id)
 
 
-@get("/shared/{token:str}", tags=TAGS, security=[{}],
-     summary="The shared conversation (public; each 200 counts a view)")
+@get(
+    "/shared/{token:str}", tags=TAGS, security=[{}], summary="The shared conversation (public; each 200 counts a view)"
+)
 async def view_shared(
     request: Request,
     token: FromPath[str],
     password: Annotated[str | None, HeaderParameter(name="X-Share-Password")] = None,
 ) -> Response[SharedConversation]:
     address = request.client.host if request.client else ""
-    shared = await service.view_share(request.app.state.pool, request.app.state.settings, token, password,
-                                      address, request.headers.get("referer"))
+    shared = await service.view_share(
+        request.app.state.pool, request.app.state.settings, token, password, address, request.headers.get("referer")
+    )
     return Response(shared, headers=_PUBLIC_VIEW_HEADERS)
 
 

@@ -15,14 +15,13 @@ import hmac
 import json
 import secrets
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from api.accounts.passwords import hash_password, verify_password
 from api.errors import ApiError, not_found, validation_error
-from api.settings import Settings
 from api.sharing.schemas import (
     DayViews,
     ReferrerViews,
@@ -34,6 +33,8 @@ from api.sharing.schemas import (
     SharedMessage,
     ShareList,
 )
+from core.crypto import hash_token
+from core.settings import Settings
 from db.queries import QUERIES
 
 DEFAULT_EXPIRES_IN = 7 * 24 * 3600
@@ -61,10 +62,6 @@ _VISITOR_KEY_LABEL = b"mukti/share-visitor/v1"
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def visitor_hash(settings: Settings, address: str) -> bytes:
@@ -114,40 +111,59 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise validation_error("cursor", "not a cursor returned by this list") from exc
 
 
-async def create_share(pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: uuid.UUID,
-                       body: ShareCreate, base_url: str) -> ShareCreated:
+async def create_share(
+    pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: uuid.UUID, body: ShareCreate, base_url: str
+) -> ShareCreated:
     expires_in = DEFAULT_EXPIRES_IN if body.expires_in is None else body.expires_in
     if expires_in > settings.share_max_expiry:
         raise validation_error("expires_in", f"must be at most {settings.share_max_expiry} seconds")
     max_views = DEFAULT_MAX_VIEWS if body.max_views is None else body.max_views
     password_hash = await hash_password(body.password) if body.password is not None else None
     token = new_token()
-    row = await pool.fetchrow(QUERIES["sharing_create"], user_id, conversation_id, hash_token(token),
-                              password_hash, expires_in, max_views)
+    row = await pool.fetchrow(
+        QUERIES["sharing_create"], user_id, conversation_id, hash_token(token), password_hash, expires_in, max_views
+    )
     if row is None:
         raise not_found("conversation")
-    return ShareCreated(id=row["id"], token=token, url=f"{base_url.rstrip('/')}/shared/{token}",
-                        expires_at=row["expires_at"], max_views=row["max_views"],
-                        snapshot_seq=row["snapshot_seq"], password_protected=password_hash is not None)
+    return ShareCreated(
+        id=row["id"],
+        token=token,
+        url=f"{base_url.rstrip('/')}/shared/{token}",
+        expires_at=row["expires_at"],
+        max_views=row["max_views"],
+        snapshot_seq=row["snapshot_seq"],
+        password_protected=password_hash is not None,
+    )
 
 
-async def list_shares(pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, limit: int,
-                      cursor: str | None) -> ShareList:
+async def list_shares(
+    pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, limit: int, cursor: str | None
+) -> ShareList:
     after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
     async with pool.acquire() as conn:
         if not await conn.fetchval(QUERIES["sharing_conversation_owned"], conversation_id, user_id):
             raise not_found("conversation")
         rows = await conn.fetch(QUERIES["sharing_list"], conversation_id, user_id, after_at, after_id, limit + 1)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = []
     for row in rows[:limit]:
         status = share_status(row, now)
-        items.append(Share(
-            id=row["id"], conversation_id=row["conversation_id"], status=status, snapshot_seq=row["snapshot_seq"],
-            expires_at=row["expires_at"], max_views=row["max_views"], views=row["view_count"],
-            remaining_views=remaining_views(row, status), last_viewed_at=row["last_viewed_at"],
-            revoked_at=row["revoked_at"], created_at=row["created_at"],
-            password_protected=row["password_protected"]))
+        items.append(
+            Share(
+                id=row["id"],
+                conversation_id=row["conversation_id"],
+                status=status,
+                snapshot_seq=row["snapshot_seq"],
+                expires_at=row["expires_at"],
+                max_views=row["max_views"],
+                views=row["view_count"],
+                remaining_views=remaining_views(row, status),
+                last_viewed_at=row["last_viewed_at"],
+                revoked_at=row["revoked_at"],
+                created_at=row["created_at"],
+                password_protected=row["password_protected"],
+            )
+        )
     next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return ShareList(items=items, next_cursor=next_cursor)
 
@@ -161,13 +177,18 @@ async def share_analytics(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID)
     row = await pool.fetchrow(QUERIES["sharing_analytics"], share_id, user_id)
     if row is None:
         raise not_found("share")
-    status = share_status(row, datetime.now(timezone.utc))
+    status = share_status(row, datetime.now(UTC))
     return ShareAnalytics(
-        views=row["view_count"], remaining_views=remaining_views(row, status), max_views=row["max_views"],
-        unique_visitors=row["unique_visitors"], last_viewed_at=row["last_viewed_at"],
-        expires_at=row["expires_at"], revoked_at=row["revoked_at"],
+        views=row["view_count"],
+        remaining_views=remaining_views(row, status),
+        max_views=row["max_views"],
+        unique_visitors=row["unique_visitors"],
+        last_viewed_at=row["last_viewed_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
         by_day=[DayViews(**d) for d in row["by_day"]],
-        referrers=[ReferrerViews(**r) for r in row["referrers"]])
+        referrers=[ReferrerViews(**r) for r in row["referrers"]],
+    )
 
 
 async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int]) -> list[int]:
@@ -188,31 +209,39 @@ async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int
         if not slot["busy"] or loop.time() >= deadline:
             # Still busy at the deadline means a lease abandoned by a dead process.
             retry_after = max(retry_after, 1)
-            raise ApiError(429, f"too many password attempts for this share; retry in {retry_after} seconds",
-                           code="rate_limited", headers={"Retry-After": str(retry_after)})
+            raise ApiError(
+                429,
+                f"too many password attempts for this share; retry in {retry_after} seconds",
+                code="rate_limited",
+                headers={"Retry-After": str(retry_after)},
+            )
         await asyncio.sleep(delay)
         delay = min(delay * 2, PASSWORD_POLL_SECONDS[1])
 
 
-async def _check_password(pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None,
-                          visitor: bytes) -> None:
+async def _check_password(
+    pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None, visitor: bytes
+) -> None:
     """Verify a share password before any view is counted. Only wrong guesses count, per
     (link, address) and per link across addresses; see mukti_share_guess_begin_v1."""
     if not password:
-        raise ApiError(401, "this share is password-protected: send the password in X-Share-Password",
-                       code="unauthorized")
+        raise ApiError(
+            401, "this share is password-protected: send the password in X-Share-Password", code="unauthorized"
+        )
     subjects = [f"{link_id}:{visitor.hex()}", link_id]
     hit_ids = await _begin_guess(pool, subjects, [PASSWORD_MAX_FAILURES, PASSWORD_LINK_MAX_FAILURES])
     if await verify_password(password_hash, password):
         await pool.execute(QUERIES["sharing_guess_right"], hit_ids)
         return
-    await pool.execute(QUERIES["sharing_guess_wrong"], hit_ids, subjects,
-                       [PASSWORD_WINDOW_SECONDS, PASSWORD_LINK_WINDOW_SECONDS])
+    await pool.execute(
+        QUERIES["sharing_guess_wrong"], hit_ids, subjects, [PASSWORD_WINDOW_SECONDS, PASSWORD_LINK_WINDOW_SECONDS]
+    )
     raise ApiError(401, "wrong password for this share", code="unauthorized")
 
 
-async def view_share(pool: asyncpg.Pool, settings: Settings, token: str, password: str | None,
-                     address: str, referer: str | None) -> SharedConversation:
+async def view_share(
+    pool: asyncpg.Pool, settings: Settings, token: str, password: str | None, address: str, referer: str | None
+) -> SharedConversation:
     token_hash = hash_token(token)
     visitor = visitor_hash(settings, address)
     referrer = referrer_host(referer)
@@ -226,5 +255,6 @@ async def view_share(pool: asyncpg.Pool, settings: Settings, token: str, passwor
     if row["outcome"] != "ok":
         raise ApiError(410, "this share has expired, was revoked or has no views left", code="gone")
     messages = await pool.fetch(QUERIES["sharing_snapshot_messages"], row["conversation_id"], row["snapshot_seq"])
-    return SharedConversation(title=row["title"], technique=row["technique"],
-                              messages=[SharedMessage(**dict(m)) for m in messages])
+    return SharedConversation(
+        title=row["title"], technique=row["technique"], messages=[SharedMessage(**dict(m)) for m in messages]
+    )

@@ -12,8 +12,11 @@ from api.security import requires_admin
 from api.usage import schemas, service
 
 
-@get("/me/usage", tags=["usage"],
-     summary="Your usage per UTC day (zeros included), optionally per technique or model; and today's, exact")
+@get(
+    "/me/usage",
+    tags=["usage"],
+    summary="Your usage per UTC day (zeros included), optionally per technique or model; and today's, exact",
+)
 async def my_usage(
     request: Request,
     from_: Annotated[str | None, QueryParameter(name="from")] = None,
@@ -23,8 +26,12 @@ async def my_usage(
     return await service.usage_series(request.app.state.pool, request.user.id, from_, to, group_by)
 
 
-@get("/admin/reports/monthly", tags=["administration"], guards=[requires_admin],
-     summary="Usage per user in a month (YYYY-MM), from the durable daily aggregate")
+@get(
+    "/admin/reports/monthly",
+    tags=["administration"],
+    guards=[requires_admin],
+    summary="Usage per user in a month (YYYY-MM), from the durable daily aggregate",
+)
 async def monthly_report(
     request: Request,
     month: FromQuery[str | None] = None,

@@ -9,7 +9,7 @@ import base64
 import binascii
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -83,11 +83,12 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
-async def usage_series(pool: asyncpg.Pool, user_id: str, raw_from: str | None, raw_to: str | None,
-                       raw_group_by: str | None) -> schemas.UsageSeries:
+async def usage_series(
+    pool: asyncpg.Pool, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
+) -> schemas.UsageSeries:
     group_by = parse_group_by(raw_group_by)
     day_from, day_to = usage_range(raw_from, raw_to, utc_today())
     async with pool.acquire() as conn:
@@ -95,26 +96,46 @@ async def usage_series(pool: asyncpg.Pool, user_id: str, raw_from: str | None, r
         today = await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
     key = GROUP_KEYS.get(group_by or "")
     items = [
-        schemas.UsageDay(day=row["day"], questions=row["questions"], prompt_tokens=row["prompt_tokens"],
-                         completion_tokens=row["completion_tokens"], cost=str(row["cost"]),
-                         **({key: row["key"]} if key else {}))
+        schemas.UsageDay(
+            day=row["day"],
+            questions=row["questions"],
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            cost=str(row["cost"]),
+            **({key: row["key"]} if key else {}),
+        )
         for row in rows
     ]
-    return schemas.UsageSeries(items=items, today=schemas.UsageToday(
-        day=today["day"], questions=today["questions"], prompt_tokens=today["prompt_tokens"],
-        completion_tokens=today["completion_tokens"],
-        tokens=today["prompt_tokens"] + today["completion_tokens"], cost=str(today["cost"])))
+    return schemas.UsageSeries(
+        items=items,
+        today=schemas.UsageToday(
+            day=today["day"],
+            questions=today["questions"],
+            prompt_tokens=today["prompt_tokens"],
+            completion_tokens=today["completion_tokens"],
+            tokens=today["prompt_tokens"] + today["completion_tokens"],
+            cost=str(today["cost"]),
+        ),
+    )
 
 
-async def monthly_report(pool: asyncpg.Pool, raw_month: str | None, limit: int,
-                         cursor: str | None) -> schemas.MonthlyReport:
+async def monthly_report(
+    pool: asyncpg.Pool, raw_month: str | None, limit: int, cursor: str | None
+) -> schemas.MonthlyReport:
     month = parse_month(raw_month)
     rows = await pool.fetch(QUERIES["usage_monthly_report"], month, decode_cursor(cursor), limit + 1)
     page = rows[:limit]
     return schemas.MonthlyReport(
         month=month.strftime("%Y-%m"),
-        items=[schemas.MonthlyReportItem(user_id=row["user_id"], questions=row["questions"],
-                                         prompt_tokens=row["prompt_tokens"],
-                                         completion_tokens=row["completion_tokens"], cost=str(row["cost"]))
-               for row in page],
-        next_cursor=encode_cursor(page[-1]["user_id"]) if len(rows) > limit else None)
+        items=[
+            schemas.MonthlyReportItem(
+                user_id=row["user_id"],
+                questions=row["questions"],
+                prompt_tokens=row["prompt_tokens"],
+                completion_tokens=row["completion_tokens"],
+                cost=str(row["cost"]),
+            )
+            for row in page
+        ],
+        next_cursor=encode_cursor(page[-1]["user_id"]) if len(rows) > limit else None,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from api.settings import Settings, sqlalchemy_url
+from core.settings import Settings, sqlalchemy_url
 
 config = context.config
 

@@ -15,6 +15,7 @@ def execute_sql(sql: str) -> None:
     given no parameters.
     """
     connection = op.get_bind().connection.driver_connection
+    assert connection is not None, "migrations run on a live psycopg connection"
     connection.execute(sql)
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from api.llm.stub import StubServer
-from api.settings import Settings
+from core.llm.stub import StubServer
+from core.settings import Settings
 from jobs.worker import run_worker
 from tests.integration.accounts_support import bearer, register
 
@@ -46,8 +46,9 @@ def worker_process(database_url: str, llm_base_url: str, log: Path, **env: str) 
     """`mukti worker` as a process of its own; its log goes to a file (a pipe could fill up)."""
     full_env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": llm_base_url, **env}
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=full_env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "worker"], env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         yield proc
     finally:
@@ -80,8 +81,9 @@ async def new_learner(client, db: asyncpg.Connection, plan: str = "free") -> dic
 
 async def ask(client, learner: dict[str, str], content: str) -> dict:
     headers = {"Authorization": learner["Authorization"]}
-    response = await client.post(f"/conversations/{learner['conversation_id']}/messages",
-                                 json={"content": content}, headers=headers)
+    response = await client.post(
+        f"/conversations/{learner['conversation_id']}/messages", json={"content": content}, headers=headers
+    )
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -97,10 +99,16 @@ async def wait_answered(client, learner: dict[str, str], request_id: str, timeou
     return await wait_until(finished, timeout, f"request {request_id}", interval=0.02)
 
 
-async def submit_sql(db: asyncpg.Connection, user_id: str, conversation_id: str, content: str,
-                     max_attempts: int = 3) -> str:
+async def submit_sql(
+    db: asyncpg.Connection, user_id: str, conversation_id: str, content: str, max_attempts: int = 3
+) -> str:
     """Ask through mukti_submit_question_v1 directly (for load: no HTTP on the way); burst check off."""
-    row = await db.fetchrow("SELECT * FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, $4)",
-                            user_id, conversation_id, content, max_attempts)
+    row = await db.fetchrow(
+        "SELECT * FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, $4)",
+        user_id,
+        conversation_id,
+        content,
+        max_attempts,
+    )
     assert row["outcome"] == "accepted", dict(row)
     return str(row["request_id"])

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.llm.stub import StubServer
+from core.llm.stub import StubServer
 
 
 @pytest.fixture

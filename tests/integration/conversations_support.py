@@ -10,12 +10,18 @@ from db.queries import QUERIES
 
 async def create_conversation(db: asyncpg.Connection, user_id: str, title: str = "Dialogue") -> str:
     return await db.fetchval(
-        "INSERT INTO conversations (user_id, title) VALUES ($1::uuid, $2) RETURNING id::text", user_id, title)
+        "INSERT INTO conversations (user_id, title) VALUES ($1::uuid, $2) RETURNING id::text", user_id, title
+    )
 
 
 async def create_plan(db: asyncpg.Connection, plan_id: str, *, per_hour: int, per_day: int, priority: int) -> None:
-    await db.execute("INSERT INTO plans (id, name, per_hour, per_day, priority, model) VALUES ($1, $1, $2, $3, $4, "
-                     "'gpt-4o-mini')", plan_id, per_hour, per_day, priority)
+    await db.execute(
+        "INSERT INTO plans (id, name, per_hour, per_day, priority, model) VALUES ($1, $1, $2, $3, $4, 'gpt-4o-mini')",
+        plan_id,
+        per_hour,
+        per_day,
+        priority,
+    )
 
 
 async def written(db: asyncpg.Connection) -> dict[str, int]:

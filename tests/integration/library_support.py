@@ -26,8 +26,7 @@ async def submit_resource(client, author: TestUser, title: str = "The Meno", **e
 
 
 async def approve(client, moderator: TestUser, kind: str, item_id: str, **body) -> dict:
-    response = await client.post(f"/moderation/{kind}/{item_id}/approve", json=body or None,
-                                 headers=moderator.headers)
+    response = await client.post(f"/moderation/{kind}/{item_id}/approve", json=body or None, headers=moderator.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -43,7 +42,9 @@ async def tallies_match_votes(db: asyncpg.Connection, table: str, column: str, i
                    (SELECT count(*) FILTER (WHERE value = 1) FROM votes WHERE {column} = t.id) AS real_up,
                    (SELECT count(*) FILTER (WHERE value = -1) FROM votes WHERE {column} = t.id) AS real_down,
                    mukti_wilson_lower_bound_v1(t.upvotes, t.downvotes) AS real_score
-              FROM {table} t WHERE t.id = $1::uuid""", item_id)
+              FROM {table} t WHERE t.id = $1::uuid""",
+        item_id,
+    )
     assert (row["upvotes"], row["downvotes"]) == (row["real_up"], row["real_down"])
     assert row["score"] == row["real_score"]
     return row["upvotes"], row["downvotes"]

@@ -21,6 +21,7 @@ class Event:
 @dataclass
 class Stream:
     """What a client read from one SSE response."""
+
     events: list[Event] = field(default_factory=list)
     comments: int = 0
 
@@ -71,8 +72,9 @@ async def read_events(response: httpx.Response, stream: Stream | None = None, *,
 
 
 async def stored_reply(db: asyncpg.Connection, request_id: str) -> str | None:
-    return await db.fetchval("SELECT content FROM recent_messages WHERE request_id = $1::uuid AND role = 'assistant'",
-                             request_id)
+    return await db.fetchval(
+        "SELECT content FROM recent_messages WHERE request_id = $1::uuid AND role = 'assistant'", request_id
+    )
 
 
 async def conversations(db: asyncpg.Connection, user_id: str, n: int) -> list[str]:

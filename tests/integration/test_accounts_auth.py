@@ -50,13 +50,20 @@ async def test_register_cannot_choose_a_role(client, db):
 async def test_twenty_concurrent_registrations_of_one_email_make_one_account(client, db):
     email = new_email()
     variants = [email if i % 2 else email.upper() for i in range(20)]
-    responses = await asyncio.gather(*(client.post("/auth/register", json={"email": e, "password": PASSWORD})
-                                       for e in variants))
+    responses = await asyncio.gather(
+        *(client.post("/auth/register", json={"email": e, "password": PASSWORD}) for e in variants)
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 19
     assert await db.fetchval("SELECT count(*) FROM users WHERE lower(email) = lower($1)", email) == 1
-    assert await db.fetchval("""SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id
-                                 WHERE lower(u.email) = lower($1)""", email) == 1
+    assert (
+        await db.fetchval(
+            """SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id
+                                 WHERE lower(u.email) = lower($1)""",
+            email,
+        )
+        == 1
+    )
 
 
 async def test_login_and_the_same_401_for_wrong_password_and_unknown_email(client):
@@ -95,7 +102,9 @@ async def test_successful_logins_do_not_count(client):
     email = new_email()
     await register(client, email)
     for _ in range(4):
-        assert (await client.post("/auth/login", json={"email": email, "password": "nope nope nope"})).status_code == 401
+        assert (
+            await client.post("/auth/login", json={"email": email, "password": "nope nope nope"})
+        ).status_code == 401
     for _ in range(3):
         assert (await client.post("/auth/login", json={"email": email, "password": PASSWORD})).status_code == 200
     assert (await client.post("/auth/login", json={"email": email, "password": "nope nope nope"})).status_code == 401
@@ -105,8 +114,9 @@ async def test_successful_logins_do_not_count(client):
 async def test_concurrent_guesses_cannot_exceed_the_limit(client):
     email = new_email()
     await register(client, email)
-    responses = await asyncio.gather(*(client.post("/auth/login", json={"email": email, "password": f"guess {i:06d}"})
-                                       for i in range(12)))
+    responses = await asyncio.gather(
+        *(client.post("/auth/login", json={"email": email, "password": f"guess {i:06d}"}) for i in range(12))
+    )
     assert sorted(r.status_code for r in responses) == [401] * 5 + [429] * 7
 
 
@@ -134,7 +144,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     # The thief's (or the victim's) newer token of that family is dead too ...
     assert (await client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
     # ... but another session is not.
-    assert (await client.post("/auth/refresh", json={"refresh_token": other_session["refresh_token"]})).status_code == 200
+    assert (
+        await client.post("/auth/refresh", json={"refresh_token": other_session["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_logout_revokes_the_refresh_token(client):
@@ -146,8 +158,9 @@ async def test_logout_revokes_the_refresh_token(client):
 
 async def test_expired_refresh_token_is_refused(client, db):
     tokens = await register(client)
-    await db.execute("UPDATE refresh_tokens SET issued_at = now() - interval '2 days', "
-                     "expires_at = now() - interval '1 day'")
+    await db.execute(
+        "UPDATE refresh_tokens SET issued_at = now() - interval '2 days', expires_at = now() - interval '1 day'"
+    )
     assert (await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
 
 
@@ -159,8 +172,15 @@ async def test_forged_access_tokens_are_401(client, db, settings):
     user = await create_user(db, settings)
     assert (await client.get("/me", headers=user.headers)).status_code == 200
     now = int(time.time())
-    claims = {"sub": user.id, "role": "admin", "iat": now, "nbf": now, "exp": now + 600,
-              "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    claims = {
+        "sub": user.id,
+        "role": "admin",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
     forged = {
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
         "wrong key": jwt.encode(claims, "another-secret-that-is-long-enough-0123456789", algorithm="HS256"),
@@ -168,8 +188,9 @@ async def test_forged_access_tokens_are_401(client, db, settings):
         "expired": issue_access_token(settings, user.id, "user", ttl=-60),
         "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, settings.jwt_secret, algorithm="HS256"),
         "wrong issuer": jwt.encode({**claims, "iss": "someone-else"}, settings.jwt_secret, algorithm="HS256"),
-        "no expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, settings.jwt_secret,
-                                algorithm="HS256"),
+        "no expiry": jwt.encode(
+            {k: v for k, v in claims.items() if k != "exp"}, settings.jwt_secret, algorithm="HS256"
+        ),
         "tampered payload": user.token.rsplit(".", 2)[0] + "." + _b64(claims) + "." + user.token.rsplit(".", 1)[1],
     }
     refused = {name: (await client.get("/me", headers=bearer(token))).status_code for name, token in forged.items()}

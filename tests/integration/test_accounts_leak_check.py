@@ -10,8 +10,9 @@ from tests.leaks import ResponseRecorder
 
 
 def _json_response(text: str) -> httpx.Response:
-    return httpx.Response(200, text=text, headers={"content-type": "application/json"},
-                          request=httpx.Request("GET", "http://test/leaky"))
+    return httpx.Response(
+        200, text=text, headers={"content-type": "application/json"}, request=httpx.Request("GET", "http://test/leaky")
+    )
 
 
 async def test_recorder_flags_token_and_password_hashes(client, db, database_url):

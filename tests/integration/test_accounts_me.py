@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.factories import create_user
 from tests.integration.accounts_support import PASSWORD, bearer, new_email, register
@@ -25,8 +25,9 @@ async def test_patch_me_changes_only_the_fields_sent(client, db, settings):
     r = await client.patch("/me", headers=user.headers, json={"display_name": "Socrates"})
     assert r.status_code == 200 and r.json()["display_name"] == "Socrates"
     assert r.json()["preferences"] == {"language": "fr"}
-    r = await client.patch("/me", headers=user.headers,
-                           json={"preferences": {"language": "de"}, "webhook_url": "https://example.org/hook"})
+    r = await client.patch(
+        "/me", headers=user.headers, json={"preferences": {"language": "de"}, "webhook_url": "https://example.org/hook"}
+    )
     assert r.json()["preferences"] == {"language": "de"} and r.json()["webhook_url"] == "https://example.org/hook"
     assert r.json()["display_name"] == "Socrates"
     r = await client.patch("/me", headers=user.headers, json={"webhook_url": None, "display_name": None})
@@ -36,8 +37,13 @@ async def test_patch_me_changes_only_the_fields_sent(client, db, settings):
 async def test_patch_me_with_role_or_plan_is_422_and_changes_nothing(client, db, settings):
     user = await create_user(db, settings)
     before = await db.fetchval(_USER_ROW, user.id)
-    for body in ({"role": "admin"}, {"plan": "paid"}, {"display_name": "Mallory", "role": "admin"},
-                 {"display_name": "Mallory", "plan_id": "paid"}, {"status": "active"}):
+    for body in (
+        {"role": "admin"},
+        {"plan": "paid"},
+        {"display_name": "Mallory", "role": "admin"},
+        {"display_name": "Mallory", "plan_id": "paid"},
+        {"status": "active"},
+    ):
         r = await client.patch("/me", headers=user.headers, json=body)
         assert r.status_code == 422, body
         assert r.json()["code"] == "validation_failed"
@@ -83,7 +89,7 @@ async def test_subscription_of_a_new_user(client):
     assert body["limits"] == {"per_hour": 10, "per_day": 50}
     assert body["usage"] == {"this_hour": 0, "today": 0, "tokens_today": 0, "cost_today": "0.000000"}
     assert body["blocked_until"] is None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     hour = datetime.fromisoformat(body["resets"]["hour"])
     day = datetime.fromisoformat(body["resets"]["day"])
     assert now < hour <= now + timedelta(hours=1) and now < day <= now + timedelta(days=1)
@@ -91,35 +97,46 @@ async def test_subscription_of_a_new_user(client):
 
 async def test_subscription_counts_only_the_current_windows(client, db, settings):
     user = await create_user(db, settings, plan="paid")
-    await db.execute("""UPDATE subscriptions SET hour_window_start = date_trunc('hour', now()), questions_this_hour = 3,
+    await db.execute(
+        """UPDATE subscriptions SET hour_window_start = date_trunc('hour', now()), questions_this_hour = 3,
                                day_window_start = date_trunc('day', now()), questions_today = 7,
                                tokens_today = 1234, cost_today = 0.5, blocked_until = now() + interval '10 minutes'
-                         WHERE user_id = $1::uuid""", user.id)
+                         WHERE user_id = $1::uuid""",
+        user.id,
+    )
     body = (await client.get("/me/subscription", headers=user.headers)).json()
     assert body["plan"] == "paid" and body["limits"] == {"per_hour": 100, "per_day": 500}
     assert body["usage"] == {"this_hour": 3, "today": 7, "tokens_today": 1234, "cost_today": "0.500000"}
     assert body["blocked_until"] is not None
 
     # Both windows over, the row not yet touched by a new question: honest zeros.
-    await db.execute("""UPDATE subscriptions SET hour_window_start = date_trunc('day', now()) - interval '1 day',
+    await db.execute(
+        """UPDATE subscriptions SET hour_window_start = date_trunc('day', now()) - interval '1 day',
                                day_window_start = date_trunc('day', now()) - interval '1 day',
                                blocked_until = now() - interval '1 minute'
-                         WHERE user_id = $1::uuid""", user.id)
+                         WHERE user_id = $1::uuid""",
+        user.id,
+    )
     body = (await client.get("/me/subscription", headers=user.headers)).json()
     assert body["usage"] == {"this_hour": 0, "today": 0, "tokens_today": 0, "cost_today": "0.000000"}
     assert body["blocked_until"] is None
-    assert datetime.fromisoformat(body["resets"]["hour"]) > datetime.now(timezone.utc)
+    assert datetime.fromisoformat(body["resets"]["hour"]) > datetime.now(UTC)
 
 
 async def test_notifications_are_paged_newest_first(client, db, settings):
     user = await create_user(db, settings)
     other = await create_user(db, settings)
     for i in range(5):
-        await db.execute("""INSERT INTO notifications (user_id, kind, title, created_at)
+        await db.execute(
+            """INSERT INTO notifications (user_id, kind, title, created_at)
                             VALUES ($1::uuid, 'daily_limit', $2, now() - make_interval(mins => $3))""",
-                         user.id, f"n{i}", i)
-    await db.execute("INSERT INTO notifications (user_id, kind, title) VALUES ($1::uuid, 'request_failed', 'x')",
-                     other.id)
+            user.id,
+            f"n{i}",
+            i,
+        )
+    await db.execute(
+        "INSERT INTO notifications (user_id, kind, title) VALUES ($1::uuid, 'request_failed', 'x')", other.id
+    )
     titles, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -131,31 +148,61 @@ async def test_notifications_are_paged_newest_first(client, db, settings):
     assert titles == ["n0", "n1", "n2", "n3", "n4"]
     bad = await client.get("/me/notifications", headers=user.headers, params={"cursor": "garbage"})
     assert bad.status_code == 422 and bad.json()["field"] == "cursor"
-    assert (await client.get("/me/notifications", headers=user.headers, params={"limit": 101})).status_code in (400, 422)
+    assert (await client.get("/me/notifications", headers=user.headers, params={"limit": 101})).status_code in (
+        400,
+        422,
+    )
 
 
 async def test_export_holds_everything_about_the_caller_and_no_secrets(client, db, settings):
     tokens = await register(client, display_name="Exporter")
     uid = tokens["user"]["id"]
     headers = bearer(tokens["access_token"])
-    conv = await db.fetchval("""INSERT INTO conversations (user_id, title, message_count, archived_count)
-                                VALUES ($1::uuid, 'Meno', 2, 1) RETURNING id""", uuid.UUID(uid))
-    await db.execute("""INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, created_at)
-                        VALUES ($1, 1, $2::uuid, 'user', 'What is virtue?', now() - interval '1 hour')""", conv, uid)
-    await db.execute("""INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)
-                        VALUES ($1, 2, $2::uuid, 'assistant', 'What do you think it is?')""", conv, uid)
-    technique = await db.fetchval("""INSERT INTO techniques (user_id, name) VALUES ($1::uuid, 'Elenchus')
-                                     RETURNING id""", uid)
-    await db.execute("""INSERT INTO technique_versions (technique_id, version, user_id, name, system_prompt)
-                        VALUES ($1, 1, $2::uuid, 'Elenchus', 'Ask, then ask again.')""", technique, uid)
-    await db.execute("""INSERT INTO resources (user_id, title, url, kind)
-                        VALUES ($1::uuid, 'Meno', 'https://example.org/meno', 'book')""", uid)
-    await db.execute("""INSERT INTO shared_links (user_id, conversation_id, token_hash, password_hash, snapshot_seq,
+    conv = await db.fetchval(
+        """INSERT INTO conversations (user_id, title, message_count, archived_count)
+                                VALUES ($1::uuid, 'Meno', 2, 1) RETURNING id""",
+        uuid.UUID(uid),
+    )
+    await db.execute(
+        """INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, created_at)
+                        VALUES ($1, 1, $2::uuid, 'user', 'What is virtue?', now() - interval '1 hour')""",
+        conv,
+        uid,
+    )
+    await db.execute(
+        """INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)
+                        VALUES ($1, 2, $2::uuid, 'assistant', 'What do you think it is?')""",
+        conv,
+        uid,
+    )
+    technique = await db.fetchval(
+        """INSERT INTO techniques (user_id, name) VALUES ($1::uuid, 'Elenchus')
+                                     RETURNING id""",
+        uid,
+    )
+    await db.execute(
+        """INSERT INTO technique_versions (technique_id, version, user_id, name, system_prompt)
+                        VALUES ($1, 1, $2::uuid, 'Elenchus', 'Ask, then ask again.')""",
+        technique,
+        uid,
+    )
+    await db.execute(
+        """INSERT INTO resources (user_id, title, url, kind)
+                        VALUES ($1::uuid, 'Meno', 'https://example.org/meno', 'book')""",
+        uid,
+    )
+    await db.execute(
+        """INSERT INTO shared_links (user_id, conversation_id, token_hash, password_hash, snapshot_seq,
                                                   expires_at)
                         VALUES ($1::uuid, $2, '\\x0102'::bytea, '$argon2id$fake', 2, now() + interval '1 day')""",
-                     uid, conv)
-    await db.execute("""INSERT INTO daily_usage_aggregates (user_id, day, model, questions, cost)
-                        VALUES ($1::uuid, current_date, 'gpt-4o-mini', 3, 0.25)""", uid)
+        uid,
+        conv,
+    )
+    await db.execute(
+        """INSERT INTO daily_usage_aggregates (user_id, day, model, questions, cost)
+                        VALUES ($1::uuid, current_date, 'gpt-4o-mini', 3, 0.25)""",
+        uid,
+    )
     await db.execute("INSERT INTO notifications (user_id, kind, title) VALUES ($1::uuid, 'daily_limit', 'Hi')", uid)
 
     r = await client.get("/me/export", headers=headers)

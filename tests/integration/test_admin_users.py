@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from api.cli import main
+from cli import main
 from tests.factories import create_user
 from tests.integration.accounts_support import PASSWORD, bearer, new_email, register
 
@@ -44,8 +44,9 @@ async def test_suspension_cuts_off_a_live_access_token_and_the_session(client, d
 
     await client.patch(f"/admin/users/{user_id}", headers=admin.headers, json={"status": "active"})
     assert (await client.get("/me", headers=headers)).status_code == 200
-    audit = await db.fetch("SELECT actor_id::text, action, details FROM audit_log WHERE target_id = $1 ORDER BY id",
-                           user_id)
+    audit = await db.fetch(
+        "SELECT actor_id::text, action, details FROM audit_log WHERE target_id = $1 ORDER BY id", user_id
+    )
     assert [(a["actor_id"], a["action"]) for a in audit] == [(admin.id, "admin.user_updated")] * 2
 
 
@@ -66,8 +67,9 @@ async def test_admin_update_validation(client, db, settings):
         assert r.status_code == 422 and r.json()["field"] == field, r.text
     r = await client.patch(f"/admin/users/{admin.id}", headers=admin.headers, json={"role": "user"})
     assert r.status_code == 422
-    missing = await client.patch("/admin/users/00000000-0000-0000-0000-000000000000", headers=admin.headers,
-                                 json={"role": "user"})
+    missing = await client.patch(
+        "/admin/users/00000000-0000-0000-0000-000000000000", headers=admin.headers, json={"role": "user"}
+    )
     assert missing.status_code == 404
     assert await db.fetchval("SELECT count(*) FROM audit_log") == 0
 
@@ -75,12 +77,12 @@ async def test_admin_update_validation(client, db, settings):
 async def test_admin_sets_the_plan(client, db, settings):
     admin = await create_user(db, settings, role="admin")
     user = await create_user(db, settings)
-    await db.execute("UPDATE subscriptions SET blocked_until = now() + interval '1 hour' WHERE user_id = $1::uuid",
-                     user.id)
+    await db.execute(
+        "UPDATE subscriptions SET blocked_until = now() + interval '1 hour' WHERE user_id = $1::uuid", user.id
+    )
     r = await client.put(f"/admin/users/{user.id}/subscription", headers=admin.headers, json={"plan": "paid"})
     assert r.status_code == 200 and r.json()["plan"] == "paid" and r.json()["blocked_until"] is None
-    unknown = await client.put(f"/admin/users/{user.id}/subscription", headers=admin.headers,
-                               json={"plan": "platinum"})
+    unknown = await client.put(f"/admin/users/{user.id}/subscription", headers=admin.headers, json={"plan": "platinum"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "plan"
     assert await db.fetchval("SELECT plan_id FROM subscriptions WHERE user_id = $1::uuid", user.id) == "paid"
     assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action = 'admin.plan_changed'") == 1
@@ -97,8 +99,11 @@ async def test_cli_creates_the_first_admin_and_promotes(database_url, db, monkey
     assert await mukti("admin", "create", "--email", email.upper(), "--password", PASSWORD) == 1
     assert await mukti("admin", "create", "--email", new_email(), "--password", "short") == 2
     assert await mukti("admin", "promote", "--email", new_email(), "--role", "moderator") == 1
-    row = await db.fetchrow("""SELECT u.role, s.plan_id, u.password_hash LIKE '$argon2id$%' AS argon2
-                                 FROM users u JOIN subscriptions s ON s.user_id = u.id WHERE u.email = $1""", email)
+    row = await db.fetchrow(
+        """SELECT u.role, s.plan_id, u.password_hash LIKE '$argon2id$%' AS argon2
+                                 FROM users u JOIN subscriptions s ON s.user_id = u.id WHERE u.email = $1""",
+        email,
+    )
     assert tuple(row) == ("admin", "free", True)
     assert await mukti("admin", "promote", "--email", email, "--role", "moderator") == 0
     assert await db.fetchval("SELECT role FROM users WHERE email = $1", email) == "moderator"

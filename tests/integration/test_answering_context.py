@@ -19,8 +19,10 @@ async def test_a_question_already_archived_behind_a_backlog_still_reaches_the_ll
     conversation_id = await create_conversation(db, user.id)
     requests = [await submit_sql(db, user.id, conversation_id, f"question number {n}") for n in range(1, 56)]
     # 55 questions, none answered: the first five moved to the archive.
-    assert await db.fetchval("SELECT count(*) FROM archived_messages WHERE conversation_id = $1::uuid",
-                             conversation_id) == 5
+    assert (
+        await db.fetchval("SELECT count(*) FROM archived_messages WHERE conversation_id = $1::uuid", conversation_id)
+        == 5
+    )
 
     row = await db.fetchrow(QUERIES["answering_start_attempt"], requests[0])
     messages = json.loads(row["messages"])
@@ -44,24 +46,33 @@ async def test_a_request_interrupted_past_its_attempts_fails_instead_of_looping(
 
 
 def _job(attempts: int) -> Job:
-    return Job(id=1, queue="questions", lock=None, queueing_lock=None, task_name="answer_question",
-               attempts=attempts, task_kwargs={})
+    return Job(
+        id=1,
+        queue="questions",
+        lock=None,
+        queueing_lock=None,
+        task_name="answer_question",
+        attempts=attempts,
+        task_kwargs={},
+    )
 
 
 def test_errors_before_the_outcome_is_recorded_are_retried_with_backoff():
     strategy = ScheduledRetry(infrastructure_attempts=3)
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     decision = strategy.get_retry_decision(exception=ConnectionError("database down"), job=_job(0))
-    assert decision is not None
+    assert decision is not None and decision.retry_at is not None
     assert before + dt.timedelta(seconds=0.9) < decision.retry_at < before + dt.timedelta(seconds=2)
     assert strategy.get_retry_decision(exception=ConnectionError("still down"), job=_job(2)) is None
-    at = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     assert strategy.get_retry_decision(exception=RetryLater(at), job=_job(10)).retry_at == at
 
 
 async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgrade(db, settings):
-    await db.execute("INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
-                     "VALUES ('tiny', 'Tiny', 2, 2, 0, 'gpt-4o-mini')")
+    await db.execute(
+        "INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
+        "VALUES ('tiny', 'Tiny', 2, 2, 0, 'gpt-4o-mini')"
+    )
     user = await create_user(db, settings, plan="tiny")
     conversation_id = await create_conversation(db, user.id)
     for n in range(2):
@@ -71,7 +82,9 @@ async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgra
     assert done["limit_reached"] == "daily_limit_reached"
     body, blocked = await db.fetchrow(
         "SELECT n.body, s.blocked_until FROM notifications n JOIN subscriptions s USING (user_id) "
-        "WHERE n.user_id = $1::uuid AND n.kind = 'daily_limit_reached'", user.id)
+        "WHERE n.user_id = $1::uuid AND n.kind = 'daily_limit_reached'",
+        user.id,
+    )
     first_hit = await db.fetchval("SELECT min(hit_at) FROM rate_limits WHERE subject = $1", user.id)
     assert blocked == first_hit + dt.timedelta(days=1)
     assert "all 2 questions your plan allows in 24 hours" in body

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from api.llm.stub import StubServer
-from api.settings import Settings
-from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
-                                                 wait_answered)
+from core.llm.stub import StubServer
+from core.settings import Settings
+from tests.integration.answering_helpers import (
+    ask,
+    inprocess_worker,
+    new_learner,
+    stub_control,
+    stub_stats,
+    wait_answered,
+)
 
 
 @pytest.fixture
 def settings(database_url: str, stub: StubServer) -> Settings:
     # The burst limit is the asking feature's; here it would only slow the dialogues down.
-    return Settings(database_url=database_url, llm_base_url=stub.base_url, llm_timeout=5,
-                    worker_concurrency=10, burst_limit=0)
+    return Settings(
+        database_url=database_url, llm_base_url=stub.base_url, llm_timeout=5, worker_concurrency=10, burst_limit=0
+    )
 
 
 async def test_question_answered_end_to_end_over_http(client, db, settings):
@@ -29,8 +35,11 @@ async def test_question_answered_end_to_end_over_http(client, db, settings):
     assert reply["seq"] == 2 and reply["content"].endswith("?")
     assert reply["prompt_tokens"] > 0 and reply["completion_tokens"] > 0
 
-    history = (await client.get(f"/conversations/{learner['conversation_id']}/messages",
-                                headers={"Authorization": learner["Authorization"]})).json()
+    history = (
+        await client.get(
+            f"/conversations/{learner['conversation_id']}/messages", headers={"Authorization": learner["Authorization"]}
+        )
+    ).json()
     assert [(m["seq"], m["role"]) for m in history["items"]] == [(1, "user"), (2, "assistant")]
     assert history["items"][1]["content"] == reply["content"]
 
@@ -55,22 +64,29 @@ async def test_sixty_questions_keep_fifty_recent_and_archive_the_rest(client, db
             assert accepted["message_seq"] == 2 * n - 1
             assert (await wait_answered(client, learner, accepted["request_id"]))["reply"]["seq"] == 2 * n
 
-    recent = await db.fetch("SELECT seq, role FROM recent_messages WHERE conversation_id = $1::uuid ORDER BY seq",
-                            conversation)
-    archived = await db.fetch("SELECT seq, role FROM archived_messages WHERE conversation_id = $1::uuid ORDER BY seq",
-                              conversation)
+    recent = await db.fetch(
+        "SELECT seq, role FROM recent_messages WHERE conversation_id = $1::uuid ORDER BY seq", conversation
+    )
+    archived = await db.fetch(
+        "SELECT seq, role FROM archived_messages WHERE conversation_id = $1::uuid ORDER BY seq", conversation
+    )
     assert [r["seq"] for r in recent] == list(range(71, 121))
     assert [r["seq"] for r in archived] == list(range(1, 71))
     assert [r["role"] for r in archived + recent] == ["user", "assistant"] * 60
-    counts = await db.fetchrow("SELECT message_count, archived_count FROM conversations WHERE id = $1::uuid",
-                               conversation)
+    counts = await db.fetchrow(
+        "SELECT message_count, archived_count FROM conversations WHERE id = $1::uuid", conversation
+    )
     assert tuple(counts) == (120, 70)
 
     seqs, cursor = [], None
     while True:
-        page = (await client.get(f"/conversations/{conversation}/messages",
-                                 params={"limit": 100, **({"cursor": cursor} if cursor else {})},
-                                 headers={"Authorization": learner["Authorization"]})).json()
+        page = (
+            await client.get(
+                f"/conversations/{conversation}/messages",
+                params={"limit": 100, **({"cursor": cursor} if cursor else {})},
+                headers={"Authorization": learner["Authorization"]},
+            )
+        ).json()
         seqs += [m["seq"] for m in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -89,8 +105,10 @@ async def test_two_questions_back_to_back_are_answered_in_order_one_at_a_time(cl
 
     assert (done_first["reply"]["seq"], done_second["reply"]["seq"]) == (3, 4)
     calls = stub_stats(stub)["calls"]
-    assert [c["content"] for c in calls] == ["Is a promise binding when keeping it causes harm?",
-                                             "Then what makes any promise binding at all?"]
+    assert [c["content"] for c in calls] == [
+        "Is a promise binding when keeping it causes harm?",
+        "Then what makes any promise binding at all?",
+    ]
     assert calls[0]["ended"] <= calls[1]["started"], "the two calls overlapped"
 
 
@@ -110,10 +128,13 @@ async def test_reaching_the_hourly_limit_blocks_until_a_slot_frees_and_notifies_
     blocked, slot_frees = await db.fetchrow(
         "SELECT s.blocked_until, (SELECT min(hit_at) + interval '1 hour' FROM rate_limits r "
         "                          WHERE r.subject = s.user_id::text AND r.action = 'question') "
-        "  FROM subscriptions s WHERE s.user_id = $1::uuid", learner["user_id"])
+        "  FROM subscriptions s WHERE s.user_id = $1::uuid",
+        learner["user_id"],
+    )
     assert blocked == slot_frees
-    refused = await client.post(f"/conversations/{learner['conversation_id']}/messages",
-                                json={"content": "One more?"}, headers=headers)
+    refused = await client.post(
+        f"/conversations/{learner['conversation_id']}/messages", json={"content": "One more?"}, headers=headers
+    )
     assert refused.status_code == 429
     retry_after = int(refused.headers["retry-after"])
     seconds_left = await db.fetchval("SELECT extract(epoch FROM $1::timestamptz - now())", blocked)

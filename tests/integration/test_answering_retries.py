@@ -12,17 +12,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from api.llm.stub import StubServer
-from api.settings import Settings
-from tests.integration.answering_helpers import (ask, inprocess_worker, new_learner, stub_control, stub_stats,
-                                                 wait_answered, wait_until)
+from core.llm.stub import StubServer
+from core.settings import Settings
+from tests.integration.answering_helpers import (
+    ask,
+    inprocess_worker,
+    new_learner,
+    stub_control,
+    stub_stats,
+    wait_answered,
+    wait_until,
+)
 
 
 @pytest.fixture
 def settings(database_url: str, stub: StubServer) -> Settings:
     # The webhook receiver of these tests listens on 127.0.0.1: a private address on purpose.
-    return Settings(database_url=database_url, llm_base_url=stub.base_url, llm_timeout=5,
-                    worker_concurrency=10, burst_limit=0, max_attempts=3, webhook_allow_private=True)
+    return Settings(
+        database_url=database_url,
+        llm_base_url=stub.base_url,
+        llm_timeout=5,
+        worker_concurrency=10,
+        burst_limit=0,
+        max_attempts=3,
+        webhook_allow_private=True,
+    )
 
 
 class Receiver:
@@ -58,7 +72,7 @@ class Receiver:
 
 
 def _gaps(calls: list[dict]) -> list[float]:
-    return [later["started"] - earlier["ended"] for earlier, later in zip(calls, calls[1:])]
+    return [later["started"] - earlier["ended"] for earlier, later in zip(calls, calls[1:], strict=False)]
 
 
 async def test_failing_twice_then_answering_gives_one_reply_after_three_attempts(client, db, settings, stub):
@@ -75,8 +89,10 @@ async def test_failing_twice_then_answering_gives_one_reply_after_three_attempts
     # Lower bounds are the backoff; upper bounds leave room for a loaded machine (poll 0.1 s, jitter 25%).
     assert 1.0 <= first_wait < 2.2, first_wait
     assert 2.0 <= second_wait < 3.6, second_wait
-    replies = await db.fetchval("SELECT count(*) FROM recent_messages WHERE request_id = $1::uuid AND role = 'assistant'",
-                                accepted["request_id"])
+    replies = await db.fetchval(
+        "SELECT count(*) FROM recent_messages WHERE request_id = $1::uuid AND role = 'assistant'",
+        accepted["request_id"],
+    )
     assert replies == 1
 
 
@@ -105,6 +121,7 @@ async def test_failing_always_fails_the_request_and_sends_a_signed_webhook(clien
 
             async def recorded():
                 return await db.fetchrow("SELECT * FROM webhook_deliveries WHERE status = 'delivered'")
+
             delivery = await wait_until(recorded, 5, "the delivery to be recorded")
     finally:
         receiver.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from api.security import PUBLIC_PATHS
@@ -23,8 +23,12 @@ PRIVILEGED_PREFIXES = ("/admin/", "/moderation/")
 async def _operations(client) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(method, path template, operation, the whole document) for every operation in /schema/openapi.json."""
     document = (await client.get("/schema/openapi.json")).json()
-    return [(method, path, item[method], document)
-            for path, item in document["paths"].items() for method in METHODS if method in item]
+    return [
+        (method, path, item[method], document)
+        for path, item in document["paths"].items()
+        for method in METHODS
+        if method in item
+    ]
 
 
 def _is_public(path: str) -> bool:
@@ -68,15 +72,16 @@ def _sample(schema: dict[str, Any], document: dict[str, Any], name: str = "") ->
     if fmt in ("uri", "url") or "url" in name:
         return "https://example.org/page"
     if fmt == "date-time":
-        return datetime.now(timezone.utc).isoformat()
+        return datetime.now(UTC).isoformat()
     if fmt == "date":
-        return datetime.now(timezone.utc).date().isoformat()
+        return datetime.now(UTC).date().isoformat()
     text = "A thoughtful question about virtue?"
-    return text[:schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
+    return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
 
 
-def _fill_path(path: str, operation: dict[str, Any], document: dict[str, Any],
-               ids: dict[str, str] | None = None) -> str:
+def _fill_path(
+    path: str, operation: dict[str, Any], document: dict[str, Any], ids: dict[str, str] | None = None
+) -> str:
     """The path with every parameter filled: an id from `ids` (by the path's first segment) or a sample value."""
     schemas = {p["name"]: p.get("schema", {}) for p in operation.get("parameters", []) if p.get("in") == "path"}
     owner = (ids or {}).get(path.strip("/").split("/")[0])
@@ -139,29 +144,62 @@ async def test_plain_users_get_403_on_every_moderator_and_admin_route(client, db
 
 async def _owned_objects(db, owner_id: str) -> dict[str, str]:
     """One object of each user-owned kind, belonging to `owner_id`, keyed by the path segment that names it."""
-    conversation = await db.fetchval("""INSERT INTO conversations (user_id, title, message_count)
-                                        VALUES ($1::uuid, 'Private', 1) RETURNING id::text""", owner_id)
-    await db.execute("""INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)
-                        VALUES ($1::uuid, 1, $2::uuid, 'user', 'A private question')""", conversation, owner_id)
-    request = await db.fetchval("""INSERT INTO request_queue (user_id, conversation_id, message_seq, plan_id, model,
+    conversation = await db.fetchval(
+        """INSERT INTO conversations (user_id, title, message_count)
+                                        VALUES ($1::uuid, 'Private', 1) RETURNING id::text""",
+        owner_id,
+    )
+    await db.execute(
+        """INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)
+                        VALUES ($1::uuid, 1, $2::uuid, 'user', 'A private question')""",
+        conversation,
+        owner_id,
+    )
+    request = await db.fetchval(
+        """INSERT INTO request_queue (user_id, conversation_id, message_seq, plan_id, model,
                                                               priority)
                                    VALUES ($1::uuid, $2::uuid, 1, 'free', 'gpt-4o-mini', 0) RETURNING id::text""",
-                                owner_id, conversation)
-    share = await db.fetchval("""INSERT INTO shared_links (user_id, conversation_id, token_hash, snapshot_seq,
+        owner_id,
+        conversation,
+    )
+    share = await db.fetchval(
+        """INSERT INTO shared_links (user_id, conversation_id, token_hash, snapshot_seq,
                                                            expires_at)
                                  VALUES ($1::uuid, $2::uuid, gen_random_uuid()::text::bytea, 1,
-                                         now() + interval '1 day') RETURNING id::text""", owner_id, conversation)
-    technique = await db.fetchval("""INSERT INTO techniques (user_id, name, description)
-                                     VALUES ($1::uuid, 'Secret method', 'pending') RETURNING id::text""", owner_id)
-    await db.execute("""INSERT INTO technique_versions (technique_id, version, user_id, name, system_prompt)
-                        VALUES ($1::uuid, 1, $2::uuid, 'Secret method', 'Ask.')""", technique, owner_id)
-    resource = await db.fetchval("""INSERT INTO resources (user_id, title, url, kind)
+                                         now() + interval '1 day') RETURNING id::text""",
+        owner_id,
+        conversation,
+    )
+    technique = await db.fetchval(
+        """INSERT INTO techniques (user_id, name, description)
+                                     VALUES ($1::uuid, 'Secret method', 'pending') RETURNING id::text""",
+        owner_id,
+    )
+    await db.execute(
+        """INSERT INTO technique_versions (technique_id, version, user_id, name, system_prompt)
+                        VALUES ($1::uuid, 1, $2::uuid, 'Secret method', 'Ask.')""",
+        technique,
+        owner_id,
+    )
+    resource = await db.fetchval(
+        """INSERT INTO resources (user_id, title, url, kind)
                                     VALUES ($1::uuid, 'Secret', 'https://example.org/s', 'book')
-                                    RETURNING id::text""", owner_id)
-    notification = await db.fetchval("""INSERT INTO notifications (user_id, kind, title)
-                                        VALUES ($1::uuid, 'daily_limit', 'Private') RETURNING id::text""", owner_id)
-    return {"conversations": conversation, "queue": request, "shares": share, "techniques": technique,
-            "resources": resource, "notifications": notification}
+                                    RETURNING id::text""",
+        owner_id,
+    )
+    notification = await db.fetchval(
+        """INSERT INTO notifications (user_id, kind, title)
+                                        VALUES ($1::uuid, 'daily_limit', 'Private') RETURNING id::text""",
+        owner_id,
+    )
+    return {
+        "conversations": conversation,
+        "queue": request,
+        "shares": share,
+        "techniques": technique,
+        "resources": resource,
+        "notifications": notification,
+    }
 
 
 _SNAPSHOT = """
@@ -181,8 +219,11 @@ async def test_another_users_objects_answer_404_and_stay_unchanged(client, db, s
     stranger = await create_user(db, settings)
     ids = await _owned_objects(db, owner.id)
     before = await db.fetchval(_SNAPSHOT, owner.id)
-    operations = [(m, p, op, d) for m, p, op, d in await _operations(client)
-                  if "{" in p and not _is_public(p) and not p.startswith(PRIVILEGED_PREFIXES)]
+    operations = [
+        (m, p, op, d)
+        for m, p, op, d in await _operations(client)
+        if "{" in p and not _is_public(p) and not p.startswith(PRIVILEGED_PREFIXES)
+    ]
     assert any(p.startswith("/conversations/") for _, p, _, _ in operations) or not operations
     wrong = {}
     for method, path, operation, document in operations:

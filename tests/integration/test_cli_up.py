@@ -24,8 +24,13 @@ def _free_port() -> int:
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LLM_BASE_URL", "LLM_API_KEY")}
     env["MUKTI_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "up", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_banner(proc: subprocess.Popen, timeout: float = 60) -> list[str]:

@@ -11,11 +11,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.settings import Settings
+from core.settings import Settings
 from db.queries import QUERIES
 from tests.factories import create_user
+from tests.integration.conversations_support import (
+    assert_consistent,
+    create_conversation,
+    written,
+)
 from tests.live_app import live_client
-from tests.integration.conversations_support import assert_consistent, create_conversation, written
 
 NOTHING = {"hits": 0, "messages": 0, "requests": 0, "jobs": 0, "this_hour": 0, "today": 0, "message_count": 0}
 
@@ -29,8 +33,9 @@ async def ask_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def ask(client: httpx.AsyncClient, user, conversation_id: str, content: str = "Why is the sky blue?"):
-    return await client.post(f"/conversations/{conversation_id}/messages", json={"content": content},
-                             headers=user.headers)
+    return await client.post(
+        f"/conversations/{conversation_id}/messages", json={"content": content}, headers=user.headers
+    )
 
 
 async def test_a_question_is_accepted_whole(ask_client, db, settings):
@@ -44,16 +49,38 @@ async def test_a_question_is_accepted_whole(ask_client, db, settings):
     assert body["status"] == "pending" and body["message_seq"] == 1 and body["position"] == 1
     assert response.headers["location"] == f"/queue/{body['request_id']}"
     request = await db.fetchrow("SELECT * FROM request_queue WHERE id = $1::uuid", body["request_id"])
-    assert (request["status"], request["priority"], request["plan_id"], request["model"], request["max_attempts"]) \
-        == ("pending", 0, "free", "gpt-4o-mini", settings.max_attempts)
+    assert (request["status"], request["priority"], request["plan_id"], request["model"], request["max_attempts"]) == (
+        "pending",
+        0,
+        "free",
+        "gpt-4o-mini",
+        settings.max_attempts,
+    )
     job = await db.fetchrow("SELECT * FROM procrastinate_jobs WHERE id = $1", request["job_id"])
-    assert (job["queue_name"], job["task_name"], job["priority"], job["lock"], job["args"]) == \
-        ("questions", "answer_question", 0, conversation_id, f'{{"request_id": "{body["request_id"]}"}}')
+    assert (job["queue_name"], job["task_name"], job["priority"], job["lock"], job["args"]) == (
+        "questions",
+        "answer_question",
+        0,
+        conversation_id,
+        f'{{"request_id": "{body["request_id"]}"}}',
+    )
     message = await db.fetchrow("SELECT * FROM recent_messages WHERE conversation_id = $1::uuid", conversation_id)
-    assert (message["seq"], message["role"], message["content"], str(message["request_id"])) == \
-        (1, "user", "Why is the sky blue?", body["request_id"])
-    assert await written(db) == {**NOTHING, "hits": 1, "messages": 1, "requests": 1, "jobs": 1, "this_hour": 1,
-                                 "today": 1, "message_count": 1}
+    assert (message["seq"], message["role"], message["content"], str(message["request_id"])) == (
+        1,
+        "user",
+        "Why is the sky blue?",
+        body["request_id"],
+    )
+    assert await written(db) == {
+        **NOTHING,
+        "hits": 1,
+        "messages": 1,
+        "requests": 1,
+        "jobs": 1,
+        "this_hour": 1,
+        "today": 1,
+        "message_count": 1,
+    }
 
     status = await ask_client.get(body["request_id"].join(("/queue/", "")), headers=user.headers)
     assert status.json() == {"request_id": body["request_id"], "status": "pending", "position": 1, "attempts": 0}
@@ -69,8 +96,16 @@ async def test_200_concurrent_questions_from_a_free_user_accept_exactly_10(ask_c
     assert statuses == {202: 10, 429: 190}, statuses
     assert {r.json()["code"] for r in responses if r.status_code == 429} == {"rate_limited"}
     assert sorted(r.json()["message_seq"] for r in responses if r.status_code == 202) == list(range(1, 11))
-    assert await written(db) == {**NOTHING, "hits": 10, "messages": 10, "requests": 10, "jobs": 10,
-                                 "this_hour": 10, "today": 10, "message_count": 10}
+    assert await written(db) == {
+        **NOTHING,
+        "hits": 10,
+        "messages": 10,
+        "requests": 10,
+        "jobs": 10,
+        "this_hour": 10,
+        "today": 10,
+        "message_count": 10,
+    }
     await assert_consistent(db)
 
 
@@ -88,20 +123,28 @@ async def test_the_burst_limit_refuses_a_quick_sixth_question(client, db, settin
 
 
 async def _place_hits(db, user_id: str, seconds_ago: list[float]) -> None:
-    await db.execute("""
+    await db.execute(
+        """
         INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
         SELECT 'question', $1::text, $1::text::uuid, now() - s * interval '1 second', now() - s * interval '1 second' + interval '1 day'
-          FROM unnest($2::float8[]) AS s""", user_id, seconds_ago)
+          FROM unnest($2::float8[]) AS s""",
+        user_id,
+        seconds_ago,
+    )
 
 
-@pytest.mark.parametrize(("seconds_ago", "window", "code"), [
-    # 10 hits in the last hour, the oldest 3,500 s ago: a slot frees in 100 s.
-    ([3500 - 30 * i for i in range(10)], 3600, "rate_limited"),
-    # 50 hits today, none in the last hour, the oldest 85,900 s ago: a slot frees in 500 s.
-    ([85900 - 1000 * i for i in range(50)], 86400, "quota_exhausted"),
-])
+@pytest.mark.parametrize(
+    ("seconds_ago", "window", "code"),
+    [
+        # 10 hits in the last hour, the oldest 3,500 s ago: a slot frees in 100 s.
+        ([3500 - 30 * i for i in range(10)], 3600, "rate_limited"),
+        # 50 hits today, none in the last hour, the oldest 85,900 s ago: a slot frees in 500 s.
+        ([85900 - 1000 * i for i in range(50)], 86400, "quota_exhausted"),
+    ],
+)
 async def test_retry_after_is_when_the_oldest_counted_hit_leaves_the_window(
-        ask_client, db, settings, seconds_ago, window, code):
+    ask_client, db, settings, seconds_ago, window, code
+):
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
     await _place_hits(db, user.id, seconds_ago)
@@ -140,8 +183,9 @@ async def test_8000_characters_are_accepted_and_extra_fields_rejected(ask_client
     conversation_id = await create_conversation(db, user.id)
 
     assert (await ask(ask_client, user, conversation_id, "é" * 8000)).status_code == 202
-    extra = await ask_client.post(f"/conversations/{conversation_id}/messages",
-                                  json={"content": "hi", "role": "assistant"}, headers=user.headers)
+    extra = await ask_client.post(
+        f"/conversations/{conversation_id}/messages", json={"content": "hi", "role": "assistant"}, headers=user.headers
+    )
     assert extra.status_code == 422
     assert (await written(db))["messages"] == 1
 
@@ -189,8 +233,9 @@ async def test_the_pending_counts_follow_every_change_of_the_queue(ask_client, d
     free = await create_user(db, settings)
     paid = await create_user(db, settings, plan="paid")
     conversations = {user.id: [await create_conversation(db, user.id) for _ in range(3)] for user in (free, paid)}
-    responses = await asyncio.gather(*(ask(ask_client, user, c) for user in (free, paid)
-                                       for c in conversations[user.id]))
+    responses = await asyncio.gather(
+        *(ask(ask_client, user, c) for user in (free, paid) for c in conversations[user.id])
+    )
     assert [r.status_code for r in responses] == [202] * 6
     await assert_consistent(db)
 
@@ -226,52 +271,73 @@ async def test_a_suspended_or_deleted_user_cannot_ask_and_nothing_is_written(ask
     assert await written(db) == NOTHING
 
 
-async def test_queue_status_reports_the_reply_recent_or_archived_and_hides_others_requests(
-        ask_client, db, settings):
+async def test_queue_status_reports_the_reply_recent_or_archived_and_hides_others_requests(ask_client, db, settings):
     user = await create_user(db, settings)
     other = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
     request_id = (await ask(ask_client, user, conversation_id)).json()["request_id"]
 
     assert (await ask_client.get(f"/queue/{request_id}", headers=other.headers)).status_code == 404
-    assert (await ask_client.get("/queue/00000000-0000-4000-8000-000000000000",
-                                 headers=user.headers)).status_code == 404
+    assert (
+        await ask_client.get("/queue/00000000-0000-4000-8000-000000000000", headers=user.headers)
+    ).status_code == 404
 
     # What the worker does on success, in short.
-    await db.execute("""
+    await db.execute(
+        """
         INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, request_id)
         VALUES ($1::uuid, 2, $2::uuid, 'assistant', 'What do you think?', $3::uuid);
-        """.strip().rstrip(";"), conversation_id, user.id, request_id)
-    await db.execute("""UPDATE request_queue SET status = 'completed', attempts = 1, reply_seq = 2,
+        """.strip().rstrip(";"),
+        conversation_id,
+        user.id,
+        request_id,
+    )
+    await db.execute(
+        """UPDATE request_queue SET status = 'completed', attempts = 1, reply_seq = 2,
                         prompt_tokens = 12, completion_tokens = 5, completed_at = now() WHERE id = $1::uuid""",
-                     request_id)
-    expected = {"request_id": request_id, "status": "completed", "position": None, "attempts": 1,
-                "reply": {"seq": 2, "content": "What do you think?", "prompt_tokens": 12, "completion_tokens": 5}}
+        request_id,
+    )
+    expected = {
+        "request_id": request_id,
+        "status": "completed",
+        "position": None,
+        "attempts": 1,
+        "reply": {"seq": 2, "content": "What do you think?", "prompt_tokens": 12, "completion_tokens": 5},
+    }
     assert (await ask_client.get(f"/queue/{request_id}", headers=user.headers)).json() == expected
 
-    await db.execute("""WITH moved AS (DELETE FROM recent_messages WHERE conversation_id = $1::uuid AND seq = 2
+    await db.execute(
+        """WITH moved AS (DELETE FROM recent_messages WHERE conversation_id = $1::uuid AND seq = 2
                                        RETURNING conversation_id, seq, user_id, role, content, request_id, created_at)
                         INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, request_id,
-                                                       created_at) SELECT * FROM moved""", conversation_id)
+                                                       created_at) SELECT * FROM moved""",
+        conversation_id,
+    )
     assert (await ask_client.get(f"/queue/{request_id}", headers=user.headers)).json() == expected
 
 
 async def test_the_51st_message_moves_the_oldest_to_the_archive(ask_client, db, settings):
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
-    await db.execute("""
+    await db.execute(
+        """
         INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)
         SELECT $1::uuid, s, $2::uuid, 'system', 'earlier ' || s FROM generate_series(1, 50) AS s""",
-                     conversation_id, user.id)
+        conversation_id,
+        user.id,
+    )
     await db.execute("UPDATE conversations SET message_count = 50 WHERE id = $1::uuid", conversation_id)
 
     response = await ask(ask_client, user, conversation_id)
 
     assert response.json()["message_seq"] == 51
-    assert await db.fetchval("SELECT array_agg(seq) FROM archived_messages WHERE conversation_id = $1::uuid",
-                             conversation_id) == [1]
-    assert await db.fetchval("SELECT count(*) FROM recent_messages WHERE conversation_id = $1::uuid",
-                             conversation_id) == 50
+    assert await db.fetchval(
+        "SELECT array_agg(seq) FROM archived_messages WHERE conversation_id = $1::uuid", conversation_id
+    ) == [1]
+    assert (
+        await db.fetchval("SELECT count(*) FROM recent_messages WHERE conversation_id = $1::uuid", conversation_id)
+        == 50
+    )
     assert await db.fetchval("SELECT archived_count FROM conversations WHERE id = $1::uuid", conversation_id) == 1
 
 

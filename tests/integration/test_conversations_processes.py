@@ -15,7 +15,12 @@ from contextlib import asynccontextmanager
 import httpx
 
 from tests.factories import create_user
-from tests.integration.conversations_support import assert_consistent, create_conversation, create_plan, written
+from tests.integration.conversations_support import (
+    assert_consistent,
+    create_conversation,
+    create_plan,
+    written,
+)
 
 
 def _free_port() -> int:
@@ -26,7 +31,8 @@ def _free_port() -> int:
 
 class ApiProcess:
     def __init__(self, proc: asyncio.subprocess.Process, url: str) -> None:
-        self.proc, self.url, self.log = proc, url, []
+        self.proc, self.url = proc, url
+        self.log: list[str] = []
 
     async def started(self) -> None:
         """Reads the log until uvicorn reports the lifespan done (the pool is open)."""
@@ -44,13 +50,19 @@ class ApiProcess:
 
 @asynccontextmanager
 async def api_processes(database_url: str, count: int) -> AsyncIterator[list[ApiProcess]]:
-    env = {**os.environ, "DATABASE_URL": database_url, "MUKTI_BURST_LIMIT": "100000",
-           "MUKTI_DB_POOL_MIN": "1", "MUKTI_DB_POOL_MAX": "8"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MUKTI_BURST_LIMIT": "100000",
+        "MUKTI_DB_POOL_MIN": "1",
+        "MUKTI_DB_POOL_MAX": "8",
+    }
     processes = []
     for _ in range(count):
         port = _free_port()
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "api", "--port", str(port),
-                                                    env=env, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli", "api", "--port", str(port), env=env, stderr=asyncio.subprocess.PIPE
+        )
         processes.append(ApiProcess(proc, f"http://127.0.0.1:{port}"))
     try:
         await asyncio.wait_for(asyncio.gather(*(p.started() for p in processes)), 60)
@@ -63,16 +75,22 @@ async def api_processes(database_url: str, count: int) -> AsyncIterator[list[Api
             await p.proc.wait()
 
 
-async def fire(urls: list[str], user, conversation_id: str, n: int,
-               on_response: Callable[[httpx.Response], None] = lambda _: None) -> list[httpx.Response | Exception]:
+async def fire(
+    urls: list[str], user, conversation_id: str, n: int, on_response: Callable[[httpx.Response], None] = lambda _: None
+) -> list[httpx.Response | BaseException]:
     """n questions at once, spread over the processes."""
     limits = httpx.Limits(max_connections=n)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
         async def one(i: int) -> httpx.Response:
-            response = await http.post(f"{urls[i % len(urls)]}/conversations/{conversation_id}/messages",
-                                       json={"content": f"question {i}"}, headers=user.headers)
+            response = await http.post(
+                f"{urls[i % len(urls)]}/conversations/{conversation_id}/messages",
+                json={"content": f"question {i}"},
+                headers=user.headers,
+            )
             on_response(response)
             return response
+
         return await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
 
 
@@ -102,6 +120,7 @@ async def test_killing_an_api_process_mid_burst_leaves_every_accepted_question_w
                 accepted.append(response.json()["request_id"])
                 if len(accepted) == 20:
                     process.proc.send_signal(signal.SIGKILL)
+
         responses = await fire([process.url], user, conversation_id, 400, kill_after_some)
     assert process.proc.returncode == -signal.SIGKILL
     assert any(isinstance(r, Exception) for r in responses), "the process died after the burst, not in it"
@@ -116,5 +135,4 @@ async def test_killing_an_api_process_mid_burst_leaves_every_accepted_question_w
     assert counts["requests"] >= len(accepted)
     assert counts["requests"] == counts["jobs"] == counts["messages"] == counts["this_hour"] == counts["hits"]
     assert counts["message_count"] == counts["messages"]
-    assert await db.fetchval("SELECT count(*) FROM request_queue WHERE id = ANY($1::uuid[])", accepted) \
-        == len(accepted)
+    assert await db.fetchval("SELECT count(*) FROM request_queue WHERE id = ANY($1::uuid[])", accepted) == len(accepted)

@@ -9,8 +9,9 @@ from tests.integration.library_support import approve, submit_resource, submit_t
 
 
 async def _audit(db, target_id: str) -> list[tuple]:
-    rows = await db.fetch("SELECT actor_id::text, action, target_type, details FROM audit_log "
-                          "WHERE target_id = $1 ORDER BY id", target_id)
+    rows = await db.fetch(
+        "SELECT actor_id::text, action, target_type, details FROM audit_log WHERE target_id = $1 ORDER BY id", target_id
+    )
     return [(r["actor_id"], r["action"], r["target_type"], r["details"]) for r in rows]
 
 
@@ -22,8 +23,11 @@ async def test_pending_item_is_404_to_others_and_queued_for_moderators(client, d
     resource = await submit_resource(client, author, title="Pending paper")
     assert technique["status"] == "pending" and technique["version_status"] == "pending"
 
-    for path in (f"/techniques/{technique['id']}", f"/techniques/{technique['id']}/versions",
-                 f"/resources/{resource['id']}"):
+    for path in (
+        f"/techniques/{technique['id']}",
+        f"/techniques/{technique['id']}/versions",
+        f"/resources/{resource['id']}",
+    ):
         assert (await client.get(path, headers=other.headers)).status_code == 404
         assert (await client.get(path, headers=author.headers)).status_code == 200
         assert (await client.get(path, headers=moderator.headers)).status_code == 200
@@ -38,7 +42,9 @@ async def test_pending_item_is_404_to_others_and_queued_for_moderators(client, d
         queue = await client.get("/moderation/queue", headers=who.headers)
         assert queue.status_code == 200
         assert [(i["type"], i["id"]) for i in queue.json()["items"]] == [
-            ("technique", technique["id"]), ("resource", resource["id"])]  # oldest first
+            ("technique", technique["id"]),
+            ("resource", resource["id"]),
+        ]  # oldest first
         assert queue.json()["items"][0]["system_prompt"] == technique["system_prompt"]
 
 
@@ -50,8 +56,9 @@ async def test_plain_user_cannot_moderate(client, db, settings):
         assert (await client.get("/moderation/queue", headers=who.headers)).status_code == 403
         for kind, item_id in (("techniques", technique["id"]), ("resources", resource["id"])):
             approved = await client.post(f"/moderation/{kind}/{item_id}/approve", headers=who.headers)
-            rejected = await client.post(f"/moderation/{kind}/{item_id}/reject", json={"reason": "no"},
-                                         headers=who.headers)
+            rejected = await client.post(
+                f"/moderation/{kind}/{item_id}/reject", json={"reason": "no"}, headers=who.headers
+            )
             assert (approved.status_code, rejected.status_code) == (403, 403)
             assert approved.json()["code"] == "forbidden"
     assert await db.fetchval("SELECT count(*) FROM techniques WHERE NOT is_builtin AND status = 'pending'") == 1
@@ -87,16 +94,19 @@ async def test_rejection_keeps_items_private_with_the_reason(client, db, setting
     technique = await submit_technique(client, author)
     resource = await submit_resource(client, author)
 
-    no_reason = await client.post(f"/moderation/techniques/{technique['id']}/reject", json={"reason": ""},
-                                  headers=moderator.headers)
+    no_reason = await client.post(
+        f"/moderation/techniques/{technique['id']}/reject", json={"reason": ""}, headers=moderator.headers
+    )
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
-    blank = await client.post(f"/moderation/resources/{resource['id']}/reject", json={"reason": "   "},
-                              headers=moderator.headers)
+    blank = await client.post(
+        f"/moderation/resources/{resource['id']}/reject", json={"reason": "   "}, headers=moderator.headers
+    )
     assert blank.status_code == 422 and blank.json()["field"] == "reason"
 
     for kind, item in (("techniques", technique), ("resources", resource)):
-        response = await client.post(f"/moderation/{kind}/{item['id']}/reject",
-                                     json={"reason": "Gives answers away"}, headers=moderator.headers)
+        response = await client.post(
+            f"/moderation/{kind}/{item['id']}/reject", json={"reason": "Gives answers away"}, headers=moderator.headers
+        )
         assert response.status_code == 200, response.text
         assert (await client.get(f"/{kind}/{item['id']}", headers=other.headers)).status_code == 404
         mine = (await client.get(f"/{kind}/{item['id']}", headers=author.headers)).json()
@@ -105,7 +115,8 @@ async def test_rejection_keeps_items_private_with_the_reason(client, db, setting
         assert item["id"] not in [i["id"] for i in listed]
 
     assert await _audit(db, technique["id"]) == [
-        (moderator.id, "technique.reject", "technique", '{"reason": "Gives answers away", "version": 1}')]
+        (moderator.id, "technique.reject", "technique", '{"reason": "Gives answers away", "version": 1}')
+    ]
     assert [a[1] for a in await _audit(db, resource["id"])] == ["resource.reject"]
 
 
@@ -114,15 +125,18 @@ async def test_moderating_missing_or_stale_versions(client, db, settings):
     moderator = await create_user(db, settings, role="moderator")
     technique = await submit_technique(client, author)
     await client.patch(f"/techniques/{technique['id']}", json={"name": "Renamed"}, headers=author.headers)
-    stale = await client.post(f"/moderation/techniques/{technique['id']}/approve", json={"version": 1},
-                              headers=moderator.headers)
+    stale = await client.post(
+        f"/moderation/techniques/{technique['id']}/approve", json={"version": 1}, headers=moderator.headers
+    )
     assert stale.status_code == 409 and stale.json()["field"] == "version"
-    missing = await client.post("/moderation/techniques/00000000-0000-0000-0000-000000000000/approve",
-                                headers=moderator.headers)
+    missing = await client.post(
+        "/moderation/techniques/00000000-0000-0000-0000-000000000000/approve", headers=moderator.headers
+    )
     assert missing.status_code == 404
     builtin = await db.fetchval("SELECT id::text FROM techniques WHERE is_default")
-    nothing = await client.post(f"/moderation/techniques/{builtin}/reject", json={"reason": "x"},
-                                headers=moderator.headers)
+    nothing = await client.post(
+        f"/moderation/techniques/{builtin}/reject", json={"reason": "x"}, headers=moderator.headers
+    )
     assert nothing.status_code == 409
     # The superseded version 1 is out of the queue; version 2 is in it.
     queue = (await client.get("/moderation/queue", headers=moderator.headers)).json()["items"]
@@ -138,8 +152,13 @@ async def test_moderation_queue_pages(client, db, settings, limit):
     expected += [(await submit_resource(client, author, title=f"R{i}"))["id"] for i in range(2)]
     seen, cursor = [], None
     while True:
-        page = (await client.get("/moderation/queue", params={"limit": limit, **({"cursor": cursor} if cursor else {})},
-                                 headers=moderator.headers)).json()
+        page = (
+            await client.get(
+                "/moderation/queue",
+                params={"limit": limit, **({"cursor": cursor} if cursor else {})},
+                headers=moderator.headers,
+            )
+        ).json()
         seen += [i["id"] for i in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:

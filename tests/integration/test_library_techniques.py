@@ -15,8 +15,16 @@ async def test_builtin_techniques_are_seeded_approved_with_one_default(client, d
                                FROM techniques t JOIN technique_versions v ON v.technique_id = t.id
                               WHERE t.is_builtin""")
     assert len(rows) >= 8
-    assert {"clarifying-concepts", "probing-assumptions", "probing-reasons-evidence", "viewpoints-perspectives",
-            "implications-consequences", "questioning-the-question", "elenchus", "maieutics"} <= {r["slug"] for r in rows}
+    assert {
+        "clarifying-concepts",
+        "probing-assumptions",
+        "probing-reasons-evidence",
+        "viewpoints-perspectives",
+        "implications-consequences",
+        "questioning-the-question",
+        "elenchus",
+        "maieutics",
+    } <= {r["slug"] for r in rows}
     assert sum(r["is_default"] for r in rows) == 1
     for r in rows:
         assert (r["status"], r["approved_version"], r["vstatus"]) == ("approved", 1, "approved")
@@ -28,16 +36,18 @@ async def test_builtin_techniques_are_seeded_approved_with_one_default(client, d
     default = next(i for i in listed["items"] if i["is_default"])
     shown = (await client.get(f"/techniques/{default['id']}", headers=user.headers)).json()
     assert shown["is_builtin"] and shown["version"] == 1 and shown["author_id"] is None
-    for change in (client.patch(f"/techniques/{default['id']}", json={"name": "Mine now"}, headers=user.headers),
-                   client.delete(f"/techniques/{default['id']}", headers=user.headers)):
+    for change in (
+        client.patch(f"/techniques/{default['id']}", json={"name": "Mine now"}, headers=user.headers),
+        client.delete(f"/techniques/{default['id']}", headers=user.headers),
+    ):
         assert (await change).status_code == 404
 
 
 async def test_request_bodies_cannot_set_status_owner_or_counters(client, db, settings):
     user = await create_user(db, settings)
     for extra in ({"status": "approved"}, {"user_id": user.id}, {"upvotes": 10}, {"is_default": True}):
-        body = {"name": "Sneaky", "system_prompt": prompt(), **extra}
-        assert (await client.post("/techniques", json=body, headers=user.headers)).status_code == 422, extra
+        sneaky = {"name": "Sneaky", "system_prompt": prompt(), **extra}
+        assert (await client.post("/techniques", json=sneaky, headers=user.headers)).status_code == 422, extra
     for body in ({"name": "", "system_prompt": prompt()}, {"name": "x"}, {"name": "x", "system_prompt": ""}):
         response = await client.post("/techniques", json=body, headers=user.headers)
         assert response.status_code == 422 and response.json()["field"] in ("name", "system_prompt")
@@ -56,11 +66,15 @@ async def test_edit_of_an_approved_technique_stays_live_until_approved(client, d
     tid = technique["id"]
     await approve(client, moderator, "techniques", tid)
 
-    edited = await client.patch(f"/techniques/{tid}", json={"name": "Version two", "system_prompt": prompt(2)},
-                                headers=author.headers)
+    edited = await client.patch(
+        f"/techniques/{tid}", json={"name": "Version two", "system_prompt": prompt(2)}, headers=author.headers
+    )
     assert edited.status_code == 200
-    assert (edited.json()["version"], edited.json()["version_status"], edited.json()["status"]) == (2, "pending",
-                                                                                                    "approved")
+    assert (edited.json()["version"], edited.json()["version_status"], edited.json()["status"]) == (
+        2,
+        "pending",
+        "approved",
+    )
     assert edited.json()["questioning_style"] == technique["questioning_style"]  # unchanged fields carry over
 
     public = (await client.get(f"/techniques/{tid}", headers=other.headers)).json()
@@ -72,8 +86,9 @@ async def test_edit_of_an_approved_technique_stays_live_until_approved(client, d
     history = (await client.get(f"/techniques/{tid}/versions", headers=author.headers)).json()["items"]
     assert [(v["version"], v["status"]) for v in history] == [(2, "pending"), (1, "approved")]
 
-    rejected = await client.post(f"/moderation/techniques/{tid}/reject", json={"reason": "Too leading"},
-                                 headers=moderator.headers)
+    rejected = await client.post(
+        f"/moderation/techniques/{tid}/reject", json={"reason": "Too leading"}, headers=moderator.headers
+    )
     assert (rejected.json()["status"], rejected.json()["approved_version"]) == ("approved", 1)
     assert (await client.get(f"/techniques/{tid}", headers=other.headers)).json()["version"] == 1
     history = (await client.get(f"/techniques/{tid}/versions", headers=author.headers)).json()["items"]
@@ -85,8 +100,11 @@ async def test_edit_of_an_approved_technique_stays_live_until_approved(client, d
     assert (public["version"], public["name"], public["system_prompt"]) == (3, "Version three", prompt(2))
     history = (await client.get(f"/techniques/{tid}/versions?limit=1", headers=other.headers)).json()
     assert [v["version"] for v in history["items"]] == [3]
-    rest = (await client.get(f"/techniques/{tid}/versions", params={"cursor": history["next_cursor"]},
-                             headers=other.headers)).json()
+    rest = (
+        await client.get(
+            f"/techniques/{tid}/versions", params={"cursor": history["next_cursor"]}, headers=other.headers
+        )
+    ).json()
     assert [v["version"] for v in rest["items"]] == [1] and rest["next_cursor"] is None
 
 
@@ -109,15 +127,19 @@ async def test_conversation_started_on_v1_keeps_v1_after_an_edit_is_approved(cli
     pinned = await db.fetchrow(
         """SELECT c.technique_version, v.system_prompt FROM conversations c
              JOIN technique_versions v ON v.technique_id = c.technique_id AND v.version = c.technique_version
-            WHERE c.id = $1::uuid""", conversation["id"])
+            WHERE c.id = $1::uuid""",
+        conversation["id"],
+    )
     assert (pinned["technique_version"], pinned["system_prompt"]) == (1, prompt(1))
-    renamed = await client.patch(f"/conversations/{conversation['id']}", json={"title": "Still v1"},
-                                 headers=learner.headers)
+    renamed = await client.patch(
+        f"/conversations/{conversation['id']}", json={"title": "Still v1"}, headers=learner.headers
+    )
     assert renamed.json()["technique_version"] == 1
 
     # Switching (choosing the technique again) moves the conversation to the live version.
-    switched = await client.patch(f"/conversations/{conversation['id']}", json={"technique_id": tid},
-                                  headers=learner.headers)
+    switched = await client.patch(
+        f"/conversations/{conversation['id']}", json={"technique_id": tid}, headers=learner.headers
+    )
     assert switched.status_code == 200 and switched.json()["technique_version"] == 2
     fresh = await client.post("/conversations", json={"technique_id": tid}, headers=learner.headers)
     assert fresh.json()["technique_version"] == 2
@@ -128,14 +150,14 @@ async def test_deleted_technique_disappears_but_pinned_conversations_keep_it(cli
     moderator = await create_user(db, settings, role="moderator")
     technique = await submit_technique(client, author)
     await approve(client, moderator, "techniques", technique["id"])
-    conversation = (await client.post("/conversations", json={"technique_id": technique["id"]},
-                                      headers=other.headers)).json()
+    conversation = (
+        await client.post("/conversations", json={"technique_id": technique["id"]}, headers=other.headers)
+    ).json()
     assert (await client.delete(f"/techniques/{technique['id']}", headers=other.headers)).status_code == 404
     assert (await client.delete(f"/techniques/{technique['id']}", headers=author.headers)).status_code == 204
     for who in (author, other, moderator):
         assert (await client.get(f"/techniques/{technique['id']}", headers=who.headers)).status_code == 404
-    assert await db.fetchval("SELECT technique_version FROM conversations WHERE id = $1::uuid",
-                             conversation["id"]) == 1
+    assert await db.fetchval("SELECT technique_version FROM conversations WHERE id = $1::uuid", conversation["id"]) == 1
 
 
 @pytest.mark.parametrize("sort", ["top", "new"])
@@ -167,8 +189,11 @@ async def test_listing_pages_through_everything_once_in_order(client, db, settin
             break
         cursors.append(page["next_cursor"])
     assert [i["id"] for i in paged] == [i["id"] for i in everything]
-    assert len(everything) == len(set(i["id"] for i in everything)) == 5 + 1 + await db.fetchval(
-        "SELECT count(*) FROM techniques WHERE is_builtin")
+    assert (
+        len(everything)
+        == len(set(i["id"] for i in everything))
+        == 5 + 1 + await db.fetchval("SELECT count(*) FROM techniques WHERE is_builtin")
+    )
     assert own_pending in [i["id"] for i in everything]
     if sort == "top":
         scores = [i["score"] for i in everything]

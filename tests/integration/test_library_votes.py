@@ -11,7 +11,12 @@ import pytest
 
 from tests.factories import create_user
 from tests.integration.library_support import (
-    approve, submit_resource, submit_technique, tallies_match_votes, users)
+    approve,
+    submit_resource,
+    submit_technique,
+    tallies_match_votes,
+    users,
+)
 
 
 @pytest.fixture
@@ -26,17 +31,21 @@ async def technique(client, db, settings) -> dict:
 async def test_hundred_users_voting_concurrently_count_exactly(client, db, settings, technique):
     voters = await users(db, settings, 100)
     values = [1] * 70 + [-1] * 30
-    responses = await asyncio.gather(*(
-        client.put(f"/techniques/{technique['id']}/vote", json={"value": v}, headers=u.headers)
-        for u, v in zip(voters, values)))
+    responses = await asyncio.gather(
+        *(
+            client.put(f"/techniques/{technique['id']}/vote", json={"value": v}, headers=u.headers)
+            for u, v in zip(voters, values, strict=True)
+        )
+    )
     assert [r.status_code for r in responses] == [200] * 100
     assert await tallies_match_votes(db, "techniques", "technique_id", technique["id"]) == (70, 30)
     # Whoever committed last saw the final tally.
     assert max(r.json()["upvotes"] + r.json()["downvotes"] for r in responses) == 100
 
     # Now all of them change or withdraw at once: 30 flips to +1, 20 withdrawals of +1.
-    flips = [client.put(f"/techniques/{technique['id']}/vote", json={"value": 1}, headers=u.headers)
-             for u in voters[70:]]
+    flips = [
+        client.put(f"/techniques/{technique['id']}/vote", json={"value": 1}, headers=u.headers) for u in voters[70:]
+    ]
     withdrawals = [client.delete(f"/techniques/{technique['id']}/vote", headers=u.headers) for u in voters[:20]]
     responses = await asyncio.gather(*flips, *withdrawals)
     assert {r.status_code for r in responses} == {200}
@@ -62,8 +71,13 @@ async def test_random_votes_over_many_connections_keep_counts_exact(client, db, 
             for _ in range(12):
                 user = rng.choice(batch)
                 kind, item_id = rng.choice(targets)
-                await conn.fetchrow("SELECT * FROM mukti_cast_vote_v1($1::uuid, $2, $3::uuid, $4)",
-                                    user.id, kind, item_id, rng.choice([1, -1, None]))
+                await conn.fetchrow(
+                    "SELECT * FROM mukti_cast_vote_v1($1::uuid, $2, $3::uuid, $4)",
+                    user.id,
+                    kind,
+                    item_id,
+                    rng.choice([1, -1, None]),
+                )
         finally:
             await conn.close()
 
@@ -76,8 +90,7 @@ async def test_random_votes_over_many_connections_keep_counts_exact(client, db, 
 async def test_one_user_voting_50_times_concurrently_leaves_one_vote(client, db, settings, technique):
     voter = await create_user(db, settings)
     url = f"/techniques/{technique['id']}/vote"
-    responses = await asyncio.gather(*(client.put(url, json={"value": 1}, headers=voter.headers)
-                                       for _ in range(50)))
+    responses = await asyncio.gather(*(client.put(url, json={"value": 1}, headers=voter.headers) for _ in range(50)))
     assert {r.status_code for r in responses} == {200}
     assert await db.fetchval("SELECT count(*) FROM votes WHERE user_id = $1::uuid", voter.id) == 1
     assert await tallies_match_votes(db, "techniques", "technique_id", technique["id"]) == (1, 0)
@@ -112,16 +125,18 @@ async def test_vote_is_set_changed_and_removed(client, db, settings, technique):
 async def test_votes_refused_on_own_hidden_and_malformed(client, db, settings, technique):
     voter = await create_user(db, settings)
     moderator = await create_user(db, settings, role="moderator")
-    own = await client.put(f"/techniques/{technique['id']}/vote", json={"value": 1},
-                           headers=technique["author"].headers)
+    own = await client.put(
+        f"/techniques/{technique['id']}/vote", json={"value": 1}, headers=technique["author"].headers
+    )
     assert own.status_code == 403 and own.json()["code"] == "forbidden"
 
     pending = await submit_resource(client, technique["author"])
     for who in (voter, moderator):  # pending items take no votes, whoever can see them
         hidden = await client.put(f"/resources/{pending['id']}/vote", json={"value": 1}, headers=who.headers)
         assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
-    missing = await client.put("/techniques/00000000-0000-0000-0000-000000000000/vote", json={"value": 1},
-                               headers=voter.headers)
+    missing = await client.put(
+        "/techniques/00000000-0000-0000-0000-000000000000/vote", json={"value": 1}, headers=voter.headers
+    )
     assert missing.status_code == 404
 
     for body in ({"value": 0}, {"value": 2}, {"value": 1, "upvotes": 5}, {}):

@@ -10,7 +10,6 @@ import signal
 import asyncpg
 import httpx
 
-from api.settings import Settings
 from jobs.app import configured_app
 from jobs.sweeper import retry_stalled_jobs
 from tests.factories import create_user
@@ -20,10 +19,18 @@ from tests.integration.live_support import Stream, conversations, read_events, s
 from tests.integration.test_conversations_processes import api_processes
 
 
-async def _ask_streaming(http: httpx.AsyncClient, url: str, user, conversation_id: str, content: str,
-                         stream: Stream | None = None, deltas: int | None = None) -> Stream:
-    async with http.stream("POST", f"{url}/conversations/{conversation_id}/messages", json={"content": content},
-                           headers=sse_headers(user)) as response:
+async def _ask_streaming(
+    http: httpx.AsyncClient,
+    url: str,
+    user,
+    conversation_id: str,
+    content: str,
+    stream: Stream | None = None,
+    deltas: int | None = None,
+) -> Stream:
+    async with http.stream(
+        "POST", f"{url}/conversations/{conversation_id}/messages", json={"content": content}, headers=sse_headers(user)
+    ) as response:
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
@@ -31,8 +38,15 @@ async def _ask_streaming(http: httpx.AsyncClient, url: str, user, conversation_i
         return await read_events(response, stream, deltas=deltas)
 
 
-async def _events(http: httpx.AsyncClient, url: str, user, request_id: str, last_id: str | None = None,
-                  stream: Stream | None = None, deltas: int | None = None) -> Stream:
+async def _events(
+    http: httpx.AsyncClient,
+    url: str,
+    user,
+    request_id: str,
+    last_id: str | None = None,
+    stream: Stream | None = None,
+    deltas: int | None = None,
+) -> Stream:
     headers = {**user.headers, **({"Last-Event-ID": last_id} if last_id else {})}
     async with http.stream("GET", f"{url}/queue/{request_id}/events", headers=headers) as response:
         assert response.status_code == 200, await response.aread()
@@ -45,8 +59,9 @@ async def test_a_streamed_reply_equals_the_stored_reply(database_url, db, settin
     conversation_id = await create_conversation(db, user.id)
     async with api_processes(database_url, 1) as (api,), httpx.AsyncClient(timeout=30) as http:
         with worker_process(database_url, stub.base_url, tmp_path / "worker.log"):
-            stream = await _ask_streaming(http, api.url, user, conversation_id, "Is courage a kind of knowledge?",
-                                          deltas=3)
+            stream = await _ask_streaming(
+                http, api.url, user, conversation_id, "Is courage a kind of knowledge?", deltas=3
+            )
             request_id = stream.events[0].data["request_id"]
             # Meanwhile GET /queue shows the text so far.
             polled = (await http.get(f"{api.url}/queue/{request_id}", headers=user.headers)).json()
@@ -63,10 +78,13 @@ async def test_a_streamed_reply_equals_the_stored_reply(database_url, db, settin
     assert done.data["reply"]["stopped"] is False and done.data["reply"]["seq"] == 2
     assert polled["status"] == "processing" and reply.startswith(polled["partial"]) and polled["partial"]
     # One usage record, from the stream's usage (not estimated), with a time to first token.
-    row = await db.fetchrow("""SELECT q.usage_estimated, q.first_token_ms, q.completion_tokens,
+    row = await db.fetchrow(
+        """SELECT q.usage_estimated, q.first_token_ms, q.completion_tokens,
                                       (SELECT count(*) FROM usage_events u WHERE u.request_id = q.id) AS events,
                                       (SELECT count(*) FROM request_stream_chunks) AS chunks
-                                 FROM request_queue q WHERE q.id = $1::uuid""", request_id)
+                                 FROM request_queue q WHERE q.id = $1::uuid""",
+        request_id,
+    )
     assert row["events"] == 1 and row["usage_estimated"] is False and row["first_token_ms"] is not None
     assert row["completion_tokens"] > 0 and row["chunks"] == 0
     # A finished request replays at once, from any offset.
@@ -83,8 +101,7 @@ async def test_resuming_on_another_api_process_misses_and_repeats_nothing(databa
     conversation_id = await create_conversation(db, user.id)
     async with api_processes(database_url, 2) as (first, second), httpx.AsyncClient(timeout=30) as http:
         with worker_process(database_url, stub.base_url, tmp_path / "worker.log"):
-            half = await _ask_streaming(http, first.url, user, conversation_id, "What makes an action just?",
-                                        deltas=4)
+            half = await _ask_streaming(http, first.url, user, conversation_id, "What makes an action just?", deltas=4)
             request_id = half.events[0].data["request_id"]
             rest = await _events(http, second.url, user, request_id, half.last_id)
     reply = await stored_reply(db, request_id)
@@ -92,8 +109,9 @@ async def test_resuming_on_another_api_process_misses_and_repeats_nothing(databa
     assert half.text() + rest.text() == reply == rest.final.data["reply"]["content"]
 
 
-async def test_a_worker_killed_mid_stream_gives_reset_then_the_whole_reply_once(database_url, db, settings, stub,
-                                                                               tmp_path):
+async def test_a_worker_killed_mid_stream_gives_reset_then_the_whole_reply_once(
+    database_url, db, settings, stub, tmp_path
+):
     stub_control(stub, tokens_per_second=10, reply_repeat=3)
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
@@ -119,17 +137,22 @@ async def test_a_worker_killed_mid_stream_gives_reset_then_the_whole_reply_once(
     reply = await stored_reply(db, request_id)
     kinds = stream.kinds()
     assert before and kinds.count("reset") == 1
-    after_reset = "".join(e.data["text"] for e in stream.events[kinds.index("reset"):] if e.kind == "delta")
+    after_reset = "".join(e.data["text"] for e in stream.events[kinds.index("reset") :] if e.kind == "delta")
     assert after_reset == stream.text() == reply == stream.final.data["reply"]["content"]
     assert stream.events[kinds.index("reset")].id == "2-0"
 
 
 async def _quota(db: asyncpg.Connection, user_id: str) -> dict:
-    return dict(await db.fetchrow("""
+    return dict(
+        await db.fetchrow(
+            """
         SELECT s.questions_this_hour, s.questions_today, s.tokens_today,
                (SELECT count(*) FROM rate_limits h WHERE h.subject = $1 AND h.action = 'question') AS hits,
                (SELECT count(*) FROM usage_events u WHERE u.user_id = s.user_id) AS usage_events
-          FROM subscriptions s WHERE s.user_id = $1::uuid""", user_id))
+          FROM subscriptions s WHERE s.user_id = $1::uuid""",
+            user_id,
+        )
+    )
 
 
 async def test_cancelling_a_pending_request_gives_its_quota_back(database_url, db, settings):
@@ -138,15 +161,17 @@ async def test_cancelling_a_pending_request_gives_its_quota_back(database_url, d
     conversation_id = await create_conversation(db, user.id)
     async with api_processes(database_url, 1) as (api,), httpx.AsyncClient(timeout=30) as http:
         before = await _quota(db, user.id)
-        asked = await http.post(f"{api.url}/conversations/{conversation_id}/messages", json={"content": "Why?"},
-                                headers=user.headers)
+        asked = await http.post(
+            f"{api.url}/conversations/{conversation_id}/messages", json={"content": "Why?"}, headers=user.headers
+        )
         request_id = asked.json()["request_id"]
         assert (await _quota(db, user.id))["hits"] == before["hits"] + 1
         # Someone else's request: 404 everywhere, and nothing changes.
         assert (await http.post(f"{api.url}/queue/{request_id}/cancel", headers=other.headers)).status_code == 404
         assert (await http.get(f"{api.url}/queue/{request_id}/events", headers=other.headers)).status_code == 404
-        bad = await http.get(f"{api.url}/queue/{request_id}/events",
-                             headers={**user.headers, "Last-Event-ID": "yesterday"})
+        bad = await http.get(
+            f"{api.url}/queue/{request_id}/events", headers={**user.headers, "Last-Event-ID": "yesterday"}
+        )
         assert bad.status_code == 422 and "Last-Event-ID" in bad.json()["detail"]
         async with http.stream("GET", f"{api.url}/queue/{request_id}/events", headers=user.headers) as response:
             watching = asyncio.create_task(read_events(response))
@@ -158,21 +183,22 @@ async def test_cancelling_a_pending_request_gives_its_quota_back(database_url, d
     assert cancelled.status_code == 200 and cancelled.json() == {"request_id": request_id, "status": "cancelled"}
     assert again.status_code == 409 and again.json()["code"] == "conflict"
     assert status["status"] == "cancelled" and "reply" not in status
-    assert watched.kinds() == ["status", "cancelled"] and watched.events[0].data == {"status": "pending",
-                                                                                    "position": 1}
+    assert watched.kinds() == ["status", "cancelled"] and watched.events[0].data == {"status": "pending", "position": 1}
     assert await _quota(db, user.id) == before
     assert await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'answer_question'") == 0
 
 
-async def test_cancelling_a_streaming_request_stores_the_reply_as_far_as_it_got(database_url, db, settings, stub,
-                                                                               tmp_path):
+async def test_cancelling_a_streaming_request_stores_the_reply_as_far_as_it_got(
+    database_url, db, settings, stub, tmp_path
+):
     stub_control(stub, tokens_per_second=5, reply_repeat=5)
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
     async with api_processes(database_url, 1) as (api,), httpx.AsyncClient(timeout=30) as http:
         with worker_process(database_url, stub.base_url, tmp_path / "worker.log"):
-            stream = await _ask_streaming(http, api.url, user, conversation_id, "Is knowledge justified belief?",
-                                          deltas=3)
+            stream = await _ask_streaming(
+                http, api.url, user, conversation_id, "Is knowledge justified belief?", deltas=3
+            )
             request_id = stream.events[0].data["request_id"]
             started = asyncio.get_running_loop().time()
             cancelled = await http.post(f"{api.url}/queue/{request_id}/cancel", headers=user.headers)
@@ -181,6 +207,7 @@ async def test_cancelling_a_streaming_request_stores_the_reply_as_far_as_it_got(
 
             async def call_ended():
                 return stub_stats(stub)["in_flight"] == 0
+
             await wait_until(call_ended, 1, "the LLM call to end")
 
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "completed"
@@ -191,12 +218,20 @@ async def test_cancelling_a_streaming_request_stores_the_reply_as_far_as_it_got(
     assert stream.text() == reply == done.data["reply"]["content"]
     full = stub_stats(stub)["calls"][0]["content"]  # the question; the full reply would be 5 sentences
     assert full and reply.count("?") < 5
-    row = await db.fetchrow("""SELECT q.status, q.stopped, q.usage_estimated, q.completion_tokens,
+    row = await db.fetchrow(
+        """SELECT q.status, q.stopped, q.usage_estimated, q.completion_tokens,
                                       (SELECT count(*) FROM usage_events u WHERE u.request_id = q.id) AS events
-                                 FROM request_queue q WHERE q.id = $1::uuid""", request_id)
+                                 FROM request_queue q WHERE q.id = $1::uuid""",
+        request_id,
+    )
     # The stream was cut before its usage chunk: billed once, on estimated usage.
-    assert dict(row) == {"status": "completed", "stopped": True, "usage_estimated": True,
-                         "completion_tokens": row["completion_tokens"], "events": 1}
+    assert dict(row) == {
+        "status": "completed",
+        "stopped": True,
+        "usage_estimated": True,
+        "completion_tokens": row["completion_tokens"],
+        "events": 1,
+    }
     assert row["completion_tokens"] > 0
 
 
@@ -208,11 +243,13 @@ async def test_two_hundred_clients_stream_through_one_api_process(database_url, 
     conversation_ids = await conversations(db, user.id, n)
     limits = httpx.Limits(max_connections=n + 10)
     async with api_processes(database_url, 1) as (api,), httpx.AsyncClient(timeout=120, limits=limits) as http:
-        with worker_process(database_url, stub.base_url, tmp_path / "worker.log",
-                            MUKTI_WORKER_CONCURRENCY=str(n + 20)):
-            streams = await asyncio.gather(*(
-                _ask_streaming(http, api.url, user, c, f"Question {i}: what is a good life?")
-                for i, c in enumerate(conversation_ids)))
+        with worker_process(database_url, stub.base_url, tmp_path / "worker.log", MUKTI_WORKER_CONCURRENCY=str(n + 20)):
+            streams = await asyncio.gather(
+                *(
+                    _ask_streaming(http, api.url, user, c, f"Question {i}: what is a good life?")
+                    for i, c in enumerate(conversation_ids)
+                )
+            )
     assert all(s.final is not None and s.final.kind == "done" for s in streams)
     for stream in streams:
         request_id = stream.events[0].data["request_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -13,21 +13,35 @@ from db.queries import QUERIES
 from tests.factories import create_user
 
 
-async def _write(db: asyncpg.Connection, user_id: str, texts: list[str], *, archived: int = 0,
-                 ts_config: str = "english") -> uuid.UUID:
+async def _write(
+    db: asyncpg.Connection, user_id: str, texts: list[str], *, archived: int = 0, ts_config: str = "english"
+) -> uuid.UUID:
     """A conversation holding `texts` as seq 1..n; the first `archived` of them in last year's archive."""
     conversation_id = await db.fetchval(
         "INSERT INTO conversations (user_id, message_count, archived_count) VALUES ($1::uuid, $2, $3) RETURNING id",
-        user_id, len(texts), archived)
-    long_ago = datetime.now(timezone.utc) - timedelta(days=365)
+        user_id,
+        len(texts),
+        archived,
+    )
+    long_ago = datetime.now(UTC) - timedelta(days=365)
     await db.execute("SELECT mukti_ensure_partitions_v1('archived_messages', 'month', $1, 1)", long_ago)
     for seq, text in enumerate(texts, start=1):
-        table, created_at = (("archived_messages", long_ago + timedelta(minutes=seq)) if seq <= archived
-                             else ("recent_messages", datetime.now(timezone.utc)))
+        table, created_at = (
+            ("archived_messages", long_ago + timedelta(minutes=seq))
+            if seq <= archived
+            else ("recent_messages", datetime.now(UTC))
+        )
         await db.execute(
             f"INSERT INTO {table} (conversation_id, seq, user_id, role, content, ts_config, created_at)"
             " VALUES ($1, $2, $3::uuid, $4, $5, $6::regconfig, $7)",
-            conversation_id, seq, user_id, "user" if seq % 2 else "assistant", text, ts_config, created_at)
+            conversation_id,
+            seq,
+            user_id,
+            "user" if seq % 2 else "assistant",
+            text,
+            ts_config,
+            created_at,
+        )
     return conversation_id
 
 
@@ -43,13 +57,20 @@ def _contents(body: dict) -> set[tuple[str, int]]:
 
 async def test_stemming_phrases_exclusions_and_or(db, client, settings):
     user = await create_user(db, settings)
-    c = str(await _write(db, user.id, [
-        "Which questions would Socrates ask first?",      # 1 (archived)
-        "Can virtue be taught at all?",                    # 2 (archived)
-        "What is taught is not always virtue.",            # 3
-        "Justice is the theme of the Republic.",           # 4
-        "Courage appears in the Laches.",                  # 5
-    ], archived=2))
+    c = str(
+        await _write(
+            db,
+            user.id,
+            [
+                "Which questions would Socrates ask first?",  # 1 (archived)
+                "Can virtue be taught at all?",  # 2 (archived)
+                "What is taught is not always virtue.",  # 3
+                "Justice is the theme of the Republic.",  # 4
+                "Courage appears in the Laches.",  # 5
+            ],
+            archived=2,
+        )
+    )
 
     assert _contents(await _search(client, user, q="questioning")) == {(c, 1)}
     assert _contents(await _search(client, user, q='"virtue be taught"')) == {(c, 2)}
@@ -82,8 +103,11 @@ async def test_two_users_with_the_same_words_never_see_each_others_messages(db, 
     # Bob writes a message containing the text of Alice's scope lexeme: it must not put
     # his message into her results (the scope is weight A; words are weight D).
     alice_lexeme = "u" + alice.id.replace("-", "")
-    await db.execute("UPDATE recent_messages SET content = $2 || ' examined' WHERE conversation_id = $1 AND seq = 3",
-                     uuid.UUID(bob_conversation), alice_lexeme)
+    await db.execute(
+        "UPDATE recent_messages SET content = $2 || ' examined' WHERE conversation_id = $1 AND seq = 3",
+        uuid.UUID(bob_conversation),
+        alice_lexeme,
+    )
 
     for user, own in ((alice, alice_conversation), (bob, bob_conversation)):
         body = await _search(client, user, q="examined")
@@ -98,8 +122,9 @@ async def test_filter_by_conversation(db, client, settings):
     first = str(await _write(db, user.id, ["the allegory of the cave"], archived=1))
     second = str(await _write(db, user.id, ["shadows in the cave"]))
     assert {i["conversation_id"] for i in (await _search(client, user, q="cave"))["items"]} == {first, second}
-    assert {i["conversation_id"] for i in (await _search(client, user, q="cave", conversation_id=second))["items"]} \
-        == {second}
+    assert {i["conversation_id"] for i in (await _search(client, user, q="cave", conversation_id=second))["items"]} == {
+        second
+    }
 
 
 async def test_cursor_pages_are_ranked_complete_and_bound_to_their_query(db, client, settings):
@@ -123,8 +148,9 @@ async def test_cursor_pages_are_ranked_complete_and_bound_to_their_query(db, cli
     assert keys == sorted(keys)
 
     first = await _search(client, user, q="forms", limit=5)
-    response = await client.get("/search", params={"q": "filler1", "cursor": first["next_cursor"]},
-                                headers=user.headers)
+    response = await client.get(
+        "/search", params={"q": "filler1", "cursor": first["next_cursor"]}, headers=user.headers
+    )
     assert response.status_code == 422 and response.json()["field"] == "cursor"
 
 
@@ -140,9 +166,14 @@ async def test_the_users_language_chooses_the_configuration(db, client, settings
 
 async def test_empty_or_bad_input_is_422_naming_the_field(db, client, settings):
     user = await create_user(db, settings)
-    for params, field in (({}, "q"), ({"q": "   "}, "q"), ({"q": "x" * 1001}, "q"),
-                          ({"q": "a", "limit": 0}, "limit"), ({"q": "a", "cursor": "%%%"}, "cursor"),
-                          ({"q": "a", "conversation_id": "nope"}, "conversation_id")):
+    for params, field in (
+        ({}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "x" * 1001}, "q"),
+        ({"q": "a", "limit": 0}, "limit"),
+        ({"q": "a", "cursor": "%%%"}, "cursor"),
+        ({"q": "a", "conversation_id": "nope"}, "conversation_id"),
+    ):
         response = await client.get("/search", params=params, headers=user.headers)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["field"] == field, (params, response.json())
@@ -157,16 +188,32 @@ def _nodes(plan: dict):
 async def test_the_plan_reads_every_partition_through_the_scoped_index(db, settings):
     user = await create_user(db, settings)
     await _write(db, user.id, ["the cave", "the sun", "the line"], archived=2)
-    plan = json.loads(await db.fetchval(
-        "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"],
-        uuid.UUID(user.id), "cave", None, None, None, None, 21))[0]["Plan"]
+    plan = json.loads(
+        await db.fetchval(
+            "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"],
+            uuid.UUID(user.id),
+            "cave",
+            None,
+            None,
+            None,
+            None,
+            21,
+        )
+    )[0]["Plan"]
     nodes = list(_nodes(plan))
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Bitmap Heap Scan"}
     indexes = {n["Index Name"] for n in nodes if n["Node Type"] == "Bitmap Index Scan"}
-    partitions = {r["relname"] for r in await db.fetch(
-        "SELECT inhrelid::regclass::text AS relname FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass")}
+    partitions = {
+        r["relname"]
+        for r in await db.fetch(
+            "SELECT inhrelid::regclass::text AS relname FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+        )
+    }
     assert scanned == partitions | {"recent_messages"}
     # The partitions' indexes are named after the indexed function (derived from the parent's).
     assert indexes == {"recent_messages_scoped_search_idx"} | {f"{p}_mukti_scoped_tsvector_v1_idx" for p in partitions}
-    assert not [n for n in nodes if n["Node Type"] in ("Seq Scan", "Index Scan") and
-                n.get("Relation Name", "").endswith("messages")]
+    assert not [
+        n
+        for n in nodes
+        if n["Node Type"] in ("Seq Scan", "Index Scan") and n.get("Relation Name", "").endswith("messages")
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -21,7 +21,10 @@ async def _conversation(db: asyncpg.Connection, user_id: str, total: int, archiv
     archived = max(0, total - RECENT)
     conversation_id = await db.fetchval(
         "INSERT INTO conversations (user_id, message_count, archived_count) VALUES ($1::uuid, $2, $3) RETURNING id",
-        user_id, total, archived)
+        user_id,
+        total,
+        archived,
+    )
     months = (archived // (24 * 28)) + 2
     await db.execute("SELECT mukti_ensure_partitions_v1('archived_messages', 'month', $1, $2)", archive_start, months)
     await db.execute(
@@ -29,22 +32,31 @@ async def _conversation(db: asyncpg.Connection, user_id: str, total: int, archiv
            SELECT $1, s, $2::uuid, CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END,
                   'message number ' || s, $3::timestamptz + s * interval '1 hour'
              FROM generate_series(1, $4::integer) s""",
-        conversation_id, user_id, archive_start, archived)
+        conversation_id,
+        user_id,
+        archive_start,
+        archived,
+    )
     await db.execute(
         """INSERT INTO recent_messages (conversation_id, seq, user_id, role, content, created_at)
            SELECT $1, s, $2::uuid, CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END,
                   'message number ' || s, now() - ($4::integer - s) * interval '1 minute'
              FROM generate_series($3::integer, $4::integer) s""",
-        conversation_id, user_id, archived + 1, total)
+        conversation_id,
+        user_id,
+        archived + 1,
+        total,
+    )
     return conversation_id
 
 
 async def test_every_seq_once_in_order_across_the_archive_boundary_and_partitions(db, client, settings):
     user = await create_user(db, settings)
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=200)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
     conversation_id = await _conversation(db, user.id, 3210, start)
     partitions = await db.fetchval(
-        "SELECT count(DISTINCT tableoid) FROM archived_messages WHERE conversation_id = $1", conversation_id)
+        "SELECT count(DISTINCT tableoid) FROM archived_messages WHERE conversation_id = $1", conversation_id
+    )
     assert partitions >= 5
 
     seen: list[int] = []
@@ -69,7 +81,7 @@ async def test_every_seq_once_in_order_across_the_archive_boundary_and_partition
 
 async def test_before_is_exclusive_and_pages_span_the_boundary(db, client, settings):
     user = await create_user(db, settings)
-    conversation_id = await _conversation(db, user.id, 120, datetime.now(timezone.utc) - timedelta(days=40))
+    conversation_id = await _conversation(db, user.id, 120, datetime.now(UTC) - timedelta(days=40))
     url = f"/conversations/{conversation_id}/messages"
 
     newest = (await client.get(url, headers=user.headers)).json()
@@ -77,21 +89,24 @@ async def test_before_is_exclusive_and_pages_span_the_boundary(db, client, setti
 
     across = (await client.get(url, params={"before": 76, "limit": 10}, headers=user.headers)).json()
     assert [m["seq"] for m in across["items"]] == list(range(66, 76))  # 70 is the last archived one
-    following = (await client.get(url, params={"cursor": across["next_cursor"], "limit": 10},
-                                  headers=user.headers)).json()
+    following = (
+        await client.get(url, params={"cursor": across["next_cursor"], "limit": 10}, headers=user.headers)
+    ).json()
     assert [m["seq"] for m in following["items"]] == list(range(56, 66))
 
     first = (await client.get(url, params={"before": 3}, headers=user.headers)).json()
     assert [m["seq"] for m in first["items"]] == [1, 2] and first["next_cursor"] is None
     assert first["items"][0]["created_at"].endswith("Z")
     assert (await client.get(url, params={"before": 1}, headers=user.headers)).json() == {
-        "items": [], "next_cursor": None}
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 async def test_someone_elses_or_unknown_conversation_is_404(db, client, settings):
     owner = await create_user(db, settings)
     other = await create_user(db, settings)
-    conversation_id = await _conversation(db, owner.id, 10, datetime.now(timezone.utc))
+    conversation_id = await _conversation(db, owner.id, 10, datetime.now(UTC))
     for url in (f"/conversations/{conversation_id}/messages", f"/conversations/{uuid.uuid4()}/messages"):
         response = await client.get(url, headers=other.headers)
         assert response.status_code == 404
@@ -100,10 +115,14 @@ async def test_someone_elses_or_unknown_conversation_is_404(db, client, settings
 
 async def test_bad_paging_input_is_422(db, client, settings):
     user = await create_user(db, settings)
-    conversation_id = await _conversation(db, user.id, 5, datetime.now(timezone.utc))
+    conversation_id = await _conversation(db, user.id, 5, datetime.now(UTC))
     url = f"/conversations/{conversation_id}/messages"
-    for params, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"before": 0}, "before"),
-                          ({"cursor": "not-a-cursor"}, "cursor")):
+    for params, field in (
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"before": 0}, "before"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+    ):
         response = await client.get(url, params=params, headers=user.headers)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["field"] == field
@@ -120,7 +139,7 @@ def _executed_partitions(plan: dict) -> set[str]:
 
 async def test_a_page_reads_only_the_partitions_that_hold_it(db, settings):
     user = await create_user(db, settings)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     conversation_id = await _conversation(db, user.id, 24 * 31 * 10, start)  # ten months of archive
     explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["search_history_page"]
 
@@ -138,7 +157,7 @@ async def test_a_page_reads_only_the_partitions_that_hold_it(db, settings):
 async def test_history_and_asking_share_the_path(db, client, settings):
     """GET here and POST in the conversations feature are merged on one path by Litestar."""
     user = await create_user(db, settings)
-    conversation_id = await _conversation(db, user.id, 3, datetime.now(timezone.utc))
+    conversation_id = await _conversation(db, user.id, 3, datetime.now(UTC))
     url = f"/conversations/{conversation_id}/messages"
     assert (await client.get(url, headers=user.headers)).status_code == 200
     response = await client.post(url, json={"content": ""}, headers=user.headers)

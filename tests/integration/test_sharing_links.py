@@ -10,34 +10,58 @@ from contextlib import AsyncExitStack
 import asyncpg
 import pytest
 
-from api.settings import Settings
 from api.sharing import service
+from core.settings import Settings
 from tests import factories
 from tests.factories import create_user
 from tests.live_app import live_client
 
 
-async def make_conversation(db: asyncpg.Connection, user: factories.TestUser, *, archived: int = 0, recent: int = 3,
-                            title: str = "What is justice?") -> str:
+async def make_conversation(
+    db: asyncpg.Connection,
+    user: factories.TestUser,
+    *,
+    archived: int = 0,
+    recent: int = 3,
+    title: str = "What is justice?",
+) -> str:
     """A conversation with messages 1..archived in archived_messages and the next `recent` in recent_messages."""
     total = archived + recent
     conversation_id = await db.fetchval(
         "INSERT INTO conversations (user_id, title, message_count, archived_count) VALUES ($1::uuid, $2, $3, $4)"
-        " RETURNING id::text", user.id, title, total, archived)
+        " RETURNING id::text",
+        user.id,
+        title,
+        total,
+        archived,
+    )
     for seq in range(1, total + 1):
         table = "archived_messages" if seq <= archived else "recent_messages"
         await db.execute(
             f"INSERT INTO {table} (conversation_id, seq, user_id, role, content, created_at)"
             " VALUES ($1::uuid, $2, $3::uuid, $4, $5, now())",
-            conversation_id, seq, user.id, "user" if seq % 2 else "assistant", f"message {seq}")
+            conversation_id,
+            seq,
+            user.id,
+            "user" if seq % 2 else "assistant",
+            f"message {seq}",
+        )
     return conversation_id
 
 
 async def add_message(db: asyncpg.Connection, user: factories.TestUser, conversation_id: str, content: str) -> None:
-    seq = await db.fetchval("UPDATE conversations SET message_count = message_count + 1 WHERE id = $1::uuid"
-                            " RETURNING message_count", conversation_id)
-    await db.execute("INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)"
-                     " VALUES ($1::uuid, $2, $3::uuid, 'user', $4)", conversation_id, seq, user.id, content)
+    seq = await db.fetchval(
+        "UPDATE conversations SET message_count = message_count + 1 WHERE id = $1::uuid RETURNING message_count",
+        conversation_id,
+    )
+    await db.execute(
+        "INSERT INTO recent_messages (conversation_id, seq, user_id, role, content)"
+        " VALUES ($1::uuid, $2, $3::uuid, 'user', $4)",
+        conversation_id,
+        seq,
+        user.id,
+        content,
+    )
 
 
 async def share(client, user: factories.TestUser, conversation_id: str, **body) -> dict:
@@ -74,9 +98,11 @@ async def test_fifty_concurrent_views_of_a_ten_view_link(client, db, settings):
 
     assert Counter(r.status_code for r in responses) == {200: 10, 410: 40}
     assert all(r.json()["code"] == "gone" for r in responses if r.status_code == 410)
-    row = await db.fetchrow("SELECT view_count, (SELECT count(*) FROM shared_link_views v"
-                            " WHERE v.shared_link_id = l.id) AS logged FROM shared_links l WHERE id = $1::uuid",
-                            link["id"])
+    row = await db.fetchrow(
+        "SELECT view_count, (SELECT count(*) FROM shared_link_views v"
+        " WHERE v.shared_link_id = l.id) AS logged FROM shared_links l WHERE id = $1::uuid",
+        link["id"],
+    )
     assert (row["view_count"], row["logged"]) == (10, 10)
 
 
@@ -84,8 +110,11 @@ async def test_expired_and_revoked_links_are_gone_and_unknown_is_404(client, db,
     owner = await create_user(db, settings)
     conversation_id = await make_conversation(db, owner)
     expired, revoked = await share(client, owner, conversation_id), await share(client, owner, conversation_id)
-    await db.execute("UPDATE shared_links SET created_at = now() - interval '2 days',"
-                     " expires_at = now() - interval '1 second' WHERE id = $1::uuid", expired["id"])
+    await db.execute(
+        "UPDATE shared_links SET created_at = now() - interval '2 days',"
+        " expires_at = now() - interval '1 second' WHERE id = $1::uuid",
+        expired["id"],
+    )
     assert (await client.delete(f"/shares/{revoked['id']}", headers=owner.headers)).status_code == 204
     assert (await client.delete(f"/shares/{revoked['id']}", headers=owner.headers)).status_code == 204
 
@@ -103,8 +132,9 @@ async def test_another_user_cannot_see_or_touch_your_links(client, db, settings)
     link = await share(client, owner, conversation_id)
 
     assert (await client.get(f"/conversations/{conversation_id}/shares", headers=other.headers)).status_code == 404
-    assert (await client.post(f"/conversations/{conversation_id}/shares", json={},
-                              headers=other.headers)).status_code == 404
+    assert (
+        await client.post(f"/conversations/{conversation_id}/shares", json={}, headers=other.headers)
+    ).status_code == 404
     assert (await client.delete(f"/shares/{link['id']}", headers=other.headers)).status_code == 404
     assert (await client.get(f"/shares/{link['id']}/analytics", headers=other.headers)).status_code == 404
     assert await db.fetchval("SELECT revoked_at FROM shared_links WHERE id = $1::uuid", link["id"]) is None
@@ -123,9 +153,11 @@ async def test_database_holds_no_plaintext_token_password_or_address(client, db,
 
     secrets_ = [link["token"], password, address]
     needles = secrets_ + [s.encode().hex() for s in secrets_]  # bytea renders as hex
-    tables = await db.fetch("SELECT c.oid::regclass::text AS name FROM pg_class c"
-                            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition")
+    tables = await db.fetch(
+        "SELECT c.oid::regclass::text AS name FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+    )
     for table in tables:
         for needle in needles:
             hits = await db.fetchval(f"SELECT count(*) FROM {table['name']} t WHERE strpos(t::text, $1) > 0", needle)
@@ -158,8 +190,9 @@ async def test_parallel_wrong_passwords_are_throttled_with_retry_after(client, d
     url = f"/shared/{link['token']}"
 
     async with live_client(settings) as concurrent:
-        guesses = await asyncio.gather(*(concurrent.get(url, headers={"X-Share-Password": f"guess {i}"})
-                                         for i in range(12)))
+        guesses = await asyncio.gather(
+            *(concurrent.get(url, headers={"X-Share-Password": f"guess {i}"}) for i in range(12))
+        )
 
         assert Counter(r.status_code for r in guesses) == {401: 5, 429: 7}
         for limited in (r for r in guesses if r.status_code == 429):
@@ -167,8 +200,9 @@ async def test_parallel_wrong_passwords_are_throttled_with_retry_after(client, d
             assert 1 <= int(limited.headers["retry-after"]) <= 15 * 60
         # Throttled means not even tried, right password included; other links are unaffected.
         assert (await concurrent.get(url, headers={"X-Share-Password": "sesame"})).status_code == 429
-        assert (await concurrent.get(f"/shared/{other_link['token']}",
-                                     headers={"X-Share-Password": "sesame"})).status_code == 200
+        assert (
+            await concurrent.get(f"/shared/{other_link['token']}", headers={"X-Share-Password": "sesame"})
+        ).status_code == 200
     # The throttle is per address too: another client address can still get in.
     async with live_client(settings, client_address="198.51.100.7") as elsewhere:
         assert (await elsewhere.get(url, headers={"X-Share-Password": "sesame"})).status_code == 200
@@ -214,19 +248,22 @@ async def test_wrong_guesses_from_many_addresses_hit_the_per_link_cap(client, db
     url = f"/shared/{link['token']}"
 
     async with AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(live_client(settings, client_address=f"203.0.113.{i}"))
-                   for i in range(1, 5)]
+        clients = [
+            await stack.enter_async_context(live_client(settings, client_address=f"203.0.113.{i}")) for i in range(1, 5)
+        ]
         # Four guesses from each of three addresses, all at once: each address is under its
         # own limit of five, but the link allows eight wrong guesses in all.
-        guesses = await asyncio.gather(*(c.get(url, headers={"X-Share-Password": f"guess {i}"})
-                                         for c in clients[:3] for i in range(4)))
+        guesses = await asyncio.gather(
+            *(c.get(url, headers={"X-Share-Password": f"guess {i}"}) for c in clients[:3] for i in range(4))
+        )
         assert Counter(r.status_code for r in guesses) == {401: 8, 429: 4}
         # A fresh address is refused unverified, right password included (see service.py).
         fresh = await clients[3].get(url, headers={"X-Share-Password": "sesame"})
         assert fresh.status_code == 429 and fresh.json()["code"] == "rate_limited"
         assert 3000 < int(fresh.headers["retry-after"]) <= 60 * 60
-        assert (await clients[3].get(f"/shared/{other_link['token']}",
-                                     headers={"X-Share-Password": "sesame"})).status_code == 200
+        assert (
+            await clients[3].get(f"/shared/{other_link['token']}", headers={"X-Share-Password": "sesame"})
+        ).status_code == 200
     assert await db.fetchval("SELECT view_count FROM shared_links WHERE id = $1::uuid", link["id"]) == 0
 
 
@@ -275,15 +312,18 @@ async def test_list_never_shows_tokens_and_pages_newest_first(client, db, settin
     assert all(link["token"] not in text for link in links) and "token" not in seen[0]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"expires_in": 90 * 24 * 3600 + 1}, "expires_in"),
-    ({"expires_in": 0}, "expires_in"),
-    ({"max_views": 0}, "max_views"),
-    ({"max_views": 100_001}, "max_views"),
-    ({"password": "abc"}, "password"),
-    ({"view_count": 5}, "view_count"),
-    ({"user_id": "00000000-0000-0000-0000-000000000000"}, "user_id"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"expires_in": 90 * 24 * 3600 + 1}, "expires_in"),
+        ({"expires_in": 0}, "expires_in"),
+        ({"max_views": 0}, "max_views"),
+        ({"max_views": 100_001}, "max_views"),
+        ({"password": "abc"}, "password"),
+        ({"view_count": 5}, "view_count"),
+        ({"user_id": "00000000-0000-0000-0000-000000000000"}, "user_id"),
+    ],
+)
 async def test_create_rejects_bad_or_privileged_input(client, db, settings: Settings, body, field):
     owner = await create_user(db, settings)
     conversation_id = await make_conversation(db, owner)
@@ -296,8 +336,9 @@ async def test_create_rejects_bad_or_privileged_input(client, db, settings: Sett
 async def test_expiry_defaults_to_seven_days(client, db, settings):
     owner = await create_user(db, settings)
     link = await share(client, owner, await make_conversation(db, owner))
-    seconds = await db.fetchval("SELECT extract(epoch FROM expires_at - created_at) FROM shared_links"
-                                " WHERE id = $1::uuid", link["id"])
+    seconds = await db.fetchval(
+        "SELECT extract(epoch FROM expires_at - created_at) FROM shared_links WHERE id = $1::uuid", link["id"]
+    )
     assert round(seconds) == 7 * 24 * 3600
 
 

@@ -6,33 +6,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from jobs import maintenance
 from tests.factories import create_user
-from tests.integration.usage_support import as_role, open_connector, record_usage, worker_app
+from tests.integration.usage_support import (
+    as_role,
+    open_connector,
+    record_usage,
+    worker_app,
+)
 
 ENSURE = "SELECT mukti_ensure_partitions_v1('usage_events', 'day', $1, $2)"
-TASKS = ("maintenance.ensure_partitions", "maintenance.rollup_usage", "maintenance.expire_usage_events",
-         "maintenance.purge_rate_limits", "maintenance.refresh_matviews", "maintenance.check_default_partitions")
+TASKS = (
+    "maintenance.ensure_partitions",
+    "maintenance.rollup_usage",
+    "maintenance.expire_usage_events",
+    "maintenance.purge_rate_limits",
+    "maintenance.refresh_matviews",
+    "maintenance.check_default_partitions",
+)
 
 
 def _noon(days_ago: int) -> datetime:
-    day = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    day = datetime.now(UTC) - timedelta(days=days_ago)
     return day.replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 async def _report(client, admin, month: str) -> list[dict]:
-    response = await client.get("/admin/reports/monthly", params={"month": month, "limit": 100},
-                                headers=admin.headers)
+    response = await client.get("/admin/reports/monthly", params={"month": month, "limit": 100}, headers=admin.headers)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
 
-async def test_retention_drops_old_partitions_and_the_monthly_report_is_unchanged(client, db, settings,
-                                                                                    database_url):
+async def test_retention_drops_old_partitions_and_the_monthly_report_is_unchanged(client, db, settings, database_url):
     admin = await create_user(db, settings, role="admin")
     user = await create_user(db, settings)
     old = _noon(100)
@@ -41,7 +50,7 @@ async def test_retention_drops_old_partitions_and_the_monthly_report_is_unchange
     for model, prompt in (("socrates-small", 100), ("socrates-small", 50), ("socrates-large", 10)):
         await record_usage(db, user.id, old, model=model, prompt_tokens=prompt, cost="0.002500")
     await record_usage(db, user.id, _noon(0))
-    stray_at = datetime(2001, 1, 1, tzinfo=timezone.utc)  # no partition: lands in the default
+    stray_at = datetime(2001, 1, 1, tzinfo=UTC)  # no partition: lands in the default
     await db.execute("INSERT INTO usage_events (user_id, occurred_at) VALUES ($1, $2)", user.id, stray_at)
 
     month = f"{old:%Y-%m}"
@@ -79,8 +88,7 @@ async def test_rollup_waits_for_inserts_in_flight_and_misses_none(db, settings, 
         roller_pid = roller.get_server_pid()
         deadline = time.monotonic() + 10
         # Another session's lock wait is a server-side state with no event to await: poll it.
-        while await db.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
-                                roller_pid) != "Lock":
+        while await db.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", roller_pid) != "Lock":
             assert time.monotonic() < deadline and not rolling.done(), "the rollup did not wait"
             await asyncio.sleep(0.01)
         await slow_tx.commit()
@@ -108,7 +116,8 @@ async def _state(db: asyncpg.Connection) -> dict:
     return {
         "partitions": await db.fetchval(
             "SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'usage_events'::regclass"),
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'usage_events'::regclass"
+        ),
         "events": await db.fetchval("SELECT count(*) FROM usage_events"),
         "rate_limits": await db.fetchval("SELECT count(*) FROM rate_limits"),
         "hourly": await db.fetch("SELECT * FROM analytics.usage_hourly ORDER BY hour, model, event_type"),
@@ -130,7 +139,8 @@ async def test_each_maintenance_task_run_twice_in_a_row_is_harmless(db, settings
         "INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at) "
         "SELECT 'question', $1::text, $1::uuid, now() - interval '2 hours', now() - interval '1 hour' "
         "FROM generate_series(1, 3) UNION ALL SELECT 'question', $1::text, $1::uuid, now(), now() + interval '1 hour'",
-        user.id)
+        user.id,
+    )
 
     states = []
     async with worker_app(as_role(database_url, "mukti_app")) as app:

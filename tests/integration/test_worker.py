@@ -21,12 +21,15 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
 
 def test_worker_starts_registers_and_stops_cleanly(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         with psycopg.connect(database_url, autocommit=True) as conn:
+
             def registered() -> bool:
                 return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0] == 1
+
             _wait_for(registered, 30, "the worker to register")
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=30)

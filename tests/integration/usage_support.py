@@ -37,11 +37,21 @@ ON CONFLICT ON CONSTRAINT daily_usage_aggregates_key DO UPDATE
 """
 
 
-async def record_usage(db: asyncpg.Connection, user_id: str, at: datetime, *, model: str = "socrates-small",
-                       technique_id: str | None = None, prompt_tokens: int = 100, completion_tokens: int = 40,
-                       cost: str = "0.001200", latency_ms: int = 250) -> None:
-    await db.execute(_RECORD, user_id, at, model, technique_id, prompt_tokens, completion_tokens,
-                     Decimal(cost), latency_ms)
+async def record_usage(
+    db: asyncpg.Connection,
+    user_id: str,
+    at: datetime,
+    *,
+    model: str = "socrates-small",
+    technique_id: str | None = None,
+    prompt_tokens: int = 100,
+    completion_tokens: int = 40,
+    cost: str = "0.001200",
+    latency_ms: int = 250,
+) -> None:
+    await db.execute(
+        _RECORD, user_id, at, model, technique_id, prompt_tokens, completion_tokens, Decimal(cost), latency_ms
+    )
 
 
 def as_role(database_url: str, role: str) -> str:

@@ -30,20 +30,28 @@ def empty_db(pg_server: PgServer) -> Iterator[str]:
 
 
 def _schema_dump(url: str) -> str:
-    dump = subprocess.run([pg_dump_binary(), "--schema-only", "--no-owner", "--no-privileges", url],
-                          check=True, capture_output=True, text=True).stdout
+    dump = subprocess.run(
+        [pg_dump_binary(), "--schema-only", "--no-owner", "--no-privileges", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     # Comments and session settings carry no schema; this server build records a per-table
     # `pg_attver` attribute option that differs between two creations of the same table.
-    return "\n".join(line for line in dump.splitlines()
-                     if not line.startswith(("--", "SET ", "SELECT pg_catalog.set_config"))
-                     and "SET (pg_attver=" not in line)
+    return "\n".join(
+        line
+        for line in dump.splitlines()
+        if not line.startswith(("--", "SET ", "SELECT pg_catalog.set_config")) and "SET (pg_attver=" not in line
+    )
 
 
 def _leftovers(pg_server: PgServer, url: str) -> dict[str, list[str]]:
     dbname = urlparse(url).path.lstrip("/")
     with pg_server.connect(dbname) as conn:
+
         def names(query: str) -> list[str]:
             return [row[0] for row in conn.execute(query)]
+
         return {
             "relations": names("""SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                                    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -94,15 +102,17 @@ def test_each_migration_reverses(pg_server: PgServer, empty_db: str):
 
 
 def test_vendored_procrastinate_schema_matches_the_installed_package():
-    import procrastinate
     from importlib.metadata import version
+
+    import procrastinate
 
     migration = (ROOT / "db/migrations/versions/0002_procrastinate.py").read_text()
     pinned = re.search(r'PROCRASTINATE_VERSION = "([^"]+)"', migration).group(1)
     installed = version("procrastinate")
     assert installed == pinned, (
         f"procrastinate {installed} is installed but the schema migration is for {pinned}: add a migration "
-        "that applies procrastinate's own migration files, and vendor its schema")
+        "that applies procrastinate's own migration files, and vendor its schema"
+    )
     vendored = (ROOT / f"db/sql/vendor/procrastinate_{pinned}_schema.sql").read_text()
     packaged = (Path(procrastinate.__file__).parent / "sql" / "schema.sql").read_text()
     assert vendored == packaged

@@ -2,14 +2,25 @@ import socket
 
 import pytest
 
-from api.netguard import UnsafeTarget, check_resolved, check_url
+from core.netguard import UnsafeTarget, check_resolved, check_url
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:5432/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/hook",
-    "http://[::1]/hook", "http://192.168.1.1/", "http://localhost:8000/", "http://api.localhost/",
-    "ftp://example.org/", "https://user:pw@example.org/", "not a url", "http://100.64.0.1/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "http://192.168.1.1/",
+        "http://localhost:8000/",
+        "http://api.localhost/",
+        "ftp://example.org/",
+        "https://user:pw@example.org/",
+        "not a url",
+        "http://100.64.0.1/",
+    ],
+)
 def test_private_or_malformed_targets_are_refused(url):
     with pytest.raises(UnsafeTarget):
         check_url(url, allow_private=False)
@@ -28,6 +39,7 @@ def _resolving_to(monkeypatch, address: str) -> None:
     # Name resolution is the input here; the machine's resolver has no public names offline.
     def fake_getaddrinfo(host, port, *args, **kwargs):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
 
 

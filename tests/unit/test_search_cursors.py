@@ -42,4 +42,3 @@ def test_search_cursor_is_bound_to_query_and_conversation():
             decode_search_cursor(cursor, other)
     with pytest.raises(ApiError):
         decode_search_cursor(encode_history_cursor(3), fp)
-

@@ -9,7 +9,7 @@ import pytest
 
 from api import security
 from api.errors import ApiError
-from api.settings import Settings
+from core.settings import Settings
 
 USER = "8c6f2b34-0000-4000-8000-000000000001"
 

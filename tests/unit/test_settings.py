@@ -1,6 +1,8 @@
+from typing import Any
+
 import pytest
 
-from api.settings import DEV_JWT_SECRET, Settings, libpq_url, sqlalchemy_url
+from core.settings import DEV_JWT_SECRET, Settings, libpq_url, sqlalchemy_url
 
 
 def test_production_refuses_default_secrets():
@@ -9,7 +11,9 @@ def test_production_refuses_default_secrets():
 
 
 def test_production_accepts_configured_secrets_and_public_url():
-    configured = dict(env="production", jwt_secret="x" * 32, webhook_secret="w" * 32, billing_secret="b" * 32)
+    configured: dict[str, Any] = dict(
+        env="production", jwt_secret="x" * 32, webhook_secret="w" * 32, billing_secret="b" * 32
+    )
     with pytest.raises(ValueError, match="MUKTI_PUBLIC_URL"):
         Settings(**configured).check()
     Settings(**configured, public_url="https://mukti.example.org").check()

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from api.errors import ApiError
-from api.settings import Settings
-from api.sharing.service import decode_cursor, encode_cursor, hash_token, new_token, referrer_host, visitor_hash
+from api.sharing.service import (
+    decode_cursor,
+    encode_cursor,
+    new_token,
+    referrer_host,
+    visitor_hash,
+)
+from core.crypto import hash_token
+from core.settings import Settings
 
 
 def test_tokens_carry_256_random_bits_and_are_stored_as_sha256():
@@ -27,22 +34,25 @@ def test_visitor_hash_is_keyed_by_the_server_secret():
     assert b"203.0.113.7" not in visitor_hash(a, "203.0.113.7")
 
 
-@pytest.mark.parametrize("header, host", [
-    ("https://News.Example.com/a/b?token=secret#x", "news.example.com"),
-    ("http://user:pass@example.org:8080/", "example.org"),
-    ("android-app://com.example.app/", "com.example.app"),
-    ("not a url", None),
-    ("", None),
-    (None, None),
-    ("http://[::1", None),
-    ("https://" + "a" * 300 + ".com/", None),
-])
+@pytest.mark.parametrize(
+    "header, host",
+    [
+        ("https://News.Example.com/a/b?token=secret#x", "news.example.com"),
+        ("http://user:pass@example.org:8080/", "example.org"),
+        ("android-app://com.example.app/", "com.example.app"),
+        ("not a url", None),
+        ("", None),
+        (None, None),
+        ("http://[::1", None),
+        ("https://" + "a" * 300 + ".com/", None),
+    ],
+)
 def test_referrer_keeps_the_host_only(header, host):
     assert referrer_host(header) == host
 
 
 def test_cursor_round_trips_and_rejects_garbage():
-    at, share_id = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc), uuid.uuid4()
+    at, share_id = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid.uuid4()
     assert decode_cursor(encode_cursor(at, str(share_id))) == (at, share_id)
     for garbage in ("!!!", "e30", encode_cursor(at, "not-a-uuid")):
         with pytest.raises(ApiError) as info:

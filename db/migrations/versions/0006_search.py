@@ -20,5 +20,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     run_sql_file("schema/0006_search.down.sql")
-    execute_sql("DROP FUNCTION IF EXISTS mukti_track_archived_months_v1();"
-                "DROP FUNCTION IF EXISTS mukti_scoped_tsvector_v1(tsvector, uuid);")
+    execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_track_archived_months_v1();"
+        "DROP FUNCTION IF EXISTS mukti_scoped_tsvector_v1(tsvector, uuid);"
+    )

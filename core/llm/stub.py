@@ -44,21 +44,91 @@ MODELS = ("gpt-4o-mini", "gpt-4o", "mukti-stub")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-_STOPWORDS = frozenset("""
-about above after again against also because been before being below between both could does doing down
-during each every from further have having here into itself just more most much must myself only other
-ought over same should some such than that their theirs them then there these they this those through under
-until very were what when where which while whom with would your yours yourself really thing things think
-""".split())
+_STOPWORDS = frozenset(
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "also",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "every",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "into",
+        "itself",
+        "just",
+        "more",
+        "most",
+        "much",
+        "must",
+        "myself",
+        "only",
+        "other",
+        "ought",
+        "over",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "whom",
+        "with",
+        "would",
+        "your",
+        "yours",
+        "yourself",
+        "really",
+        "thing",
+        "things",
+        "think",
+    ]
+)
 
 # Follow-up questions in the Socratic manner; {term} is a key word of the learner's message.
 _TEMPLATES = (
-    "What do you mean when you say \"{term}\"? Could you give an example?",
-    "What are you assuming about \"{term}\" here, and how could we test that assumption?",
-    "How would you know whether your claim about \"{term}\" is true? What evidence would change your mind?",
-    "If someone disagreed with you about \"{term}\", what would their strongest argument be?",
-    "What follows if your view of \"{term}\" is right? Is there a consequence you would not accept?",
-    "Why do you think \"{term}\" matters here? What question lies underneath it?",
+    'What do you mean when you say "{term}"? Could you give an example?',
+    'What are you assuming about "{term}" here, and how could we test that assumption?',
+    'How would you know whether your claim about "{term}" is true? What evidence would change your mind?',
+    'If someone disagreed with you about "{term}", what would their strongest argument be?',
+    'What follows if your view of "{term}" is right? Is there a consequence you would not accept?',
+    'Why do you think "{term}" matters here? What question lies underneath it?',
 )
 _FALLBACK = "What exactly would you like to understand, and what do you already believe about it?"
 
@@ -107,9 +177,21 @@ class StubState:
     max_in_flight: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    KNOBS = ("latency_ms", "latency_jitter_ms", "fail_next", "fail_status", "retry_after", "hang",
-             "tokens_per_second", "reply_repeat", "stream_usage", "break_next", "break_after", "stall_next",
-             "stall_after")
+    KNOBS = (
+        "latency_ms",
+        "latency_jitter_ms",
+        "fail_next",
+        "fail_status",
+        "retry_after",
+        "hang",
+        "tokens_per_second",
+        "reply_repeat",
+        "stream_usage",
+        "break_next",
+        "break_after",
+        "stall_next",
+        "stall_after",
+    )
 
     def control(self, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - set(self.KNOBS)
@@ -120,8 +202,13 @@ class StubState:
         return {name: getattr(self, name) for name in self.KNOBS}
 
     def stats(self) -> dict[str, Any]:
-        return {"total": self.total, "failures": self.failures, "in_flight": self.in_flight,
-                "max_in_flight": self.max_in_flight, "calls": self.calls}
+        return {
+            "total": self.total,
+            "failures": self.failures,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "calls": self.calls,
+        }
 
 
 class StubApp:
@@ -144,8 +231,14 @@ class StubApp:
         if route == ("POST", "/v1/chat/completions"):
             await self._completion(body, receive, send)
         elif route == ("GET", "/v1/models"):
-            await _json(send, 200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "mukti"} for m in MODELS]})
+            await _json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": m, "object": "model", "created": 0, "owned_by": "mukti"} for m in MODELS],
+                },
+            )
         elif route == ("POST", "/_control"):
             try:
                 await _json(send, 200, self.state.control(json.loads(body or b"{}")))
@@ -166,8 +259,9 @@ class StubApp:
             messages = request["messages"]
             model = request["model"]
         except (ValueError, KeyError, TypeError):
-            await _json(send, 400, {"error": {"message": "model and messages are required",
-                                              "type": "invalid_request_error"}})
+            await _json(
+                send, 400, {"error": {"message": "model and messages are required", "type": "invalid_request_error"}}
+            )
             return
         question = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
         record = {"content": question, "started": time.time(), "first_token": None, "ended": None}
@@ -192,35 +286,54 @@ class StubApp:
                 if state.retry_after is not None:
                     headers["retry-after"] = f"{state.retry_after:g}"
                 kind = "rate_limit_exceeded" if state.fail_status == 429 else "server_error"
-                await _json(send, state.fail_status, {"error": {"message": f"stub failure ({state.fail_status})",
-                                                                "type": kind}}, headers)
+                await _json(
+                    send,
+                    state.fail_status,
+                    {"error": {"message": f"stub failure ({state.fail_status})", "type": kind}},
+                    headers,
+                )
                 return
             reply = " ".join([socratic_reply(question)] * max(int(state.reply_repeat), 1))
             prompt_tokens = sum(count_tokens(m.get("content") or "") + 4 for m in messages)
             completion_tokens = count_tokens(reply)
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                     "total_tokens": prompt_tokens + completion_tokens}
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
             completion_id = "chatcmpl-" + hashlib.sha256(body).hexdigest()[:24]
             if request.get("stream"):
                 with_usage = bool((request.get("stream_options") or {}).get("include_usage")) and state.stream_usage
                 await self._stream(send, receive, record, completion_id, model, reply, usage if with_usage else None)
                 return
-            await _json(send, 200, {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": reply}}],
-                "usage": usage,
-            })
+            await _json(
+                send,
+                200,
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+                    ],
+                    "usage": usage,
+                },
+            )
         finally:
             state.in_flight -= 1
             record["ended"] = time.time()
 
-
-    async def _stream(self, send, receive, record: dict[str, Any], completion_id: str, model: str, reply: str,
-                      usage: dict[str, int] | None) -> None:
+    async def _stream(
+        self,
+        send,
+        receive,
+        record: dict[str, Any],
+        completion_id: str,
+        model: str,
+        reply: str,
+        usage: dict[str, int] | None,
+    ) -> None:
         state = self.state
         broken = stalled = False
         if state.break_next > 0:
@@ -229,13 +342,23 @@ class StubApp:
         elif state.stall_next > 0:
             state.stall_next -= 1
             stalled = True
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+            }
+        )
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            return {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
 
         async def event(payload: Any) -> None:
             data = payload if isinstance(payload, str) else json.dumps(payload)
@@ -271,8 +394,16 @@ class StubApp:
             gone.cancel()
         await event(chunk({}, "stop"))
         if usage is not None:
-            await event({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                         "choices": [], "usage": usage})
+            await event(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -287,8 +418,16 @@ async def _json(send, status: int, payload: Any, headers: dict[str, str] | None 
 
 def _server(app: StubApp, sock: socket.socket) -> uvicorn.Server:
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning",
-                            access_log=False, backlog=4096, timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_graceful_shutdown=1,
+    )
     return uvicorn.Server(config)
 
 
@@ -309,10 +448,11 @@ class StubServer:
         self.root_url = f"http://{host}:{port}"
         self.base_url = self.root_url + "/v1"
         self._server = _server(self.app, self._sock)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name="llm-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="llm-stub", daemon=True
+        )
 
-    def __enter__(self) -> "StubServer":
+    def __enter__(self) -> StubServer:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

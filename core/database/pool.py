@@ -1,4 +1,5 @@
-"""The asyncpg pool of the API process."""
+"""The asyncpg pools of the API and worker processes: one place that knows how Mukti
+connects."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import json
 
 import asyncpg
 
-from api.settings import Settings
+from core.settings import Settings
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _json_codecs(conn: asyncpg.Connection) -> None:
     # json/jsonb as Python objects, both ways.
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -17,20 +18,27 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Replaces asyncpg's reset on release (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
-    UNLISTEN *; RESET ALL`: one more round trip per request). The API leaves no session
+    UNLISTEN *; RESET ALL`: one more round trip per request). Our callers leave no session
     state behind: no SET (only SET LOCAL), LISTEN, session advisory lock or WITH HOLD
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings,
+    *,
+    application_name: str = "mukti-api",
+    min_size: int | None = None,
+    max_size: int | None = None,
+    json_codecs: bool = True,
+) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         settings.require_database_url(),
-        min_size=settings.db_pool_min,
-        max_size=settings.db_pool_max,
-        init=_init_connection,
+        min_size=settings.db_pool_min if min_size is None else min_size,
+        max_size=settings.db_pool_max if max_size is None else max_size,
+        init=_json_codecs if json_codecs else None,
         reset=_keep_session,
         # Server-side statement caching is kept (our SQL is static); the cache is
         # per connection, so PgBouncer in transaction mode needs statement_cache_size=0.
         command_timeout=60,
-        server_settings={"application_name": "mukti-api", "timezone": "UTC"},
+        server_settings={"application_name": application_name, "timezone": "UTC"},
     )

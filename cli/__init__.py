@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from api.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("mukti")
 
@@ -63,16 +63,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # uvloop (installed with uvicorn[standard], as the API uses it) cuts the event loop's
     # share of a job's CPU time, the worker's limit at hundreds of jobs per second.
     try:
-        import uvloop
+        from uvloop import new_event_loop as loop_factory
     except ImportError:
-        uvloop = None
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop if uvloop else None) as runner:
+        loop_factory = None  # type: ignore[assignment]
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(run_worker(settings, queues=args.queue or None))
     return 0
 
 
 def cmd_llm_stub(args: argparse.Namespace) -> int:
-    from api.llm.stub import serve
+    from core.llm.stub import serve
 
     serve(args.host, args.port)
     return 0
@@ -108,8 +108,7 @@ def _admin_command(args: argparse.Namespace) -> int:
                     return 1
                 print(f"admin {args.email} created (id {user_id})")
                 return 0
-            user_id = await service.set_role(conn, args.email, args.role)
-            if user_id is None:
+            if await service.set_role(conn, args.email, args.role) is None:
                 print(f"no account with the email {args.email}", file=sys.stderr)
                 return 1
             print(f"{args.email} is now {args.role}")
@@ -165,7 +164,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if settings.database_url:
         database_url = settings.require_database_url()
     else:
-        from api.embedded import database_url_of, start_embedded_postgres
+        from cli.embedded import database_url_of, start_embedded_postgres
 
         server = start_embedded_postgres(settings.data_dir)
         database_url = database_url_of(server)
@@ -175,7 +174,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     migrate(database_url)
     port = args.port or settings.port
     env["MUKTI_PORT"] = str(port)
-    base = [sys.executable, "-m", "api.cli"]
+    base = [sys.executable, "-m", "cli"]
     # Services the API and worker use; stopped after them (running jobs still call the LLM).
     services: list[subprocess.Popen] = []
     if not settings.llm_base_url and not settings.llm_api_key:
@@ -267,7 +266,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -57,6 +57,6 @@ async def check_resolved(url: str, *, allow_private: bool) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
-    private = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
+    private = sorted({str(info[4][0]) for info in infos if not _is_public(str(info[4][0]))})
     if private:
         raise UnsafeTarget(f"the host {host!r} resolves to non-public addresses {', '.join(private)}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import httpx2  # the HTTP library the openai package is built on (its connection limits)
 import openai
 
-from api.settings import Settings
+from core.settings import Settings
 
 # Sent when the server needs no key (the offline stub, a local vLLM or Ollama).
 NO_KEY = "mukti-no-key"
@@ -116,19 +116,28 @@ class LlmClient:
         shards = -(-max_connections // SHARD_CONNECTIONS)
         per_shard = -(-max_connections // shards)
         limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._shards = [_Shard(openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or NO_KEY,
-            timeout=timeout,
-            max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
-        )) for _ in range(shards)]
+        self._shards = [
+            _Shard(
+                openai.AsyncOpenAI(
+                    base_url=base_url,
+                    api_key=api_key or NO_KEY,
+                    timeout=timeout,
+                    max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+                )
+            )
+            for _ in range(shards)
+        ]
 
     @classmethod
-    def from_settings(cls, settings: Settings, base_url: str | None = None) -> "LlmClient":
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> LlmClient:
         # Headroom over the job concurrency: keep-alive connections of calls just ended.
-        return cls(base_url=base_url or settings.llm_base_url, api_key=settings.llm_api_key,
-                   timeout=settings.llm_timeout, max_connections=settings.worker_concurrency + 16)
+        return cls(
+            base_url=base_url or settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+            max_connections=settings.worker_concurrency + 16,
+        )
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
         # The least busy pool: no pool ever holds more than its share of the calls in flight.
@@ -139,8 +148,9 @@ class LlmClient:
         finally:
             shard.in_flight -= 1
 
-    async def stream(self, model: str, messages: list[dict[str, str]], on_text: Callable[[str], None],
-                     stop: asyncio.Event) -> StreamedReply:
+    async def stream(
+        self, model: str, messages: list[dict[str, str]], on_text: Callable[[str], None], stop: asyncio.Event
+    ) -> StreamedReply:
         """Stream a reply, calling `on_text` with each piece (leading whitespace dropped, so the
         pieces join to the stored reply exactly). Setting `stop` ends the call at once: the
         reply so far comes back with `stopped` and estimated usage."""
@@ -151,8 +161,14 @@ class LlmClient:
         finally:
             shard.in_flight -= 1
 
-    async def _stream(self, client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]],
-                      on_text: Callable[[str], None], stop: asyncio.Event) -> StreamedReply:
+    async def _stream(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, str]],
+        on_text: Callable[[str], None],
+        stop: asyncio.Event,
+    ) -> StreamedReply:
         started = time.perf_counter()
         parts: list[str] = []
         received: dict = {"usage": None, "first_token_ms": None}
@@ -161,12 +177,22 @@ class LlmClient:
             try:
                 # Raw lines, parsed as plain JSON: the typed stream would build a model per chunk.
                 response = await client.post(
-                    "/chat/completions", cast_to=httpx2.Response, stream=True,
-                    body={"model": model, "messages": messages, "stream": True,
-                          "stream_options": {"include_usage": True}})
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    stream=True,
+                    body={
+                        "model": model,
+                        "messages": messages,
+                        "stream": True,
+                        "stream_options": {"include_usage": True},
+                    },
+                )
             except openai.APIStatusError as exc:
-                raise LlmError(f"LLM answered {exc.status_code}: {exc.message}", status=exc.status_code,
-                               retry_after=parse_retry_after(exc.response.headers)) from exc
+                raise LlmError(
+                    f"LLM answered {exc.status_code}: {exc.message}",
+                    status=exc.status_code,
+                    retry_after=parse_retry_after(exc.response.headers),
+                ) from exc
             except openai.APITimeoutError as exc:
                 raise LlmError("LLM call timed out") from exc
             except openai.APIConnectionError as exc:
@@ -202,10 +228,15 @@ class LlmClient:
             completion_tokens = estimate_tokens(content)
         else:
             prompt_tokens, completion_tokens = usage
-        return StreamedReply(content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                             latency_ms=round((time.perf_counter() - started) * 1000),
-                             first_token_ms=received["first_token_ms"], usage_estimated=usage is None,
-                             stopped=stopped)
+        return StreamedReply(
+            content=content,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            first_token_ms=received["first_token_ms"],
+            usage_estimated=usage is None,
+            stopped=stopped,
+        )
 
     async def _complete(self, client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]]) -> Completion:
         started = time.perf_counter()
@@ -214,12 +245,16 @@ class LlmClient:
             # errors and timeouts as `chat.completions.create`, without its per-call type
             # transforms of the parameters and of the response (~40% of a call's CPU time, the
             # worker's limit at hundreds of calls per second). The reply is read as plain JSON.
-            response = await client.post("/chat/completions", body={"model": model, "messages": messages},
-                                               cast_to=httpx2.Response)
+            response = await client.post(
+                "/chat/completions", body={"model": model, "messages": messages}, cast_to=httpx2.Response
+            )
             reply = response.json()
         except openai.APIStatusError as exc:
-            raise LlmError(f"LLM answered {exc.status_code}: {exc.message}", status=exc.status_code,
-                           retry_after=parse_retry_after(exc.response.headers)) from exc
+            raise LlmError(
+                f"LLM answered {exc.status_code}: {exc.message}",
+                status=exc.status_code,
+                retry_after=parse_retry_after(exc.response.headers),
+            ) from exc
         except openai.APITimeoutError as exc:
             raise LlmError("LLM call timed out") from exc
         except openai.APIConnectionError as exc:
@@ -237,16 +272,18 @@ class LlmClient:
             raise LlmError(f"LLM answered with an unexpected body: {exc}") from exc
         if not content:
             raise LlmError("LLM returned an empty reply")
-        return Completion(content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          latency_ms=latency_ms)
+        return Completion(
+            content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms
+        )
 
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.client.close()
 
 
-async def _read_events(response: httpx2.Response, parts: list[str], received: dict,
-                       on_text: Callable[[str], None], started: float) -> None:
+async def _read_events(
+    response: httpx2.Response, parts: list[str], received: dict, on_text: Callable[[str], None], started: float
+) -> None:
     """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
     (usage, time to first token). A stream that ends before its finish is an error."""
     finished = False

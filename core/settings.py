@@ -38,14 +38,14 @@ def sqlalchemy_url(url: str) -> str:
     """The same database URL with the psycopg (v3) driver named, for SQLAlchemy/Alembic."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError(f"not a PostgreSQL URL: {url!r}")
 
 
 def libpq_url(url: str) -> str:
     """The URL as libpq/asyncpg understand it (no SQLAlchemy driver suffix)."""
     if url.startswith("postgresql+psycopg://"):
-        return "postgresql://" + url[len("postgresql+psycopg://"):]
+        return "postgresql://" + url[len("postgresql+psycopg://") :]
     return url
 
 
@@ -86,7 +86,7 @@ class Settings:
     live_client_queue: int = 256
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         e = os.environ
         return cls(
             database_url=e.get("DATABASE_URL") or None,

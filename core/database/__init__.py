@@ -1,0 +1,1 @@
+"""Database access shared by the API and the workers."""
