@@ -12,13 +12,14 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import asyncpg
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.errors import ApiError, not_found, validation_error
-from api.live.relay import Hub, Polled
+from api.live.relay import Hub, Item, Polled
 from core.settings import Settings
 from db.queries import QUERIES
 from db.stream_channel import Piece
@@ -39,8 +40,28 @@ def parse_last_event_id(raw: str | None) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+class Out(NamedTuple):
+    """An event to send: its kind, its data and its id."""
+
+    kind: str
+    data: dict
+    id: str
+
+
 def event(kind: str, data: dict, attempt: int, offset: int) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=kind, data=json.dumps(data, ensure_ascii=False), id=f"{attempt}-{offset}")
+
+
+def encode(outs: list[Out]) -> list[ServerSentEventMessage]:
+    """The events, consecutive deltas merged into one (the id of the last): a client that
+    fell behind, or a burst of pieces, costs one event, not many."""
+    merged: list[Out] = []
+    for out in outs:
+        if merged and out.kind == merged[-1].kind == "delta":
+            merged[-1] = Out("delta", {"text": merged[-1].data["text"] + out.data["text"]}, out.id)
+        else:
+            merged.append(out)
+    return [ServerSentEventMessage(event=o.kind, data=json.dumps(o.data, ensure_ascii=False), id=o.id) for o in merged]
 
 
 class LiveView:
@@ -51,23 +72,23 @@ class LiveView:
         self.position: int | None = None
         self.ended = False
 
-    def _event(self, kind: str, data: dict) -> ServerSentEventMessage:
-        return event(kind, data, self.attempt, self.offset)
+    def _event(self, kind: str, data: dict) -> Out:
+        return Out(kind, data, f"{self.attempt}-{self.offset}")
 
-    def status_event(self, status: str, position: int | None) -> list[ServerSentEventMessage]:
+    def status_event(self, status: str, position: int | None) -> list[Out]:
         if (status, position) == (self.status, self.position):
             return []
         self.status, self.position = status, position
         return [self._event("status", {"status": status, "position": position})]
 
-    def text(self, attempt: int, start: int, text: str) -> list[ServerSentEventMessage] | None:
+    def text(self, attempt: int, start: int, text: str) -> list[Out] | None:
         """Events for `text`, characters start.. of `attempt`; None when it starts past what
         the client holds (a gap: the caller reads the missing text from the table)."""
         if attempt < self.attempt:
             return []  # a stale piece of an attempt that was given up
         if start > self.held(attempt):
             return None
-        out: list[ServerSentEventMessage] = []
+        out: list[Out] = []
         if attempt > self.attempt:
             had_text = self.offset > 0
             self.attempt, self.offset = attempt, 0
@@ -84,7 +105,7 @@ class LiveView:
         """How many characters of `attempt` the client holds."""
         return self.offset if attempt == self.attempt else 0
 
-    def state(self, row: asyncpg.Record) -> list[ServerSentEventMessage]:
+    def state(self, row: asyncpg.Record) -> list[Out]:
         """Events that bring the client to the request's state `row` (conversations_queue_status)."""
         status = row["status"]
         if status == "pending":
@@ -158,7 +179,7 @@ async def _events(
             row = await request_state(pool, user_id, request_id)
         except ApiError:
             return  # deleted with its conversation meanwhile
-        for message in view.state(row):
+        for message in encode(view.state(row)):
             yield message
         while not view.ended:
             try:
@@ -166,28 +187,37 @@ async def _events(
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
-            if isinstance(item, Piece):
-                # The status first: an event's id must never claim text sent after it.
-                out = view.status_event("processing", None) if view.status != "processing" else []
-                more = view.text(item.attempt, item.offset, item.text)
-                if more is None:  # missed pieces: the table has them
-                    start = view.held(item.attempt)
-                    missing = await pool.fetchval(
-                        QUERIES["conversations_stream_pieces"], request_id, item.attempt, start
-                    )
-                    more = view.text(item.attempt, start, missing) or []
-                out += more
-            elif isinstance(item, Polled) and item.status == view.status == "pending":
-                out = view.status_event("pending", item.position)
-            elif isinstance(item, Polled) and item.status == view.status and item.attempts <= view.attempt:
-                out = []
-            else:  # StateChanged, or a poll that shows a change: read the whole state
-                try:
-                    row = await request_state(pool, user_id, request_id)
-                except ApiError:
-                    return
-                out = view.state(row)
-            for message in out:
+            outs = await _apply(view, item, pool, user_id)
+            # Whatever else has arrived goes out with it.
+            while outs is not None and not view.ended and not sub.queue.empty():
+                more = await _apply(view, sub.queue.get_nowait(), pool, user_id)
+                outs = None if more is None else outs + more
+            if outs is None:
+                return  # deleted with its conversation meanwhile
+            for message in encode(outs):
                 yield message
     finally:
         hub.unsubscribe(sub)
+
+
+async def _apply(view: LiveView, item: Item, pool: asyncpg.Pool, user_id: str) -> list[Out] | None:
+    """What `item` means for the client of `view`; None when the request is gone."""
+    if isinstance(item, Piece):
+        # The status first: an event's id must never claim text sent after it.
+        out = view.status_event("processing", None) if view.status != "processing" else []
+        more = view.text(item.attempt, item.offset, item.text)
+        if more is None:  # missed pieces: the table has them
+            start = view.held(item.attempt)
+            missing = await pool.fetchval(QUERIES["conversations_stream_pieces"], view.request_id, item.attempt, start)
+            more = view.text(item.attempt, start, missing) or []
+        return out + more
+    if isinstance(item, Polled) and item.status == view.status == "pending":
+        return view.status_event("pending", item.position)
+    if isinstance(item, Polled) and item.status == view.status and item.attempts <= view.attempt:
+        return []
+    # A state change, or a poll that shows one: read the whole state.
+    try:
+        row = await request_state(pool, user_id, view.request_id)
+    except ApiError:
+        return None
+    return view.state(row)
