@@ -10,13 +10,15 @@ import signal
 import asyncpg
 import httpx
 
+from jobs import maintenance
 from jobs.app import configured_app
 from jobs.sweeper import retry_stalled_jobs
 from tests.factories import create_user
-from tests.integration.answering_helpers import stub_control, stub_stats, wait_until, worker_process
+from tests.integration.answering_helpers import stub_control, stub_stats, submit_sql, wait_until, worker_process
 from tests.integration.conversations_support import create_conversation, create_plan
 from tests.integration.live_support import Stream, conversations, read_events, sse_headers, stored_reply
 from tests.integration.test_conversations_processes import api_processes
+from tests.integration.usage_support import as_role, open_connector
 
 
 async def _ask_streaming(
@@ -256,3 +258,23 @@ async def test_two_hundred_clients_stream_through_one_api_process(database_url, 
         assert stream.text() == await stored_reply(db, request_id) == stream.final.data["reply"]["content"]
     # The replies really streamed at the same time (as many as the worker started while the first ran).
     assert stub_stats(stub)["max_in_flight"] >= 50
+
+
+async def test_pieces_left_by_ended_attempts_are_purged(db, settings, database_url):
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = await submit_sql(db, user.id, conversation_id, "Why?")
+    await db.execute("UPDATE request_queue SET status = 'processing', attempts = 2 WHERE id = $1::uuid", request_id)
+    await db.execute(
+        "INSERT INTO request_stream_chunks (request_id, attempt, start_offset, user_id, content, created_at) "
+        "VALUES ($1::uuid, 1, 0, $2::uuid, 'Old', now() - interval '2 minutes'), "  # an attempt given up
+        "       ($1::uuid, 2, 0, $2::uuid, 'Now', now() - interval '2 minutes'), "  # the running attempt
+        "       (gen_random_uuid(), 1, 0, $2::uuid, 'Gone', now() - interval '2 minutes'), "  # a deleted request
+        "       (gen_random_uuid(), 1, 0, $2::uuid, 'Fresh', now())",  # too young to judge
+        request_id,
+        user.id,
+    )
+    async with open_connector(as_role(database_url, "mukti_app")) as connector:
+        assert await maintenance.purge_stream_chunks(connector, batch=1) == 2
+    left = await db.fetch("SELECT content FROM request_stream_chunks ORDER BY content")
+    assert [r["content"] for r in left] == ["Fresh", "Now"]
