@@ -12,7 +12,7 @@ db/stream_channel.py):
   (a gap in the offsets, a reconnect of the LISTEN connection) is made good by reading
   the table.
 - Each client has a bounded queue. A client that does not read fills it and is dropped
-  (its response task is cancelled, which closes the connection); it can reconnect with
+  (its response is cut off, which closes the connection: api/live/service.py); it can reconnect with
   Last-Event-ID and resume. Memory per client is bounded by the queue and the server's
   write buffer.
 - A poll every `live_poll_interval` seconds (one query for all watched requests) sends
@@ -50,14 +50,13 @@ Item = Piece | StateChanged | Polled
 
 
 class Subscription:
-    __slots__ = ("request_id", "queue", "task", "dropped")
+    __slots__ = ("request_id", "queue", "dropped")
 
-    def __init__(self, request_id: str, size: int) -> None:
+    def __init__(self, request_id: str, size: int, dropped: asyncio.Event) -> None:
         self.request_id = request_id
         self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=size)
-        # The task sending this client's response: cancelled to drop a client that does not read.
-        self.task: asyncio.Task | None = None
-        self.dropped = False
+        # Set when the client fell too far behind: its response ends at once.
+        self.dropped = dropped
 
 
 class Hub:
@@ -90,8 +89,8 @@ class Hub:
     def clients(self) -> int:
         return sum(len(s) for s in self._subs.values())
 
-    def subscribe(self, request_id: str) -> Subscription:
-        sub = Subscription(request_id, self._settings.live_client_queue)
+    def subscribe(self, request_id: str, dropped: asyncio.Event | None = None) -> Subscription:
+        sub = Subscription(request_id, self._settings.live_client_queue, dropped or asyncio.Event())
         self._subs.setdefault(request_id, set()).add(sub)
         return sub
 
@@ -107,11 +106,10 @@ class Hub:
             try:
                 sub.queue.put_nowait(item)
             except asyncio.QueueFull:
-                sub.dropped = True
                 self.dropped_clients += 1
                 self.unsubscribe(sub)
-                if sub.task is not None:
-                    sub.task.cancel()
+                sub.dropped.set()
+                log.info("dropped a client of request %s that does not read", request_id)
 
     def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
         for item in unpack(payload):

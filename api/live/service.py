@@ -12,10 +12,12 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import anyio
 import asyncpg
 from litestar.response import ServerSentEvent
+from litestar.response.base import ASGIResponse
 from litestar.response.sse import ServerSentEventMessage
 
 from api.errors import ApiError, not_found, validation_error
@@ -141,6 +143,35 @@ async def request_state(pool: asyncpg.Pool, user_id: str, request_id: str) -> as
     return row
 
 
+class LiveStream(ServerSentEvent):
+    """A server-sent event response that ends at once when `dropped` is set (a client that
+    does not read: its writes are stuck, so only cancelling them frees its connection)."""
+
+    def __init__(self, content: AsyncIterator[ServerSentEventMessage], dropped: asyncio.Event, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.dropped = dropped
+
+    def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
+        return _Droppable(super().to_asgi_response(app, request, **kwargs), self.dropped)
+
+
+class _Droppable:
+    def __init__(self, response: ASGIResponse, dropped: asyncio.Event) -> None:
+        self.response, self.dropped = response, dropped
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def respond() -> None:
+                await self.response(scope, receive, send)
+                group.cancel_scope.cancel()
+
+            group.start_soon(respond)
+            await self.dropped.wait()
+            # Cut off: the server closes the connection (the response never completed).
+            group.cancel_scope.cancel()
+
+
 def stream_response(
     pool: asyncpg.Pool,
     hub: Hub,
@@ -152,8 +183,10 @@ def stream_response(
     status_code: int = 200,
 ) -> ServerSentEvent:
     """The SSE response of a view of request `request_id` (already known to be the user's)."""
-    return ServerSentEvent(
-        _events(pool, hub, settings, user_id, request_id, cursor, first or []),
+    dropped = asyncio.Event()
+    return LiveStream(
+        _events(pool, hub, settings, user_id, request_id, cursor, first or [], dropped),
+        dropped,
         headers=SSE_HEADERS,
         status_code=status_code,
     )
@@ -167,11 +200,11 @@ async def _events(
     request_id: str,
     cursor: tuple[int, int],
     first: list[ServerSentEventMessage],
+    dropped: asyncio.Event,
 ) -> AsyncIterator[ServerSentEventMessage]:
     view = LiveView(request_id, *cursor)
     # Subscribed before the state is read: nothing committed after the read is missed.
-    sub = hub.subscribe(request_id)
-    sub.task = asyncio.current_task()
+    sub = hub.subscribe(request_id, dropped)
     try:
         for message in first:
             yield message

@@ -50,6 +50,11 @@ class StreamedReply:
     stopped: bool
 
 
+# The longest reply a message can hold (recent_messages_content_length): a longer stream is
+# cut there and stored as stopped.
+MAX_REPLY_CHARS = 100_000
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters a token (English, OpenAI's tokenizers): for streams without usage."""
     return math.ceil(len(text) / 4)
@@ -171,7 +176,7 @@ class LlmClient:
     ) -> StreamedReply:
         started = time.perf_counter()
         parts: list[str] = []
-        received: dict = {"usage": None, "first_token_ms": None}
+        received: dict = {"usage": None, "first_token_ms": None, "cut": False, "length": 0}
 
         async def read() -> None:
             try:
@@ -213,7 +218,7 @@ class LlmClient:
         finally:
             for task in (reading, stopping):
                 task.cancel()
-        stopped = not reading.done() or reading.cancelled()
+        stopped = not reading.done() or reading.cancelled() or received["cut"]
         if stopped:
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
@@ -305,6 +310,10 @@ async def _read_events(
                 text = (choice.get("delta") or {}).get("content") or ""
                 if not parts:
                     text = text.lstrip()
+                room = MAX_REPLY_CHARS - received["length"]
+                if len(text) >= room:
+                    text, received["cut"] = text[:room], True
+                received["length"] += len(text)
                 if text:
                     if received["first_token_ms"] is None:
                         received["first_token_ms"] = round((time.perf_counter() - started) * 1000)
@@ -312,6 +321,8 @@ async def _read_events(
                     on_text(text)
                 if choice.get("finish_reason"):
                     finished = True
+            if received["cut"]:
+                return
         except (AttributeError, TypeError, ValueError) as exc:
             raise LlmError(f"LLM sent an unexpected chunk: {exc}") from exc
     if not finished:

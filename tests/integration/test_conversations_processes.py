@@ -35,10 +35,10 @@ class ApiProcess:
         self.log: list[str] = []
 
     async def started(self) -> None:
-        """Reads the log until uvicorn reports the lifespan done (the pool is open)."""
+        """Reads the log until uvicorn listens (it binds after the lifespan started: the pool is open)."""
         while line := await self.proc.stderr.readline():
             self.log.append(line.decode())
-            if b"Application startup complete" in line:
+            if b"Uvicorn running on" in line:
                 self.drain = asyncio.create_task(self._drain())
                 return
         raise AssertionError("the API process exited:\n" + "".join(self.log))
@@ -49,13 +49,14 @@ class ApiProcess:
 
 
 @asynccontextmanager
-async def api_processes(database_url: str, count: int) -> AsyncIterator[list[ApiProcess]]:
+async def api_processes(database_url: str, count: int, **extra_env: str) -> AsyncIterator[list[ApiProcess]]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "MUKTI_BURST_LIMIT": "100000",
         "MUKTI_DB_POOL_MIN": "1",
         "MUKTI_DB_POOL_MAX": "8",
+        **extra_env,
     }
     processes = []
     for _ in range(count):

@@ -5,7 +5,10 @@ worker, and cancels."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import signal
+import socket
 
 import asyncpg
 import httpx
@@ -278,3 +281,84 @@ async def test_pieces_left_by_ended_attempts_are_purged(db, settings, database_u
         assert await maintenance.purge_stream_chunks(connector, batch=1) == 2
     left = await db.fetch("SELECT content FROM request_stream_chunks ORDER BY content")
     assert [r["content"] for r in left] == ["Fresh", "Now"]
+
+
+async def test_streams_that_break_or_stall_are_retried_and_usage_without_a_usage_chunk_is_estimated(
+    database_url, db, settings, stub, tmp_path
+):
+    # The first call ends early, the retry stalls until the worker's timeout, the third completes,
+    # and no stream carries usage.
+    stub_control(
+        stub,
+        tokens_per_second=40,
+        reply_repeat=2,
+        break_next=1,
+        break_after=4,
+        stall_next=1,
+        stall_after=2,
+        stream_usage=False,
+    )
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    async with api_processes(database_url, 1) as (api,), httpx.AsyncClient(timeout=60) as http:
+        with worker_process(database_url, stub.base_url, tmp_path / "worker.log", LLM_TIMEOUT="1"):
+            stream = await _ask_streaming(http, api.url, user, conversation_id, "Is a promise binding?")
+    request_id = stream.events[0].data["request_id"]
+    kinds = stream.kinds()
+    assert kinds.count("reset") == 2 and [e.id for e in stream.events if e.kind == "reset"] == ["2-0", "3-0"]
+    assert stream.text() == await stored_reply(db, request_id) == stream.final.data["reply"]["content"]
+    row = await db.fetchrow(
+        "SELECT attempts, usage_estimated, prompt_tokens, completion_tokens FROM request_queue WHERE id = $1::uuid",
+        request_id,
+    )
+    assert row["attempts"] == 3 and row["usage_estimated"] is True
+    assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
+    assert await db.fetchval("SELECT count(*) FROM usage_events WHERE request_id = $1::uuid", request_id) == 1
+
+
+async def test_a_client_that_does_not_read_is_dropped_and_can_resume(database_url, db, settings, stub, tmp_path):
+    stub_control(stub, reply_repeat=1100)
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    asked = await submit_sql(db, user.id, conversation_id, "What is the good?")
+    async with api_processes(database_url, 1, MUKTI_LIVE_CLIENT_QUEUE="2") as (api,):
+        # A client that reads nothing once the response started, with a tiny receive window
+        # and small segments (the server's send buffer grows with the segment size, and on
+        # loopback segments are 64 KiB: it would swallow the whole reply).
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        host, port = api.url.removeprefix("http://").split(":")
+        await loop.sock_connect(sock, (host, int(port)))
+        token = user.headers["Authorization"]
+        request = f"GET /queue/{asked}/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: {token}\r\n\r\n"
+        await loop.sock_sendall(sock, request.encode())
+        received = await loop.sock_recv(sock, 12)
+        assert received.startswith(b"HTTP/1.1 200")
+        with worker_process(database_url, stub.base_url, tmp_path / "worker.log"):
+
+            async def stored():
+                return await stored_reply(db, asked)
+
+            reply = await wait_until(stored, 60, "the reply to be stored")
+
+        # Everything the server sent before it dropped us, then the end of the connection.
+        async def read_to_the_end() -> bytes:
+            data = b""
+            while chunk := await loop.sock_recv(sock, 65536):
+                data += chunk
+            return data
+
+        received += await asyncio.wait_for(read_to_the_end(), 30)
+        sock.close()
+        assert b"event: done" not in received, "the client was not dropped"
+        body = received.decode(errors="replace")
+        last_id = re.findall(r"^id: (\S+)\r?$", body, re.MULTILINE)[-1]
+        deltas = re.findall(r"^event: delta\r?\ndata: (.*?)\r?$", body, re.MULTILINE)
+        held = "".join(json.loads(d)["text"] for d in deltas)
+        async with httpx.AsyncClient(timeout=30) as http:
+            rest = await _events(http, api.url, user, asked, last_id)
+    assert rest.final.kind == "done" and len(held) < len(reply)
+    assert held + rest.text() == reply
