@@ -24,6 +24,8 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from api.limits import MAX_QUESTION_CHARS
+
 log = logging.getLogger("mukti.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -125,7 +127,7 @@ CONSTRAINT_ERRORS: dict[str, ConstraintError] = {
         422, "validation_failed", "content must be 1 to 100000 characters", "content"
     ),
     "question_content_length": ConstraintError(
-        422, "validation_failed", "content must be 1 to 8000 characters and not blank", "content"
+        422, "validation_failed", f"content must be 1 to {MAX_QUESTION_CHARS} characters and not blank", "content"
     ),
     "techniques_name_length": ConstraintError(422, "validation_failed", "name must be 1 to 120 characters", "name"),
     "technique_versions_prompt_length": ConstraintError(

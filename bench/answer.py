@@ -100,7 +100,7 @@ async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
 
 async def submit(pool: asyncpg.Pool, user: str, conversation: str) -> None:
     outcome = await pool.fetchval(
-        "SELECT outcome FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
+        "SELECT outcome FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
     )
     assert outcome == "accepted", outcome
 

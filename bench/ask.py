@@ -11,7 +11,7 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
   2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
      installed (a Lua script sends each request with its user's token), else the same
      Python client, which says so;
-  3. pgbench running `SELECT mukti_submit_question_v1(...)` for the same duration.
+  3. pgbench running `SELECT mukti_submit_question_v2(...)` for the same duration.
 Prints accepted/s, p50/p99 and the ratio HTTP/pgbench. Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
@@ -293,7 +293,7 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
 def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
     script = (
         f"\\set n random(1, {users})\n"
-        f"SELECT outcome FROM mukti_submit_question_v1({USER_ID.format(n=':n')}, "
+        f"SELECT outcome FROM mukti_submit_question_v2({USER_ID.format(n=':n')}, "
         f"{CONVERSATION_ID.format(n=':n')}, '{QUESTION}', {BURST_LIMIT}, {BURST_WINDOW});\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:

@@ -44,7 +44,7 @@ class ConversationController(Controller):
     async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
         await service.delete_conversation(request.app.state.pool, request.user.id, str(conversation_id))
 
-    # The hot path: the user's status is checked by mukti_submit_question_v1 itself.
+    # The hot path: the user's status is checked by mukti_submit_question_v2 itself.
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=202,

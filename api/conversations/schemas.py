@@ -7,8 +7,6 @@ from typing import Annotated
 
 import msgspec
 
-MAX_CONTENT = 8000
-
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

@@ -13,6 +13,7 @@ import msgspec
 
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
+from api.limits import MAX_QUESTION_CHARS
 from api.security import account_unusable
 from core.settings import Settings
 from db.queries import QUERIES
@@ -122,14 +123,14 @@ async def delete_conversation(pool: asyncpg.Pool, user_id: str, conversation_id:
 def check_content(content: str) -> None:
     if not content.strip():
         raise validation_error("content", "must not be empty")
-    if len(content) > schemas.MAX_CONTENT:
-        raise validation_error("content", f"must be at most {schemas.MAX_CONTENT} characters")
+    if len(content) > MAX_QUESTION_CHARS:
+        raise validation_error("content", f"must be at most {MAX_QUESTION_CHARS} characters")
 
 
 async def submit_question(
     pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str, content: str
 ) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v1: accepted, or a 401/404/429 with nothing else written.
+    """One call of mukti_submit_question_v2: accepted, or a 401/404/429 with nothing else written.
     The function also checks that the user is active (the route skips the middleware's lookup)."""
     check_content(content)
     row = await pool.fetchrow(

@@ -102,9 +102,9 @@ async def wait_answered(client, learner: dict[str, str], request_id: str, timeou
 async def submit_sql(
     db: asyncpg.Connection, user_id: str, conversation_id: str, content: str, max_attempts: int = 3
 ) -> str:
-    """Ask through mukti_submit_question_v1 directly (for load: no HTTP on the way); burst check off."""
+    """Ask through mukti_submit_question_v2 directly (for load: no HTTP on the way); burst check off."""
     row = await db.fetchrow(
-        "SELECT * FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, 0, 0, $4)",
+        "SELECT * FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, 0, 0, $4)",
         user_id,
         conversation_id,
         content,

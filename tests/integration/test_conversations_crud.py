@@ -174,7 +174,7 @@ async def test_a_question_committed_while_its_conversation_is_deleted_leaves_no_
         tx = asker.transaction()
         await tx.start()
         row = await asker.fetchrow(
-            "SELECT * FROM mukti_submit_question_v1($1::uuid, $2::uuid, 'why?', 0, 0)", user.id, conversation["id"]
+            "SELECT * FROM mukti_submit_question_v2($1::uuid, $2::uuid, 'why?', 0, 0)", user.id, conversation["id"]
         )
         assert row["outcome"] == "accepted"
         deleting = asyncio.create_task(client.delete(f"/conversations/{conversation['id']}", headers=user.headers))

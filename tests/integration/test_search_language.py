@@ -47,7 +47,7 @@ async def _ask(client, user, conversation_id: str, content: str) -> str:
 
 async def _reply(db, request_id: str, content: str) -> int:
     outcome, seq = await db.fetchrow(
-        "SELECT outcome, reply_seq FROM mukti_complete_request_v1($1::uuid, $2, 10, 5, 1)", request_id, content
+        "SELECT outcome, reply_seq FROM mukti_complete_request_v2($1::uuid, $2, 10, 5, 1)", request_id, content
     )
     assert outcome == "completed"
     return seq

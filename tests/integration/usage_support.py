@@ -15,7 +15,7 @@ from procrastinate.periodic import PeriodicRegistry
 
 from jobs.app import app as jobs_app
 
-# The usage event and the daily aggregate in one statement, as mukti_complete_request_v1
+# The usage event and the daily aggregate in one statement, as mukti_complete_request_v2
 # writes them (the aggregate's day is the event's UTC day).
 _RECORD = """
 WITH event AS (

@@ -38,7 +38,7 @@ SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
 
 -- answering_complete --
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v1($1, $2, $3, $4, $5)
+SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v2($1, $2, $3, $4, $5)
 
 -- answering_complete_stream --
 -- A streamed reply ($6 time to first token, $7 usage estimated, $8 stopped by a cancel).

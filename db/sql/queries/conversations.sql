@@ -55,7 +55,7 @@ SELECT mukti_delete_conversation_v1($1::uuid, $2::uuid);
 -- conversations_submit_question --
 -- The hot path: limits, quota, message, request row and job in one call (one round trip).
 SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds
-  FROM mukti_submit_question_v1($1::uuid, $2::uuid, $3, $4, $5, $6);
+  FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, $4, $5, $6);
 
 -- conversations_queue_status --
 -- A request of user $2 with its position (NULL unless pending), while processing the text
