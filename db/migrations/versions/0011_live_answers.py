@@ -1,13 +1,13 @@
 """live answers: streamed reply pieces, cancellation, stopped replies and estimated usage.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from db.migrations.sqlfile import execute_sql, run_sql_file
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -55,7 +55,7 @@ BEGIN
     DELETE FROM request_stream_chunks s WHERE s.request_id = r.id;
 
     -- The quota slot: the question's hit in the sliding window was taken at the instant
-    -- its message was stored (mukti_submit_question_v1 uses one timestamp for both).
+    -- its message was stored (mukti_submit_question_v1 and _v2 use one timestamp for both).
     SELECT m.created_at INTO v_hit_at
       FROM (SELECT created_at FROM recent_messages
              WHERE conversation_id = r.conversation_id AND seq = r.message_seq
