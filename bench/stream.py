@@ -13,7 +13,8 @@ for each reply and two `mukti worker` processes relay them. Printed side by side
     calls, each shared by all replies streaming in a worker at that moment), piece rows
     and NOTIFY payloads per reply (the bench LISTENs on the channel and counts them);
   - accepted questions/s (202 form, a second API process, `--ask-clients` closed-loop
-    clients) while at least 500 streams are active, divided by the same with none (goal >= 0.8).
+    clients) while at least `--busy` (500) streams are generating, divided by the same with
+    none (goal >= 0.8).
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on 127.0.0.1:5432.
 The stub, the API processes and the workers are processes of their own, on 127.0.0.1.
 """
@@ -252,7 +253,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
             await asyncio.sleep(0.5)
             peak_rss = max(peak_rss, rss_kib(api.pid))
             generating = httpx.get(stub + "/_stats").json()["in_flight"]
-            if busy_rate is None and generating >= min(500, args.streams // 2):
+            if busy_rate is None and generating >= args.busy:
                 busy_streams = generating
                 busy_rate = await accepted_per_second(ask_port, askers, args.ask_clients, args.ask_seconds)
         wall = time.monotonic() - wall_start
@@ -311,7 +312,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         f"+ the start and the completion as without streaming"
     )
     if busy_rate is None:
-        print(f"  accepted questions/s: {idle_rate:.0f} with no stream; never reached 500 generating streams")
+        print(f"  accepted questions/s: {idle_rate:.0f} with no stream; never reached {args.busy} generating streams")
     else:
         print(
             f"  accepted questions/s: {busy_rate:.0f} with {busy_streams} streams generating, {idle_rate:.0f} with "
@@ -326,6 +327,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="stub reply length, in sentences")
     parser.add_argument("--ask-seconds", type=float, default=5)
     parser.add_argument("--ask-clients", type=int, default=16)
+    parser.add_argument("--busy", type=int, default=500, help="streams generating while asks are measured")
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:

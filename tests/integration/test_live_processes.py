@@ -171,6 +171,12 @@ async def test_cancelling_a_pending_request_gives_its_quota_back(database_url, d
         )
         request_id = asked.json()["request_id"]
         assert (await _quota(db, user.id))["hits"] == before["hits"] + 1
+        # The streaming form answers errors as problem+json before any event.
+        url = f"{api.url}/conversations/{conversation_id}/messages"
+        for headers, content, status in ((sse_headers(other), "Why?", 404), (sse_headers(user), " ", 422)):
+            refused = await http.post(url, json={"content": content}, headers=headers)
+            assert refused.status_code == status
+            assert refused.headers["content-type"].startswith("application/problem+json")
         # Someone else's request: 404 everywhere, and nothing changes.
         assert (await http.post(f"{api.url}/queue/{request_id}/cancel", headers=other.headers)).status_code == 404
         assert (await http.get(f"{api.url}/queue/{request_id}/events", headers=other.headers)).status_code == 404
