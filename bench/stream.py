@@ -192,6 +192,34 @@ async def accepted_per_second(port: int, askers: list[tuple[str, str, str]], cli
     return accepted / (time.monotonic() - started)
 
 
+def askers_of(url: str, n: int = 200) -> list[tuple[str, str, str]]:
+    """The users `arrange(url, n, "a")` made, with fresh tokens."""
+    settings = Settings()
+    u, c = "md5('au' || g)::uuid", "md5('ac' || g)::uuid"
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT {u}::text, {c}::text FROM generate_series(1, %(n)s) g", {"n": n}).fetchall()
+    return [(user, conv, issue_access_token(settings, user, "user")) for user, conv in rows]
+
+
+async def ask_load(url: str, port: int, clients: int, seconds: float) -> float:
+    """accepted/s measured by a process of its own: the 1,000 stream readers of this one
+    must not slow the asking clients down."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--ask-load",
+        str(port),
+        "--ask-clients",
+        str(clients),
+        "--ask-seconds",
+        str(seconds),
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    return float(out.decode().strip().splitlines()[-1])
+
+
 async def db_counters(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
@@ -207,7 +235,7 @@ async def db_counters(url: str) -> dict[str, int]:
 
 async def main_async(args: argparse.Namespace, url: str) -> None:
     streamers = arrange(url, args.streams, "s")
-    askers = arrange(url, 200, "a")
+    arrange(url, 200, "a")  # the askers (askers_of)
     stub_port, stream_port, ask_port = free_port(), free_port(), free_port()
     procs = [spawn([sys.executable, str(Path(__file__).resolve()), "--serve-stub", str(stub_port)], {})]
     stub = f"http://127.0.0.1:{stub_port}"
@@ -218,7 +246,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
 
         # Accepting with no stream anywhere (the questions wait: no worker runs yet), then
         # those questions are dropped so that they do not add streams later.
-        idle_rate = await accepted_per_second(ask_port, askers, args.ask_clients, args.ask_seconds)
+        idle_rate = await ask_load(url, ask_port, args.ask_clients, args.ask_seconds)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DELETE FROM procrastinate_jobs")
             conn.execute("UPDATE request_queue SET status = 'cancelled', completed_at = now() WHERE status = 'pending'")
@@ -252,17 +280,19 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(0.5)
             peak_rss = max(peak_rss, rss_kib(api.pid))
-            generating = httpx.get(stub + "/_stats").json()["in_flight"]
+            stats = await asyncio.to_thread(httpx.get, stub + "/_stats?calls=0")
+            generating = stats.json()["in_flight"]
             if busy_rate is None and generating >= args.busy:
                 busy_streams = generating
-                busy_rate = await accepted_per_second(ask_port, askers, args.ask_clients, args.ask_seconds)
+                busy_rate = await ask_load(url, ask_port, args.ask_clients, args.ask_seconds)
         wall = time.monotonic() - wall_start
         cpu = cpu_seconds(api.pid) - cpu_start
         results = [t.result() for t in tasks]
         after = await db_counters(url)
         await listener.close()
 
-        calls = {c["content"]: c for c in httpx.get(stub + "/_stats").json()["calls"]}
+        calls_stats = httpx.get(stub + "/_stats").json()
+        calls = {c["content"]: c for c in calls_stats["calls"]}
         latencies = [
             (r["first"] - calls[r["question"]]["first_token"]) * 1000
             for r in results
@@ -278,7 +308,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
             )
         matched = len([r for r in results if r["end"] == "done" and stored.get(r["request_id"]) == r["text"]])
         replies = sum(1 for r in results if r["end"] == "done")
-        max_generating = httpx.get(stub + "/_stats").json()["max_in_flight"]
+        max_generating = calls_stats["max_in_flight"]
     finally:
         for proc in procs:
             proc.terminate()
@@ -329,9 +359,15 @@ def main() -> None:
     parser.add_argument("--ask-clients", type=int, default=16)
     parser.add_argument("--busy", type=int, default=500, help="streams generating while asks are measured")
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ask-load", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:
         serve_stub(args.serve_stub)
+        return
+    if args.ask_load:
+        url = os.environ["DATABASE_URL"]
+        rate = asyncio.run(accepted_per_second(args.ask_load, askers_of(url), args.ask_clients, args.ask_seconds))
+        print(rate)
         return
     with scratch_database("stream") as url:
         with psycopg.connect(url, autocommit=True) as conn:

@@ -11,7 +11,7 @@ benchmark drive it over real HTTP through its control endpoints:
                     tokens_per_second, reply_repeat, stream_usage,
                     break_next, break_after, stall_next, stall_after}
     GET  /_stats   -> {total, in_flight, max_in_flight, failures,
-                       calls: [{content, started, first_token, ended}]}
+                       calls: [{content, started, first_token, ended}]}  (?calls=0: calls left out)
 
 Streaming knobs: `tokens_per_second` paces the chunks (0: as fast as possible);
 `reply_repeat` makes replies that many times longer; `stream_usage: false` leaves the
@@ -201,13 +201,13 @@ class StubState:
             setattr(self, name, value)
         return {name: getattr(self, name) for name in self.KNOBS}
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, with_calls: bool = True) -> dict[str, Any]:
         return {
             "total": self.total,
             "failures": self.failures,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
-            "calls": self.calls,
+            "calls": self.calls if with_calls else [],
         }
 
 
@@ -245,7 +245,8 @@ class StubApp:
             except (ValueError, TypeError) as exc:
                 await _json(send, 422, {"error": str(exc)})
         elif route == ("GET", "/_stats"):
-            await _json(send, 200, self.state.stats())
+            # ?calls=0: the counters only (a poller need not copy the whole call log).
+            await _json(send, 200, self.state.stats(with_calls=scope.get("query_string") != b"calls=0"))
         elif route == ("POST", "/_reset"):
             self.state = StubState()
             await _json(send, 200, {})
