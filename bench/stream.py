@@ -91,19 +91,21 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def arrange(url: str, n: int, prefix: str) -> list[tuple[str, str, str]]:
-    """n users on a high-limit plan, one conversation each: [(user_id, conversation_id, token)]."""
+def arrange(url: str, n: int, prefix: str, plan: str = "bench") -> list[tuple[str, str, str]]:
+    """n users on a high-limit plan, one conversation each: [(user_id, conversation_id, token)].
+    Plan `bench_ask` has the lowest priority: its questions wait while the streams run."""
     settings = Settings()
     u, c = f"md5('{prefix}u' || g)::uuid", f"md5('{prefix}c' || g)::uuid"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO plans (id, name, per_hour, per_day, priority, model) "
-            "VALUES ('bench', 'Bench', 1000000, 1000000, 5, 'gpt-4o-mini') ON CONFLICT DO NOTHING"
+            "VALUES ('bench', 'Bench', 1000000, 1000000, 5, 'gpt-4o-mini'), "
+            "('bench_ask', 'Bench asks', 1000000, 1000000, 0, 'gpt-4o-mini') ON CONFLICT DO NOTHING"
         )
         for sql in (
             f"INSERT INTO users (id, email) SELECT {u}, '{prefix}' || g || '@example.org' "
             "FROM generate_series(1, %(n)s) g",
-            f"INSERT INTO subscriptions (user_id, plan_id) SELECT {u}, 'bench' FROM generate_series(1, %(n)s) g",
+            f"INSERT INTO subscriptions (user_id, plan_id) SELECT {u}, '{plan}' FROM generate_series(1, %(n)s) g",
             f"INSERT INTO conversations (id, user_id) SELECT {c}, {u} FROM generate_series(1, %(n)s) g",
         ):
             conn.execute(sql, {"n": n})
@@ -235,7 +237,7 @@ async def db_counters(url: str) -> dict[str, int]:
 
 async def main_async(args: argparse.Namespace, url: str) -> None:
     streamers = arrange(url, args.streams, "s")
-    arrange(url, 200, "a")  # the askers (askers_of)
+    arrange(url, 200, "a", plan="bench_ask")  # the askers (askers_of)
     stub_port, stream_port, ask_port = free_port(), free_port(), free_port()
     procs = [spawn([sys.executable, str(Path(__file__).resolve()), "--serve-stub", str(stub_port)], {})]
     stub = f"http://127.0.0.1:{stub_port}"
@@ -255,15 +257,20 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         worker_env = {
             "DATABASE_URL": url,
             "LLM_BASE_URL": stub + "/v1",
-            "MUKTI_WORKER_CONCURRENCY": str(args.streams // 2 + 50),
+            # Exactly the streams: the askers' questions (lowest priority) wait until the end.
+            "MUKTI_WORKER_CONCURRENCY": str(-(-args.streams // 2)),
         }
         procs += [spawn([sys.executable, "-m", "cli", "worker"], worker_env) for _ in range(2)]
 
         listener = await asyncpg.connect(url)
         notified = {"payloads": 0, "pieces": 0, "states": 0}
+        first_notified: dict[str, float] = {}
 
         def count(_conn, _pid, _channel, payload: str) -> None:
             items = json.loads(payload)
+            for item in items:
+                if item[1] == "d" and item[3] == 0:
+                    first_notified.setdefault(item[0], time.time())
             notified["payloads"] += 1
             notified["pieces"] += sum(1 for i in items if i[1] == "d")
             notified["states"] += sum(1 for i in items if i[1] == "s")
@@ -293,6 +300,18 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
 
         calls_stats = httpx.get(stub + "/_stats").json()
         calls = {c["content"]: c for c in calls_stats["calls"]}
+        # Where the time goes: stub -> worker -> database -> NOTIFY (this process hears it as the
+        # API processes do), then NOTIFY -> API process -> client.
+        to_notify = [
+            (first_notified[r["request_id"]] - calls[r["question"]]["first_token"]) * 1000
+            for r in results
+            if r["request_id"] in first_notified and calls.get(r["question"], {}).get("first_token")
+        ]
+        to_client = [
+            (r["first"] - first_notified[r["request_id"]]) * 1000
+            for r in results
+            if r["first"] and r["request_id"] in first_notified
+        ]
         latencies = [
             (r["first"] - calls[r["question"]]["first_token"]) * 1000
             for r in results
@@ -332,6 +351,11 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
     print(
         f"  relay added latency (client first delta - stub first token): p50 {percentile(latencies, 50):.1f} ms, "
         f"p99 {percentile(latencies, 99):.1f} ms (goals 20 / 100) over {len(latencies)} replies"
+    )
+    print(
+        f"    of which stub -> worker -> NOTIFY heard: p50 {percentile(to_notify, 50):.1f} ms, "
+        f"p99 {percentile(to_notify, 99):.1f} ms; NOTIFY -> API process -> client: "
+        f"p50 {percentile(to_client, 50):.1f} ms, p99 {percentile(to_client, 99):.1f} ms"
     )
     calls_made = after["append_calls"] - before["append_calls"]
     rows = after["piece_rows"] - before["piece_rows"]

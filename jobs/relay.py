@@ -3,8 +3,9 @@
 Design (the API's half is api/live/relay.py; the wire format db/stream_channel.py):
 - The queue stays the source of truth. The worker produces every answer whether or not
   anyone watches; the relay only makes the text visible before it is stored.
-- Each streaming job hands its pieces to the process's one `Relay`. A single writer task
-  takes whatever all streams have gathered and writes it in one statement
+- Each streaming job hands its pieces to the process's one `Relay`. A single writer task,
+  on a connection of its own (never queued behind the jobs' queries in the pool), takes
+  whatever all streams have gathered and writes it in one statement
   (mukti_stream_append_v1): the pieces as rows of request_stream_chunks (the durable
   text so far, per request and attempt, which readers catch up from) and the same pieces
   packed into a few NOTIFY payloads on channel mukti_stream (the live edge). One commit
@@ -26,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
@@ -60,8 +61,17 @@ class ReplyStream:
 
 
 class Relay:
-    def __init__(self, pool: asyncpg.Pool, *, flush_interval: float, cancel_poll: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        *,
+        flush_interval: float,
+        cancel_poll: float,
+    ) -> None:
         self._pool = pool
+        self._connect = connect
+        self._conn: asyncpg.Connection | None = None
         self._flush_interval = flush_interval
         self._cancel_poll = cancel_poll
         self._streams: dict[str, ReplyStream] = {}
@@ -85,6 +95,8 @@ class Relay:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._conn is not None:
+            await self._conn.close()
 
     @contextlib.asynccontextmanager
     async def open(self, request_id: str, attempt: int, user_id: str) -> AsyncIterator[ReplyStream]:
@@ -136,7 +148,9 @@ class Relay:
         by_id = {s.request_id: s for s in streams}
         payloads = pack(pieces)
         try:
-            await self._pool.execute(
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await self._connect()
+            await self._conn.execute(
                 QUERIES["answering_stream_append"],
                 [p.request_id for p in pieces],
                 [p.attempt for p in pieces],

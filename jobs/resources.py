@@ -54,7 +54,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     )
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
-    relay = Relay(pool, flush_interval=settings.live_flush_interval, cancel_poll=settings.live_cancel_poll)
+    relay = Relay(
+        pool,
+        lambda: asyncpg.connect(
+            settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
+        ),
+        flush_interval=settings.live_flush_interval,
+        cancel_poll=settings.live_cancel_poll,
+    )
     await relay.start()
     try:
         yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, relay=relay)
