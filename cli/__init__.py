@@ -169,6 +169,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         server = start_embedded_postgres(settings.data_dir)
         database_url = database_url_of(server)
         print(f"embedded Postgres, data in {(settings.data_dir / 'postgres').resolve()}", flush=True)
+        # The embedded server's login is a superuser, whom Row-Level Security never
+        # applies to: the API and worker act as the app role, as in production.
+        env.setdefault("MUKTI_DB_ROLE", "mukti_app")
     env["DATABASE_URL"] = database_url
 
     migrate(database_url)

@@ -59,6 +59,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".mukti"))
     db_pool_min: int = 2
     db_pool_max: int = 20
+    # The role the API and worker act as when they log in as another (docs/privacy.md).
+    db_role: str | None = None
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "mukti"
     jwt_audience: str = "mukti-api"
@@ -97,6 +99,7 @@ class Settings:
             data_dir=Path(e.get("MUKTI_DATA_DIR", ".mukti")),
             db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
             db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
+            db_role=e.get("MUKTI_DB_ROLE") or None,
             jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
             jwt_audience=e.get("MUKTI_JWT_AUDIENCE", "mukti-api"),

@@ -21,13 +21,15 @@ import json
 import logging
 from typing import Any
 
+import asyncpg
 from procrastinate import JobContext
 
+from core.database.scope import ScopedPool
 from core.llm.client import LlmError
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
-from jobs.resources import resources_of
+from jobs.resources import owner_db, resources_of
 
 log = logging.getLogger("mukti.answering")
 
@@ -60,23 +62,34 @@ def _context_of(row) -> dict[str, Any]:
     return {**dict(row), "preferences": json.loads(row["preferences"]), "messages": json.loads(row["messages"])}
 
 
+async def _outcome(db: ScopedPool, query: str, *args: Any) -> asyncpg.Record:
+    """The row of one of the SQL functions that end an attempt: they always return one."""
+    row = await db.fetchrow(query, *args)
+    if row is None:
+        raise RuntimeError(f"no outcome row from {query!r}")
+    return row
+
+
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
 async def answer_question(context: JobContext, request_id: str) -> str:
     res = resources_of(context)
-    row = await res.pool.fetchrow(QUERIES["answering_start_attempt"], request_id)
+    db = await owner_db(res, "job_request_owner", request_id)
+    if db is None:
+        return "already finished"
+    row = await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
     if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await res.pool.fetchrow(
-            QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
+        failed = await _outcome(
+            db, QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
         )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     if row["cancel_requested"]:
         # Cancelled while an earlier attempt ran, whose worker died before it could stop.
-        await res.pool.execute(QUERIES["answering_cancel_processing"], request_id)
+        await db.execute(QUERIES["answering_cancel_processing"], request_id)
         return "cancelled"
     try:
         async with res.relay.open(request_id, row["attempts"], row["user_id"]) as stream:
@@ -84,9 +97,10 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         if stream.error is not None:
             raise stream.error
         if reply.stopped and not reply.content:
-            await res.pool.execute(QUERIES["answering_cancel_processing"], request_id)
+            await db.execute(QUERIES["answering_cancel_processing"], request_id)
             return "cancelled"
-        done = await res.pool.fetchrow(
+        done = await _outcome(
+            db,
             QUERIES["answering_complete_stream"],
             request_id,
             reply.content,
@@ -100,15 +114,15 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
-        await asyncio.shield(res.pool.execute(QUERIES["answering_release_request"], request_id))
+        await asyncio.shield(db.execute(QUERIES["answering_release_request"], request_id))
         raise
     except Exception as exc:  # any failure of this attempt, the LLM's or ours, is retried
         # Users see (GET /queue, notifications, webhooks) a short reason; the details,
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await res.pool.fetchrow(
-            QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        failed = await _outcome(
+            db, QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
         )
         log.warning(
             "request %s attempt %d/%d failed (%s): %s: %s",
@@ -120,7 +134,7 @@ async def answer_question(context: JobContext, request_id: str) -> str:
             exc,
         )
         if failed["outcome"] != "noop":
-            await res.pool.execute(QUERIES["answering_notify_state"], request_id)
+            await db.execute(QUERIES["answering_notify_state"], request_id)
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]

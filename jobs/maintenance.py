@@ -42,6 +42,8 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
         created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
+        # New partitions hold user rows too: they get the policies of their parents.
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
     return created
 
 

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
+from core.database.scope import ScopedPool
 from db.queries import QUERIES
 from db.stream_channel import Piece, pack, split_piece
 
@@ -63,7 +64,7 @@ class ReplyStream:
 class Relay:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: ScopedPool,
         connect: Callable[[], Awaitable[asyncpg.Connection]],
         *,
         flush_interval: float,

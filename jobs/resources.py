@@ -14,8 +14,10 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
+from core.database.scope import ScopedPool, as_service, assume_role, for_user
 from core.llm.client import LlmClient
 from core.settings import Settings
+from db.queries import QUERIES
 from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
@@ -34,6 +36,16 @@ def db_pool_size(settings: Settings) -> int:
     # Jobs hold a connection only for their short queries, never across the LLM call:
     # a few connections serve hundreds of jobs, and Postgres prefers few.
     return max(3, min(settings.worker_concurrency // 10, 10))
+
+
+async def relay_connection(settings: Settings) -> asyncpg.Connection:
+    """The relay writer's own connection (jobs/relay.py); it calls one SECURITY DEFINER function."""
+    conn = await asyncpg.connect(
+        settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
+    )
+    if settings.db_role:
+        await assume_role(conn, settings.db_role)
+    return conn
 
 
 @contextlib.asynccontextmanager
@@ -55,10 +67,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     llm = LlmClient.from_settings(settings, base_url=llm_base_url)
     http = httpx.AsyncClient(follow_redirects=False)
     relay = Relay(
-        pool,
-        lambda: asyncpg.connect(
-            settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
-        ),
+        # The cancel poll looks at the requests of every user this process streams for.
+        as_service(pool, "worker: cancels of the replies this process is generating"),
+        lambda: relay_connection(settings),
         flush_interval=settings.live_flush_interval,
         cancel_poll=settings.live_cancel_poll,
     )
@@ -79,3 +90,11 @@ def resources_of(context: JobContext) -> WorkerResources:
         return context.additional_context["resources"]
     except KeyError:
         raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None
+
+
+async def owner_db(res: WorkerResources, owner_query: str, object_id: str) -> ScopedPool | None:
+    """The pool as the owner of the request or delivery a job is about, so that the job's
+    transactions see that account's rows only; None when the object is gone."""
+    # mukti_job_owner_v1 (SECURITY DEFINER) reads the owner without a scope: one round trip.
+    owner = await res.pool.fetchval(QUERIES[owner_query], object_id)
+    return None if owner is None else for_user(res.pool, owner)

@@ -14,6 +14,7 @@ import asyncpg
 import procrastinate
 from procrastinate import JobContext
 
+from core.database.scope import as_service
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.resources import resources_of
@@ -32,7 +33,9 @@ async def retry_stalled_jobs(
     ids = [job.id for job in stalled]
     if ids:
         # Requests first: once its job is 'todo' again, a live worker may take it at once.
-        await pool.execute(QUERIES["answering_release_jobs"], ids)
+        await as_service(pool, "sweeper: requests of stalled jobs, whoever asked them").execute(
+            QUERIES["answering_release_jobs"], ids
+        )
     retried: list[int] = []
     for job in stalled:
         try:

@@ -14,7 +14,7 @@ from core.netguard import UnsafeTarget, check_resolved
 from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import BackoffRetry
-from jobs.resources import resources_of
+from jobs.resources import owner_db, resources_of
 
 ATTEMPTS = 6  # ~1 + 2 + 4 + 8 + 16 s of waiting before giving up
 TIMEOUT = 10.0
@@ -27,7 +27,10 @@ class DeliveryFailed(Exception):
 @app.task(name="deliver_webhook", queue="webhooks", pass_context=True, retry=BackoffRetry(ATTEMPTS))
 async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     res = resources_of(context)
-    delivery = await res.pool.fetchrow(QUERIES["webhook_delivery_get"], delivery_id)
+    db = await owner_db(res, "job_delivery_owner", delivery_id)
+    if db is None:
+        return "nothing to deliver"
+    delivery = await db.fetchrow(QUERIES["webhook_delivery_get"], delivery_id)
     if delivery is None or delivery["status"] != "pending":
         return "nothing to deliver"
     body = delivery["payload"].encode()
@@ -42,7 +45,7 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
     except UnsafeTarget as exc:
         # Permanent: retrying cannot make the address public.
-        await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
+        await db.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
         return "refused"
     try:
         response = await res.http.post(
@@ -55,7 +58,7 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         error = f"{type(exc).__name__}: {exc}"
     last = context.job.attempts + 1 >= ATTEMPTS
     status = "delivered" if error is None else ("failed" if last else "pending")
-    await res.pool.execute(QUERIES["webhook_delivery_record"], delivery_id, status, status_code, error)
+    await db.execute(QUERIES["webhook_delivery_record"], delivery_id, status, status_code, error)
     if error is not None:
         raise DeliveryFailed(error)
     return status

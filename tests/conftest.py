@@ -3,6 +3,7 @@ and a fresh clone of it for every test that asks for a database."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -23,6 +24,12 @@ from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
 
 CLONE_TIMES: list[float] = []
+
+# Tests log in as a superuser, whom Row-Level Security never applies to: the app under
+# test (in process, and the `mukti api`/`worker` processes tests start, which inherit
+# the environment) acts as the app role, as in production (docs/privacy.md).
+APP_ROLE = "mukti_app"
+os.environ.setdefault("MUKTI_DB_ROLE", APP_ROLE)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +78,7 @@ def database_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, worker_concurrency=10)
+    return Settings(database_url=database_url, worker_concurrency=10, db_role=APP_ROLE)
 
 
 @pytest.fixture

@@ -10,7 +10,15 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from api.accounts import schemas, service
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.database import service_db, user_db
 from core.crypto import SIGNATURE_HEADER
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+REGISTERING = "sign-in: the account is created before anyone is authenticated"
+SIGNING_IN = "sign-in: the account is found by its email before anyone is authenticated"
+REFRESHING = "sign-in: the account is found by its refresh token"
+SIGNING_OUT = "sign-out: the session is found by its refresh token"
+BILLING_WEBHOOK = "billing webhook: the payment provider names the account"
 
 
 class AuthController(Controller):
@@ -20,20 +28,20 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account (free plan)")
     async def register(self, request: Request, data: JSONBody[schemas.RegisterRequest]) -> schemas.AuthResponse:
-        return await service.register(request.app.state.pool, request.app.state.settings, data)
+        return await service.register(service_db(request, REGISTERING), request.app.state.settings, data)
 
     @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
     async def login(self, request: Request, data: JSONBody[schemas.LoginRequest]) -> schemas.AuthResponse:
         address = request.client.host if request.client else "unknown"
-        return await service.login(request.app.state.pool, request.app.state.settings, data, address)
+        return await service.login(service_db(request, SIGNING_IN), request.app.state.settings, data, address)
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token into a new token pair")
     async def refresh(self, request: Request, data: JSONBody[schemas.RefreshRequest]) -> schemas.TokenPair:
-        return await service.refresh(request.app.state.pool, request.app.state.settings, data.refresh_token)
+        return await service.refresh(service_db(request, REFRESHING), request.app.state.settings, data.refresh_token)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke the session of a refresh token")
     async def logout(self, request: Request, data: JSONBody[schemas.RefreshRequest]) -> None:
-        await service.logout(request.app.state.pool, data.refresh_token)
+        await service.logout(service_db(request, SIGNING_OUT), data.refresh_token)
 
 
 class MeController(Controller):
@@ -42,12 +50,12 @@ class MeController(Controller):
 
     @get("", summary="The caller's profile")
     async def get_me(self, request: Request) -> schemas.User:
-        return await service.get_me(request.app.state.pool, request.user.id)
+        return await service.get_me(user_db(request), request.user.id)
 
     @patch("", summary="Change display name, preferences or webhook URL")
     async def update_me(self, request: Request, data: JSONBody[schemas.UpdateMeRequest]) -> schemas.User:
         return await service.update_me(
-            request.app.state.pool,
+            user_db(request),
             request.user.id,
             data,
             allow_private_webhooks=request.app.state.settings.webhook_allow_private,
@@ -55,15 +63,15 @@ class MeController(Controller):
 
     @delete("", status_code=HTTP_204_NO_CONTENT, summary="Delete and anonymize the caller's account")
     async def delete_me(self, request: Request) -> None:
-        await service.delete_me(request.app.state.pool, request.user.id)
+        await service.delete_me(user_db(request), request.user.id)
 
     @get("/export", summary="Everything the service holds about the caller")
     async def export(self, request: Request) -> dict[str, Any]:
-        return await service.export_me(request.app.state.pool, request.user.id)
+        return await service.export_me(user_db(request), request.user.id)
 
     @get("/subscription", summary="Plan, limits, usage in the current windows and when they reset")
     async def subscription(self, request: Request) -> schemas.Subscription:
-        return await service.subscription(request.app.state.pool, request.user.id)
+        return await service.subscription(user_db(request), request.user.id)
 
     @get("/notifications", summary="The caller's notifications, newest first")
     async def notifications(
@@ -72,7 +80,7 @@ class MeController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.NotificationPage:
-        return await service.notifications(request.app.state.pool, request.user.id, limit, cursor)
+        return await service.notifications(user_db(request), request.user.id, limit, cursor)
 
 
 @post(
@@ -86,4 +94,4 @@ async def billing_events(request: Request) -> schemas.BillingResult:
     body = await request.body()
     service.check_signature(request.app.state.settings.billing_secret, body, request.headers.get(SIGNATURE_HEADER))
     event = service.parse_billing_event(body)
-    return await service.apply_billing_event(request.app.state.pool, body, event)
+    return await service.apply_billing_event(service_db(request, BILLING_WEBHOOK), body, event)

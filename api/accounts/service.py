@@ -195,11 +195,8 @@ async def update_me(
 
 
 async def delete_me(pool: asyncpg.Pool, user_id: str) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(QUERIES["accounts_delete_me"], user_id)
-        await conn.execute(QUERIES["accounts_revoke_user_tokens"], user_id)
-        await conn.execute(QUERIES["accounts_revoke_user_shares"], user_id)
-        await conn.execute(QUERIES["accounts_cancel_subscription"], user_id)
+    """Erase the account at once, in one transaction (mukti_erase_user_v1, docs/privacy.md)."""
+    await pool.execute(QUERIES["accounts_erase"], user_id)
 
 
 async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> schemas.Subscription:
@@ -229,6 +226,50 @@ async def notifications(pool: asyncpg.Pool, user_id: str, limit: int, cursor: st
     )
 
 
+# Where each table with a user_id appears in GET /me/export: a section, or why it has
+# none. tests/integration/test_privacy.py checks this against the catalog, so a new
+# table cannot be forgotten.
+EXPORT_COVERAGE = {
+    "subscriptions": "subscription",
+    "conversations": "conversations",
+    "recent_messages": "conversations",
+    "archived_messages": "conversations",
+    "techniques": "techniques",
+    "technique_versions": "techniques",
+    "resources": "resources",
+    "votes": "votes",
+    "shared_links": "shares",
+    "shared_link_views": "share_views",
+    "daily_usage_aggregates": "usage",
+    "usage_events": "usage_events",
+    "notifications": "notifications",
+    "billing_events": "billing_events",
+    "refresh_tokens": "sessions",
+    "request_queue": "requests",
+    "webhook_deliveries": "webhook_deliveries",
+    "rate_limits": "rate_limits",
+    "archived_message_months": None,  # an index of which months hold archived messages, exported as messages
+    # The text of a reply while it is generated: deleted once stored (exported as messages).
+    "request_stream_chunks": None,
+}
+EXPORT_SECTIONS = (
+    "conversations",
+    "techniques",
+    "resources",
+    "votes",
+    "shares",
+    "share_views",
+    "usage",
+    "usage_events",
+    "notifications",
+    "billing_events",
+    "sessions",
+    "requests",
+    "webhook_deliveries",
+    "rate_limits",
+)
+
+
 def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
@@ -244,17 +285,7 @@ async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
         except ApiError:
             current_subscription = None
         sections = {
-            name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id))
-            for name in (
-                "conversations",
-                "techniques",
-                "resources",
-                "votes",
-                "shares",
-                "usage",
-                "notifications",
-                "billing_events",
-            )
+            name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id)) for name in EXPORT_SECTIONS
         }
     return {"profile": dict(profile), "subscription": current_subscription, **sections}
 

@@ -11,7 +11,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.accounts.schemas import Subscription
 from api.admin import schemas, service
+from api.database import service_db
 from api.security import requires_admin
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+LISTING_ACCOUNTS = "admin: every account"
+UPDATING_ACCOUNT = "admin: another user's account"
+SETTING_PLAN = "admin: another user's subscription"
 
 
 class AdminUsersController(Controller):
@@ -27,16 +33,16 @@ class AdminUsersController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.AdminUserPage:
-        return await service.list_users(request.app.state.pool, q, limit, cursor)
+        return await service.list_users(service_db(request, LISTING_ACCOUNTS), q, limit, cursor)
 
     @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
     async def update_user(
         self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.UpdateUserRequest]
     ) -> schemas.AdminUser:
-        return await service.update_user(request.app.state.pool, request.user.id, str(user_id), data)
+        return await service.update_user(service_db(request, UPDATING_ACCOUNT), request.user.id, str(user_id), data)
 
     @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
     async def set_plan(
         self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.SetPlanRequest]
     ) -> Subscription:
-        return await service.set_plan(request.app.state.pool, request.user.id, str(user_id), data.plan)
+        return await service.set_plan(service_db(request, SETTING_PLAN), request.user.id, str(user_id), data.plan)

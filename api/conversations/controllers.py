@@ -10,8 +10,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.conversations import schemas, service
+from api.database import service_db, user_db
 from api.live import service as live
 from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+QUEUE_TOTALS = "admin: queue totals across all users"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)]
 
@@ -22,27 +26,27 @@ class ConversationController(Controller):
 
     @post("/", summary="Start a conversation (the default technique when none is given)")
     async def create(self, request: Request, data: JSONBody[schemas.ConversationCreate]) -> schemas.Conversation:
-        return await service.create_conversation(request.app.state.pool, request.user.id, data)
+        return await service.create_conversation(user_db(request), request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
     async def list(
         self, request: Request, limit: Limit = 20, cursor: FromQuery[str | None] = None
     ) -> schemas.ConversationPage:
-        return await service.list_conversations(request.app.state.pool, request.user.id, limit, cursor)
+        return await service.list_conversations(user_db(request), request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
     async def get(self, request: Request, conversation_id: FromPath[UUID]) -> schemas.ConversationDetail:
-        return await service.get_conversation(request.app.state.pool, request.user.id, str(conversation_id))
+        return await service.get_conversation(user_db(request), request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
     async def update(
         self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.ConversationUpdate]
     ) -> schemas.Conversation:
-        return await service.update_conversation(request.app.state.pool, request.user.id, str(conversation_id), data)
+        return await service.update_conversation(user_db(request), request.user.id, str(conversation_id), data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
     async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
-        await service.delete_conversation(request.app.state.pool, request.user.id, str(conversation_id))
+        await service.delete_conversation(user_db(request), request.user.id, str(conversation_id))
 
     # The hot path: the user's status is checked by mukti_submit_question_v2 itself.
     @post(
@@ -57,7 +61,7 @@ class ConversationController(Controller):
     ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
         state = request.app.state
         accepted = await service.submit_question(
-            state.pool, state.settings, request.user.id, str(conversation_id), data.content
+            user_db(request), state.settings, request.user.id, str(conversation_id), data.content
         )
         headers = {"Location": f"/queue/{accepted.request_id}"}
         if "text/event-stream" in request.headers.get("accept", ""):
@@ -68,7 +72,7 @@ class ConversationController(Controller):
                 0,
             )
             response = live.stream_response(
-                state.pool, state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
+                user_db(request), state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
             )
             response.headers.update(headers)
             return response
@@ -77,9 +81,9 @@ class ConversationController(Controller):
 
 @get("/queue/{request_id:uuid}", tags=["conversations"], summary="Where a question stands, and its reply")
 async def queue_status(request: Request, request_id: FromPath[UUID]) -> schemas.QueueStatus:
-    return await service.queue_status(request.app.state.pool, request.user.id, str(request_id))
+    return await service.queue_status(user_db(request), request.user.id, str(request_id))
 
 
 @get("/admin/queue", tags=["admin"], guards=[requires_admin], summary="The request queue at a glance")
 async def admin_queue(request: Request) -> schemas.QueueOverview:
-    return await service.queue_overview(request.app.state.pool)
+    return await service.queue_overview(service_db(request, QUEUE_TOTALS))

@@ -9,9 +9,22 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.database import service_db, user_db
 from api.library import schemas, service
 from api.library.service import Sort
 from api.security import requires_moderator
+from core.database.scope import ScopedPool
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+MODERATION_QUEUE = "moderation: pending items of every author"
+MODERATING = "moderation: another author's item"
+MODERATOR_READING = "moderation: a moderator reads a pending item of another author"
+
+
+def reading_db(request: Request) -> ScopedPool:
+    """Moderators read the pending items of every author (what the queue links to)."""
+    return service_db(request, MODERATOR_READING) if request.user.is_moderator else user_db(request)
+
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 SortBy = Annotated[Sort, QueryParameter(description="top: Wilson lower bound of the votes; new: newest")]
@@ -31,25 +44,25 @@ class TechniqueController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.TechniquePage:
-        return await service.list_techniques(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_techniques(user_db(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.TechniqueCreate]) -> schemas.Technique:
-        return await service.create_technique(request.app.state.pool, request.user, data)
+        return await service.create_technique(user_db(request), request.user, data)
 
     @get("/{technique_id:uuid}", summary="A technique at the version the caller may see")
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
-        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
+        return await service.get_technique(reading_db(request), request.user, str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(
         self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.TechniqueUpdate]
     ) -> schemas.Technique:
-        return await service.update_technique(request.app.state.pool, request.user, str(technique_id), data)
+        return await service.update_technique(user_db(request), request.user, str(technique_id), data)
 
     @delete("/{technique_id:uuid}", summary="Delete one's own technique")
     async def remove(self, request: Request, technique_id: FromPath[UUID]) -> None:
-        await service.delete_technique(request.app.state.pool, request.user, str(technique_id))
+        await service.delete_technique(user_db(request), request.user, str(technique_id))
 
     @get("/{technique_id:uuid}/versions", summary="Version history (others see approved versions only)")
     async def versions(
@@ -59,17 +72,17 @@ class TechniqueController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.TechniqueVersionPage:
-        return await service.list_versions(request.app.state.pool, request.user, str(technique_id), limit, cursor)
+        return await service.list_versions(reading_db(request), request.user, str(technique_id), limit, cursor)
 
     @put("/{technique_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
     async def vote(
         self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.VoteCast]
     ) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id), data.value)
+        return await service.cast_vote(user_db(request), request.user, "technique", str(technique_id), data.value)
 
     @delete("/{technique_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, technique_id: FromPath[UUID]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "technique", str(technique_id), None)
+        return await service.cast_vote(user_db(request), request.user, "technique", str(technique_id), None)
 
 
 class ResourceController(Controller):
@@ -85,35 +98,35 @@ class ResourceController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.ResourcePage:
-        return await service.list_resources(request.app.state.pool, request.user, sort, q, limit, cursor)
+        return await service.list_resources(user_db(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.ResourceCreate]) -> schemas.Resource:
-        return await service.create_resource(request.app.state.pool, request.user, data)
+        return await service.create_resource(user_db(request), request.user, data)
 
     @get("/{resource_id:uuid}", summary="A resource")
     async def show(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
+        return await service.get_resource(reading_db(request), request.user, str(resource_id))
 
     @patch("/{resource_id:uuid}", summary="Edit one's resource: a changed resource goes back to moderation")
     async def update(
         self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.ResourceUpdate]
     ) -> schemas.Resource:
-        return await service.update_resource(request.app.state.pool, request.user, str(resource_id), data)
+        return await service.update_resource(user_db(request), request.user, str(resource_id), data)
 
     @delete("/{resource_id:uuid}", summary="Delete one's own resource")
     async def remove(self, request: Request, resource_id: FromPath[UUID]) -> None:
-        await service.delete_resource(request.app.state.pool, request.user, str(resource_id))
+        await service.delete_resource(user_db(request), request.user, str(resource_id))
 
     @put("/{resource_id:uuid}/vote", summary="Vote +1 or -1 (again to change it)")
     async def vote(
         self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.VoteCast]
     ) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id), data.value)
+        return await service.cast_vote(user_db(request), request.user, "resource", str(resource_id), data.value)
 
     @delete("/{resource_id:uuid}/vote", status_code=200, summary="Remove one's vote")
     async def unvote(self, request: Request, resource_id: FromPath[UUID]) -> schemas.VoteTally:
-        return await service.cast_vote(request.app.state.pool, request.user, "resource", str(resource_id), None)
+        return await service.cast_vote(user_db(request), request.user, "resource", str(resource_id), None)
 
 
 class ModerationController(Controller):
@@ -125,44 +138,36 @@ class ModerationController(Controller):
     async def queue(
         self, request: Request, limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None
     ) -> schemas.QueuePage:
-        return await service.moderation_queue(request.app.state.pool, limit, cursor)
+        return await service.moderation_queue(service_db(request, MODERATION_QUEUE), limit, cursor)
 
     @post("/techniques/{technique_id:uuid}/approve", status_code=200, summary="Approve the pending version")
     async def approve_technique(
         self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.Approval | None] = None
     ) -> schemas.Technique:
+        db = service_db(request, MODERATING)
         await service.moderate(
-            request.app.state.pool,
-            request.user,
-            "technique",
-            str(technique_id),
-            "approve",
-            None,
-            data.version if data else None,
+            db, request.user, "technique", str(technique_id), "approve", None, data.version if data else None
         )
-        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
+        return await service.get_technique(db, request.user, str(technique_id))
 
     @post("/techniques/{technique_id:uuid}/reject", status_code=200, summary="Reject the pending version")
     async def reject_technique(
         self, request: Request, technique_id: FromPath[UUID], data: JSONBody[schemas.TechniqueRejection]
     ) -> schemas.Technique:
-        await service.moderate(
-            request.app.state.pool, request.user, "technique", str(technique_id), "reject", data.reason, data.version
-        )
-        return await service.get_technique(request.app.state.pool, request.user, str(technique_id))
+        db = service_db(request, MODERATING)
+        await service.moderate(db, request.user, "technique", str(technique_id), "reject", data.reason, data.version)
+        return await service.get_technique(db, request.user, str(technique_id))
 
     @post("/resources/{resource_id:uuid}/approve", status_code=200, summary="Approve a pending resource")
     async def approve_resource(self, request: Request, resource_id: FromPath[UUID]) -> schemas.Resource:
-        await service.moderate(
-            request.app.state.pool, request.user, "resource", str(resource_id), "approve", None, None
-        )
-        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
+        db = service_db(request, MODERATING)
+        await service.moderate(db, request.user, "resource", str(resource_id), "approve", None, None)
+        return await service.get_resource(db, request.user, str(resource_id))
 
     @post("/resources/{resource_id:uuid}/reject", status_code=200, summary="Reject a pending resource")
     async def reject_resource(
         self, request: Request, resource_id: FromPath[UUID], data: JSONBody[schemas.Rejection]
     ) -> schemas.Resource:
-        await service.moderate(
-            request.app.state.pool, request.user, "resource", str(resource_id), "reject", data.reason, None
-        )
-        return await service.get_resource(request.app.state.pool, request.user, str(resource_id))
+        db = service_db(request, MODERATING)
+        await service.moderate(db, request.user, "resource", str(resource_id), "reject", data.reason, None)
+        return await service.get_resource(db, request.user, str(resource_id))

@@ -10,6 +10,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import ServerSentEvent
 
+from api.database import user_db
 from api.errors import ApiError, not_found
 from api.live import schemas
 from api.live.service import FINISHED, parse_last_event_id, request_state, stream_response
@@ -27,9 +28,9 @@ CANCEL_WAIT = 3.0
 )
 async def queue_events(request: Request, request_id: FromPath[UUID]) -> ServerSentEvent:
     cursor = parse_last_event_id(request.headers.get("last-event-id"))
-    state = request.app.state
-    await request_state(state.pool, request.user.id, str(request_id))  # 404 before any event
-    return stream_response(state.pool, state.live, state.settings, request.user.id, str(request_id), cursor)
+    state, db = request.app.state, user_db(request)
+    await request_state(db, request.user.id, str(request_id))  # 404 before any event
+    return stream_response(db, state.live, state.settings, request.user.id, str(request_id), cursor)
 
 
 @post(
@@ -39,12 +40,12 @@ async def queue_events(request: Request, request_id: FromPath[UUID]) -> ServerSe
     summary="Cancel a request: a pending one is dropped, a processing one stops and keeps its text",
 )
 async def cancel_request(request: Request, request_id: FromPath[UUID]) -> schemas.CancelResult:
-    state = request.app.state
+    state, db = request.app.state, user_db(request)
     user_id, rid = request.user.id, str(request_id)
     sub = state.live.subscribe(rid)  # before the cancel: its end cannot be missed
     try:
-        row = await state.pool.fetchrow(QUERIES["conversations_cancel_request"], user_id, rid)
-        if row["outcome"] == "not_found":
+        row = await db.fetchrow(QUERIES["conversations_cancel_request"], user_id, rid)
+        if row is None or row["outcome"] == "not_found":
             raise not_found("request")
         if row["outcome"] == "finished":
             raise ApiError(409, f"the request is already {row['status']}", code="conflict")
@@ -55,7 +56,7 @@ async def cancel_request(request: Request, request_id: FromPath[UUID]) -> schema
                 await asyncio.wait_for(sub.queue.get(), deadline - time.monotonic())
             except TimeoutError:
                 break
-            status = (await request_state(state.pool, user_id, rid))["status"]
+            status = (await request_state(db, user_id, rid))["status"]
         return schemas.CancelResult(request_id=rid, status=status)
     finally:
         state.live.unsubscribe(sub)

@@ -22,6 +22,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from api.errors import ApiError, not_found, validation_error
 from api.live.relay import Hub, Item, Polled
+from core.database.scope import ScopedPool
 from core.settings import Settings
 from db.queries import QUERIES
 from db.stream_channel import Piece
@@ -136,8 +137,8 @@ class LiveView:
         return [self._event("cancelled", {"request_id": self.request_id, "status": "cancelled"})]
 
 
-async def request_state(pool: asyncpg.Pool, user_id: str, request_id: str) -> asyncpg.Record:
-    row = await pool.fetchrow(QUERIES["conversations_queue_status"], request_id, user_id)
+async def request_state(db: ScopedPool, user_id: str, request_id: str) -> asyncpg.Record:
+    row = await db.fetchrow(QUERIES["conversations_queue_status"], request_id, user_id)
     if row is None:
         raise not_found("request")
     return row
@@ -173,7 +174,7 @@ class _Droppable:
 
 
 def stream_response(
-    pool: asyncpg.Pool,
+    db: ScopedPool,
     hub: Hub,
     settings: Settings,
     user_id: str,
@@ -185,7 +186,7 @@ def stream_response(
     """The SSE response of a view of request `request_id` (already known to be the user's)."""
     dropped = asyncio.Event()
     return LiveStream(
-        _events(pool, hub, settings, user_id, request_id, cursor, first or [], dropped),
+        _events(db, hub, settings, user_id, request_id, cursor, first or [], dropped),
         dropped,
         headers=SSE_HEADERS,
         status_code=status_code,
@@ -193,7 +194,7 @@ def stream_response(
 
 
 async def _events(
-    pool: asyncpg.Pool,
+    db: ScopedPool,
     hub: Hub,
     settings: Settings,
     user_id: str,
@@ -209,7 +210,7 @@ async def _events(
         for message in first:
             yield message
         try:
-            row = await request_state(pool, user_id, request_id)
+            row = await request_state(db, user_id, request_id)
         except ApiError:
             return  # deleted with its conversation meanwhile
         for message in encode(view.state(row)):
@@ -220,10 +221,10 @@ async def _events(
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
-            outs = await _apply(view, item, pool, user_id)
+            outs = await _apply(view, item, db, user_id)
             # Whatever else has arrived goes out with it.
             while outs is not None and not view.ended and not sub.queue.empty():
-                more = await _apply(view, sub.queue.get_nowait(), pool, user_id)
+                more = await _apply(view, sub.queue.get_nowait(), db, user_id)
                 outs = None if more is None else outs + more
             if outs is None:
                 return  # deleted with its conversation meanwhile
@@ -233,7 +234,7 @@ async def _events(
         hub.unsubscribe(sub)
 
 
-async def _apply(view: LiveView, item: Item, pool: asyncpg.Pool, user_id: str) -> list[Out] | None:
+async def _apply(view: LiveView, item: Item, db: ScopedPool, user_id: str) -> list[Out] | None:
     """What `item` means for the client of `view`; None when the request is gone."""
     if isinstance(item, Piece):
         # The status first: an event's id must never claim text sent after it.
@@ -241,7 +242,7 @@ async def _apply(view: LiveView, item: Item, pool: asyncpg.Pool, user_id: str) -
         more = view.text(item.attempt, item.offset, item.text)
         if more is None:  # missed pieces: the table has them
             start = view.held(item.attempt)
-            missing = await pool.fetchval(QUERIES["conversations_stream_pieces"], view.request_id, item.attempt, start)
+            missing = await db.fetchval(QUERIES["conversations_stream_pieces"], view.request_id, item.attempt, start)
             more = view.text(item.attempt, start, missing) or []
         return out + more
     if isinstance(item, Polled) and item.status == view.status == "pending":
@@ -250,7 +251,7 @@ async def _apply(view: LiveView, item: Item, pool: asyncpg.Pool, user_id: str) -
         return []
     # A state change, or a poll that shows one: read the whole state.
     try:
-        row = await request_state(pool, user_id, view.request_id)
+        row = await request_state(db, user_id, view.request_id)
     except ApiError:
         return None
     return view.state(row)

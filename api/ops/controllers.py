@@ -9,8 +9,11 @@ from litestar import MediaType, Request, Response, get
 from prometheus_client import generate_latest
 
 from api.errors import problem
+from core.database.scope import as_service
 from db.migrations.heads import migration_heads
 from db.queries import QUERIES
+
+METRICS = "metrics: queue totals across all users"
 
 
 @get("/health", tags=["operations"], summary="The process is alive", sync_to_thread=False)
@@ -46,7 +49,8 @@ async def metrics(request: Request) -> Response:
     pool: asyncpg.Pool | None = request.app.state.get("pool")
     if pool is not None:
         try:
-            async with asyncio.timeout(2), pool.acquire() as conn:
+            # Queue totals and partition strays count every user's rows.
+            async with asyncio.timeout(2), as_service(pool, METRICS).transaction(readonly=True) as conn:
                 for row in await conn.fetch(QUERIES["queue_depth"]):
                     m.queue_depth.labels(row["status"]).set(row["n"])
                 m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))

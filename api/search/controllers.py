@@ -13,6 +13,7 @@ from typing import Annotated
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
+from api.database import user_db
 from api.search import service
 from api.search.schemas import HistoryPage, SearchPage
 
@@ -34,7 +35,7 @@ async def conversation_history(
     cursor: Cursor = None,
 ) -> HistoryPage:
     return await service.history_page(
-        request.app.state.pool, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+        user_db(request), request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
     )
 
 
@@ -47,7 +48,7 @@ async def search_messages(
     cursor: Cursor = None,
 ) -> SearchPage:
     return await service.search(
-        request.app.state.pool, request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
+        user_db(request), request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
     )
 
 

@@ -28,7 +28,8 @@ async def history_page(
         before = decode_history_cursor(cursor)
     if before is not None and before < 1:
         raise validation_error("before", "must be a positive seq")
-    async with pool.acquire() as conn:
+    # One transaction for both reads: one Row-Level Security scope (core/database/scope.py).
+    async with pool.acquire() as conn, conn.transaction():
         message_count = await conn.fetchval(QUERIES["search_conversation_head"], conversation_id, uuid.UUID(user_id))
         if message_count is None:
             raise not_found("conversation")

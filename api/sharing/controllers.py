@@ -12,6 +12,7 @@ from typing import Annotated
 from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from api.database import service_db, user_db
 from api.sharing import service
 from api.sharing.schemas import (
     ShareAnalytics,
@@ -20,6 +21,9 @@ from api.sharing.schemas import (
     SharedConversation,
     ShareList,
 )
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+SHARED_VIEW = "shared link: an anonymous visitor reads one conversation by its token"
 
 TAGS = ["sharing"]
 # The public view is private data that is counted per request: no caching anywhere, no
@@ -38,9 +42,7 @@ async def create_share(
 ) -> ShareCreated:
     settings = request.app.state.settings
     base_url = settings.public_url or str(request.base_url)
-    return await service.create_share(
-        request.app.state.pool, settings, request.user.id, conversation_id, data, base_url
-    )
+    return await service.create_share(user_db(request), settings, request.user.id, conversation_id, data, base_url)
 
 
 @get("/conversations/{conversation_id:uuid}/shares", tags=TAGS, summary="The share links of a conversation")
@@ -50,17 +52,17 @@ async def list_shares(
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, QueryParameter()] = None,
 ) -> ShareList:
-    return await service.list_shares(request.app.state.pool, request.user.id, conversation_id, limit, cursor)
+    return await service.list_shares(user_db(request), request.user.id, conversation_id, limit, cursor)
 
 
 @delete("/shares/{share_id:uuid}", tags=TAGS, summary="Revoke a share link")
 async def revoke_share(request: Request, share_id: FromPath[uuid.UUID]) -> None:
-    await service.revoke_share(request.app.state.pool, request.user.id, share_id)
+    await service.revoke_share(user_db(request), request.user.id, share_id)
 
 
 @get("/shares/{share_id:uuid}/analytics", tags=TAGS, summary="Views of a share link")
 async def share_analytics(request: Request, share_id: FromPath[uuid.UUID]) -> ShareAnalytics:
-    return await service.share_analytics(request.app.state.pool, request.user.id, share_id)
+    return await service.share_analytics(user_db(request), request.user.id, share_id)
 
 
 @get(
@@ -73,7 +75,12 @@ async def view_shared(
 ) -> Response[SharedConversation]:
     address = request.client.host if request.client else ""
     shared = await service.view_share(
-        request.app.state.pool, request.app.state.settings, token, password, address, request.headers.get("referer")
+        service_db(request, SHARED_VIEW),
+        request.app.state.settings,
+        token,
+        password,
+        address,
+        request.headers.get("referer"),
     )
     return Response(shared, headers=_PUBLIC_VIEW_HEADERS)
 

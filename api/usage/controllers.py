@@ -8,8 +8,12 @@ from litestar import Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.database import service_db, user_db
 from api.security import requires_admin
 from api.usage import schemas, service
+
+# Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
+MONTHLY_REPORT = "admin: the monthly report covers every user"
 
 
 @get(
@@ -23,7 +27,7 @@ async def my_usage(
     to: FromQuery[str | None] = None,
     group_by: FromQuery[str | None] = None,
 ) -> schemas.UsageSeries:
-    return await service.usage_series(request.app.state.pool, request.user.id, from_, to, group_by)
+    return await service.usage_series(user_db(request), request.user.id, from_, to, group_by)
 
 
 @get(
@@ -38,4 +42,4 @@ async def monthly_report(
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: FromQuery[str | None] = None,
 ) -> schemas.MonthlyReport:
-    return await service.monthly_report(request.app.state.pool, month, limit, cursor)
+    return await service.monthly_report(service_db(request, MONTHLY_REPORT), month, limit, cursor)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from core.database.scope import user_scope_sql
 from tests.factories import create_user
 from tests.integration.usage_support import record_usage
 
@@ -101,6 +102,8 @@ async def test_the_analyst_is_refused_on_users_and_every_secret(db):
 async def test_the_app_has_dml_but_cannot_create_drop_or_truncate(db, settings):
     user = await create_user(db, settings)
     async with as_role(db, "mukti_app"):
+        # As the app acts: for one user (Row-Level Security, migration 0013).
+        await db.execute(user_scope_sql(user.id))
         await db.execute("UPDATE users SET display_name = 'Meno' WHERE id = $1", user.id)
         await record_usage(db, user.id, datetime.now(UTC))
         await db.execute("DELETE FROM notifications WHERE user_id = $1", user.id)

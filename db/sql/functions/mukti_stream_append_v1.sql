@@ -8,6 +8,10 @@
 -- carries the same pieces packed by the caller (db/stream_channel.py); the rows are
 -- what a late or reconnecting reader catches up from.
 --
+-- SECURITY DEFINER: one batch carries the pieces of many users' replies (Row-Level
+-- Security would admit one user's); it writes only pieces of requests that are
+-- processing, and returns a count. Only the app may call it (migration 0011).
+--
 -- The commit does not wait for the WAL flush: a piece lost in a crash belongs to an
 -- attempt that the crash ends anyway (its retry starts over, with a `reset`).
 -- NOTIFY serialises committing notifiers on one global lock: callers batch, so the
@@ -22,6 +26,8 @@ CREATE FUNCTION mukti_stream_append_v1(
 )
     RETURNS integer
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = public, pg_temp
 AS $$
 DECLARE
     v_rows    integer;

@@ -83,25 +83,9 @@ UPDATE users
  WHERE id = $1::uuid AND status = 'active'
 RETURNING id::text, email, display_name, role, status, preferences, webhook_url, created_at;
 
--- accounts_delete_me --
--- Soft delete and anonymize; the email is freed for a new registration.
-UPDATE users
-   SET email = 'deleted-' || id::text || '@invalid',
-       display_name = NULL,
-       password_hash = NULL,
-       preferences = '{}'::jsonb,
-       webhook_url = NULL,
-       status = 'deleted',
-       deleted_at = now(),
-       updated_at = now()
- WHERE id = $1::uuid AND status <> 'deleted';
-
--- accounts_revoke_user_shares --
--- A deleted account stops publishing its conversations.
-UPDATE shared_links SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL;
-
--- accounts_cancel_subscription --
-UPDATE subscriptions SET status = 'canceled', updated_at = now() WHERE user_id = $1::uuid;
+-- accounts_erase --
+-- DELETE /me: the account is anonymized and what it wrote erased (mukti_erase_user_v1).
+SELECT mukti_erase_user_v1($1::uuid);
 
 -- accounts_subscription --
 -- Counters whose window has passed read as 0: the window is over even if no question
@@ -226,6 +210,34 @@ SELECT id::text, kind, title, body, data, created_at, read_at
 -- accounts_export_billing_events --
 SELECT event_id, provider, event_type, plan_id, received_at
   FROM billing_events WHERE user_id = $1::uuid ORDER BY received_at, event_id;
+
+-- accounts_export_sessions --
+-- Sign-in sessions (refresh tokens): when, never the token hash.
+SELECT id::text, family_id::text, issued_at, expires_at, used_at, revoked_at
+  FROM refresh_tokens WHERE user_id = $1::uuid ORDER BY issued_at, id;
+
+-- accounts_export_requests --
+SELECT id::text, conversation_id::text, message_seq, status, model, attempts, error, queued_at, completed_at
+  FROM request_queue WHERE user_id = $1::uuid ORDER BY queued_at, id;
+
+-- accounts_export_usage_events --
+-- The raw events (kept 90 days); `usage` holds the daily totals.
+SELECT occurred_at, event_type, conversation_id::text, request_id::text, model, technique_id::text,
+       prompt_tokens, completion_tokens, cost, latency_ms
+  FROM usage_events WHERE user_id = $1::uuid ORDER BY occurred_at, id;
+
+-- accounts_export_share_views --
+-- Views of the caller's shares: when and from which site, never the visitor's hash.
+SELECT shared_link_id::text, viewed_at, referrer
+  FROM shared_link_views WHERE user_id = $1::uuid ORDER BY viewed_at, id;
+
+-- accounts_export_webhook_deliveries --
+SELECT id::text, event, url, payload, status, attempts, last_status_code, last_error, created_at, delivered_at
+  FROM webhook_deliveries WHERE user_id = $1::uuid ORDER BY created_at, id;
+
+-- accounts_export_rate_limits --
+-- Hits still counted by the limits (the subject is the user id for these rows).
+SELECT action, hit_at, expires_at FROM rate_limits WHERE user_id = $1::uuid ORDER BY hit_at, id;
 
 -- admin_users_list --
 -- Newest first, keyset-paged on (created_at, id); $2 filters email and display name

@@ -91,22 +91,14 @@ UPDATE webhook_deliveries
        delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
  WHERE id = $1
 
+-- job_request_owner --
+-- The account a request belongs to: a job names only its request and runs as its
+-- owner (Row-Level Security). NULL: the request is gone (its account was erased).
+SELECT mukti_job_owner_v1('request', $1::uuid)::text
+
+-- job_delivery_owner --
+-- The account a webhook delivery belongs to (as job_request_owner).
+SELECT mukti_job_owner_v1('delivery', $1::uuid)::text
+
 -- maintenance_purge_stream_chunks --
--- Relayed pieces outlive their attempt only when it ended without storing or cancelling
--- (a worker killed mid-stream: the retry writes a new attempt; a conversation deleted
--- mid-stream): delete a batch of those whose request is no longer processing that
--- attempt. A minute's grace leaves alone the pieces of an attempt that is just starting.
-WITH doomed AS (
-    SELECT s.request_id, s.attempt, s.start_offset
-      FROM request_stream_chunks s
-     WHERE s.created_at < now() - interval '1 minute'
-       AND NOT EXISTS (SELECT 1 FROM request_queue q
-                        WHERE q.id = s.request_id AND q.status = 'processing' AND q.attempts = s.attempt)
-     LIMIT %(batch)s
-), deleted AS (
-    DELETE FROM request_stream_chunks s
-     USING doomed d
-     WHERE (s.request_id, s.attempt, s.start_offset) = (d.request_id, d.attempt, d.start_offset)
-    RETURNING 1
-)
-SELECT count(*)::integer AS deleted FROM deleted
+SELECT mukti_purge_stream_chunks_v1(%(batch)s) AS deleted

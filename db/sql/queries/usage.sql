@@ -75,3 +75,7 @@ SELECT mukti_rollup_usage_v1() AS events;
 
 -- maintenance_refresh_matviews --
 SELECT mukti_refresh_matviews_v1() AS refreshed;
+
+-- maintenance_protect_user_tables --
+-- Row-Level Security on partitions created since (mukti_protect_user_tables_v1).
+SELECT mukti_protect_user_tables_v1() AS protected;
