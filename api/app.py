@@ -12,9 +12,11 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, library, live, search, sharing, usage
+from api import accounts, admin, conversations, dialogue, library, live, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.live.relay import Hub
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
@@ -22,7 +24,7 @@ from api.security import authentication_middleware
 from core.database.pool import create_pool
 from core.settings import Settings
 
-FEATURES = (accounts, conversations, live, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, live, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -42,11 +44,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.live.stop()
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
+    if settings.web_client:
+        handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
+        before_request=reject_nul_characters,
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(), "pool": None, "live": None}),

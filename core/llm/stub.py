@@ -40,6 +40,8 @@ from typing import Any
 
 import uvicorn
 
+from core.llm.prompts import TITLE_PROMPT
+
 MODELS = ("gpt-4o-mini", "gpt-4o", "mukti-stub")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
@@ -154,6 +156,12 @@ def socratic_reply(question: str) -> str:
     term = max(words, key=len)
     digest = hashlib.sha256(question.encode()).digest()
     return _TEMPLATES[digest[0] % len(_TEMPLATES)].format(term=term)
+
+
+def stub_title(dialogue: str) -> str:
+    """A deterministic title: the most telling word of the dialogue, capitalised."""
+    words = [w.lower() for w in _WORD.findall(dialogue) if w.lower() not in _STOPWORDS]
+    return f"On {max(words, key=len).capitalize()}" if words else "A Socratic dialogue"
 
 
 @dataclass
@@ -294,7 +302,12 @@ class StubApp:
                     headers,
                 )
                 return
-            reply = " ".join([socratic_reply(question)] * max(int(state.reply_repeat), 1))
+            title_asked = bool(messages) and messages[0].get("content") == TITLE_PROMPT
+            reply = (
+                stub_title(question)
+                if title_asked
+                else " ".join([socratic_reply(question)] * max(int(state.reply_repeat), 1))
+            )
             prompt_tokens = sum(count_tokens(m.get("content") or "") + 4 for m in messages)
             completion_tokens = count_tokens(reply)
             usage = {

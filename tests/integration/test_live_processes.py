@@ -20,7 +20,7 @@ from tests.factories import create_user
 from tests.integration.answering_helpers import stub_control, stub_stats, submit_sql, wait_until, worker_process
 from tests.integration.conversations_support import create_conversation, create_plan
 from tests.integration.live_support import Stream, conversations, read_events, sse_headers, stored_reply
-from tests.integration.test_conversations_processes import api_processes
+from tests.integration.processes_support import api_processes
 from tests.integration.usage_support import as_role, open_connector
 
 

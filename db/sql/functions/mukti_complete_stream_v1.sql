@@ -1,4 +1,4 @@
--- Store a streamed reply: mukti_complete_request_v2 (reply, archive, usage, limits in
+-- Store a streamed reply: mukti_complete_request_v3 (reply, archive, usage, limits in
 -- one transaction), plus what streaming adds, in the same transaction: whether the reply
 -- was stopped by a cancel, whether its usage is estimated (the provider's stream carried
 -- none), its time to first token; the relayed pieces are deleted (the stored reply
@@ -31,7 +31,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT c.outcome, c.reply_seq, c.cost, c.limit_reached INTO outcome, reply_seq, cost, limit_reached
-      FROM mukti_complete_request_v2(p_request_id, p_content, p_prompt_tokens, p_completion_tokens,
+      FROM mukti_complete_request_v3(p_request_id, p_content, p_prompt_tokens, p_completion_tokens,
                                      p_latency_ms) AS c;
     IF outcome <> 'completed' THEN
         RETURN;
