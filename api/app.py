@@ -12,9 +12,10 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
+from api import accounts, admin, conversations, dialogue, library, live, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import reject_nul_characters
+from api.live.relay import Hub
 from api.openapi import assets_router, install_refined_schema, openapi_config
 from api.ops import controllers as ops
 from api.ops.metrics import metrics_middleware_factory
@@ -28,7 +29,7 @@ from core.settings import Settings
 from db import metrics_store
 from db.pricing import warn_unpriced_models
 
-FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, live, search, library, sharing, usage, admin)
 
 
 async def _before_request(request: Request) -> None:
@@ -63,13 +64,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             on_read=lambda server: metrics.inc("mukti_lag_tolerant_reads_total", {"server": server}),
         )
         await app.state.router.start()
+        # The one LISTEN of this process for live answers (api/live/relay.py).
+        app.state.live = Hub(settings, app.state.pool)
         try:
+            await app.state.live.start()
             yield
         finally:
             await app.state.router.close()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+            await app.state.live.stop()
             await app.state.pool.close()
 
     handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS, assets_router()]
@@ -81,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None}),
+        state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None, "live": None}),
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
         before_send=[send_request_id],

@@ -15,7 +15,7 @@ SubscriptionStatus = Literal["active", "past_due", "canceled"]
 # Written by mukti_complete_request (limits) and mukti_fail_attempt (failures).
 NotificationKind = Literal["daily_limit_reached", "hourly_limit_reached", "request_failed"]
 MessageRole = Literal["user", "assistant", "system"]
-RequestStatus = Literal["pending", "processing", "completed", "failed"]
+RequestStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
 ModerationStatus = Literal["pending", "approved", "rejected"]
 ResourceKind = Literal["article", "book", "video", "course", "paper", "podcast", "tool", "other"]
 ShareStatus = Literal["active", "expired", "revoked", "exhausted"]

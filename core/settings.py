@@ -120,6 +120,12 @@ class Settings:
     keep_refresh_tokens_days: int = 7
     keep_shared_link_views_days: int = 90
     keep_audit_log_days: int = 365
+    # Live answers (jobs/relay.py, api/live/relay.py).
+    live_flush_interval: float = 0.02
+    live_cancel_poll: float = 0.25
+    live_poll_interval: float = 1.0
+    live_heartbeat: float = 15.0
+    live_client_queue: int = 256
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -174,6 +180,11 @@ class Settings:
             keep_refresh_tokens_days=_int("MUKTI_KEEP_REFRESH_TOKENS_DAYS", 7),
             keep_shared_link_views_days=_int("MUKTI_KEEP_SHARED_LINK_VIEWS_DAYS", 90),
             keep_audit_log_days=_int("MUKTI_KEEP_AUDIT_LOG_DAYS", 365),
+            live_flush_interval=_float("MUKTI_LIVE_FLUSH_INTERVAL", 0.02),
+            live_cancel_poll=_float("MUKTI_LIVE_CANCEL_POLL", 0.25),
+            live_poll_interval=_float("MUKTI_LIVE_POLL_INTERVAL", 1.0),
+            live_heartbeat=_float("MUKTI_LIVE_HEARTBEAT", 15.0),
+            live_client_queue=_int("MUKTI_LIVE_CLIENT_QUEUE", 256),
         )
 
     def lifetimes(self) -> dict[str, int]:

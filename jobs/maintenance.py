@@ -98,15 +98,26 @@ async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
     return dropped
 
 
-async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
-    """Delete expired rate-limit rows, one short transaction per batch."""
+async def _purge_in_batches(connector: BaseConnector, query: str, batch: int) -> int:
+    """Run a purge query (it deletes up to `batch` rows, returns `deleted`) until it is done:
+    one short transaction per batch."""
     total = 0
     for _ in range(RATE_LIMIT_MAX_BATCHES):
-        row = await connector.execute_query_one_async(QUERIES["maintenance_purge_rate_limits"], batch=batch)
+        row = await connector.execute_query_one_async(QUERIES[query], batch=batch)
         total += row["deleted"]
         if row["deleted"] < batch:
             break
     return total
+
+
+async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
+    """Delete expired rate-limit rows."""
+    return await _purge_in_batches(connector, "maintenance_purge_rate_limits", batch)
+
+
+async def purge_stream_chunks(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
+    """Delete relayed reply pieces left by attempts that ended without storing them."""
+    return await _purge_in_batches(connector, "maintenance_purge_stream_chunks", batch)
 
 
 PURGE_BATCH = 5_000
@@ -188,6 +199,15 @@ async def expire_usage_events(context: JobContext, timestamp: int) -> list[str]:
 async def purge_rate_limits_task(context: JobContext, timestamp: int) -> int:
     """Delete expired rate-limit rows in batches, every 10 minutes."""
     return await purge_rate_limits(context.app.connector)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="purge_stream_chunks")
+@app.task(
+    name="maintenance.purge_stream_chunks", queue="maintenance", queueing_lock="purge_stream_chunks", pass_context=True
+)
+async def purge_stream_chunks_task(context: JobContext, timestamp: int) -> int:
+    """Delete relayed reply pieces of attempts that ended without storing them, every 10 minutes."""
+    return await purge_stream_chunks(context.app.connector)
 
 
 @app.periodic(cron="*/15 * * * *", periodic_id="refresh_matviews")

@@ -1,5 +1,6 @@
 """What a worker process shares between its jobs: the database pool, the LLM client,
-the webhook HTTP client, its metrics (flushed to Postgres in the background). Opened once per process by `run_worker` and handed to the
+the webhook HTTP client, its metrics (flushed to Postgres in the background), the relay of live
+replies (jobs/relay.py). Opened once per process by `run_worker` and handed to the
 tasks through the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
-from core.database.scope import ScopedPool, for_user
+from core.database.scope import ScopedPool, as_service, assume_role, for_user
 from core.llm.client import LlmClient
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
 from db import metrics_store
 from db.pricing import warn_unpriced_models
 from db.queries import QUERIES
+from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
 
@@ -33,12 +35,23 @@ class WorkerResources:
     llm: LlmClient
     http: httpx.AsyncClient
     metrics: SharedMetrics
+    relay: Relay
 
 
 def db_pool_size(settings: Settings) -> int:
     # Jobs hold a connection only for their short queries, never across the LLM call:
     # a few connections serve hundreds of jobs, and Postgres prefers few.
     return max(3, min(settings.worker_concurrency // 10, 10))
+
+
+async def relay_connection(settings: Settings) -> asyncpg.Connection:
+    """The relay writer's own connection (jobs/relay.py); it calls one SECURITY DEFINER function."""
+    conn = await asyncpg.connect(
+        settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
+    )
+    if settings.db_role:
+        await assume_role(conn, settings.db_role)
+    return conn
 
 
 @contextlib.asynccontextmanager
@@ -64,10 +77,19 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
     flusher = asyncio.create_task(metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
     http = httpx.AsyncClient(follow_redirects=False)
+    relay = Relay(
+        # The cancel poll looks at the requests of every user this process streams for.
+        as_service(pool, "worker: cancels of the replies this process is generating"),
+        lambda: relay_connection(settings),
+        flush_interval=settings.live_flush_interval,
+        cancel_poll=settings.live_cancel_poll,
+    )
+    await relay.start()
     try:
         await warn_about_missing_models(pool, llm)
-        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, metrics=metrics)
+        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, metrics=metrics, relay=relay)
     finally:
+        await relay.stop()
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher

@@ -75,6 +75,8 @@ class Reply(msgspec.Struct):
     content: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    # Cut short by a cancel: the reply as far as it got.
+    stopped: bool = False
 
 
 class QueueStatus(msgspec.Struct, omit_defaults=True):
@@ -85,6 +87,8 @@ class QueueStatus(msgspec.Struct, omit_defaults=True):
     attempts: int
     reply: Reply | None = None
     error: str | None = None
+    # While processing: the text of the reply so far.
+    partial: str | None = None
 
 
 class PendingCount(msgspec.Struct):

@@ -25,6 +25,7 @@ TASKS = (
     "maintenance.rollup_usage",
     "maintenance.expire_usage_events",
     "maintenance.purge_rate_limits",
+    "maintenance.purge_stream_chunks",
     "maintenance.refresh_matviews",
     "maintenance.check_default_partitions",
 )
