@@ -120,7 +120,9 @@ class Hub:
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(
-            self._settings.require_database_url(), server_settings={"application_name": "mukti-api-live"}
+            # LISTEN is session state: a direct connection, never through a transaction pooler.
+            self._settings.require_direct_database_url(),
+            server_settings={"application_name": "mukti-api-live"},
         )
         await conn.add_listener(CHANNEL, self._on_notify)
         conn.add_termination_listener(lambda _conn: self._lost.set())
@@ -132,14 +134,14 @@ class Hub:
         (what was notified meanwhile is in the tables)."""
         while True:
             await self._lost.wait()
-            log.warning("the LISTEN connection was lost; reconnecting")
+            log.warning("the listening connection was lost; reconnecting")
             delay = 0.1
             while True:
                 try:
                     await self._connect()
                     break
                 except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("LISTEN reconnect failed (%s); retrying in %.1f s", exc, delay)
+                    log.warning("reconnecting the listening connection failed (%s); retrying in %.1f s", exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5)
             for request_id in list(self._subs):

@@ -194,7 +194,11 @@ async def test_cancelling_a_pending_request_gives_its_quota_back(database_url, d
     assert cancelled.status_code == 200 and cancelled.json() == {"request_id": request_id, "status": "cancelled"}
     assert again.status_code == 409 and again.json()["code"] == "conflict"
     assert status["status"] == "cancelled" and "reply" not in status
-    assert watched.kinds() == ["status", "cancelled"] and watched.events[0].data == {"status": "pending", "position": 1}
+    # The stream's opening status may or may not have been read before the cancel landed
+    # (the two race on a loaded machine); either way it ends with `cancelled`.
+    assert watched.kinds() in (["status", "cancelled"], ["cancelled"]), watched.kinds()
+    if watched.kinds()[0] == "status":
+        assert watched.events[0].data == {"status": "pending", "position": 1}
     assert await _quota(db, user.id) == before
     assert await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'answer_question'") == 0
 
@@ -319,7 +323,13 @@ async def test_streams_that_break_or_stall_are_retried_and_usage_without_a_usage
     )
     assert row["attempts"] == 3 and row["usage_estimated"] is True
     assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
-    assert await db.fetchval("SELECT count(*) FROM usage_events WHERE request_id = $1::uuid", request_id) == 1
+    # Billed once; the two failed attempts are events of their own (analytics: attempt_failed).
+    events = dict(
+        await db.fetch(
+            "SELECT event_type, count(*) FROM usage_events WHERE request_id = $1::uuid GROUP BY 1", request_id
+        )
+    )
+    assert events == {"question": 1, "attempt_failed": 2}
 
 
 async def test_a_client_that_does_not_read_is_dropped_and_can_resume(database_url, db, settings, stub, tmp_path):

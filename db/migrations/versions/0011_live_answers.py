@@ -4,7 +4,9 @@ Revision ID: 0011
 Revises: 0010
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from alembic import op
+
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0011"
 down_revision = "0010"
@@ -20,6 +22,7 @@ FUNCTIONS = (
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0011_live_answers.up.sql")
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
@@ -41,9 +44,12 @@ def upgrade() -> None:
             END IF;
         END $$;"""
     )
+    with op.get_context().autocommit_block():
+        execute_sql("ALTER TABLE request_queue VALIDATE CONSTRAINT request_queue_status_valid;")
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql(
         "DROP FUNCTION IF EXISTS mukti_purge_stream_chunks_v1(integer);"
         "DROP FUNCTION IF EXISTS mukti_cancel_request_v1(uuid, uuid);"
