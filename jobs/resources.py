@@ -46,8 +46,10 @@ def db_pool_size(settings: Settings) -> int:
 
 async def relay_connection(settings: Settings) -> asyncpg.Connection:
     """The relay writer's own connection (jobs/relay.py); it calls one SECURITY DEFINER function."""
+    # A long-lived connection of its own: direct (MUKTI_DIRECT_DATABASE_URL), never through a
+    # transaction pooler, which could not keep its prepared statements.
     conn = await asyncpg.connect(
-        settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
+        settings.require_direct_database_url(), server_settings={"application_name": "mukti-worker-relay"}
     )
     if settings.db_role:
         await assume_role(conn, settings.db_role)
