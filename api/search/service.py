@@ -61,7 +61,15 @@ async def search(
     after: tuple[float | None, uuid.UUID | None, int | None] = (None, None, None)
     if cursor is not None:
         after = decode_search_cursor(cursor, fingerprint)
-    rows = await pool.fetch(QUERIES["search_messages"], uuid.UUID(user_id), q, conversation_id, *after, limit + 1)
+    user = uuid.UUID(user_id)
+    # One transaction (one Row-Level Security scope) for both reads. The span goes in as
+    # parameters, not a subquery: only then does the planner prune the other months'
+    # partitions before planning them (planning every partition dominated the query).
+    async with pool.acquire() as conn, conn.transaction():
+        span = await conn.fetchrow(QUERIES["search_archive_span"], user, conversation_id)
+        rows = await conn.fetch(
+            QUERIES["search_messages"], user, q, conversation_id, *after, limit + 1, span["lo"], span["hi"]
+        )
     items = [
         SearchHit(
             conversation_id=str(r["conversation_id"]),

@@ -1,0 +1,29 @@
+"""performance: an index of each user's archive months, so a search plans and probes only
+the monthly partitions that hold the user's messages (db/sql/queries/search.sql).
+
+The index is built CONCURRENTLY outside the migration's transaction: archived_message_months
+has a row per conversation and month, large on a big archive, and takes writes from the
+archiving trigger all the time.
+
+Revision ID: 0018
+Revises: 0013
+"""
+
+from alembic import op
+
+from db.migrations.sqlfile import run_sql_file
+
+revision = "0018"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        run_sql_file("schema/0018_performance.up.sql")
+
+
+def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        run_sql_file("schema/0018_performance.down.sql")
