@@ -19,6 +19,7 @@ from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
 from core.database.pool import create_pool
+from core.database.wake import JobWaker
 from core.settings import Settings
 
 FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
@@ -32,9 +33,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        app.state.waker = JobWaker(app.state.pool, window=settings.wake_window)
         try:
             yield
         finally:
+            await app.state.waker.close()
             await app.state.pool.close()
 
     handlers = [*ops.ROUTE_HANDLERS]
@@ -44,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics(), "pool": None}),
+        state=State({"settings": settings, "metrics": Metrics(), "pool": None, "waker": None}),
         middleware=[metrics_middleware_factory, authentication_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

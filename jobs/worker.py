@@ -52,8 +52,9 @@ async def run_worker(
                 install_signal_handlers=False,
                 name="mukti-worker",
                 delete_jobs="successful",
-                # New jobs wake the worker at once (LISTEN/NOTIFY); polling only finds jobs
-                # whose retry time has come, so it sets how late a retry after "1 s" runs.
+                # New questions wake the worker by a coalesced NOTIFY (core/database/wake.py);
+                # polling finds retries whose time has come and any question whose wake-up
+                # was lost, so it bounds how late either runs.
                 fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
             )

@@ -59,6 +59,8 @@ class ConversationController(Controller):
         accepted = await service.submit_question(
             user_db(request), request.app.state.settings, request.user.id, str(conversation_id), data.content
         )
+        # Committed: wake a worker (coalesced; the questions queue has no per-row NOTIFY).
+        request.app.state.waker.poke()
         return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
 

@@ -1,5 +1,6 @@
-"""performance: an index of each user's archive months, so a search plans and probes only
-the monthly partitions that hold the user's messages (db/sql/queries/search.sql).
+"""performance: no per-row NOTIFY for questions (the API coalesces wake-ups,
+core/database/wake.py), and an index of each user's archive months, so a search plans and
+probes only the monthly partitions that hold the user's messages (db/sql/queries/search.sql).
 
 The index is built CONCURRENTLY outside the migration's transaction: archived_message_months
 has a row per conversation and month, large on a big archive, and takes writes from the
@@ -20,10 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    run_sql_file("schema/0018_performance.up.sql")
     with op.get_context().autocommit_block():
-        run_sql_file("schema/0018_performance.up.sql")
+        run_sql_file("schema/0018_search_months_index.up.sql")
 
 
 def downgrade() -> None:
     with op.get_context().autocommit_block():
-        run_sql_file("schema/0018_performance.down.sql")
+        run_sql_file("schema/0018_search_months_index.down.sql")
+    run_sql_file("schema/0018_performance.down.sql")
