@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -370,6 +371,27 @@ async def search_p95s(url: str, heavy: str, queries: list[str]) -> dict[str, tup
         await pool.close()
 
 
+async def plan_times(url: str, heavy: str, queries: list[str]) -> dict[str, tuple[float, float]]:
+    """Median (planning, execution) ms from EXPLAIN ANALYZE, before and after: what a fresh
+    plan costs (asyncpg may reuse a generic plan per connection, which hides planning)."""
+    conn = await asyncpg.connect(url)
+    try:
+        span = await conn.fetchrow(QUERIES["search_archive_span"], uuid.UUID(heavy), None)
+        result = {}
+        for label, bounds in ((BEFORE, EVERYTHING), (AFTER, (span["lo"], span["hi"]))):
+            planning, execution = [], []
+            for q in queries:
+                explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["search_messages"]
+                args = (uuid.UUID(heavy), q, None, None, None, None, 21, *bounds)
+                plan = json.loads(await conn.fetchval(explain, *args))[0]
+                planning.append(plan["Planning Time"])
+                execution.append(plan["Execution Time"])
+            result[label] = (statistics.median(planning), statistics.median(execution))
+        return result
+    finally:
+        await conn.close()
+
+
 def partition_count(url: str) -> int:
     with psycopg.connect(url) as conn:
         sql = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
@@ -395,14 +417,20 @@ async def compare_months(url: str, heavy: str, target: int) -> None:
     queries = heavy_queries(200)
     small = partition_count(url)
     at_small = await search_p95s(url, heavy, queries)
+    plans_small = await plan_times(url, heavy, queries[:30])
     add_old_months(url, target)
     large = partition_count(url)
     at_large = await search_p95s(url, heavy, queries)
+    plans_large = await plan_times(url, heavy, queries[:30])
     print(f"\nsearch, heavy user, {len(queries)} queries, one connection: {small} vs {large} monthly partitions")
     print(f"{'':<26}{small:>4} partitions p50/p95 ms {large:>4} partitions p50/p95 ms   p95 ratio")
     for label in at_small:
         (p50_s, p95_s), (p50_l, p95_l) = at_small[label], at_large[label]
         print(f"{label:<26}{p50_s:>15.2f} / {p95_s:6.2f}{p50_l:>20.2f} / {p95_l:6.2f}   {p95_l / p95_s:5.2f}x")
+    print(f"EXPLAIN ANALYZE, median of 30{'':<3}{small:>4} partitions plan/exec ms {large:>3} partitions plan/exec ms")
+    for label in plans_small:
+        (plan_s, exec_s), (plan_l, exec_l) = plans_small[label], plans_large[label]
+        print(f"{label:<26}{plan_s:>15.2f} / {exec_s:6.2f}{plan_l:>20.2f} / {exec_l:6.2f}")
     before_l, after_s, after_l = (at_large[BEFORE][1], at_small[AFTER][1], at_large[AFTER][1])
     print(
         f"goal: after, p95 at {large} <= 1.2x of {small} partitions: {after_l / after_s:.2f}x; "
