@@ -12,8 +12,9 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, library, search, sharing, usage
+from api import accounts, admin, conversations, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
@@ -40,9 +41,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.waker.close()
             await app.state.pool.close()
 
-    handlers = [*ops.ROUTE_HANDLERS]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
+    if settings.web_client:
+        handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
         route_handlers=handlers,

@@ -38,7 +38,9 @@ PUBLIC_PATHS = (
     "/schema",
     "/billing/events",
 )
-_EXCLUDE = [f"^{p}" for p in PUBLIC_PATHS]
+# The web client's page and its static files (the page itself signs in through /auth/).
+WEB_CLIENT_PATHS = ("^/$", "^/static/")
+_EXCLUDE = [f"^{p}" for p in PUBLIC_PATHS] + list(WEB_CLIENT_PATHS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,7 +209,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         if _wait_ready(url, children):
-            print(f"Mukti is running at {url}  (API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
+            web = "the web client is there; " if settings.web_client else ""
+            print(f"Mukti is running at {url}  ({web}API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
         elif not stopping:
             print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
             stopping = True

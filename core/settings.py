@@ -34,6 +34,18 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+
+
 def sqlalchemy_url(url: str) -> str:
     """The same database URL with the psycopg (v3) driver named, for SQLAlchemy/Alembic."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
@@ -81,6 +93,7 @@ class Settings:
     burst_limit: int = 5
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    web_client: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +128,7 @@ class Settings:
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            web_client=_bool("MUKTI_WEB_CLIENT", True),
         )
 
     @property

@@ -13,7 +13,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.database import service_db, user_db
-from api.sharing import service
+from api.sharing import pages, service
 from api.sharing.schemas import (
     ShareAnalytics,
     ShareCreate,
@@ -66,13 +66,18 @@ async def share_analytics(request: Request, share_id: FromPath[uuid.UUID]) -> Sh
 
 
 @get(
-    "/shared/{token:str}", tags=TAGS, security=[{}], summary="The shared conversation (public; each 200 counts a view)"
+    "/shared/{token:str}",
+    tags=TAGS,
+    security=[{}],
+    summary="The shared conversation (public; each 200 counts a view); a page for browsers (Accept: text/html)",
 )
 async def view_shared(
     request: Request,
     token: FromPath[str],
     password: Annotated[str | None, HeaderParameter(name="X-Share-Password")] = None,
-) -> Response[SharedConversation]:
+) -> Response[SharedConversation] | Response[str]:
+    if pages.wants_html(request):
+        return await pages.shared_page(request, token, password)
     address = request.client.host if request.client else ""
     shared = await service.view_share(
         service_db(request, SHARED_VIEW),
@@ -82,7 +87,9 @@ async def view_shared(
         address,
         request.headers.get("referer"),
     )
-    return Response(shared, headers=_PUBLIC_VIEW_HEADERS)
+    # Browsers get a page from the same URL: caches must keep the two apart.
+    vary = {"Vary": "Accept"} if request.app.state.settings.web_client else {}
+    return Response(shared, headers={**_PUBLIC_VIEW_HEADERS, **vary})
 
 
-ROUTE_HANDLERS = [create_share, list_shares, revoke_share, share_analytics, view_shared]
+ROUTE_HANDLERS = [create_share, list_shares, revoke_share, share_analytics, view_shared, pages.unlock_shared_page]

@@ -63,7 +63,7 @@ def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
         _wait_for_banner(proc)
         assert time.monotonic() - started < 60
         base = f"http://127.0.0.1:{port}"
-        for path in ("/health", "/ready", "/schema/openapi.json"):
+        for path in ("/health", "/ready", "/schema/openapi.json", "/", "/static/js/main.js"):  # / is the web client
             assert httpx.get(base + path, timeout=5).status_code == 200, path
         socket_dir = data_dir.resolve() / "postgres"
         with psycopg.connect(host=str(socket_dir), dbname="mukti", user="postgres", autocommit=True) as conn:

@@ -1,0 +1,13 @@
+"""The web client: a single page served at `/` with its scripts and styles under `/static/`,
+and the toolkit (page shell, templates, security headers) other features use to answer
+browsers with HTML (the shared-conversation pages of api/sharing).
+
+Plain HTML, CSS and JavaScript modules shipped in this package: no build step, no CDN.
+`MUKTI_WEB_CLIENT=off` leaves these routes out (an API-only deployment).
+"""
+
+from litestar.types import ControllerRouterHandler
+
+from api.web.pages import ROUTE_HANDLERS as _HANDLERS
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = list(_HANDLERS)
