@@ -50,7 +50,13 @@ def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
                        LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / %(n)s)) h(t)""",
             {"users": users, "n": requests},
         )
-        conn.execute("VACUUM ANALYZE rate_limits, request_queue")
+        # The conversations carry on after their history (seq is unique per conversation).
+        conn.execute(
+            "UPDATE conversations SET message_count = 2 * (%(n)s / %(users)s) + 2,"
+            " archived_count = 2 * (%(n)s / %(users)s) + 2",
+            {"users": users, "n": requests},
+        )
+        conn.execute("VACUUM ANALYZE rate_limits, request_queue, conversations")
         sizes = conn.execute(
             "SELECT pg_size_pretty(pg_total_relation_size('rate_limits')),"
             " pg_size_pretty(pg_total_relation_size('request_queue'))"
