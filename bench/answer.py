@@ -34,6 +34,8 @@ import procrastinate
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import free_port, scratch_database  # noqa: E402
+from core.database.wake import JobWaker  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
@@ -245,9 +247,13 @@ async def main_async(args, url: str) -> None:
             with process(["worker"], worker_env):
                 await asyncio.sleep(3)  # the worker is up and idle
                 interval = 1 / args.pickup_rate
+                # Accepted questions wake the worker as the API's do (coalesced NOTIFYs).
+                waker = JobWaker(pool, window=Settings.from_env().wake_window)
                 for user, conversation in pairs:
                     await submit(pool, user, conversation)
+                    waker.poke()
                     await asyncio.sleep(interval)
+                await waker.close()
                 await wait_completed(pool, len(pairs), args.seconds)
             latencies = [
                 r["ms"]
