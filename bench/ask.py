@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import free_port, scratch_database  # noqa: E402
+from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
@@ -314,11 +314,6 @@ def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
     print(f"pgbench, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms")
     return tps
-
-
-# The trigger as Procrastinate ships it: a NOTIFY from every transaction that defers a job.
-PER_ROW_NOTIFY = (ROOT / "db/sql/schema/0018_performance.down.sql").read_text()
-COALESCED = (ROOT / "db/sql/schema/0018_performance.up.sql").read_text()
 
 
 def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
