@@ -14,8 +14,9 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, library, search, sharing, usage, web
+from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import reject_nul_characters
 from api.ops import controllers as ops
 from api.ops.metrics import Metrics, metrics_middleware_factory
 from api.security import authentication_middleware
@@ -23,7 +24,7 @@ from core.database.pool import create_pool
 from core.database.wake import JobWaker
 from core.settings import Settings
 
-FEATURES = (accounts, conversations, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handlers.extend(web.ROUTE_HANDLERS)
 
     return Litestar(
+        before_request=reject_nul_characters,
         route_handlers=handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(), "pool": None, "waker": None}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from api.limits import MAX_QUESTION_CHARS
+from core.database.failures import is_database_unavailable
 
 log = logging.getLogger("mukti.errors")
 
@@ -244,10 +246,82 @@ def constraint_problem(constraint: str | None, sqlstate: str | None) -> ApiError
     return None
 
 
+# Seconds a client should wait before retrying while the database is out of reach: a
+# restart or failover takes seconds; a shorter hint would only add load to the recovery.
+DATABASE_RETRY_AFTER = 5
+# During an outage every request fails the same way: one log line per this many seconds.
+OUTAGE_LOG_EVERY = 10.0
+
+
+class _OutageLog:
+    """Logs "database unavailable" once per OUTAGE_LOG_EVERY seconds with a count, not a
+    traceback per request (80 a second in an outage would bury everything else)."""
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.suppressed = 0
+
+    def record(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self.last < OUTAGE_LOG_EVERY:
+            self.suppressed += 1
+            return
+        log.warning(
+            "database unavailable, answering 503 (%d more since the last report): %s: %s",
+            self.suppressed,
+            type(exc).__name__,
+            exc,
+        )
+        self.last, self.suppressed = now, 0
+
+
+_outage_log = _OutageLog()
+
+
+def _database_unavailable(exc: BaseException) -> Response:
+    _outage_log.record(exc)
+    return problem(
+        503,
+        "the database is unavailable; please retry shortly",
+        code="database_unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def _database_error(request: Request, exc: asyncpg.PostgresError) -> Response:
+    if is_database_unavailable(exc):
+        return _database_unavailable(exc)
     mapped = constraint_problem(getattr(exc, "constraint_name", None), getattr(exc, "sqlstate", None))
     if mapped is not None:
         return _api_error(request, mapped)
+    return _internal_error(request, exc)
+
+
+def _argument_error(request: Request, exc: asyncpg.DataError) -> Response:
+    """asyncpg refusing a query argument (out of its type's range): input that slipped past
+    the decoders' bounds (api/bounds.py). Still the client's value, so a 422, not a 500."""
+    log.warning("query argument refused on %s %s: %s", request.method, request.url.path, exc)
+    return problem(422, "a value is out of range", code="validation_failed")
+
+
+def _undecodable_body(_: Request, exc: UnicodeDecodeError) -> Response:
+    return problem(400, "the request body is not valid UTF-8", code="bad_request")
+
+
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    # msgspec's JSON decoder stops at its nesting limit with this error; any other
+    # RecursionError is ours.
+    if "deserializing" in str(exc):
+        return problem(400, "the request body is nested too deeply", code="bad_request")
+    return _internal_error(request, exc)
+
+
+def _connection_error(request: Request, exc: Exception) -> Response:
+    """OSError (refused, reset, connect or pool-acquire timeout) and asyncpg's
+    InterfaceError and InternalClientError: 503 when it is the database connection
+    failing, else a 500."""
+    if is_database_unavailable(exc):
+        return _database_unavailable(exc)
     return _internal_error(request, exc)
 
 
@@ -263,6 +337,12 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PermissionDeniedException: _http_error,
     HTTPException: _http_error,
     asyncpg.PostgresError: _database_error,
+    asyncpg.DataError: _argument_error,
+    asyncpg.InterfaceError: _connection_error,
+    asyncpg.exceptions.InternalClientError: _connection_error,
+    UnicodeDecodeError: _undecodable_body,
+    RecursionError: _too_deep,
+    OSError: _connection_error,
     Exception: _internal_error,
 }
 

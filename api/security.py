@@ -94,6 +94,10 @@ def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dic
     )
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def decode_access_token(settings: Settings, token: str) -> dict:
     """The verified claims, or ApiError(401). Only HS256 is accepted (no `none`, no RS/HS confusion)."""
     try:
@@ -102,6 +106,12 @@ def decode_access_token(settings: Settings, token: str) -> dict:
         raise ApiError(401, "the access token has expired", code="token_expired") from exc
     except jwt.PyJWTError as exc:
         raise ApiError(401, "the access token is not valid", code="unauthorized") from exc
+    # Signed by us yet malformed (a key leaked to a test, a bug in another issuer): PyJWT
+    # accepts an `exp` of "1700000000"; every claim we read must have its type.
+    if not all(_is_number(claims.get(name)) for name in ("exp", "iat")) or not isinstance(claims.get("sub"), str):
+        raise ApiError(401, "the access token is not valid", code="unauthorized")
+    if not isinstance(claims.get("role", ""), str):
+        raise ApiError(401, "the access token is not valid", code="unauthorized")
     if claims["exp"] <= time.time() - LEEWAY:
         raise ApiError(401, "the access token has expired", code="token_expired")
     return dict(claims)
@@ -145,13 +155,23 @@ def authentication_middleware() -> DefineMiddleware:
     return DefineMiddleware(JWTAuthenticationMiddleware, exclude=_EXCLUDE)
 
 
+def _preflight(connection: ASGIConnection) -> bool:
+    # OPTIONS is answered without authentication (CORS preflight): there is no user to
+    # check, and nothing behind it to protect.
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def requires_moderator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for moderator routes: moderators and admins pass, everyone else gets 403."""
+    if _preflight(connection):
+        return
     if not connection.user.is_moderator:
         raise ApiError(403, "this route is for moderators and admins", code="forbidden")
 
 
 def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard for admin routes: 403 for everyone but admins."""
+    if _preflight(connection):
+        return
     if not connection.user.is_admin:
         raise ApiError(403, "this route is for admins", code="forbidden")

@@ -7,11 +7,11 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 
+from cli.supervisor import Child, stop_all
 from core.settings import Settings
 
 log = logging.getLogger("mukti")
@@ -67,8 +67,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except ImportError:
         loop_factory = None  # type: ignore[assignment]
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(run_worker(settings, queues=args.queue or None))
-    return 0
+        return runner.run(run_worker(settings, queues=args.queue or None))
 
 
 def cmd_llm_stub(args: argparse.Namespace) -> int:
@@ -127,12 +126,14 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60, path: str = "/ready") -> bool:
+def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str = "/ready") -> bool:
+    """Until `url + path` answers 200; False at the timeout or when a child exits meanwhile
+    (at startup that is a configuration error: no point restarting it)."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
+        if not all(child.running() for child in children):
             return False
         try:
             if httpx.get(url + path, timeout=1).status_code == 200:
@@ -143,21 +144,9 @@ def _wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60,
     return False
 
 
-def _stop(children: list[subprocess.Popen], timeout: float) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    """Run everything: (embedded) Postgres, migrations, the API and a worker."""
+    """Run everything: (embedded) Postgres, migrations, the API and a worker; restart
+    the API or the worker when it dies (cli/supervisor.py)."""
     settings = Settings.from_env()
     env = dict(os.environ)
     server = None
@@ -179,24 +168,24 @@ def cmd_up(args: argparse.Namespace) -> int:
     env["MUKTI_PORT"] = str(port)
     base = [sys.executable, "-m", "cli"]
     # Services the API and worker use; stopped after them (running jobs still call the LLM).
-    services: list[subprocess.Popen] = []
+    services: list[Child] = []
     if not settings.llm_base_url and not settings.llm_api_key:
         # No LLM configured: answer with the offline stub, in a process of its own.
         stub_port = _free_port("127.0.0.1")
-        services.append(subprocess.Popen([*base, "llm-stub", "--port", str(stub_port)], env=env))
+        services.append(Child("llm-stub", [*base, "llm-stub", "--port", str(stub_port)], env))
+        services[0].start()
         stub_url = f"http://127.0.0.1:{stub_port}"
         if not _wait_ready(stub_url, services, timeout=30, path="/v1/models"):
-            _stop(services, timeout=5)
+            stop_all(services, timeout=5)
             if server is not None:
                 server.cleanup()
             print("the offline LLM stub did not start", file=sys.stderr, flush=True)
             return 1
         env["LLM_BASE_URL"] = stub_url + "/v1"
         print(f"no LLM configured (LLM_BASE_URL, LLM_API_KEY): using the offline stub at {stub_url}/v1", flush=True)
-    children = [
-        subprocess.Popen([*base, "api", "--port", str(port)], env=env),
-        subprocess.Popen([*base, "worker"], env=env),
-    ]
+    children = [Child("api", [*base, "api", "--port", str(port)], env), Child("worker", [*base, "worker"], env)]
+    for child in children:
+        child.start()
     url = f"http://{settings.host}:{port}"
 
     stopping = False
@@ -207,22 +196,27 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    ready = False
     try:
-        if _wait_ready(url, children):
+        ready = _wait_ready(url, children)
+        if ready:
             web = "the web client is there; " if settings.web_client else ""
             print(f"Mukti is running at {url}  ({web}API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
         elif not stopping:
             print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
             stopping = True
-        while not stopping and all(child.poll() is None for child in children + services):
+        while not stopping:
+            now = time.monotonic()
+            for child in children + services:
+                child.supervise(now)
             time.sleep(0.2)
     finally:
-        _stop(children, timeout=settings.worker_shutdown_timeout + 5)
-        _stop(services, timeout=5)
+        stop_all(children, timeout=settings.worker_shutdown_timeout + 5)
+        stop_all(services, timeout=5)
         if server is not None:
             server.cleanup()
         print("Mukti stopped", flush=True)
-    return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in children) else 1
+    return 0 if ready else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,6 +71,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".mukti"))
     db_pool_min: int = 2
     db_pool_max: int = 20
+    db_acquire_timeout: float = 5.0
     # The role the API and worker act as when they log in as another (docs/privacy.md).
     db_role: str | None = None
     jwt_secret: str = DEV_JWT_SECRET
@@ -85,15 +86,27 @@ class Settings:
     worker_shutdown_timeout: float = 30.0
     worker_poll_interval: float = 0.1
     wake_window: float = 0.005
+    worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
     webhook_secret: str = "mukti-development-webhook-secret"
     webhook_allow_private: bool = False
     billing_secret: str = "mukti-development-billing-secret"
     burst_limit: int = 5
+    register_per_address: int = 10
+    register_global: int = 1000
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    follow_up_daily_budget: int = 1000
     web_client: bool = True
+    # Lifetimes, in days, of the rows of growing tables (jobs/maintenance.py purges them).
+    keep_finished_requests_days: int = 30
+    keep_finished_jobs_days: int = 7
+    keep_notifications_days: int = 90
+    keep_webhook_deliveries_days: int = 30
+    keep_refresh_tokens_days: int = 7
+    keep_shared_link_views_days: int = 90
+    keep_audit_log_days: int = 365
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,6 +120,7 @@ class Settings:
             data_dir=Path(e.get("MUKTI_DATA_DIR", ".mukti")),
             db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
             db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
+            db_acquire_timeout=_float("MUKTI_DB_ACQUIRE_TIMEOUT", 5.0),
             db_role=e.get("MUKTI_DB_ROLE") or None,
             jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
@@ -120,16 +134,40 @@ class Settings:
             worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
             worker_poll_interval=_float("MUKTI_WORKER_POLL_INTERVAL", 0.1),
             wake_window=_float("MUKTI_WAKE_WINDOW", 0.005),
+            worker_give_up_after=_float("MUKTI_WORKER_GIVE_UP_AFTER", 300.0),
             forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
             webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
             webhook_allow_private=e.get("MUKTI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
+            register_per_address=_int("MUKTI_REGISTER_PER_ADDRESS", 10),
+            register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            follow_up_daily_budget=_int("MUKTI_FOLLOW_UP_DAILY_BUDGET", 1000),
             web_client=_bool("MUKTI_WEB_CLIENT", True),
+            keep_finished_requests_days=_int("MUKTI_KEEP_FINISHED_REQUESTS_DAYS", 30),
+            keep_finished_jobs_days=_int("MUKTI_KEEP_FINISHED_JOBS_DAYS", 7),
+            keep_notifications_days=_int("MUKTI_KEEP_NOTIFICATIONS_DAYS", 90),
+            keep_webhook_deliveries_days=_int("MUKTI_KEEP_WEBHOOK_DELIVERIES_DAYS", 30),
+            keep_refresh_tokens_days=_int("MUKTI_KEEP_REFRESH_TOKENS_DAYS", 7),
+            keep_shared_link_views_days=_int("MUKTI_KEEP_SHARED_LINK_VIEWS_DAYS", 90),
+            keep_audit_log_days=_int("MUKTI_KEEP_AUDIT_LOG_DAYS", 365),
         )
+
+    def lifetimes(self) -> dict[str, int]:
+        """Days each growing table keeps its rows (see mukti_purge_expired_v1 for what
+        counts as a row's age in each)."""
+        return {
+            "request_queue": self.keep_finished_requests_days,
+            "procrastinate_jobs": self.keep_finished_jobs_days,
+            "notifications": self.keep_notifications_days,
+            "webhook_deliveries": self.keep_webhook_deliveries_days,
+            "refresh_tokens": self.keep_refresh_tokens_days,
+            "shared_link_views": self.keep_shared_link_views_days,
+            "audit_log": self.keep_audit_log_days,
+        }
 
     @property
     def is_production(self) -> bool:

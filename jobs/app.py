@@ -11,9 +11,10 @@ import procrastinate
 import psycopg
 
 from core.settings import Settings
+from jobs.outage import OutageGuard, ResilientConnector
 
 # Modules whose tasks the worker must know. Each registers tasks on `app` at import.
-TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.webhooks", "jobs.sweeper"]
+TASK_MODULES = ["jobs.maintenance", "jobs.answering", "jobs.dialogue", "jobs.webhooks", "jobs.sweeper"]
 
 app = procrastinate.App(
     connector=procrastinate.PsycopgConnector(),
@@ -25,11 +26,19 @@ async def _autocommit(connection: psycopg.AsyncConnection) -> None:
     await connection.set_autocommit(True)
 
 
-def configured_app(settings: Settings, *, pool_max: int | None = None) -> procrastinate.App:
-    connector = procrastinate.PsycopgConnector(
+def configured_app(
+    settings: Settings, *, pool_max: int | None = None, guard: OutageGuard | None = None
+) -> procrastinate.App:
+    """`guard` decides how the app's queries ride out a database outage (jobs/outage.py);
+    without one, they wait up to MUKTI_WORKER_GIVE_UP_AFTER."""
+    connector = ResilientConnector(
+        guard=guard or OutageGuard(settings.worker_give_up_after),
         conninfo=settings.require_database_url(),
         min_size=1,
         max_size=pool_max or 10,
+        # A query waits this long for a connection (psycopg_pool's default is 30 s): the
+        # outage guard does the waiting and retrying, and a stopping worker must not hang.
+        timeout=settings.db_acquire_timeout,
         # Every Procrastinate query is one statement (its SQL functions are atomic): in
         # autocommit it is one round trip, not three (BEGIN, the query, COMMIT). The
         # worker fetches jobs one at a time, so each round trip saved is throughput.

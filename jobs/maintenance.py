@@ -16,6 +16,7 @@ from procrastinate.connector import BaseConnector
 
 from db.queries import QUERIES
 from jobs.app import app
+from jobs.resources import resources_of
 
 log = logging.getLogger("mukti.maintenance")
 
@@ -76,6 +77,31 @@ async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BA
         if row["deleted"] < batch:
             break
     return total
+
+
+PURGE_BATCH = 5_000
+
+
+async def purge_expired(
+    connector: BaseConnector, lifetimes: dict[str, int], batch: int = PURGE_BATCH
+) -> dict[str, int]:
+    """Delete the rows of each growing table that outlived its lifetime (days), one short
+    transaction per batch, at most RATE_LIMIT_MAX_BATCHES batches per table and run (a
+    larger backlog is finished by the next runs)."""
+    deleted: dict[str, int] = {}
+    for table, days in lifetimes.items():
+        total = 0
+        for _ in range(RATE_LIMIT_MAX_BATCHES):
+            row = await connector.execute_query_one_async(
+                QUERIES["maintenance_purge_expired"], table=table, keep=f"{days} days", batch=batch
+            )
+            total += row["deleted"]
+            if row["deleted"] < batch:
+                break
+        deleted[table] = total
+    if any(deleted.values()):
+        log.info("purged rows past their lifetime: %s", {t: n for t, n in deleted.items() if n})
+    return deleted
 
 
 async def refresh_matviews(connector: BaseConnector) -> int:
@@ -150,3 +176,10 @@ async def refresh_matviews_task(context: JobContext, timestamp: int) -> int:
 async def check_default_partitions_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Warn when a default partition holds rows, every 5 minutes."""
     return await check_default_partitions(context.app.connector)
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="purge_expired")
+@app.task(name="maintenance.purge_expired", queue="maintenance", queueing_lock="purge_expired", pass_context=True)
+async def purge_expired_task(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Delete rows past their lifetime (MUKTI_KEEP_*_DAYS) in batches, every 10 minutes."""
+    return await purge_expired(context.app.connector, resources_of(context).settings.lifetimes())

@@ -42,14 +42,20 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     }
     status_code = error = None
     try:
-        await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
+        target = await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
     except UnsafeTarget as exc:
         # Permanent: retrying cannot make the address public.
         await db.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
         return "refused"
     try:
+        url, pinning_headers, extensions = target.request_args()
         response = await res.http.post(
-            delivery["url"], content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
+            url,
+            content=body,
+            headers={**headers, **pinning_headers},
+            extensions=extensions,
+            timeout=TIMEOUT,
+            follow_redirects=False,
         )
         status_code = response.status_code
         if not response.is_success:

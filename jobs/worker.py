@@ -1,10 +1,15 @@
-"""Running a worker: logs its start and stop, stops cleanly on SIGINT/SIGTERM.
+"""Running a worker: logs its start and stop, stops cleanly on SIGINT/SIGTERM, rides out
+database outages (jobs/outage.py), and tells its supervisor how it ended.
 
-Procrastinate installs the signal handlers: the first signal stops fetching and
-lets running jobs finish for up to `worker_shutdown_timeout` seconds; jobs still
-running then are cancelled and retried (their requests go back to 'pending'); jobs
-of a worker that died without stopping are found by its stale heartbeat and retried
-by the sweeper (jobs/sweeper.py).
+The first SIGINT/SIGTERM stops fetching and lets running jobs finish for up to
+`worker_shutdown_timeout` seconds; jobs still running then are cancelled and retried
+(their requests go back to 'pending'); jobs of a worker that died without stopping are
+found by its stale heartbeat and retried by the sweeper (jobs/sweeper.py).
+
+Exit codes (`run_worker`'s result): 0 stopped on request; 75 (EX_TEMPFAIL) the database
+stayed unreachable longer than MUKTI_WORKER_GIVE_UP_AFTER; 1 any other failure (e.g.
+another worker's sweeper took this worker for dead during a long outage). A supervisor
+restarts on non-zero.
 """
 
 from __future__ import annotations
@@ -13,11 +18,51 @@ import asyncio
 import logging
 import signal
 
+from procrastinate.worker import Worker
+
 from core.settings import Settings
+from db.queries import QUERIES
 from jobs.app import configured_app
+from jobs.outage import OutageGuard
 from jobs.resources import db_pool_size, open_resources
 
 log = logging.getLogger("mukti.worker")
+
+EXIT_STOPPED = 0
+EXIT_FAILED = 1
+EXIT_GAVE_UP = 75  # sysexits.h EX_TEMPFAIL: try again later
+
+
+class PresumedDead(Exception):
+    """This worker's row is gone: its jobs were handed to other workers meanwhile."""
+
+
+class ResilientWorker(Worker):
+    """Procrastinate's worker, told about the outage guard its queries go through."""
+
+    def __init__(self, *, guard: OutageGuard, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.guard = guard
+
+    def stop(self) -> None:
+        # Shutting down must not wait for a database that is gone.
+        self.guard.stop_retrying()
+        super().stop()
+
+    async def _update_heartbeat(self) -> None:
+        """Procrastinate's heartbeat side task, which also notices that this worker's row
+        is gone: another worker's sweeper deletes the workers whose heartbeat is stale (an
+        outage longer than the stall timeout, a long pause) and retries their jobs.
+        Fetching under a deleted id would fail, and finishing a job retried elsewhere would
+        race its new run: the worker stops (exit code 1) and its supervisor starts a fresh
+        one. Same single statement per beat as procrastinate_update_heartbeat_v1."""
+        while True:
+            await asyncio.sleep(self.update_heartbeat_interval)
+            rows = await self.app.connector.execute_query_all_async(
+                QUERIES["worker_heartbeat"], worker_id=self.worker_id
+            )
+            if not rows:
+                raise PresumedDead(f"worker {self.worker_id} was deleted as stalled; its jobs went to other workers")
 
 
 def quiet_per_job_logs() -> None:
@@ -29,40 +74,62 @@ def quiet_per_job_logs() -> None:
 
 async def run_worker(
     settings: Settings, *, queues: list[str] | None = None, install_signal_handlers: bool = True
-) -> None:
+) -> int:
+    """Run until asked to stop; the exit code (see the module docstring)."""
     quiet_per_job_logs()
-    app = configured_app(settings, pool_max=db_pool_size(settings))
+    main = asyncio.current_task()
+    assert main is not None  # called from a coroutine
+    # Giving up cancels this task like a signal does: running jobs get their grace period.
+    guard = OutageGuard(settings.worker_give_up_after, on_give_up=main.cancel)
+    app = configured_app(settings, pool_max=db_pool_size(settings), guard=guard)
     log.info("worker starting: concurrency=%d queues=%s", settings.worker_concurrency, queues or "all")
-    worker = asyncio.current_task()
-    assert worker is not None  # called from a coroutine
     if install_signal_handlers:
         # Installed before anything connects: Procrastinate installs its own handlers only
         # once its loop runs, and a SIGTERM in between would kill the process outright.
-        # Cancelling run_worker_async is Procrastinate's graceful stop (running jobs get
-        # shutdown_graceful_timeout to finish).
+        # Cancelling the worker is Procrastinate's graceful stop.
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, worker.cancel)
+            loop.add_signal_handler(signum, main.cancel)
     try:
         async with open_resources(settings) as resources, app.open_async():
-            await app.run_worker_async(
-                queues=queues,  # type: ignore[arg-type]  # None (Procrastinate's default) means every queue
+            app.perform_import_paths()
+            worker = ResilientWorker(
+                guard=guard,
+                app=app,
+                queues=queues,
                 concurrency=settings.worker_concurrency,
                 shutdown_graceful_timeout=settings.worker_shutdown_timeout,
                 install_signal_handlers=False,
                 name="mukti-worker",
                 delete_jobs="successful",
-                # New questions wake the worker by a coalesced NOTIFY (core/database/wake.py);
-                # polling finds retries whose time has come and any question whose wake-up
-                # was lost, so it bounds how late either runs.
+                # New questions wake the worker by a coalesced NOTIFY (core/database/wake.py),
+                # other jobs by Procrastinate's per-row NOTIFY; polling finds jobs whose
+                # retry time has come, questions whose wake-up was lost, and jobs queued
+                # while the LISTEN was reconnecting, so it bounds how late any of them runs.
                 fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
             )
+            await worker.run()
+        # worker.run() returns by itself only when one of its side tasks (heartbeat,
+        # listener, periodic deferrer) failed: the error is logged just above.
+        log.error("worker stopped after a failure")
+        code = EXIT_FAILED
     except asyncio.CancelledError:
-        if not install_signal_handlers:
+        if guard.gave_up:
+            code = EXIT_GAVE_UP
+        elif install_signal_handlers:
+            code = EXIT_STOPPED
+        else:
             raise  # cancelled by our caller, not by a signal
+    except Exception:
+        if guard.gave_up:
+            code = EXIT_GAVE_UP  # shutting down without the database fails as expected
+        else:
+            log.exception("worker failed")
+            code = EXIT_FAILED
     finally:
         if install_signal_handlers:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
-    log.info("worker stopped")
+    log.info("worker stopped (exit code %d)", code)
+    return code

@@ -78,7 +78,9 @@ def database_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, worker_concurrency=10, db_role=APP_ROLE)
+    # Every in-process request comes from one client address: no registration throttle
+    # in the way of tests that register many accounts (test_accounts_abuse.py sets its own).
+    return Settings(database_url=database_url, worker_concurrency=10, db_role=APP_ROLE, register_per_address=1000)
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account (free plan)")
     async def register(self, request: Request, data: JSONBody[schemas.RegisterRequest]) -> schemas.AuthResponse:
-        return await service.register(service_db(request, REGISTERING), request.app.state.settings, data)
+        address = request.client.host if request.client else "unknown"
+        return await service.register(service_db(request, REGISTERING), request.app.state.settings, data, address)
 
     @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
     async def login(self, request: Request, data: JSONBody[schemas.LoginRequest]) -> schemas.AuthResponse:

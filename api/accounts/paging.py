@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
+from api.bounds import timestamp
 from api.errors import validation_error
 
 DEFAULT_LIMIT = 20
@@ -26,7 +27,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime | None, str | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), str(uuid.UUID(row_id))
+        return timestamp(created_at, "cursor"), str(uuid.UUID(row_id))
     except (binascii.Error, ValueError, TypeError) as exc:
         raise validation_error("cursor", "is not a cursor this API issued") from exc
 

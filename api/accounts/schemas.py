@@ -67,6 +67,9 @@ class AuthResponse(TokenPair):
 class Limits(msgspec.Struct):
     per_hour: int
     per_day: int
+    # null = unlimited; months are UTC calendar months.
+    per_month: int | None
+    tokens_per_month: int | None
 
 
 class Usage(msgspec.Struct):
@@ -74,11 +77,14 @@ class Usage(msgspec.Struct):
     today: int
     tokens_today: int
     cost_today: str  # decimal string: money is never a float
+    this_month: int
+    tokens_this_month: int
 
 
 class Resets(msgspec.Struct):
     hour: datetime
     day: datetime
+    month: datetime
 
 
 class Subscription(msgspec.Struct):

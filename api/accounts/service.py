@@ -23,6 +23,7 @@ from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
 from api.security import issue_access_token
 from core.crypto import hash_token, signature_matches
+from core.emails import normalize_email
 from core.netguard import UnsafeTarget, check_url
 from core.settings import Settings
 from db.queries import QUERIES
@@ -32,6 +33,12 @@ from db.queries import QUERIES
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_FAILURES_PER_EMAIL = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
+
+# Registration throttling: accounts per client address and over all addresses, per
+# window (settings MUKTI_REGISTER_PER_ADDRESS, MUKTI_REGISTER_GLOBAL). Each account is an
+# Argon2 hash and a fresh free quota; every attempt counts, successful or not.
+REGISTER_WINDOW = timedelta(hours=1)
+REGISTER_GLOBAL_SUBJECT = "all"
 
 MAX_PREFERENCES_BYTES = 16 * 1024
 
@@ -77,12 +84,29 @@ def _tokens(settings: Settings, user_id: str, role: str, refresh_token: str) -> 
 # -- registration and login ---------------------------------------------------------
 
 
-async def register(pool: asyncpg.Pool, settings: Settings, data: schemas.RegisterRequest) -> schemas.AuthResponse:
+def _too_many(what: str, retry_after: int) -> ApiError:
+    return ApiError(
+        429, f"too many {what}; try again later", code="rate_limited", headers={"Retry-After": str(retry_after)}
+    )
+
+
+async def register(
+    pool: asyncpg.Pool, settings: Settings, data: schemas.RegisterRequest, client_address: str
+) -> schemas.AuthResponse:
+    # Before the (costly) hash: a refused attempt spends no Argon2 time.
+    throttle = await pool.fetchrow(
+        QUERIES["accounts_register_throttle"],
+        [_throttle_subject(settings, "address", client_address), REGISTER_GLOBAL_SUBJECT],
+        [settings.register_per_address, settings.register_global],
+        REGISTER_WINDOW,
+    )
+    if throttle["retry_after"] > 0:
+        raise _too_many("registrations", throttle["retry_after"])
     password_hash = await hash_password(data.password)
     token, token_hash = _new_refresh_token()
     row = await pool.fetchrow(
         QUERIES["accounts_register"],
-        data.email.strip(),
+        normalize_email(data.email),
         password_hash,
         data.display_name,
         token_hash,
@@ -94,9 +118,9 @@ async def register(pool: asyncpg.Pool, settings: Settings, data: schemas.Registe
 async def login(
     pool: asyncpg.Pool, settings: Settings, data: schemas.LoginRequest, client_address: str
 ) -> schemas.AuthResponse:
-    email = data.email.strip()
+    email = normalize_email(data.email)
     subjects = [
-        _throttle_subject(settings, "email", email.lower()),
+        _throttle_subject(settings, "email", email),
         _throttle_subject(settings, "address", client_address),
     ]
     throttle = await pool.fetchrow(
@@ -106,12 +130,7 @@ async def login(
         LOGIN_WINDOW,
     )
     if throttle["retry_after"] > 0:
-        raise ApiError(
-            429,
-            "too many failed logins; try again later",
-            code="rate_limited",
-            headers={"Retry-After": str(throttle["retry_after"])},
-        )
+        raise _too_many("failed logins", throttle["retry_after"])
 
     row = await pool.fetchrow(QUERIES["accounts_user_for_login"], email)
     stored = row["password_hash"] if row is not None else None
@@ -171,12 +190,26 @@ def _check_webhook_url(url: str, allow_private: bool) -> None:
         raise validation_error("webhook_url", str(exc)) from exc
 
 
+def _check_follow_ups(value: Any) -> None:
+    """preferences.follow_ups = {enabled: bool, after_days: 1..365} (jobs/dialogue.py)."""
+    field = "preferences.follow_ups"
+    if not isinstance(value, dict) or set(value) - {"enabled", "after_days"}:
+        raise validation_error(field, "must be an object {enabled, after_days}")
+    if not isinstance(value.get("enabled"), bool):
+        raise validation_error(f"{field}.enabled", "must be true or false")
+    days = value.get("after_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise validation_error(f"{field}.after_days", "must be a whole number of days from 1 to 365")
+
+
 async def update_me(
     pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *, allow_private_webhooks: bool
 ) -> schemas.User:
     sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
     if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
         raise validation_error("preferences", f"must be at most {MAX_PREFERENCES_BYTES} bytes as JSON")
+    if isinstance(data.preferences, dict) and "follow_ups" in data.preferences:
+        _check_follow_ups(data.preferences["follow_ups"])
     if isinstance(data.webhook_url, str):  # sent, and not a removal (null)
         _check_webhook_url(data.webhook_url, allow_private_webhooks)
     row = await pool.fetchrow(
@@ -206,14 +239,21 @@ async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) ->
     return schemas.Subscription(
         plan=row["plan"],
         status=row["status"],
-        limits=schemas.Limits(per_hour=row["per_hour"], per_day=row["per_day"]),
+        limits=schemas.Limits(
+            per_hour=row["per_hour"],
+            per_day=row["per_day"],
+            per_month=row["per_month"],
+            tokens_per_month=row["tokens_per_month"],
+        ),
         usage=schemas.Usage(
             this_hour=row["this_hour"],
             today=row["today"],
             tokens_today=row["tokens_today"],
             cost_today=str(row["cost_today"]),
+            this_month=row["this_month"],
+            tokens_this_month=row["tokens_this_month"],
         ),
-        resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"]),
+        resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"], month=row["reset_month"]),
         blocked_until=row["blocked_until"],
     )
 
@@ -249,6 +289,8 @@ EXPORT_COVERAGE = {
     "webhook_deliveries": "webhook_deliveries",
     "rate_limits": "rate_limits",
     "archived_message_months": None,  # an index of which months hold archived messages, exported as messages
+    "message_versions": "message_versions",
+    "message_feedback": "feedback",
 }
 EXPORT_SECTIONS = (
     "conversations",
@@ -265,6 +307,8 @@ EXPORT_SECTIONS = (
     "requests",
     "webhook_deliveries",
     "rate_limits",
+    "message_versions",
+    "feedback",
 )
 
 
@@ -326,7 +370,9 @@ async def apply_billing_event(pool: asyncpg.Pool, body: bytes, event: schemas.Bi
     async with pool.acquire() as conn, conn.transaction():
         user_id = None
         if event.user_id or event.email:
-            user_id = await conn.fetchval(QUERIES["accounts_billing_user"], event.user_id, event.email)
+            user_id = await conn.fetchval(
+                QUERIES["accounts_billing_user"], event.user_id, normalize_email(event.email) if event.email else None
+            )
             if user_id is None:
                 raise validation_error("user_id" if event.user_id else "email", "no such account")
         recorded = await conn.fetchval(
@@ -369,8 +415,10 @@ async def audit(
 
 
 async def create_admin(conn: asyncpg.Connection, email: str, password: str, display_name: str | None) -> str:
-    return await conn.fetchval(QUERIES["accounts_create_admin"], email, await hash_password(password), display_name)
+    return await conn.fetchval(
+        QUERIES["accounts_create_admin"], normalize_email(email), await hash_password(password), display_name
+    )
 
 
 async def set_role(conn: asyncpg.Connection, email: str, role: str) -> str | None:
-    return await conn.fetchval(QUERIES["accounts_set_role_by_email"], email, role)
+    return await conn.fetchval(QUERIES["accounts_set_role_by_email"], normalize_email(email), role)

@@ -10,15 +10,22 @@ import msgspec
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
+Model = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class ConversationCreate(msgspec.Struct, forbid_unknown_fields=True):
     title: Title | None = None
     technique_id: str | None = None
+    # One of the models the caller's plan allows; absent = the plan's default.
+    model: Model | None = None
 
 
 class ConversationUpdate(msgspec.Struct, forbid_unknown_fields=True):
     title: Title | msgspec.UnsetType = msgspec.UNSET
     # null removes the technique; absent keeps it.
     technique_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    # null returns to the plan's default model; absent keeps it.
+    model: Model | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class Conversation(msgspec.Struct):
@@ -29,6 +36,8 @@ class Conversation(msgspec.Struct):
     message_count: int
     last_activity_at: datetime
     created_at: datetime
+    # The model chosen for it; null = the plan's default.
+    model: str | None
 
 
 class Message(msgspec.Struct):

@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from api.bounds import timestamp
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
@@ -37,7 +38,7 @@ def encode_cursor(last_activity_at: datetime, conversation_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, conversation_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(uuid.UUID(conversation_id))
+        return timestamp(at, "cursor"), str(uuid.UUID(conversation_id))
     except (ValueError, TypeError, binascii.Error) as exc:
         raise validation_error("cursor", "not a cursor this API issued") from exc
 
@@ -51,6 +52,7 @@ def _conversation(row: asyncpg.Record) -> schemas.Conversation:
         message_count=row["message_count"],
         last_activity_at=row["last_activity_at"],
         created_at=row["created_at"],
+        model=row["model"],
     )
 
 
@@ -75,8 +77,16 @@ async def create_conversation(
     pool: asyncpg.Pool, user_id: str, data: schemas.ConversationCreate
 ) -> schemas.Conversation:
     technique_id, version = await _technique(pool, user_id, data.technique_id)
-    row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version)
+    if data.model is not None:
+        await _check_model(pool, user_id, data.model)
+    row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version, data.model)
     return _conversation(row)
+
+
+async def _check_model(pool: asyncpg.Pool, user_id: str, model: str) -> None:
+    allowed = await pool.fetchval(QUERIES["conversations_plan_models"], user_id) or []
+    if model not in allowed:
+        raise validation_error("model", f"your plan allows {', '.join(allowed)}")
 
 
 async def list_conversations(
@@ -107,8 +117,19 @@ async def update_conversation(
     if isinstance(data.technique_id, str):  # changed to a technique, not to the default (null)
         technique_id, version = await _technique(pool, user_id, data.technique_id)
     title = None if data.title is msgspec.UNSET else data.title
+    change_model = data.model is not msgspec.UNSET
+    if isinstance(data.model, str):
+        await _check_model(pool, user_id, data.model)
     row = await pool.fetchrow(
-        QUERIES["conversations_update"], conversation_id, user_id, title, change_technique, technique_id, version
+        QUERIES["conversations_update"],
+        conversation_id,
+        user_id,
+        title,
+        change_technique,
+        technique_id,
+        version,
+        change_model,
+        data.model if isinstance(data.model, str) else None,
     )
     if row is None:
         raise not_found("conversation")
@@ -128,11 +149,21 @@ def check_content(content: str) -> None:
 
 
 async def submit_question(
-    pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: str, content: str
+    pool: asyncpg.Pool,
+    settings: Settings,
+    user_id: str,
+    conversation_id: str,
+    content: str | None,
+    *,
+    mode: str = "ask",
+    seq: int | None = None,
 ) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v2: accepted, or a 401/404/429 with nothing else written.
-    The function also checks that the user is active (the route skips the middleware's lookup)."""
-    check_content(content)
+    """One call of mukti_submit_question_v3: accepted, or a 401/404/409/429 with nothing else
+    written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit' (question `seq`
+    gets `content`, its reply is regenerated). The function also checks that the user is
+    active (the route skips the middleware's lookup)."""
+    if mode != "regenerate":
+        check_content(content or "")
     row = await pool.fetchrow(
         QUERIES["conversations_submit_question"],
         user_id,
@@ -141,6 +172,8 @@ async def submit_question(
         settings.burst_limit,
         settings.burst_window,
         settings.max_attempts,
+        mode,
+        seq,
     )
     outcome = row["outcome"]
     if outcome == "accepted":
@@ -151,11 +184,15 @@ async def submit_question(
             message_seq=row["message_seq"],
         )
     if outcome == "not_found":
-        raise not_found("conversation")
+        raise not_found(row["detail"] or "conversation")
     if outcome == "unauthorized":
         raise account_unusable()
+    if outcome == "conflict":
+        raise ApiError(409, row["detail"], code="conflict")
     retry_after = row["retry_after_seconds"]
-    detail = "the daily question quota is used up" if outcome == "quota_exhausted" else "too many questions; slow down"
+    detail = row["detail"] or (
+        "the daily question quota is used up" if outcome == "quota_exhausted" else "too many questions; slow down"
+    )
     raise ApiError(
         429,
         f"{detail}; retry in {retry_after} s",

@@ -15,6 +15,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
+from api.bounds import int4, real, timestamp
 from api.errors import not_found, validation_error
 from api.library import schemas
 from api.security import CurrentUser
@@ -45,11 +46,11 @@ def decode_cursor(cursor: str | None, tag: str) -> tuple[float | datetime | int 
         if found != tag:
             raise ValueError(found)
         if tag.endswith("new") or tag == "queue":
-            key = datetime.fromisoformat(key)
+            key = timestamp(key, "cursor")
         elif tag.endswith("top"):
-            key = float(key)
-        elif type(key) is not int:
-            raise ValueError(key)
+            key = real(key, "cursor")
+        else:
+            key = int4(key, "cursor")
         return key, (str(uuid.UUID(row_id)) if row_id is not None else None)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise validation_error("cursor", "is not a cursor this API issued for this list") from exc

@@ -56,6 +56,9 @@ async def metrics(request: Request) -> Response:
                 m.queue_oldest_pending.set(await conn.fetchval(QUERIES["oldest_pending_seconds"]))
                 for row in await conn.fetch(QUERIES["default_partition_rows"]):
                     m.default_partition_rows.labels(row["table_name"]).set(row["n"])
+                for row in await conn.fetch(QUERIES["retention_runs"]):
+                    m.retention_deleted.labels(row["table_name"]).set(row["total_deleted"])
+                    m.retention_last_run.labels(row["table_name"]).set(row["last_run"])
         except (TimeoutError, OSError, asyncpg.PostgresError):
             pass  # the HTTP metrics are still worth serving when the database is down
     # Litestar appends "; charset=utf-8" itself; the exposition format version goes in here.

@@ -31,6 +31,18 @@ class Metrics:
         self.queue_oldest_pending = Gauge(
             "mukti_queue_oldest_pending_seconds", "Age of the oldest pending request", registry=self.registry
         )
+        self.retention_deleted = Gauge(
+            "mukti_retention_deleted_rows",
+            "Rows deleted so far by the lifetime purge, per table (since the table was first purged)",
+            ["table"],
+            registry=self.registry,
+        )
+        self.retention_last_run = Gauge(
+            "mukti_retention_last_run_timestamp_seconds",
+            "When the lifetime purge last ran on each table",
+            ["table"],
+            registry=self.registry,
+        )
         self.default_partition_rows = Gauge(
             "mukti_default_partition_rows",
             "Rows that landed in a default partition (should be 0)",

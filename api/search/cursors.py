@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 
+from api.bounds import int4, real
 from api.errors import validation_error
 
 
@@ -35,9 +36,9 @@ def encode_history_cursor(before: int) -> str:
 def decode_history_cursor(cursor: str) -> int:
     """The exclusive upper seq the cursor stands for."""
     payload = _decode(cursor)
-    if len(payload) != 2 or payload[0] != "h" or type(payload[1]) is not int or payload[1] < 1:
+    if len(payload) != 2 or payload[0] != "h":
         raise validation_error("cursor", "is not a cursor this API issued")
-    return payload[1]
+    return int4(payload[1], "cursor", minimum=1)
 
 
 def search_fingerprint(q: str, conversation_id: uuid.UUID | None) -> str:
@@ -56,9 +57,9 @@ def decode_search_cursor(cursor: str, fingerprint: str) -> tuple[float, uuid.UUI
     payload = _decode(cursor)
     try:
         tag, rank, conversation_id, seq, bound_to = payload
-        if tag != "s" or type(seq) is not int:
+        if tag != "s":
             raise ValueError(tag)
-        decoded = (float(rank), uuid.UUID(conversation_id), seq)
+        decoded = (real(rank, "cursor"), uuid.UUID(conversation_id), int4(seq, "cursor"))
     except (ValueError, TypeError, AttributeError) as exc:
         raise validation_error("cursor", "is not a cursor this API issued") from exc
     if bound_to != fingerprint:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from api.bounds import month_start
 from api.errors import validation_error
 from api.usage import schemas
 from db.queries import QUERIES
@@ -66,7 +67,7 @@ def parse_month(raw: str | None) -> date:
     match = _MONTH.match(raw or "")
     if match is None:
         raise validation_error("month", "must be a month as YYYY-MM")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    return month_start(int(match.group(1)), int(match.group(2)), "month")
 
 
 def encode_cursor(user_id: str) -> str:

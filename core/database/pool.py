@@ -4,11 +4,29 @@ connects."""
 from __future__ import annotations
 
 import json
+import logging
 
 import asyncpg
 
+from core.database.failures import is_database_unavailable
 from core.database.scope import assume_role
 from core.settings import Settings
+
+
+class _OutageWithoutTraceback(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect its minimum of
+    connections (1 s, 2 s, 4 s ... apart): during a database outage that is expected, and
+    one line with the error says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_database_unavailable(record.exc_info[1]):
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+_OUTAGE_FILTER = _OutageWithoutTraceback()
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:
@@ -25,6 +43,18 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     cursor; asyncpg still rolls back a transaction left open before calling this."""
 
 
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire` gives up after `acquire_timeout` seconds (TimeoutError)
+    instead of waiting forever: when every connection is busy, or the database does
+    not answer the connect, a caller learns it (the API answers 503) rather than
+    piling up. `pool.fetchrow()` and friends acquire through here too."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None):
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
 async def create_pool(
     settings: Settings,
     *,
@@ -39,8 +69,16 @@ async def create_pool(
         if settings.db_role:
             await assume_role(conn, settings.db_role)
 
-    return await asyncpg.create_pool(
+    logging.getLogger("asyncpg.pool").addFilter(_OUTAGE_FILTER)  # once: a filter is added once
+    pool = BoundedPool(
         settings.require_database_url(),
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connect=None,
+        setup=None,
         min_size=settings.db_pool_min if min_size is None else min_size,
         max_size=settings.db_pool_max if max_size is None else max_size,
         init=init,
@@ -50,3 +88,5 @@ async def create_pool(
         command_timeout=60,
         server_settings={"application_name": application_name, "timezone": "UTC"},
     )
+    pool.acquire_timeout = settings.db_acquire_timeout
+    return await pool

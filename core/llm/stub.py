@@ -28,6 +28,8 @@ from typing import Any
 
 import uvicorn
 
+from core.llm.prompts import TITLE_PROMPT
+
 MODELS = ("gpt-4o-mini", "gpt-4o", "mukti-stub")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
@@ -134,6 +136,12 @@ def socratic_reply(question: str) -> str:
     term = max(words, key=len)
     digest = hashlib.sha256(question.encode()).digest()
     return _TEMPLATES[digest[0] % len(_TEMPLATES)].format(term=term)
+
+
+def stub_title(dialogue: str) -> str:
+    """A deterministic title: the most telling word of the dialogue, capitalised."""
+    words = [w.lower() for w in _WORD.findall(dialogue) if w.lower() not in _STOPWORDS]
+    return f"On {max(words, key=len).capitalize()}" if words else "A Socratic dialogue"
 
 
 @dataclass
@@ -252,7 +260,8 @@ class StubApp:
                     headers,
                 )
                 return
-            reply = socratic_reply(question)
+            title_asked = bool(messages) and messages[0].get("content") == TITLE_PROMPT
+            reply = stub_title(question) if title_asked else socratic_reply(question)
             prompt_tokens = sum(count_tokens(m.get("content") or "") + 4 for m in messages)
             completion_tokens = count_tokens(reply)
             await _json(

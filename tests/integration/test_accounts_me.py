@@ -86,8 +86,16 @@ async def test_subscription_of_a_new_user(client):
     tokens = await register(client)
     body = (await client.get("/me/subscription", headers=bearer(tokens["access_token"]))).json()
     assert body["plan"] == "free" and body["status"] == "active"
-    assert body["limits"] == {"per_hour": 10, "per_day": 50}
-    assert body["usage"] == {"this_hour": 0, "today": 0, "tokens_today": 0, "cost_today": "0.000000"}
+    # Monthly limits (API.md "Dialogue"): null = unlimited.
+    assert body["limits"] == {"per_hour": 10, "per_day": 50, "per_month": None, "tokens_per_month": None}
+    assert body["usage"] == {
+        "this_hour": 0,
+        "today": 0,
+        "tokens_today": 0,
+        "cost_today": "0.000000",
+        "this_month": 0,
+        "tokens_this_month": 0,
+    }
     assert body["blocked_until"] is None
     now = datetime.now(UTC)
     hour = datetime.fromisoformat(body["resets"]["hour"])
@@ -100,25 +108,43 @@ async def test_subscription_counts_only_the_current_windows(client, db, settings
     await db.execute(
         """UPDATE subscriptions SET hour_window_start = date_trunc('hour', now()), questions_this_hour = 3,
                                day_window_start = date_trunc('day', now()), questions_today = 7,
-                               tokens_today = 1234, cost_today = 0.5, blocked_until = now() + interval '10 minutes'
+                               tokens_today = 1234, cost_today = 0.5, blocked_until = now() + interval '10 minutes',
+                               month_window_start = date_trunc('month', now(), 'UTC'), questions_this_month = 9,
+                               tokens_this_month = 4321
                          WHERE user_id = $1::uuid""",
         user.id,
     )
     body = (await client.get("/me/subscription", headers=user.headers)).json()
-    assert body["plan"] == "paid" and body["limits"] == {"per_hour": 100, "per_day": 500}
-    assert body["usage"] == {"this_hour": 3, "today": 7, "tokens_today": 1234, "cost_today": "0.500000"}
+    assert body["plan"] == "paid"
+    assert body["limits"] == {"per_hour": 100, "per_day": 500, "per_month": None, "tokens_per_month": None}
+    assert body["usage"] == {
+        "this_hour": 3,
+        "today": 7,
+        "tokens_today": 1234,
+        "cost_today": "0.500000",
+        "this_month": 9,
+        "tokens_this_month": 4321,
+    }
     assert body["blocked_until"] is not None
 
     # Both windows over, the row not yet touched by a new question: honest zeros.
     await db.execute(
         """UPDATE subscriptions SET hour_window_start = date_trunc('day', now()) - interval '1 day',
                                day_window_start = date_trunc('day', now()) - interval '1 day',
+                               month_window_start = date_trunc('month', now(), 'UTC') - interval '1 month',
                                blocked_until = now() - interval '1 minute'
                          WHERE user_id = $1::uuid""",
         user.id,
     )
     body = (await client.get("/me/subscription", headers=user.headers)).json()
-    assert body["usage"] == {"this_hour": 0, "today": 0, "tokens_today": 0, "cost_today": "0.000000"}
+    assert body["usage"] == {
+        "this_hour": 0,
+        "today": 0,
+        "tokens_today": 0,
+        "cost_today": "0.000000",
+        "this_month": 0,
+        "tokens_this_month": 0,
+    }
     assert body["blocked_until"] is None
     assert datetime.fromisoformat(body["resets"]["hour"]) > datetime.now(UTC)
 

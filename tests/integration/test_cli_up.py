@@ -80,3 +80,41 @@ def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
             assert conn.execute("SELECT count(*) FROM users WHERE email = 'kept@example.org'").fetchone()[0] == 1
     finally:
         _stop(proc)
+
+
+def _child_pids(proc: subprocess.Popen, command: str) -> set[int]:
+    import psutil
+
+    return {
+        c.pid
+        for c in psutil.Process(proc.pid).children()
+        if c.is_running() and c.status() != psutil.STATUS_ZOMBIE and command in c.cmdline()
+    }
+
+
+def test_up_restarts_a_child_that_dies(database_url: str, stub, tmp_path: Path):
+    """A dead worker (here kill -9) is started again; the API stays up meanwhile."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "LLM_BASE_URL": stub.base_url, "MUKTI_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for_banner(proc)
+        (worker,) = _child_pids(proc, "worker")
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _child_pids(proc, "worker") in (set(), {worker}):
+            time.sleep(0.1)
+        restarted = _child_pids(proc, "worker")
+        assert len(restarted) == 1 and worker not in restarted
+        assert proc.poll() is None
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200
+    finally:
+        output = _stop(proc)
+    assert proc.returncode == 0, output
+    assert "mukti worker exited with code -9" in output

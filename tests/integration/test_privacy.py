@@ -113,6 +113,23 @@ async def populate(client, db: asyncpg.Connection, marker: str) -> dict:
         user_id,
         f"archived reply {marker}",
     )
+    # A regenerated reply's earlier version, and feedback on the reply (the dialogue's tables).
+    await db.execute(
+        """
+        INSERT INTO message_versions (conversation_id, seq, version, user_id, role, content, created_at)
+        VALUES ($1::uuid, 1000, 1, $2::uuid, 'assistant', $3, now())""",
+        conversation["id"],
+        user_id,
+        f"earlier reply {marker}",
+    )
+    await db.execute(
+        """
+        INSERT INTO message_feedback (conversation_id, seq, version, user_id, value, comment)
+        VALUES ($1::uuid, 1000, 2, $2::uuid, 1, $3)""",
+        conversation["id"],
+        user_id,
+        f"helpful {marker}",
+    )
     await db.execute(
         "INSERT INTO notifications (user_id, kind, title, body) VALUES ($1::uuid, 'limit', $2, $2)",
         user_id,

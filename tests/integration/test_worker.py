@@ -40,3 +40,32 @@ def test_worker_starts_registers_and_stops_cleanly(database_url):
             proc.kill()
     assert "worker starting" in output
     assert "worker stopped" in output
+
+
+def test_a_worker_taken_for_dead_by_another_stops_with_a_failure_code(database_url):
+    """Another worker's sweeper deleted this one (stale heartbeat after a long outage or
+    pause) and retried its jobs: it must not go on under a deleted id."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    # A queue with no jobs: the heartbeat is the first to meet the deleted id (a fetch
+    # under it would fail on the jobs' foreign key, with the same exit code).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "worker", "--queue", "none"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+
+            def registered() -> bool:
+                return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0] == 1
+
+            _wait_for(registered, 30, "the worker to register")
+            conn.execute("DELETE FROM procrastinate_workers")
+        output, _ = proc.communicate(timeout=40)  # the next heartbeat (every 10 s) notices
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, output
+    assert "was deleted as stalled" in output

@@ -6,13 +6,13 @@ ENABLE ROW LEVEL SECURITY and CREATE POLICY change only the catalog: each takes 
 ACCESS EXCLUSIVE lock (bounded by the migrator's lock_timeout) and rewrites nothing.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 
 from db.migrations.sqlfile import run_sql_file
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ has a row per conversation and month, large on a big archive, and takes writes f
 archiving trigger all the time.
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 from db.migrations.sqlfile import run_sql_file
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -37,6 +37,11 @@ RETURNING id::text;
 -- accounts_login_throttle --
 SELECT retry_after, hit_ids FROM mukti_login_throttle_v1('login', $1::text[], $2::integer[], $3::interval);
 
+-- accounts_register_throttle --
+-- The same atomic sliding-window throttle as logins (the function is generic over its
+-- action): one hit per subject (keyed client address, and 'all'), reserved before hashing.
+SELECT retry_after FROM mukti_login_throttle_v1('register', $1::text[], $2::integer[], $3::interval);
+
 -- accounts_forget_throttle_hits --
 -- A successful login does not count against the throttle.
 DELETE FROM rate_limits WHERE id = ANY($1::bigint[]);
@@ -90,7 +95,7 @@ SELECT mukti_erase_user_v1($1::uuid);
 -- accounts_subscription --
 -- Counters whose window has passed read as 0: the window is over even if no question
 -- has reset the row yet. Resets are the end of the current windows.
-SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
+SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day, p.per_month, p.tokens_per_month,
        CASE WHEN hour_open THEN s.questions_this_hour ELSE 0 END AS this_hour,
        CASE WHEN day_open THEN s.questions_today ELSE 0 END AS today,
        CASE WHEN day_open THEN s.tokens_today ELSE 0 END AS tokens_today,
@@ -99,16 +104,26 @@ SELECT s.plan_id AS plan, s.status, p.per_hour, p.per_day,
             ELSE date_trunc('hour', now()) + interval '1 hour' END AS reset_hour,
        CASE WHEN day_open THEN s.day_window_start + interval '1 day'
             ELSE date_trunc('day', now()) + interval '1 day' END AS reset_day,
+       CASE WHEN month_open THEN s.questions_this_month ELSE 0 END AS this_month,
+       CASE WHEN month_open THEN s.tokens_this_month ELSE 0 END AS tokens_this_month,
+       (date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC' AS reset_month,
        CASE WHEN s.blocked_until > now() THEN s.blocked_until END AS blocked_until
   FROM subscriptions s
   JOIN plans p ON p.id = s.plan_id
  CROSS JOIN LATERAL (SELECT now() < s.hour_window_start + interval '1 hour' AS hour_open,
-                            now() < s.day_window_start + interval '1 day' AS day_open) AS w
+                            now() < s.day_window_start + interval '1 day' AS day_open,
+                            s.month_window_start = date_trunc('month', now(), 'UTC') AS month_open) AS w
  WHERE s.user_id = $1::uuid;
 
 -- accounts_change_plan --
 -- Upsert: a user without a subscription gets one. A block from the old plan's limits
 -- is lifted; the question flow re-blocks against the new limits if they are reached.
+-- Conversations on a model the new plan does not allow move to its default (NULL).
+WITH moved AS (
+    UPDATE conversations c SET model = NULL, updated_at = now()
+     WHERE c.user_id = $1::uuid AND c.model IS NOT NULL
+       AND NOT c.model = ANY ((SELECT coalesce(p.models, ARRAY[p.model]) FROM plans p WHERE p.id = $2)::text[])
+)
 INSERT INTO subscriptions (user_id, plan_id)
 VALUES ($1::uuid, $2)
 ON CONFLICT ON CONSTRAINT subscriptions_user_key DO UPDATE
@@ -225,6 +240,15 @@ SELECT id::text, conversation_id::text, message_seq, status, model, attempts, er
 SELECT occurred_at, event_type, conversation_id::text, request_id::text, model, technique_id::text,
        prompt_tokens, completion_tokens, cost, latency_ms
   FROM usage_events WHERE user_id = $1::uuid ORDER BY occurred_at, id;
+
+-- accounts_export_message_versions --
+-- Earlier versions of the caller's messages (regenerated replies, edited questions).
+SELECT conversation_id::text, seq, version, role, content, created_at, replaced_at
+  FROM message_versions WHERE user_id = $1::uuid ORDER BY conversation_id, seq, version;
+
+-- accounts_export_feedback --
+SELECT conversation_id::text, seq, version, value, comment, model, technique_id::text, created_at, updated_at
+  FROM message_feedback WHERE user_id = $1::uuid ORDER BY created_at, conversation_id, seq;
 
 -- accounts_export_share_views --
 -- Views of the caller's shares: when and from which site, never the visitor's hash.

@@ -9,7 +9,7 @@ WITH req AS (
        SET status = 'processing', attempts = q.attempts + 1, started_at = clock_timestamp(),
            next_attempt_at = NULL
      WHERE q.id = $1 AND q.status IN ('pending', 'processing')
-    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.model, q.attempts, q.max_attempts
+    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.target_seq, q.model, q.attempts, q.max_attempts
 )
 SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.message_seq,
        tv.name AS technique_name, tv.system_prompt, tv.questioning_style,
@@ -18,6 +18,8 @@ SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.mess
           FROM (SELECT r.seq, r.role, r.content FROM recent_messages r
                  WHERE r.conversation_id = req.conversation_id
                    AND (r.seq <= req.message_seq OR r.role <> 'user')
+                   -- A regenerate asks again: the reply it replaces (and what follows) is not shown.
+                   AND (req.target_seq IS NULL OR r.seq < req.target_seq)
                 UNION ALL
                 -- With more than 50 questions queued in one conversation the question
                 -- itself may already be archived: the LLM must still see it.
@@ -34,7 +36,7 @@ SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.mess
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
 
 -- answering_complete --
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v2($1, $2, $3, $4, $5)
+SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)
 
 -- answering_fail_attempt --
 SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1($1, $2, $3)

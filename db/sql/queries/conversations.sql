@@ -12,14 +12,23 @@ SELECT t.id::text AS id,
             ELSE t.id = $2::uuid AND (t.is_builtin OR t.status = 'approved' OR t.user_id = $1::uuid) END;
 
 -- conversations_create --
-INSERT INTO conversations (user_id, title, technique_id, technique_version)
-VALUES ($1::uuid, coalesce($2, 'New conversation'), $3::uuid, $4)
-RETURNING id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at;
+-- A conversation created without a title gets a generated one after its first reply.
+INSERT INTO conversations (user_id, title, title_source, technique_id, technique_version, model)
+VALUES ($1::uuid, coalesce($2, 'New conversation'), CASE WHEN $2 IS NULL THEN 'default' ELSE 'user' END,
+        $3::uuid, $4, $5)
+RETURNING id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at,
+          model;
+
+-- conversations_plan_models --
+-- The models user $1's plan allows, the default first (the default plan's without a subscription).
+SELECT coalesce((SELECT coalesce(p.models, ARRAY[p.model]) FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+                  WHERE s.user_id = $1::uuid),
+                (SELECT coalesce(models, ARRAY[model]) FROM plans WHERE is_default)) AS models
 
 -- conversations_list --
 -- Most recently active first; keyset on conversations_user_activity_idx ($2, $3 = the
 -- last row of the previous page, NULL for the first page).
-SELECT id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at
+SELECT id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at, model
   FROM conversations
  WHERE user_id = $1::uuid
    AND ($2::timestamptz IS NULL OR (last_activity_at, id) < ($2::timestamptz, $3::uuid))
@@ -29,7 +38,7 @@ SELECT id::text, title, technique_id::text, technique_version, message_count, la
 -- conversations_get --
 -- One conversation of user $2 with its recent messages (at most 50), ascending by seq.
 SELECT c.id::text, c.title, c.technique_id::text, c.technique_version, c.message_count,
-       c.last_activity_at, c.created_at,
+       c.last_activity_at, c.created_at, c.model,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                           'seq', m.seq, 'role', m.role, 'content', m.content,
                           'created_at', to_char(m.created_at AT TIME ZONE 'UTC',
@@ -39,14 +48,19 @@ SELECT c.id::text, c.title, c.technique_id::text, c.technique_version, c.message
  WHERE c.id = $1::uuid AND c.user_id = $2::uuid;
 
 -- conversations_update --
--- $3 = title or NULL to keep it; $4 = whether to change the technique, to $5 (version $6).
+-- $3 = title or NULL to keep it (a title set here is the user's: never replaced by a
+-- generated one); $4 = whether to change the technique, to $5 (version $6); $7 =
+-- whether to change the model, to $8 (NULL = the plan's default).
 UPDATE conversations
    SET title = coalesce($3, title),
+       title_source = CASE WHEN $3 IS NULL THEN title_source ELSE 'user' END,
        technique_id = CASE WHEN $4 THEN $5::uuid ELSE technique_id END,
        technique_version = CASE WHEN $4 THEN $6 ELSE technique_version END,
+       model = CASE WHEN $7 THEN $8 ELSE model END,
        updated_at = now()
  WHERE id = $1::uuid AND user_id = $2::uuid
-RETURNING id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at;
+RETURNING id::text, title, technique_id::text, technique_version, message_count, last_activity_at, created_at,
+          model;
 
 -- conversations_delete --
 -- True when the user's conversation was deleted (with the jobs its requests had queued).
@@ -54,8 +68,8 @@ SELECT mukti_delete_conversation_v1($1::uuid, $2::uuid);
 
 -- conversations_submit_question --
 -- The hot path: limits, quota, message, request row and job in one call (one round trip).
-SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds
-  FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, $4, $5, $6);
+SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
+  FROM mukti_submit_question_v3($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8);
 
 -- conversations_queue_status --
 -- A request of user $2 with its position (NULL unless pending) and, once completed, the

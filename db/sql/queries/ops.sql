@@ -19,3 +19,7 @@ SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS second
 SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_default
 UNION ALL
 SELECT 'usage_events', count(*) FROM usage_events_default;
+
+-- retention_runs --
+-- What the lifetime purges did, per table (written by mukti_purge_expired_v1).
+SELECT table_name, total_deleted, extract(epoch FROM last_run_at)::float8 AS last_run FROM retention_runs;

@@ -76,6 +76,10 @@ SELECT mukti_rollup_usage_v1() AS events;
 -- maintenance_refresh_matviews --
 SELECT mukti_refresh_matviews_v1() AS refreshed;
 
+-- maintenance_purge_expired --
+-- One batch of rows of %(table)s older than their lifetime; see mukti_purge_expired_v1.
+SELECT mukti_purge_expired_v1(%(table)s, %(keep)s::interval, %(batch)s) AS deleted;
+
 -- maintenance_protect_user_tables --
 -- Row-Level Security on partitions created since (mukti_protect_user_tables_v1).
 SELECT mukti_protect_user_tables_v1() AS protected;

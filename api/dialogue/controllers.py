@@ -1,0 +1,119 @@
+"""Routes of the dialogue feature: regenerate and edit (they answer like asking: 202 and a
+queue entry), export, message versions, feedback."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+
+from api.conversations import service as conversations
+from api.conversations.schemas import QuestionAccepted
+from api.database import user_db
+from api.dialogue import schemas, service
+from api.errors import not_found
+from api.security import STATUS_CHECKED_BY_HANDLER
+
+Seq = Annotated[int, PathParameter(description="the message's seq (1 = the first message)")]
+MAX_SEQ = 2**31 - 1  # seq is an integer column: a larger number names no message
+
+
+def _seq(seq: int) -> int:
+    if not 1 <= seq <= MAX_SEQ:
+        raise not_found("message")
+    return seq
+
+
+class DialogueController(Controller):
+    path = "/conversations/{conversation_id:uuid}"
+    tags = ["dialogue"]
+
+    # Like asking: the SQL function checks the user's status, the limits and the conversation.
+    @post(
+        "/regenerate",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Ask again for the last reply: a new version of it, counted against the limits",
+        operation_id="regenerateReply",
+    )
+    async def regenerate(self, request: Request, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
+        accepted = await conversations.submit_question(
+            user_db(request),
+            request.app.state.settings,
+            request.user.id,
+            str(conversation_id),
+            None,
+            mode="regenerate",
+        )
+        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+
+    @patch(
+        "/messages/{seq:int}",
+        status_code=202,
+        opt={STATUS_CHECKED_BY_HANDLER: True},
+        summary="Edit the last question once its reply is finished: the old text stays a version, a new reply follows",
+        operation_id="editQuestion",
+    )
+    async def edit(
+        self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.QuestionEdit]
+    ) -> Response[QuestionAccepted]:
+        accepted = await conversations.submit_question(
+            user_db(request),
+            request.app.state.settings,
+            request.user.id,
+            str(conversation_id),
+            data.content,
+            mode="edit",
+            seq=_seq(seq),
+        )
+        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+
+    @get(
+        "/export",
+        summary="Every message of the conversation, as Markdown or JSON, as a file",
+        operation_id="exportConversation",
+    )
+    async def export(
+        self,
+        request: Request,
+        conversation_id: FromPath[UUID],
+        format: Annotated[schemas.ExportFormat, QueryParameter(description="markdown or json")] = (
+            schemas.ExportFormat.markdown
+        ),
+    ) -> Response[bytes]:
+        conversation = await service.export(user_db(request), request.user.id, conversation_id)
+        if format is schemas.ExportFormat.json:
+            body, media_type, extension = msgspec.json.encode(conversation), "application/json", "json"
+        else:
+            body, media_type, extension = (
+                service.as_markdown(conversation).encode(),
+                "text/markdown; charset=utf-8",
+                "md",
+            )
+        name = service.file_name(conversation.title, extension)
+        return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @get(
+        "/messages/{seq:int}/versions",
+        summary="Every version of a message, oldest first",
+        operation_id="listMessageVersions",
+    )
+    async def versions(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> schemas.VersionList:
+        return await service.versions(user_db(request), request.user.id, conversation_id, _seq(seq))
+
+    @put(
+        "/messages/{seq:int}/feedback",
+        summary="Rate a reply (one rating per reply version)",
+        operation_id="putFeedback",
+    )
+    async def put_feedback(
+        self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.FeedbackPut]
+    ) -> schemas.Feedback:
+        return await service.put_feedback(user_db(request), request.user.id, conversation_id, _seq(seq), data)
+
+    @delete("/messages/{seq:int}/feedback", summary="Remove your rating of a reply", operation_id="deleteFeedback")
+    async def delete_feedback(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> None:
+        await service.delete_feedback(user_db(request), request.user.id, conversation_id, _seq(seq))
