@@ -57,10 +57,13 @@ class ConversationController(Controller):
         self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
     ) -> Response[schemas.QuestionAccepted]:
         accepted = await service.submit_question(
-            user_db(request), request.app.state.settings, request.user.id, str(conversation_id), data.content
+            user_db(request),
+            request.app.state.settings,
+            request.app.state.waker,
+            request.user.id,
+            str(conversation_id),
+            data.content,
         )
-        # Committed: wake a worker (coalesced; the questions queue has no per-row NOTIFY).
-        request.app.state.waker.poke()
         return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
 
 
