@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
-from api import accounts, admin, conversations, dialogue, library, search, sharing, usage, web
+from api import accounts, admin, conversations, dialogue, library, live, search, sharing, usage, web
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import reject_nul_characters
+from api.live.relay import Hub
+from api.openapi import assets_router, install_refined_schema, openapi_config
 from api.ops import controllers as ops
-from api.ops.metrics import Metrics, metrics_middleware_factory
+from api.ops.metrics import metrics_middleware_factory
+from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
 from core.database.pool import create_pool
+from core.database.replica import ReadRouter
 from core.database.wake import JobWaker
+from core.logs import configure_logging
+from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
+from db import metrics_store
+from db.pricing import warn_unpriced_models
 
-FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
+FEATURES = (accounts, conversations, dialogue, live, search, library, sharing, usage, admin)
+
+
+async def _before_request(request: Request) -> None:
+    """Litestar keeps one before_request hook per layer: the body's type first (415, before
+    anything reads it), then NUL characters (422)."""
+    await require_json_body(request)
+    await reject_nul_characters(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -32,51 +45,75 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.check()
 
+    metrics = SharedMetrics("api")
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
         app.state.waker = JobWaker(app.state.pool, window=settings.wake_window)
+        await warn_unpriced_models(app.state.pool)
+        metrics.add_gauge_source(pool_gauges(app.state.pool, "api"))
+        flusher = asyncio.create_task(
+            metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval)
+        )
+        # The replica's pool connects lazily (min_size 0): a standby that is down at start
+        # only sends the lag-tolerant reads to the primary.
+        replica = await create_pool(settings, url=settings.replica_url, min_size=0) if settings.replica_url else None
+        app.state.router = ReadRouter(
+            settings,
+            app.state.pool,
+            replica,
+            on_read=lambda server: metrics.inc("mukti_lag_tolerant_reads_total", {"server": server}),
+        )
+        await app.state.router.start()
+        # The one LISTEN of this process for live answers (api/live/relay.py).
+        app.state.live = Hub(settings, app.state.pool)
         try:
+            await app.state.live.start()
             yield
         finally:
             await app.state.waker.close()
+            await app.state.router.close()
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await app.state.live.stop()
             await app.state.pool.close()
 
-    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS]
+    handlers: list[ControllerRouterHandler] = [*ops.ROUTE_HANDLERS, assets_router()]
     for feature in FEATURES:
         handlers.extend(feature.ROUTE_HANDLERS)
     if settings.web_client:
         handlers.extend(web.ROUTE_HANDLERS)
 
-    return Litestar(
-        before_request=reject_nul_characters,
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics(), "pool": None, "waker": None}),
-        middleware=[metrics_middleware_factory, authentication_middleware()],
+        state=State(
+            {"settings": settings, "metrics": metrics, "pool": None, "router": None, "live": None, "waker": None}
+        ),
+        # The request id first: everything after it logs with the id.
+        middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
+        before_send=[send_request_id],
+        before_request=_before_request,
+        request_max_body_size=settings.max_body_size,
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="Mukti",
             version="0.1.0",
-            description="Socratic tutoring backend: dialogues in which the LLM answers with questions.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-            ),
-            security=[{"BearerToken": []}],
+            description="Socratic tutoring backend: dialogues in which the LLM answers with questions. "
+            "The reference with the flows (ask, stream, poll, share) is docs/api.md in the repository.",
         ),
         cors_config=CORSConfig(allow_origins=[]),
         logging_config=None,
         debug=False,
     )
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_refined_schema(app)
+    return app
 
 
 def asgi() -> Litestar:
     """Entry point for ASGI servers (`uvicorn --factory api.app:asgi`)."""
-    _configure_logging()
-    return create_app()
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -1,7 +1,8 @@
 """The one place where failures become HTTP problems (RFC 9457, application/problem+json).
 
-Every error answer carries `status`, `title`, `detail` and a stable `code`; input
-errors also name the offending field. Database constraint violations are mapped
+Every error answer carries `status`, `title`, `detail`, a stable `code` and the
+request id as `instance`; input errors also name the offending field; every 401 has
+a `WWW-Authenticate` challenge. Database constraint violations are mapped
 by constraint name, so a rule enforced by Postgres reads like a rule of the API.
 """
 
@@ -26,7 +27,9 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from api.limits import MAX_QUESTION_CHARS
+from api.request_context import request_id_of
 from core.database.failures import is_database_unavailable
+from core.logs import REQUEST_ID
 
 log = logging.getLogger("mukti.errors")
 
@@ -169,6 +172,10 @@ _SQLSTATE_FALLBACK = {
 }
 
 
+# RFC 9110: every 401 names how to authenticate; bearer tokens are the API's scheme.
+BEARER_CHALLENGE = 'Bearer realm="mukti"'
+
+
 def problem(
     status: int,
     detail: str,
@@ -177,24 +184,37 @@ def problem(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
+    instance: str | None = None,
 ) -> Response[dict[str, Any]]:
+    code = code or _CODES.get(status, "error")
     body: dict[str, Any] = {
         "type": "about:blank",
         "status": status,
         "title": title or _TITLES.get(status, "Error"),
         "detail": detail,
-        "code": code or _CODES.get(status, "error"),
+        "code": code,
+        # The request id (also in X-Request-ID), so a user's report can be found in the log.
+        "instance": instance or REQUEST_ID.get(),
     }
     if extra:
         body.update(extra)
+    headers = dict(headers or {})
+    if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _api_error(_: Request, exc: ApiError) -> Response:
+def _request_id(request: Request) -> str:
+    return request_id_of(request.scope)
+
+
+def _api_error(request: Request, exc: ApiError) -> Response:
     extra = dict(exc.extra)
     if exc.field and "field" not in extra:
         extra["field"] = exc.field
-    return problem(exc.status, exc.detail, code=exc.code, headers=exc.headers, extra=extra)
+    return problem(
+        exc.status, exc.detail, code=exc.code, headers=exc.headers, extra=extra, instance=_request_id(request)
+    )
 
 
 def _field_of(key: str | None, message: str) -> str | None:
@@ -206,7 +226,7 @@ def _field_of(key: str | None, message: str) -> str | None:
     return match.group(1) if match else key
 
 
-def _validation_error(_: Request, exc: ValidationException) -> Response:
+def _validation_error(request: Request, exc: ValidationException) -> Response:
     raw = exc.extra if isinstance(exc.extra, list) else []
     errors: list[dict[str, Any]] = []
     for item in raw:
@@ -217,21 +237,29 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
             )
     detail = str(exc.detail)
     if "malformed" in detail.lower() or "json is malformed" in " ".join(e["message"].lower() for e in errors):
-        return problem(400, "the request body is not valid JSON", code="bad_request")
+        return problem(400, "the request body is not valid JSON", code="bad_request", instance=_request_id(request))
     if not errors:
         errors = [{"field": _field_of(None, detail), "message": detail, "source": "body"}]
     first = errors[0]
     text = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-    return problem(422, text, code="validation_failed", extra={"field": first["field"], "errors": errors})
+    return problem(
+        422,
+        text,
+        code="validation_failed",
+        extra={"field": first["field"], "errors": errors},
+        instance=_request_id(request),
+    )
 
 
-def _http_error(_: Request, exc: HTTPException) -> Response:
+def _http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     headers = dict(exc.headers or {})
     detail = exc.detail if exc.detail and exc.detail != _TITLES.get(status) else _TITLES.get(status, "Error")
     if isinstance(exc, NotFoundException) and "not found" in detail.lower():
         detail = "not found"
-    return problem(status, detail, headers=headers)
+    if status == 413:
+        detail = f"the request body is larger than {request.app.state.settings.max_body_size} bytes"
+    return problem(status, detail, headers=headers, instance=_request_id(request))
 
 
 def constraint_problem(constraint: str | None, sqlstate: str | None) -> ApiError | None:
@@ -326,8 +354,17 @@ def _connection_error(request: Request, exc: Exception) -> Response:
 
 
 def _internal_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged")
+    request_id = _request_id(request)
+    token = REQUEST_ID.set(request_id)  # the log line carries the id the user is shown
+    try:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    finally:
+        REQUEST_ID.reset(token)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        f"an unexpected error occurred; it has been logged with the request id {request_id}",
+        instance=request_id,
+    )
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

@@ -94,6 +94,10 @@ def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dic
     )
 
 
+# RFC 6750: a token was sent but cannot be used.
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="mukti", error="invalid_token"'}
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -103,17 +107,17 @@ def decode_access_token(settings: Settings, token: str) -> dict:
     try:
         claims = _verified_claims(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except jwt.ExpiredSignatureError as exc:
-        raise ApiError(401, "the access token has expired", code="token_expired") from exc
+        raise ApiError(401, "the access token has expired", code="token_expired", headers=_INVALID_TOKEN) from exc
     except jwt.PyJWTError as exc:
-        raise ApiError(401, "the access token is not valid", code="unauthorized") from exc
+        raise ApiError(401, "the access token is not valid", code="unauthorized", headers=_INVALID_TOKEN) from exc
     # Signed by us yet malformed (a key leaked to a test, a bug in another issuer): PyJWT
     # accepts an `exp` of "1700000000"; every claim we read must have its type.
     if not all(_is_number(claims.get(name)) for name in ("exp", "iat")) or not isinstance(claims.get("sub"), str):
-        raise ApiError(401, "the access token is not valid", code="unauthorized")
+        raise ApiError(401, "the access token is not valid", code="unauthorized", headers=_INVALID_TOKEN)
     if not isinstance(claims.get("role", ""), str):
-        raise ApiError(401, "the access token is not valid", code="unauthorized")
+        raise ApiError(401, "the access token is not valid", code="unauthorized", headers=_INVALID_TOKEN)
     if claims["exp"] <= time.time() - LEEWAY:
-        raise ApiError(401, "the access token has expired", code="token_expired")
+        raise ApiError(401, "the access token has expired", code="token_expired", headers=_INVALID_TOKEN)
     return dict(claims)
 
 
@@ -140,7 +144,7 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         try:
             user_id = str(uuid.UUID(claims["sub"]))
         except (ValueError, TypeError) as exc:
-            raise ApiError(401, "the access token is not valid") from exc
+            raise ApiError(401, "the access token is not valid", headers=_INVALID_TOKEN) from exc
         if connection.route_handler.opt.get(STATUS_CHECKED_BY_HANDLER):
             return AuthenticationResult(
                 user=CurrentUser(id=user_id, role=str(claims.get("role", "")), email=""), auth=claims

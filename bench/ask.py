@@ -15,7 +15,12 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      with Procrastinate's per-row NOTIFY trigger on the questions queue (as before
      migration 0018), and without it while a side connection sends the API's coalesced
      wake-ups (one NOTIFY per MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
-Prints accepted/s, p50/p99 and the ratio HTTP/pgbench (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
+Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
+statement cache on, the default), direct with the cache off, and through a PgBouncer in
+transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
+installed (`--no-pgbouncer` skips it).
+Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side
+(`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
@@ -33,6 +38,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import psycopg
 
@@ -43,6 +49,7 @@ from api.security import issue_access_token  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
+from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.
 USER_ID = "md5('u' || {n})::uuid"
@@ -87,12 +94,13 @@ def empty_queue(url: str) -> None:
             conn.execute(sql)
 
 
-def start_api(url: str, port: int) -> subprocess.Popen:
+def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "MUKTI_BURST_LIMIT": str(BURST_LIMIT),
         "MUKTI_BURST_WINDOW": str(BURST_WINDOW),
+        **extra,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "api", "--workers", "2", "--port", str(port)],
@@ -356,6 +364,12 @@ def main() -> None:
     parser.add_argument("--pgbench-clients", type=int, default=16)
     parser.add_argument("--wake-processes", type=int, default=2, help="API processes sending wake-ups")
     parser.add_argument("--pgbench-only", action="store_true", help="only the pgbench phase")
+    parser.add_argument(
+        "--no-pgbouncer",
+        dest="pgbouncer",
+        action="store_false",
+        help="skip the route through a PgBouncer started by the benchmark",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -373,25 +387,62 @@ def main() -> None:
         targets = [
             (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
         ]
-        port = free_port()
-        api = start_api(url, port)
-        try:
-            print(
-                f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, "
-                f"`mukti api --workers 2` at http://127.0.0.1:{port}"
+        print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
+        routes = [("direct", url, {}), ("direct, statement cache off", url, {"MUKTI_DB_STATEMENT_CACHE_SIZE": "0"})]
+        bouncer = None
+        if args.pgbouncer and pgbouncer_binary():
+            server = urlparse(url)
+            bouncer = PgBouncer(
+                server.hostname or "127.0.0.1", server.port or 5432, server.username or "postgres", server.password
             )
-            empty_queue(url)
-            asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
-            empty_queue(url)
-            if wrk := shutil.which("wrk"):
-                http = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
-            else:
-                http = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
+            routes.append(
+                (
+                    "PgBouncer (transaction mode)",
+                    bouncer.url(server.path.lstrip("/")),
+                    {"MUKTI_DIRECT_DATABASE_URL": url, "MUKTI_DB_STATEMENT_CACHE_SIZE": "0"},
+                )
+            )
+        elif args.pgbouncer:
+            print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
+        results: dict[str, tuple[float, float]] = {}
+        try:
+            for label, api_url, env in routes:
+                print(f"-- the API's pool: {label}")
+                results[label] = http_phases(url, api_url, env, targets, args)
         finally:
-            api.terminate()
-            api.wait(timeout=30)
+            if bouncer is not None:
+                bouncer.stop()
         direct = pgbench_notify_modes(url, args)
-        print(f"ratio HTTP saturated / pgbench: {http / direct:.2f}")
+        baseline = results["direct"]
+        print(
+            f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}{'vs pgbench':>12}"
+        )
+        for label, (fixed, saturated) in results.items():
+            print(
+                f"{label:<32}{fixed:>12,.0f}/s{saturated:>12,.0f}/s{saturated / baseline[1]:>11.2f}"
+                f"{saturated / direct:>12.2f}"
+            )
+
+
+def http_phases(
+    url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
+) -> tuple[float, float]:
+    """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
+    (accepted/s at the fixed rate, accepted/s saturated)."""
+    port = free_port()
+    api = start_api(api_url, port, **env)
+    try:
+        empty_queue(url)
+        fixed = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
+        empty_queue(url)
+        if wrk := shutil.which("wrk"):
+            saturated = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
+        else:
+            saturated = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    return fixed, saturated
 
 
 if __name__ == "__main__":

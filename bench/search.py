@@ -41,6 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.search import service  # noqa: E402
 from cli import migrate  # noqa: E402
+from core.database.replica import ReadRouter  # noqa: E402
+from core.database.scope import service_scope_sql  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from db.queries import QUERIES  # noqa: E402
 
 SCRATCH = "mukti_bench_search"
@@ -245,6 +248,8 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
     rng = random.Random(SEED + 1)
     words, _ = vocabulary(random.Random(SEED))
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    # No replica: the primary; as the service role (the benchmark reads every user's messages).
+    reads = ReadRouter(Settings(database_url=url), pool, None).reads(service_scope_sql("bench/search.py"))
     conn = await asyncpg.connect(url)
     try:
         deep = [r["id"] for r in await conn.fetch("SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]
@@ -260,12 +265,12 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         heavy_queries = [query() for _ in range(200)]
         typical_queries = [(u, query()) for u in typical_users]
         for q in heavy_queries[:10]:  # warm the caches a little
-            await service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
+            await service.search(reads, heavy, q, conversation_id=None, cursor=None, limit=20)
         print("search: one or two words of Zipf rank 20-2000, limit 20, ts_headline for the page")
         await timed(
             "search, heavy user (100,000 messages)",
             [
-                lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20)
+                lambda q=q: service.search(reads, heavy, q, conversation_id=None, cursor=None, limit=20)
                 for q in heavy_queries
             ],
             20,
@@ -274,7 +279,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         await timed(
             "search, typical user (~490 messages)",
             [
-                lambda u=u, q=q: service.search(pool, u, q, conversation_id=None, cursor=None, limit=20)
+                lambda u=u, q=q: service.search(reads, u, q, conversation_id=None, cursor=None, limit=20)
                 for u, q in typical_queries
             ],
             20,
@@ -294,13 +299,13 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         pages = [rng.choice(deep) for _ in range(300)]
         await timed(
             "history, newest page (recent_messages)",
-            [lambda c=c: service.history_page(pool, heavy, c, before=None, cursor=None, limit=100) for c in pages],
+            [lambda c=c: service.history_page(reads, heavy, c, before=None, cursor=None, limit=100) for c in pages],
             None,
             5,
         )
         await timed(
             "history, oldest page (seq 1-100, archive)",
-            [lambda c=c: service.history_page(pool, heavy, c, before=101, cursor=None, limit=100) for c in pages],
+            [lambda c=c: service.history_page(reads, heavy, c, before=101, cursor=None, limit=100) for c in pages],
             None,
             5,
         )
@@ -308,7 +313,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
             "history, a middle page (archive)",
             [
                 lambda c=c: service.history_page(
-                    pool, heavy, c, before=rng.randint(101, 10_000), cursor=None, limit=100
+                    reads, heavy, c, before=rng.randint(101, 10_000), cursor=None, limit=100
                 )
                 for c in pages
             ],

@@ -6,12 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 
-from cli.supervisor import Child, stop_all
+from cli.up import cmd_up
+from core.logs import configure_logging
 from core.settings import Settings
 
 log = logging.getLogger("mukti")
@@ -27,7 +26,7 @@ def migrate(database_url: str, revision: str = "head") -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    migrate(settings.require_database_url(), args.revision)
+    migrate(settings.require_direct_database_url(), args.revision)
     print(f"database migrated to {args.revision}")
     return 0
 
@@ -70,19 +69,35 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return runner.run(run_worker(settings, queues=args.queue or None))
 
 
+def cmd_retry_stalled(args: argparse.Namespace) -> int:
+    """What the sweeper does every minute, now: after a restore from backup, the workers that
+    ran on the old server are gone, and `--silent-for 0` (before any worker starts on the
+    restored server) puts their jobs back at once instead of after a heartbeat timeout."""
+    from core.database.pool import create_pool
+    from jobs.app import configured_app
+    from jobs.sweeper import retry_stalled_jobs
+
+    settings = Settings.from_env()
+
+    async def run() -> list[int]:
+        app = configured_app(settings, pool_max=1)
+        pool = await create_pool(settings, application_name="mukti-cli", min_size=1, max_size=1, json_codecs=False)
+        try:
+            async with app.open_async():
+                return await retry_stalled_jobs(app, pool, seconds_since_heartbeat=args.silent_for)
+        finally:
+            await pool.close()
+
+    retried = asyncio.run(run())
+    print(f"{len(retried)} jobs of workers silent for {args.silent_for:g} s put back in the queue")
+    return 0
+
+
 def cmd_llm_stub(args: argparse.Namespace) -> int:
     from core.llm.stub import serve
 
     serve(args.host, args.port)
     return 0
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _admin_command(args: argparse.Namespace) -> int:
@@ -94,7 +109,7 @@ def _admin_command(args: argparse.Namespace) -> int:
     if args.action == "create" and len(args.password or "") < 10:
         print("the password must be at least 10 characters", file=sys.stderr)
         return 2
-    database_url = Settings.from_env().require_database_url()
+    database_url = Settings.from_env().require_direct_database_url()
 
     async def run() -> int:
         conn = await asyncpg.connect(database_url)
@@ -126,105 +141,13 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
-def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str = "/ready") -> bool:
-    """Until `url + path` answers 200; False at the timeout or when a child exits meanwhile
-    (at startup that is a configuration error: no point restarting it)."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not all(child.running() for child in children):
-            return False
-        try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    """Run everything: (embedded) Postgres, migrations, the API and a worker; restart
-    the API or the worker when it dies (cli/supervisor.py)."""
-    settings = Settings.from_env()
-    env = dict(os.environ)
-    server = None
-    if settings.database_url:
-        database_url = settings.require_database_url()
-    else:
-        from cli.embedded import database_url_of, start_embedded_postgres
-
-        server = start_embedded_postgres(settings.data_dir)
-        database_url = database_url_of(server)
-        print(f"embedded Postgres, data in {(settings.data_dir / 'postgres').resolve()}", flush=True)
-        # The embedded server's login is a superuser, whom Row-Level Security never
-        # applies to: the API and worker act as the app role, as in production.
-        env.setdefault("MUKTI_DB_ROLE", "mukti_app")
-    env["DATABASE_URL"] = database_url
-
-    migrate(database_url)
-    port = args.port or settings.port
-    env["MUKTI_PORT"] = str(port)
-    base = [sys.executable, "-m", "cli"]
-    # Services the API and worker use; stopped after them (running jobs still call the LLM).
-    services: list[Child] = []
-    if not settings.llm_base_url and not settings.llm_api_key:
-        # No LLM configured: answer with the offline stub, in a process of its own.
-        stub_port = _free_port("127.0.0.1")
-        services.append(Child("llm-stub", [*base, "llm-stub", "--port", str(stub_port)], env))
-        services[0].start()
-        stub_url = f"http://127.0.0.1:{stub_port}"
-        if not _wait_ready(stub_url, services, timeout=30, path="/v1/models"):
-            stop_all(services, timeout=5)
-            if server is not None:
-                server.cleanup()
-            print("the offline LLM stub did not start", file=sys.stderr, flush=True)
-            return 1
-        env["LLM_BASE_URL"] = stub_url + "/v1"
-        print(f"no LLM configured (LLM_BASE_URL, LLM_API_KEY): using the offline stub at {stub_url}/v1", flush=True)
-    children = [Child("api", [*base, "api", "--port", str(port)], env), Child("worker", [*base, "worker"], env)]
-    for child in children:
-        child.start()
-    url = f"http://{settings.host}:{port}"
-
-    stopping = False
-
-    def request_stop(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    ready = False
-    try:
-        ready = _wait_ready(url, children)
-        if ready:
-            web = "the web client is there; " if settings.web_client else ""
-            print(f"Mukti is running at {url}  ({web}API docs: {url}/schema)  — Ctrl-C stops it", flush=True)
-        elif not stopping:
-            print("Mukti did not become ready; stopping", file=sys.stderr, flush=True)
-            stopping = True
-        while not stopping:
-            now = time.monotonic()
-            for child in children + services:
-                child.supervise(now)
-            time.sleep(0.2)
-    finally:
-        stop_all(children, timeout=settings.worker_shutdown_timeout + 5)
-        stop_all(services, timeout=5)
-        if server is not None:
-            server.cleanup()
-        print("Mukti stopped", flush=True)
-    return 0 if ready else 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mukti", description="Mukti: a Socratic tutoring backend")
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the API and a worker (embedded Postgres when DATABASE_URL is unset)")
     up.add_argument("--port", type=int, default=None)
+    up.add_argument("--verbose", action="store_true", help="show the output of Postgres, migrations, API and worker")
     up.set_defaults(func=cmd_up)
 
     mig = sub.add_parser("migrate", help="apply migrations (default: to head)")
@@ -240,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a background worker")
     worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
     worker.set_defaults(func=cmd_worker)
+
+    stalled = sub.add_parser(
+        "retry-stalled", help="put back the jobs of workers that stopped sending heartbeats (what the sweeper does)"
+    )
+    stalled.add_argument(
+        "--silent-for",
+        type=float,
+        default=30.0,
+        help="seconds without a heartbeat (default 30; 0 after a restore, before starting workers)",
+    )
+    stalled.set_defaults(func=cmd_retry_stalled)
 
     admin = sub.add_parser("admin", help="manage administrator accounts")
     admin_sub = admin.add_subparsers(dest="action", required=True)
@@ -261,6 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("MUKTI_LOG_FORMAT", "text"))
     args = build_parser().parse_args(argv)
     return args.func(args)

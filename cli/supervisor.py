@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
@@ -20,8 +21,9 @@ STABLE_AFTER = 60.0  # seconds of running after which a child's backoff starts o
 
 
 class Child:
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log: Path | None = None) -> None:
         self.name, self.argv, self.env = name, list(argv), env
+        self.log = log  # where its output goes (appended); None: this terminal
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
         self.backoff = FIRST_BACKOFF
@@ -29,7 +31,11 @@ class Child:
         self.restarts = 0
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, env=self.env)
+        if self.log is None:
+            self.proc = subprocess.Popen(self.argv, env=self.env)
+        else:
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         self.started_at = time.monotonic()
         self.restart_at = None
 

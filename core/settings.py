@@ -64,6 +64,17 @@ def libpq_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Sessions that need session state (LISTEN: Procrastinate's connector, live relays;
+    # migrations) bypass a transaction-mode pooler; unset, they use database_url.
+    direct_database_url: str | None = None
+    # asyncpg's per-connection cache of named prepared statements. A transaction-mode
+    # pooler (PgBouncer < 1.21) moves a client between server connections, so behind one
+    # it must be 0 (asyncpg then uses unnamed statements, valid within one transaction).
+    db_statement_cache_size: int = 100
+    # A streaming standby for the read-only, lag-tolerant routes (routing: core/database/replica.py).
+    replica_url: str | None = None
+    replica_max_lag: float = 5.0
+    replica_check_interval: float = 1.0
     env: str = "development"  # "development" | "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -97,6 +108,9 @@ class Settings:
     register_global: int = 1000
     burst_window: int = 10
     share_max_expiry: int = 90 * 24 * 3600
+    max_body_size: int = 1024 * 1024  # bytes of a request body; larger ones are refused (413) unread
+    log_format: str = "text"  # "text" | "json"
+    metrics_flush_interval: float = 5.0  # seconds between a worker's writes of its metrics to Postgres
     follow_up_daily_budget: int = 1000
     web_client: bool = True
     # Lifetimes, in days, of the rows of growing tables (jobs/maintenance.py purges them).
@@ -107,12 +121,23 @@ class Settings:
     keep_refresh_tokens_days: int = 7
     keep_shared_link_views_days: int = 90
     keep_audit_log_days: int = 365
+    # Live answers (jobs/relay.py, api/live/relay.py).
+    live_flush_interval: float = 0.02
+    live_cancel_poll: float = 0.25
+    live_poll_interval: float = 1.0
+    live_heartbeat: float = 15.0
+    live_client_queue: int = 256
 
     @classmethod
     def from_env(cls) -> Settings:
         e = os.environ
         return cls(
             database_url=e.get("DATABASE_URL") or None,
+            direct_database_url=e.get("MUKTI_DIRECT_DATABASE_URL") or None,
+            db_statement_cache_size=_int("MUKTI_DB_STATEMENT_CACHE_SIZE", 100),
+            replica_url=e.get("MUKTI_REPLICA_URL") or None,
+            replica_max_lag=_float("MUKTI_REPLICA_MAX_LAG", 5.0),
+            replica_check_interval=_float("MUKTI_REPLICA_CHECK_INTERVAL", 1.0),
             env=e.get("MUKTI_ENV", "development"),
             host=e.get("MUKTI_HOST", "127.0.0.1"),
             port=_int("MUKTI_PORT", 8000),
@@ -145,6 +170,9 @@ class Settings:
             register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
             burst_window=_int("MUKTI_BURST_WINDOW", 10),
             share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
+            max_body_size=_int("MUKTI_MAX_BODY_SIZE", 1024 * 1024),
+            log_format=e.get("MUKTI_LOG_FORMAT", "text"),
+            metrics_flush_interval=_float("MUKTI_METRICS_FLUSH_INTERVAL", 5.0),
             follow_up_daily_budget=_int("MUKTI_FOLLOW_UP_DAILY_BUDGET", 1000),
             web_client=_bool("MUKTI_WEB_CLIENT", True),
             keep_finished_requests_days=_int("MUKTI_KEEP_FINISHED_REQUESTS_DAYS", 30),
@@ -154,6 +182,11 @@ class Settings:
             keep_refresh_tokens_days=_int("MUKTI_KEEP_REFRESH_TOKENS_DAYS", 7),
             keep_shared_link_views_days=_int("MUKTI_KEEP_SHARED_LINK_VIEWS_DAYS", 90),
             keep_audit_log_days=_int("MUKTI_KEEP_AUDIT_LOG_DAYS", 365),
+            live_flush_interval=_float("MUKTI_LIVE_FLUSH_INTERVAL", 0.02),
+            live_cancel_poll=_float("MUKTI_LIVE_CANCEL_POLL", 0.25),
+            live_poll_interval=_float("MUKTI_LIVE_POLL_INTERVAL", 1.0),
+            live_heartbeat=_float("MUKTI_LIVE_HEARTBEAT", 15.0),
+            live_client_queue=_int("MUKTI_LIVE_CLIENT_QUEUE", 256),
         )
 
     def lifetimes(self) -> dict[str, int]:
@@ -178,10 +211,27 @@ class Settings:
             raise RuntimeError("DATABASE_URL is not set (mukti up starts an embedded Postgres for you)")
         return libpq_url(self.database_url)
 
+    def require_direct_database_url(self) -> str:
+        """The URL of a session of its own on the primary (LISTEN, migrations): never a
+        transaction-mode pooler. MUKTI_DIRECT_DATABASE_URL, else DATABASE_URL."""
+        if self.direct_database_url:
+            return libpq_url(self.direct_database_url)
+        return self.require_database_url()
+
     def check(self) -> None:
         """Refuse configurations that are unsafe to serve with."""
         if self.env not in ("development", "production"):
             raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if self.db_statement_cache_size < 0:
+            raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
+        if self.replica_max_lag <= 0:
+            raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
+        if self.replica_check_interval <= 0:
+            raise ValueError("MUKTI_REPLICA_CHECK_INTERVAL must be a positive number of seconds")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("MUKTI_LOG_FORMAT must be 'text' or 'json'")
+        if self.max_body_size < 1024:
+            raise ValueError("MUKTI_MAX_BODY_SIZE must be at least 1024 bytes")
         if len(self.jwt_secret.encode()) < 32:
             raise ValueError("MUKTI_JWT_SECRET must be at least 256 bits (32 bytes)")
         if self.is_production:

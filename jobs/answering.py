@@ -2,11 +2,15 @@
 
 One run of `answer_question` is one LLM attempt:
   1. one statement takes the request ('processing', attempts + 1) and loads its context;
-  2. the LLM call (the plan's model, the configured timeout, no client-side retries);
-  3. success: one SQL function stores reply, archive, usage and limits in one transaction;
+  2. the LLM call, streamed (the plan's model, the configured timeout, no client-side
+     retries); its text is relayed to live viewers as it comes (jobs/relay.py), and a
+     cancel by the user stops it;
+  3. success (or stopped by a cancel, with text): one SQL function stores reply, archive,
+     usage and limits in one transaction;
      failure: one SQL function records it and either reschedules (the job is retried by
      Procrastinate at the time it returns: 2^(attempt-1) s plus jitter, or the LLM's
-     Retry-After) or fails the request for good (notification, webhook).
+     Retry-After) or fails the request for good (notification, webhook). An LLM answer
+     no retry can change (400, 401, 403, 404, 422: a configuration error) fails it at once.
 Jobs carry the conversation as their lock, so a conversation's questions are answered
 one at a time, in order, even across retries (a waiting retry keeps its place).
 """
@@ -84,16 +88,29 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
+    if row["cancel_requested"]:
+        # Cancelled while an earlier attempt ran, whose worker died before it could stop.
+        await db.execute(QUERIES["answering_cancel_processing"], request_id)
+        return "cancelled"
     try:
-        completion = await res.llm.complete(row["model"], build_messages(_context_of(row)))
+        async with res.relay.open(request_id, row["attempts"], row["user_id"]) as stream:
+            reply = await res.llm.stream(row["model"], build_messages(_context_of(row)), stream.append, stream.stop)
+        if stream.error is not None:
+            raise stream.error
+        if reply.stopped and not reply.content:
+            await db.execute(QUERIES["answering_cancel_processing"], request_id)
+            return "cancelled"
         done = await _outcome(
             db,
-            QUERIES["answering_complete"],
+            QUERIES["answering_complete_stream"],
             request_id,
-            completion.content,
-            completion.prompt_tokens,
-            completion.completion_tokens,
-            completion.latency_ms,
+            reply.content,
+            reply.prompt_tokens,
+            reply.completion_tokens,
+            reply.latency_ms,
+            reply.first_token_ms,
+            reply.usage_estimated,
+            reply.stopped,
         )
         return done["outcome"]
     except asyncio.CancelledError:
@@ -105,8 +122,12 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         # which can quote the provider or our internals, go to the log only.
         public = exc.public if isinstance(exc, LlmError) else "an internal error occurred"
         retry_after = exc.retry_after if isinstance(exc, LlmError) else None
-        failed = await _outcome(
-            db, QUERIES["answering_fail_attempt"], request_id, public, backoff_delay(row["attempts"], retry_after)
+        failed = await _record_failure(
+            db,
+            request_id,
+            public,
+            backoff_delay(row["attempts"], retry_after),
+            final=isinstance(exc, LlmError) and exc.permanent,
         )
         log.warning(
             "request %s attempt %d/%d failed (%s): %s: %s",
@@ -117,6 +138,23 @@ async def answer_question(context: JobContext, request_id: str) -> str:
             type(exc).__name__,
             exc,
         )
+        if failed["outcome"] != "noop":
+            await db.execute(QUERIES["answering_notify_state"], request_id)
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]
+
+
+async def _record_failure(
+    db: ScopedPool, request_id: str, public: str, retry_in: float, *, final: bool
+) -> asyncpg.Record:
+    """Record a failed attempt; `final` (the LLM refused in a way no retry changes: wrong
+    model, key or request) makes it the last one, so the request fails now with that reason."""
+    if not final:
+        return await _outcome(db, QUERIES["answering_fail_attempt"], request_id, public, retry_in)
+    async with db.transaction() as conn:
+        await conn.execute(QUERIES["answering_no_more_attempts"], request_id)
+        row = await conn.fetchrow(QUERIES["answering_fail_attempt"], request_id, public, retry_in)
+    if row is None:
+        raise RuntimeError("no outcome row from mukti_fail_attempt")
+    return row

@@ -33,7 +33,9 @@ def configured_app(
     without one, they wait up to MUKTI_WORKER_GIVE_UP_AFTER."""
     connector = ResilientConnector(
         guard=guard or OutageGuard(settings.worker_give_up_after),
-        conninfo=settings.require_database_url(),
+        # A session of its own on the primary, never a transaction-mode pooler: the worker
+        # LISTENs for new jobs on one of these connections for as long as it runs.
+        conninfo=settings.require_direct_database_url(),
         min_size=1,
         max_size=pool_max or 10,
         # A query waits this long for a connection (psycopg_pool's default is 30 s): the

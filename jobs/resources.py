@@ -1,9 +1,11 @@
 """What a worker process shares between its jobs: the database pool, the LLM client,
-the webhook HTTP client. Opened once per process by `run_worker` and handed to the
+the webhook HTTP client, its metrics (flushed to Postgres in the background), the relay of live
+replies (jobs/relay.py). Opened once per process by `run_worker` and handed to the
 tasks through the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,10 +16,14 @@ import httpx
 from procrastinate import JobContext
 
 from core.database.pool import create_pool
-from core.database.scope import ScopedPool, for_user
+from core.database.scope import ScopedPool, as_service, assume_role, for_user
 from core.llm.client import LlmClient
+from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
+from db import metrics_store
+from db.pricing import warn_unpriced_models
 from db.queries import QUERIES
+from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
 
@@ -28,12 +34,24 @@ class WorkerResources:
     pool: asyncpg.Pool
     llm: LlmClient
     http: httpx.AsyncClient
+    metrics: SharedMetrics
+    relay: Relay
 
 
 def db_pool_size(settings: Settings) -> int:
     # Jobs hold a connection only for their short queries, never across the LLM call:
     # a few connections serve hundreds of jobs, and Postgres prefers few.
     return max(3, min(settings.worker_concurrency // 10, 10))
+
+
+async def relay_connection(settings: Settings) -> asyncpg.Connection:
+    """The relay writer's own connection (jobs/relay.py); it calls one SECURITY DEFINER function."""
+    conn = await asyncpg.connect(
+        settings.require_database_url(), server_settings={"application_name": "mukti-worker-relay"}
+    )
+    if settings.db_role:
+        await assume_role(conn, settings.db_role)
+    return conn
 
 
 @contextlib.asynccontextmanager
@@ -52,16 +70,60 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     pool = await create_pool(
         settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
     )
-    llm = LlmClient.from_settings(settings, base_url=llm_base_url)
+    await warn_unpriced_models(pool)
+    metrics = SharedMetrics("worker")
+    llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
+    metrics.add_gauge_source(pool_gauges(pool, "worker"))
+    metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
+    flusher = asyncio.create_task(metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
     http = httpx.AsyncClient(follow_redirects=False)
+    relay = Relay(
+        # The cancel poll looks at the requests of every user this process streams for.
+        as_service(pool, "worker: cancels of the replies this process is generating"),
+        lambda: relay_connection(settings),
+        flush_interval=settings.live_flush_interval,
+        cancel_poll=settings.live_cancel_poll,
+    )
+    await relay.start()
     try:
-        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http)
+        await warn_about_missing_models(pool, llm)
+        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, metrics=metrics, relay=relay)
     finally:
+        await relay.stop()
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
         await http.aclose()
         await llm.aclose()
         await pool.close()
         if stub is not None:
             stub.__exit__(None, None, None)
+
+
+async def warn_about_missing_models(pool: asyncpg.Pool, llm: LlmClient) -> list[str]:
+    """Compare the plans' models with the endpoint's `GET /models`; warn about the missing
+    ones (their questions would fail as configuration errors). Returns them."""
+    wanted = {row["model"] for row in await pool.fetch(QUERIES["plan_models"])}
+    try:
+        offered = await llm.list_models()
+    except Exception as exc:  # noqa: BLE001 (an endpoint without /models, or down: say so, start anyway)
+        log.warning(
+            "could not list the LLM endpoint's models (GET /models) to check the plans' models %s: %s",
+            sorted(wanted),
+            exc,
+        )
+        return []
+    missing = sorted(wanted - offered)
+    if missing:
+        log.warning(
+            "the LLM endpoint does not offer the model(s) %s used by plans; their questions will fail "
+            "as configuration errors (the endpoint offers %s)",
+            missing,
+            sorted(offered)[:20],
+        )
+    else:
+        log.info("the LLM endpoint offers every plan's model: %s", sorted(wanted))
+    return missing
 
 
 def resources_of(context: JobContext) -> WorkerResources:

@@ -17,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
+from procrastinate import JobContext
+from procrastinate.exceptions import JobAborted
 from procrastinate.worker import Worker
 
 from core.settings import Settings
 from db.queries import QUERIES
 from jobs.app import configured_app
+from jobs.backoff import RetryLater
 from jobs.outage import OutageGuard
-from jobs.resources import db_pool_size, open_resources
+from jobs.resources import db_pool_size, open_resources, resources_of
 
 log = logging.getLogger("mukti.worker")
 
@@ -72,6 +76,27 @@ def quiet_per_job_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+async def count_jobs(call_next, context: JobContext, _worker) -> object:
+    """Procrastinate worker middleware: every job counted by task and outcome, and timed."""
+    metrics = resources_of(context).metrics
+    task = context.job.task_name
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        result = await call_next()
+        outcome = "succeeded"
+        return result
+    except RetryLater:
+        outcome = "retry"
+        raise
+    except (asyncio.CancelledError, JobAborted):
+        outcome = "aborted"
+        raise
+    finally:
+        metrics.inc("mukti_jobs_total", {"task": task, "outcome": outcome})
+        metrics.observe("mukti_job_duration_seconds", time.perf_counter() - started, {"task": task})
+
+
 async def run_worker(
     settings: Settings, *, queues: list[str] | None = None, install_signal_handlers: bool = True
 ) -> int:
@@ -108,6 +133,7 @@ async def run_worker(
                 # while the LISTEN was reconnecting, so it bounds how late any of them runs.
                 fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
+                worker_middleware=[count_jobs],
             )
             await worker.run()
         # worker.run() returns by itself only when one of its side tasks (heartbeat,

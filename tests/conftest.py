@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlparse
 
 import asyncpg
 import httpx
@@ -22,6 +23,7 @@ from tests.harness import (
 )
 from tests.leaks import ResponseRecorder
 from tests.live_app import live_client
+from tests.servers import PgBouncer, pgbouncer_binary
 
 CLONE_TIMES: list[float] = []
 
@@ -76,11 +78,59 @@ def database_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
         clone.drop()
 
 
+# Modules whose tests also run with the API's (and the worker's task) pool going through
+# a real PgBouncer in transaction mode: each of their tests runs twice, [direct] and
+# [pgbouncer]. Procrastinate's connector and the tests' own `db` connection stay direct.
+THROUGH_PGBOUNCER = {
+    "tests.integration.test_conversations_asking",
+    "tests.integration.test_answering_flow",
+    "tests.integration.test_answering_retries",
+    "tests.integration.test_sharing_links",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in THROUGH_PGBOUNCER and "db_settings" in metafunc.fixturenames:
+        metafunc.parametrize("db_settings", ["direct", "pgbouncer"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
+    """A real PgBouncer (transaction mode) in front of the test server, once per session."""
+    if pgbouncer_binary() is None:
+        pytest.skip(
+            "pgbouncer is not installed (Debian: apt-get install pgbouncer): "
+            "the tests through a transaction-mode pooler cannot run"
+        )
+    bouncer = PgBouncer(pg_server.host, pg_server.port, pg_server.user, pg_server.password)
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
+    """The database part of Settings: direct (as the app role, Row-Level Security on), or
+    (param "pgbouncer") DATABASE_URL through PgBouncer in transaction mode, configured as
+    docs/operations.md says. MUKTI_DB_ROLE is a SET ROLE for the whole session, which a
+    transaction-mode pooler cannot keep: behind one, the app connects as its role instead
+    (here: the pooler's user), so that variant runs without it."""
+    if getattr(request, "param", "direct") == "direct":
+        return {"database_url": database_url, "db_role": APP_ROLE}
+    bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+    return {
+        "database_url": bouncer.url(urlparse(database_url).path.lstrip("/")),
+        "direct_database_url": database_url,
+        "db_statement_cache_size": 0,
+    }
+
+
+@pytest.fixture
+def settings(db_settings: dict) -> Settings:
     # Every in-process request comes from one client address: no registration throttle
     # in the way of tests that register many accounts (test_accounts_abuse.py sets its own).
-    return Settings(database_url=database_url, worker_concurrency=10, db_role=APP_ROLE, register_per_address=1000)
+    return Settings(**db_settings, worker_concurrency=10, register_per_address=1000)
 
 
 @pytest.fixture
@@ -103,7 +153,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with live_client(settings) as test_client:
         test_client.event_hooks["response"].append(recorder)
         yield test_client
-    await recorder.assert_no_secrets(settings.require_database_url())
+    await recorder.assert_no_secrets(settings.require_direct_database_url())
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

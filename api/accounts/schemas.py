@@ -7,9 +7,11 @@ other field the caller may not set is a 422, not silently ignored.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from api.enums import BillingOutcome, NotificationKind, Role, SubscriptionStatus, UserStatus
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 # Under 10 characters is refused; the upper bound keeps Argon2 input sane.
@@ -46,8 +48,8 @@ class User(msgspec.Struct):
     id: str
     email: str
     display_name: str | None
-    role: str
-    status: str
+    role: Role
+    status: UserStatus
     preferences: dict[str, Any]
     webhook_url: str | None
     created_at: datetime
@@ -56,7 +58,7 @@ class User(msgspec.Struct):
 class TokenPair(msgspec.Struct):
     access_token: str
     refresh_token: str
-    token_type: str
+    token_type: Literal["bearer"]
     expires_in: int
 
 
@@ -89,7 +91,7 @@ class Resets(msgspec.Struct):
 
 class Subscription(msgspec.Struct):
     plan: str
-    status: str
+    status: SubscriptionStatus
     limits: Limits
     usage: Usage
     resets: Resets
@@ -98,7 +100,7 @@ class Subscription(msgspec.Struct):
 
 class Notification(msgspec.Struct):
     id: str
-    kind: str
+    kind: NotificationKind
     title: str
     body: str
     data: dict[str, Any]
@@ -129,4 +131,4 @@ class BillingEvent(msgspec.Struct):
 
 class BillingResult(msgspec.Struct):
     id: str
-    status: str  # "applied", "ignored" or "duplicate"
+    status: BillingOutcome

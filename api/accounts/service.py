@@ -289,6 +289,8 @@ EXPORT_COVERAGE = {
     "webhook_deliveries": "webhook_deliveries",
     "rate_limits": "rate_limits",
     "archived_message_months": None,  # an index of which months hold archived messages, exported as messages
+    # The text of a reply while it is generated: deleted once stored (exported as messages).
+    "request_stream_chunks": None,
     "message_versions": "message_versions",
     "message_feedback": "feedback",
 }

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from api.enums import Role, UserStatus
+
 
 class AdminUser(msgspec.Struct):
     id: str
     email: str
     display_name: str | None
-    role: str
-    status: str
+    role: Role
+    status: UserStatus
     plan: str | None
     created_at: datetime
     deleted_at: datetime | None
@@ -26,7 +28,7 @@ class AdminUserPage(msgspec.Struct):
 
 class UpdateUserRequest(msgspec.Struct, forbid_unknown_fields=True):
     # 'deleted' is not offered: deletion anonymizes and is the account owner's act.
-    role: Literal["user", "moderator", "admin"] | None = None
+    role: Role | None = None
     status: Literal["active", "suspended"] | None = None
 
 

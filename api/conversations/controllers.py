@@ -7,9 +7,11 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
 
 from api.conversations import schemas, service
 from api.database import service_db, user_db
+from api.live import service as live
 from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
@@ -51,20 +53,30 @@ class ConversationController(Controller):
         "/{conversation_id:uuid}/messages",
         status_code=202,
         opt={STATUS_CHECKED_BY_HANDLER: True},
-        summary="Ask a question: rate limits, quota, message, queue row and job in one transaction",
+        summary="Ask a question: rate limits, quota, message, queue row and job in one transaction; "
+        "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)",
     )
     async def ask(
         self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
-    ) -> Response[schemas.QuestionAccepted]:
+    ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
+        state = request.app.state
         accepted = await service.submit_question(
-            user_db(request),
-            request.app.state.settings,
-            request.app.state.waker,
-            request.user.id,
-            str(conversation_id),
-            data.content,
+            user_db(request), state.settings, state.waker, request.user.id, str(conversation_id), data.content
         )
-        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+        headers = {"Location": f"/queue/{accepted.request_id}"}
+        if "text/event-stream" in request.headers.get("accept", ""):
+            first = live.event(
+                "accepted",
+                {"request_id": accepted.request_id, "position": accepted.position, "message_seq": accepted.message_seq},
+                0,
+                0,
+            )
+            response = live.stream_response(
+                user_db(request), state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
+            )
+            response.headers.update(headers)
+            return response
+        return Response(accepted, status_code=202, headers=headers)
 
 
 @get("/queue/{request_id:uuid}", tags=["conversations"], summary="Where a question stands, and its reply")

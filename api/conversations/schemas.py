@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+from api.enums import MessageRole, RequestStatus
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -42,7 +44,7 @@ class Conversation(msgspec.Struct):
 
 class Message(msgspec.Struct):
     seq: int
-    role: str
+    role: MessageRole
     content: str
     created_at: str
 
@@ -63,7 +65,7 @@ class QuestionCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class QuestionAccepted(msgspec.Struct):
     request_id: str
-    status: str
+    status: Literal["pending"]
     position: int | None
     message_seq: int
 
@@ -73,16 +75,20 @@ class Reply(msgspec.Struct):
     content: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    # Cut short by a cancel: the reply as far as it got.
+    stopped: bool = False
 
 
 class QueueStatus(msgspec.Struct, omit_defaults=True):
     request_id: str
-    status: str
+    status: RequestStatus
     # 1 = served next; null once the request is no longer pending.
     position: int | None
     attempts: int
     reply: Reply | None = None
     error: str | None = None
+    # While processing: the text of the reply so far.
+    partial: str | None = None
 
 
 class PendingCount(msgspec.Struct):

@@ -219,6 +219,7 @@ async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> sch
             content=row["reply_content"],
             prompt_tokens=row["prompt_tokens"],
             completion_tokens=row["completion_tokens"],
+            stopped=row["stopped"],
         )
     return schemas.QueueStatus(
         request_id=row["request_id"],
@@ -227,6 +228,7 @@ async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> sch
         attempts=row["attempts"],
         reply=reply,
         error=row["error"],
+        partial=row["partial"],
     )
 
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
-from api.database import service_db, user_db
+from api.database import service_db, user_db, user_reads
 from api.library import schemas, service
 from api.library.service import Sort
 from api.security import requires_moderator
@@ -19,6 +19,7 @@ from core.database.scope import ScopedPool
 MODERATION_QUEUE = "moderation: pending items of every author"
 MODERATING = "moderation: another author's item"
 MODERATOR_READING = "moderation: a moderator reads a pending item of another author"
+TECHNIQUE_STATS = "technique stats: counts over every user's conversations (only aggregates leave)"
 
 
 def reading_db(request: Request) -> ScopedPool:
@@ -44,7 +45,7 @@ class TechniqueController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.TechniquePage:
-        return await service.list_techniques(user_db(request), request.user, sort, q, limit, cursor)
+        return await service.list_techniques(user_reads(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a technique (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.TechniqueCreate]) -> schemas.Technique:
@@ -53,6 +54,10 @@ class TechniqueController(Controller):
     @get("/{technique_id:uuid}", summary="A technique at the version the caller may see")
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
         return await service.get_technique(reading_db(request), request.user, str(technique_id))
+
+    @get("/{technique_id:uuid}/stats", summary="Use and rating of an approved or built-in technique")
+    async def stats(self, request: Request, technique_id: FromPath[UUID]) -> schemas.TechniqueStats:
+        return await service.technique_stats(service_db(request, TECHNIQUE_STATS), str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(
@@ -98,7 +103,7 @@ class ResourceController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.ResourcePage:
-        return await service.list_resources(user_db(request), request.user, sort, q, limit, cursor)
+        return await service.list_resources(user_reads(request), request.user, sort, q, limit, cursor)
 
     @post("/", summary="Submit a resource (pending until a moderator approves it)")
     async def create(self, request: Request, data: JSONBody[schemas.ResourceCreate]) -> schemas.Resource:

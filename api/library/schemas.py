@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from api.enums import ModerationStatus, ResourceKind
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
 SystemPrompt = Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
@@ -18,7 +20,7 @@ QuestioningStyle = Annotated[str, msgspec.Meta(max_length=1000)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # The same rule as the resources_url_format check: the database has the last word.
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=2048)]
-Kind = Literal["article", "book", "video", "course", "paper", "podcast", "tool", "other"]
+Kind = ResourceKind
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
@@ -47,7 +49,7 @@ class TechniqueSummary(msgspec.Struct):
     description: str
     is_builtin: bool
     is_default: bool
-    status: str
+    status: ModerationStatus
     author_id: str | None
     latest_version: int
     approved_version: int | None
@@ -65,7 +67,7 @@ class Technique(TechniqueSummary):
     author and moderators the latest."""
 
     version: int
-    version_status: str
+    version_status: ModerationStatus
     version_rejection_reason: str | None
     system_prompt: str
     questioning_style: str
@@ -82,7 +84,7 @@ class TechniqueVersion(msgspec.Struct):
     description: str
     system_prompt: str
     questioning_style: str
-    status: str
+    status: ModerationStatus
     rejection_reason: str | None
     created_at: datetime
 
@@ -111,8 +113,8 @@ class Resource(msgspec.Struct):
     title: str
     url: str
     description: str
-    kind: str
-    status: str
+    kind: Kind
+    status: ModerationStatus
     author_id: str | None
     rejection_reason: str | None
     upvotes: int
@@ -130,6 +132,18 @@ class ResourcePage(msgspec.Struct):
 
 class VoteCast(msgspec.Struct, forbid_unknown_fields=True):
     value: Literal[1, -1]
+
+
+class TechniqueStats(msgspec.Struct):
+    """How a technique is used and rated, for people choosing one. Averages are null
+    while there is nothing to average (no conversations, no votes)."""
+
+    conversations: int
+    median_messages: float | None
+    return_rate: float | None
+    upvotes: int
+    downvotes: int
+    helpful_rate: float | None
 
 
 class VoteTally(msgspec.Struct):
@@ -160,7 +174,7 @@ class QueueItem(msgspec.Struct):
     system_prompt: str | None
     questioning_style: str | None
     url: str | None
-    kind: str | None
+    kind: Kind | None
     author_id: str | None
     approved_version: int | None
     submitted_at: datetime

@@ -19,6 +19,7 @@ from api.bounds import int4, real, timestamp
 from api.errors import not_found, validation_error
 from api.library import schemas
 from api.security import CurrentUser
+from core.database.replica import Reads
 from db.queries import QUERIES
 
 Sort = Literal["top", "new"]
@@ -92,7 +93,7 @@ def _changes(data: msgspec.Struct) -> dict[str, object]:
 
 
 async def list_techniques(
-    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.TechniquePage:
     tag = f"techniques_{sort}"
     key, after_id = decode_cursor(cursor, tag)
@@ -110,6 +111,14 @@ async def get_technique(
     if row is None:
         raise not_found("technique")
     return schemas.Technique(**row)
+
+
+async def technique_stats(conn: asyncpg.Pool | asyncpg.Connection, technique_id: str) -> schemas.TechniqueStats:
+    """Stats of an approved (or built-in) technique; any other is 404, whoever asks."""
+    row = await conn.fetchrow(QUERIES["library_technique_stats"], technique_id)
+    if row is None:
+        raise not_found("technique")
+    return schemas.TechniqueStats(**row)
 
 
 async def create_technique(pool: asyncpg.Pool, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
@@ -162,7 +171,7 @@ async def list_versions(
 
 
 async def list_resources(
-    pool: asyncpg.Pool, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.ResourcePage:
     tag = f"resources_{sort}"
     key, after_id = decode_cursor(cursor, tag)

@@ -13,7 +13,7 @@ from typing import Annotated
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
-from api.database import user_db
+from api.database import user_reads
 from api.search import service
 from api.search.schemas import HistoryPage, SearchPage
 
@@ -35,7 +35,14 @@ async def conversation_history(
     cursor: Cursor = None,
 ) -> HistoryPage:
     return await service.history_page(
-        user_db(request), request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+        # The newest page must show what was just asked (the primary); older pages are
+        # immutable once written: the replica serves them (service.history_page).
+        user_reads(request, lag_tolerant=before is not None or cursor is not None),
+        request.user.id,
+        conversation_id,
+        before=before,
+        cursor=cursor,
+        limit=limit,
     )
 
 
@@ -48,7 +55,12 @@ async def search_messages(
     cursor: Cursor = None,
 ) -> SearchPage:
     return await service.search(
-        user_db(request), request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit
+        user_reads(request),
+        request.user.id,
+        q,
+        conversation_id=conversation_id,
+        cursor=cursor,
+        limit=limit,
     )
 
 

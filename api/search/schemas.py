@@ -6,10 +6,12 @@ from datetime import datetime
 
 import msgspec
 
+from api.enums import MessageRole
+
 
 class HistoryMessage(msgspec.Struct):
     seq: int
-    role: str
+    role: MessageRole
     content: str
     created_at: datetime
 
@@ -22,7 +24,7 @@ class HistoryPage(msgspec.Struct):
 class SearchHit(msgspec.Struct):
     conversation_id: str
     seq: int
-    role: str
+    role: MessageRole
     snippet: str
     rank: float
     created_at: datetime

@@ -15,28 +15,41 @@ from api.search.cursors import (
     search_fingerprint,
 )
 from api.search.schemas import HistoryMessage, HistoryPage, SearchHit, SearchPage
+from core.database.replica import Reads
 from db.queries import QUERIES
 
 MAX_QUERY_LENGTH = 1000
 
 
 async def history_page(
-    pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, *, before: int | None, cursor: str | None, limit: int
+    reads: Reads, user_id: str, conversation_id: uuid.UUID, *, before: int | None, cursor: str | None, limit: int
 ) -> HistoryPage:
-    """The `limit` messages just before seq `before` (exclusive; default: the newest), ascending."""
+    """The `limit` messages just before seq `before` (exclusive; default: the newest), ascending.
+
+    Messages never change once written, so a replica that has the conversation's messages
+    up to the page's end serves it as the primary would; one that lags behind that far
+    sends the read to the primary."""
     if cursor is not None:
         before = decode_history_cursor(cursor)
     if before is not None and before < 1:
         raise validation_error("before", "must be a positive seq")
-    # One transaction for both reads: one Row-Level Security scope (core/database/scope.py).
-    async with pool.acquire() as conn, conn.transaction():
+
+    async def page(conn: asyncpg.Connection) -> tuple[int, int, list[asyncpg.Record]] | None:
         message_count = await conn.fetchval(QUERIES["search_conversation_head"], conversation_id, uuid.UUID(user_id))
         if message_count is None:
-            raise not_found("conversation")
+            return None
         # seq is contiguous from 1, so the page is the seq range [low, high].
         high = message_count if before is None else min(before - 1, message_count)
         low = max(1, high - limit + 1)
         rows = await conn.fetch(QUERIES["search_history_page"], conversation_id, low, high) if high >= 1 else []
+        return low, high, rows
+
+    found = await reads.run(page)
+    if found is not None and before is not None and found[1] < before - 1 and reads.lag_tolerant:
+        found = await reads.on_primary().run(page)  # the replica is not this far yet
+    if found is None:
+        raise not_found("conversation")
+    low, high, rows = found
     items = [
         HistoryMessage(seq=r["seq"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows
     ]
@@ -44,7 +57,7 @@ async def history_page(
 
 
 async def search(
-    pool: asyncpg.Pool,
+    reads: Reads,
     user_id: str,
     q: str | None,
     *,
@@ -62,14 +75,17 @@ async def search(
     if cursor is not None:
         after = decode_search_cursor(cursor, fingerprint)
     user = uuid.UUID(user_id)
-    # One transaction (one Row-Level Security scope) for both reads. The span goes in as
-    # parameters, not a subquery: only then does the planner prune the other months'
-    # partitions before planning them (planning every partition dominated the query).
-    async with pool.acquire() as conn, conn.transaction():
+
+    async def hits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        # Both reads in one transaction (one scope). The span goes in as parameters, not a
+        # subquery: only then does the planner prune the other months' partitions before
+        # planning them (planning every partition dominated the query).
         span = await conn.fetchrow(QUERIES["search_archive_span"], user, conversation_id)
-        rows = await conn.fetch(
+        return await conn.fetch(
             QUERIES["search_messages"], user, q, conversation_id, *after, limit + 1, span["lo"], span["hi"]
         )
+
+    rows = await reads.run(hits)
     items = [
         SearchHit(
             conversation_id=str(r["conversation_id"]),

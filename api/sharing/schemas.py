@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from api.enums import MessageRole, ShareStatus
+
 MAX_VIEWS_LIMIT = 100_000
 PASSWORD_MIN_LENGTH = 4
 PASSWORD_MAX_LENGTH = 256  # Argon2 hashes anything, but an unbounded input is a cheap DoS
@@ -34,7 +36,7 @@ class ShareCreated(msgspec.Struct):
 class Share(msgspec.Struct):
     id: str
     conversation_id: str
-    status: str  # active | expired | revoked | exhausted
+    status: ShareStatus
     snapshot_seq: int
     expires_at: datetime
     max_views: int
@@ -53,7 +55,7 @@ class ShareList(msgspec.Struct):
 
 class SharedMessage(msgspec.Struct):
     seq: int
-    role: str
+    role: MessageRole
     content: str
     created_at: datetime
 

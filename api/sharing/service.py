@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from api.accounts.passwords import hash_password, verify_password
+from api.enums import ShareStatus
 from api.errors import ApiError, not_found, validation_error
 from api.sharing.schemas import (
     DayViews,
@@ -84,7 +85,7 @@ def referrer_host(header: str | None) -> str | None:
     return host.lower()
 
 
-def share_status(row: asyncpg.Record, now: datetime) -> str:
+def share_status(row: asyncpg.Record, now: datetime) -> ShareStatus:
     if row["revoked_at"] is not None:
         return "revoked"
     if row["expires_at"] <= now:

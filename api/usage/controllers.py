@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
-from api.database import service_db, user_db
+from api.database import service_reads, user_reads
 from api.security import requires_admin
 from api.usage import schemas, service
 
@@ -27,7 +27,9 @@ async def my_usage(
     to: FromQuery[str | None] = None,
     group_by: FromQuery[str | None] = None,
 ) -> schemas.UsageSeries:
-    return await service.usage_series(user_db(request), request.user.id, from_, to, group_by)
+    return await service.usage_series(
+        user_reads(request), user_reads(request, lag_tolerant=False), request.user.id, from_, to, group_by
+    )
 
 
 @get(
@@ -42,4 +44,4 @@ async def monthly_report(
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: FromQuery[str | None] = None,
 ) -> schemas.MonthlyReport:
-    return await service.monthly_report(service_db(request, MONTHLY_REPORT), month, limit, cursor)
+    return await service.monthly_report(service_reads(request, MONTHLY_REPORT), month, limit, cursor)

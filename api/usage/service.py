@@ -16,6 +16,7 @@ import asyncpg
 from api.bounds import month_start
 from api.errors import validation_error
 from api.usage import schemas
+from core.database.replica import Reads
 from db.queries import QUERIES
 
 DEFAULT_DAYS = 30
@@ -88,13 +89,29 @@ def utc_today() -> date:
 
 
 async def usage_series(
-    pool: asyncpg.Pool, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
+    reads: Reads, primary: Reads, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
 ) -> schemas.UsageSeries:
+    """The days asked for, and today's usage, exact. A range of past days only is settled:
+    the replica may serve it. A range that includes today reads the series and today's
+    figures from the primary together, so that they agree."""
     group_by = parse_group_by(raw_group_by)
     day_from, day_to = usage_range(raw_from, raw_to, utc_today())
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(QUERIES["usage_daily_series"], uuid.UUID(user_id), day_from, day_to, group_by)
-        today = await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
+
+    async def series(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        return await conn.fetch(QUERIES["usage_daily_series"], uuid.UUID(user_id), day_from, day_to, group_by)
+
+    async def today_figures(conn: asyncpg.Connection) -> asyncpg.Record:
+        return await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
+
+    if day_to < utc_today():
+        rows = await reads.run(series)
+        today = await primary.run(today_figures)
+    else:
+
+        async def both(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], asyncpg.Record]:
+            return await series(conn), await today_figures(conn)
+
+        rows, today = await primary.run(both)
     key = GROUP_KEYS.get(group_by or "")
     items = [
         schemas.UsageDay(
@@ -120,9 +137,7 @@ async def usage_series(
     )
 
 
-async def monthly_report(
-    pool: asyncpg.Pool, raw_month: str | None, limit: int, cursor: str | None
-) -> schemas.MonthlyReport:
+async def monthly_report(pool: Reads, raw_month: str | None, limit: int, cursor: str | None) -> schemas.MonthlyReport:
     month = parse_month(raw_month)
     rows = await pool.fetch(QUERIES["usage_monthly_report"], month, decode_cursor(cursor), limit + 1)
     page = rows[:limit]

@@ -58,11 +58,15 @@ class BoundedPool(asyncpg.Pool):
 async def create_pool(
     settings: Settings,
     *,
+    url: str | None = None,
     application_name: str = "mukti-api",
     min_size: int | None = None,
     max_size: int | None = None,
     json_codecs: bool = True,
 ) -> asyncpg.Pool:
+    """A pool on DATABASE_URL (or on `url`: the read replica). Every connection of it may
+    sit behind a transaction-mode pooler: one transaction is all it can count on."""
+
     async def init(conn: asyncpg.Connection) -> None:
         if json_codecs:
             await _json_codecs(conn)
@@ -71,7 +75,7 @@ async def create_pool(
 
     logging.getLogger("asyncpg.pool").addFilter(_OUTAGE_FILTER)  # once: a filter is added once
     pool = BoundedPool(
-        settings.require_database_url(),
+        url or settings.require_database_url(),
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         max_queries=50_000,
@@ -83,8 +87,9 @@ async def create_pool(
         max_size=settings.db_pool_max if max_size is None else max_size,
         init=init,
         reset=_keep_session,
-        # Server-side statement caching is kept (our SQL is static); the cache is
-        # per connection, so PgBouncer in transaction mode needs statement_cache_size=0.
+        # Server-side statement caching pays off on a session of our own (our SQL is
+        # static); behind PgBouncer in transaction mode it must be off (0, see Settings).
+        statement_cache_size=settings.db_statement_cache_size,
         command_timeout=60,
         server_settings={"application_name": application_name, "timezone": "UTC"},
     )

@@ -3,17 +3,28 @@
 One LlmClient per process keeps its connection pools, so hundreds of calls in flight
 reuse keep-alive connections instead of opening one per call. The client's own
 retries are off: retries are the job queue's, with their backoff in the database.
+
+Answers are streamed (`stream`): the text is handed on piece by piece as it arrives,
+usage comes in the stream's last chunk (`stream_options.include_usage`), and a provider
+that sends none still completes, with the usage estimated and marked so. With streaming
+the timeout bounds each wait for the next piece (a stalled stream fails), not the reply.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
+import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx2  # the HTTP library the openai package is built on (its connection limits)
 import openai
 
+from core.metrics import SharedMetrics
 from core.settings import Settings
 
 # Sent when the server needs no key (the offline stub, a local vLLM or Ollama).
@@ -28,21 +39,85 @@ class Completion:
     latency_ms: int
 
 
+# Answers that no retry can change: the request, the key or the model is wrong. They
+# fail the request at once and count as configuration errors.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 422})
+
+
+@dataclass(frozen=True)
+class StreamedReply:
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    first_token_ms: int | None
+    usage_estimated: bool
+    # Cut short by `stop`: the content is what had arrived.
+    stopped: bool
+
+
+# The longest reply a message can hold (recent_messages_content_length): a longer stream is
+# cut there and stored as stopped.
+MAX_REPLY_CHARS = 100_000
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token (English, OpenAI's tokenizers): for streams without usage."""
+    return math.ceil(len(text) / 4)
+
+
+def _outcome_of(exc: BaseException) -> str:
+    """The metrics outcome of a call that raised: the LLM's error class, or 'cancelled'
+    (the job was stopped, e.g. at shutdown, while it waited)."""
+    return exc.outcome if isinstance(exc, LlmError) else "cancelled"
+
+
 class LlmError(Exception):
     """A failed call, with the delay the server asked for (Retry-After), if any.
 
-    The message is for logs (it can quote the provider); `public` is what users see.
+    The message is for logs (it can quote the provider); `public` is what users see;
+    `outcome` is the call's label in mukti_llm_calls_total.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None, outcome: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self._outcome = outcome
+
+    @property
+    def permanent(self) -> bool:
+        """True when retrying cannot help (a configuration error: model, key, request)."""
+        return self.status in PERMANENT_STATUSES
+
+    @property
+    def outcome(self) -> str:
+        if self.status == 429:
+            return "rate_limited"
+        if self.permanent:
+            return "config_error"
+        if self.status is not None:
+            return "server_error"
+        return self._outcome or "unreachable"
 
     @property
     def public(self) -> str:
         if self.status == 429:
             return "the language model is rate limiting us"
+        if self.status in (401, 403):
+            return (
+                f"the language model refused our credentials (HTTP {self.status}): "
+                "a configuration error, reported to the operators"
+            )
+        if self.status == 404:
+            return "the language model endpoint does not know this plan's model (HTTP 404): a configuration error"
+        if self.permanent:
+            return (
+                f"the language model refused the request (HTTP {self.status}), e.g. an unknown model: "
+                "a configuration error, reported to the operators"
+            )
         if self.status is not None:
             return f"the language model answered with an error (HTTP {self.status})"
         if "timed out" in str(self):
@@ -85,7 +160,16 @@ class _Shard:
 
 
 class LlmClient:
-    def __init__(self, *, base_url: str | None, api_key: str | None, timeout: float, max_connections: int) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float,
+        max_connections: int,
+        metrics: SharedMetrics | None = None,
+    ) -> None:
+        self._metrics = metrics
         shards = -(-max_connections // SHARD_CONNECTIONS)
         per_shard = -(-max_connections // shards)
         limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
@@ -103,23 +187,151 @@ class LlmClient:
         ]
 
     @classmethod
-    def from_settings(cls, settings: Settings, base_url: str | None = None) -> LlmClient:
+    def from_settings(
+        cls, settings: Settings, base_url: str | None = None, metrics: SharedMetrics | None = None
+    ) -> LlmClient:
         # Headroom over the job concurrency: keep-alive connections of calls just ended.
         return cls(
             base_url=base_url or settings.llm_base_url,
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout,
             max_connections=settings.worker_concurrency + 16,
+            metrics=metrics,
         )
+
+    @property
+    def in_flight(self) -> int:
+        return sum(shard.in_flight for shard in self._shards)
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
         # The least busy pool: no pool ever holds more than its share of the calls in flight.
         shard = min(self._shards, key=lambda s: s.in_flight)
         shard.in_flight += 1
+        started = time.perf_counter()
+        outcome = "ok"
         try:
-            return await self._complete(shard.client, model, messages)
+            completion = await self._complete(shard.client, model, messages)
+        except BaseException as exc:
+            outcome = _outcome_of(exc)
+            raise
         finally:
             shard.in_flight -= 1
+            self._record_call(model, outcome, started)
+        self._record_tokens(model, completion.prompt_tokens, completion.completion_tokens)
+        return completion
+
+    def _record_call(self, model: str, outcome: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.inc("mukti_llm_calls_total", {"model": model, "outcome": outcome})
+            self._metrics.observe("mukti_llm_call_duration_seconds", time.perf_counter() - started, {"model": model})
+
+    def _record_tokens(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        if self._metrics is not None:
+            self._metrics.inc("mukti_llm_tokens_total", {"model": model, "kind": "prompt"}, prompt_tokens)
+            self._metrics.inc("mukti_llm_tokens_total", {"model": model, "kind": "completion"}, completion_tokens)
+
+    async def list_models(self) -> set[str]:
+        """The model ids the endpoint offers (`GET /models`)."""
+        response = await self._shards[0].client.get("/models", cast_to=httpx2.Response)
+        return {str(item.get("id")) for item in (response.json().get("data") or []) if isinstance(item, dict)}
+
+    async def stream(
+        self, model: str, messages: list[dict[str, str]], on_text: Callable[[str], None], stop: asyncio.Event
+    ) -> StreamedReply:
+        """Stream a reply, calling `on_text` with each piece (leading whitespace dropped, so the
+        pieces join to the stored reply exactly). Setting `stop` ends the call at once: the
+        reply so far comes back with `stopped` and estimated usage."""
+        shard = min(self._shards, key=lambda s: s.in_flight)
+        shard.in_flight += 1
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            reply = await self._stream(shard.client, model, messages, on_text, stop)
+        except BaseException as exc:
+            outcome = _outcome_of(exc)
+            raise
+        finally:
+            shard.in_flight -= 1
+            self._record_call(model, outcome, started)
+        self._record_tokens(model, reply.prompt_tokens, reply.completion_tokens)
+        return reply
+
+    async def _stream(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, str]],
+        on_text: Callable[[str], None],
+        stop: asyncio.Event,
+    ) -> StreamedReply:
+        started = time.perf_counter()
+        parts: list[str] = []
+        received: dict = {"usage": None, "first_token_ms": None, "cut": False, "length": 0}
+
+        async def read() -> None:
+            try:
+                # Raw lines, parsed as plain JSON: the typed stream would build a model per chunk.
+                response = await client.post(
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    stream=True,
+                    body={
+                        "model": model,
+                        "messages": messages,
+                        "stream": True,
+                        "stream_options": {"include_usage": True},
+                    },
+                )
+            except openai.APIStatusError as exc:
+                raise LlmError(
+                    f"LLM answered {exc.status_code}: {exc.message}",
+                    status=exc.status_code,
+                    retry_after=parse_retry_after(exc.response.headers),
+                ) from exc
+            except openai.APITimeoutError as exc:
+                raise LlmError("LLM call timed out") from exc
+            except openai.APIConnectionError as exc:
+                raise LlmError(f"LLM unreachable: {exc}") from exc
+            try:
+                await _read_events(response, parts, received, on_text, started)
+            except httpx2.TimeoutException as exc:
+                raise LlmError("LLM call timed out (the stream stalled)") from exc
+            except httpx2.HTTPError as exc:
+                raise LlmError(f"LLM stream broke: {type(exc).__name__}: {exc}") from exc
+            finally:
+                await response.aclose()
+
+        reading = asyncio.ensure_future(read())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, stopping):
+                task.cancel()
+        stopped = not reading.done() or reading.cancelled() or received["cut"]
+        if stopped:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+        else:
+            reading.result()  # raises the call's error
+        content = "".join(parts)
+        if not content and not stopped:
+            raise LlmError("LLM returned an empty reply")
+        usage = received["usage"]
+        if usage is None:
+            prompt_tokens = sum(estimate_tokens(m.get("content") or "") + 4 for m in messages)
+            completion_tokens = estimate_tokens(content)
+        else:
+            prompt_tokens, completion_tokens = usage
+        return StreamedReply(
+            content=content,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            first_token_ms=received["first_token_ms"],
+            usage_estimated=usage is None,
+            stopped=stopped,
+        )
 
     async def _complete(self, client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]]) -> Completion:
         started = time.perf_counter()
@@ -139,11 +351,11 @@ class LlmClient:
                 retry_after=parse_retry_after(exc.response.headers),
             ) from exc
         except openai.APITimeoutError as exc:
-            raise LlmError("LLM call timed out") from exc
+            raise LlmError("LLM call timed out", outcome="timeout") from exc
         except openai.APIConnectionError as exc:
             raise LlmError(f"LLM unreachable: {exc}") from exc
         except ValueError as exc:
-            raise LlmError(f"LLM answered with invalid JSON: {exc}") from exc
+            raise LlmError(f"LLM answered with invalid JSON: {exc}", outcome="bad_reply") from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
         try:
             choices = reply.get("choices") or []
@@ -152,9 +364,9 @@ class LlmClient:
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             completion_tokens = int(usage.get("completion_tokens") or 0)
         except (AttributeError, TypeError, ValueError) as exc:
-            raise LlmError(f"LLM answered with an unexpected body: {exc}") from exc
+            raise LlmError(f"LLM answered with an unexpected body: {exc}", outcome="bad_reply") from exc
         if not content:
-            raise LlmError("LLM returned an empty reply")
+            raise LlmError("LLM returned an empty reply", outcome="bad_reply")
         return Completion(
             content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms
         )
@@ -162,3 +374,46 @@ class LlmClient:
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.client.close()
+
+
+async def _read_events(
+    response: httpx2.Response, parts: list[str], received: dict, on_text: Callable[[str], None], started: float
+) -> None:
+    """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
+    (usage, time to first token). A stream that ends before its finish is an error."""
+    finished = False
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            finished = True
+            break
+        try:
+            chunk = json.loads(data)
+            if chunk.get("error"):
+                raise LlmError(f"LLM stream error: {chunk['error']}")
+            usage = chunk.get("usage")
+            if usage:
+                received["usage"] = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+            for choice in chunk.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content") or ""
+                if not parts:
+                    text = text.lstrip()
+                room = MAX_REPLY_CHARS - received["length"]
+                if len(text) >= room:
+                    text, received["cut"] = text[:room], True
+                received["length"] += len(text)
+                if text:
+                    if received["first_token_ms"] is None:
+                        received["first_token_ms"] = round((time.perf_counter() - started) * 1000)
+                    parts.append(text)
+                    on_text(text)
+                if choice.get("finish_reason"):
+                    finished = True
+            if received["cut"]:
+                return
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise LlmError(f"LLM sent an unexpected chunk: {exc}") from exc
+    if not finished:
+        raise LlmError("the LLM's stream ended before the reply was finished")

@@ -2,11 +2,23 @@
 
 It answers `POST /v1/chat/completions` with a deterministic Socratic follow-up question
 derived from the last user message, with usage numbers counted roughly by words, and
-`GET /v1/models`. `mukti up` runs it when no LLM is configured; the tests and the
+`GET /v1/models`. With `stream: true` the reply comes as server-sent events, one word
+per chunk, and (when asked for with `stream_options.include_usage`) a last chunk with
+the usage, as OpenAI's API sends them. `mukti up` runs it when no LLM is configured; the tests and the
 benchmark drive it over real HTTP through its control endpoints:
 
-    POST /_control {latency_ms, latency_jitter_ms, fail_next, fail_status, retry_after, hang}
-    GET  /_stats   -> {total, in_flight, max_in_flight, failures, calls: [{content, started, ended}]}
+    POST /_control {latency_ms, latency_jitter_ms, fail_next, fail_status, retry_after, hang,
+                    tokens_per_second, reply_repeat, stream_usage,
+                    break_next, break_after, stall_next, stall_after}
+    GET  /_stats   -> {total, in_flight, max_in_flight, failures,
+                       calls: [{content, started, first_token, ended}]}  (?calls=0: calls left out)
+
+Streaming knobs: `tokens_per_second` paces the chunks (0: as fast as possible);
+`reply_repeat` makes replies that many times longer; `stream_usage: false` leaves the
+usage out (as some providers do); the next `break_next` streams end cleanly but early,
+after `break_after` words, without a finish (a failure in the middle of a stream); the
+next `stall_next` streams stop sending after `stall_after` words and hold the connection
+until the client gives up.
     POST /_reset   -> back to defaults, counters and call log cleared
 
 It is a bare ASGI app under uvicorn (no framework): it must keep up with the worker
@@ -128,6 +140,14 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
+_PIECE = re.compile(r"\s*\S+")
+
+
+def stream_pieces(text: str) -> list[str]:
+    """The chunks a reply streams in: each word with the space before it (they join to the text)."""
+    return _PIECE.findall(text)
+
+
 def socratic_reply(question: str) -> str:
     """A deterministic follow-up question about the most telling word of `question`."""
     words = [w.lower() for w in _WORD.findall(question) if w.lower() not in _STOPWORDS]
@@ -152,13 +172,34 @@ class StubState:
     fail_status: int = 500
     retry_after: float | None = None
     hang: bool = False
+    tokens_per_second: float = 0
+    reply_repeat: int = 1
+    stream_usage: bool = True
+    break_next: int = 0
+    break_after: int = 3
+    stall_next: int = 0
+    stall_after: int = 3
     total: int = 0
     failures: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    KNOBS = ("latency_ms", "latency_jitter_ms", "fail_next", "fail_status", "retry_after", "hang")
+    KNOBS = (
+        "latency_ms",
+        "latency_jitter_ms",
+        "fail_next",
+        "fail_status",
+        "retry_after",
+        "hang",
+        "tokens_per_second",
+        "reply_repeat",
+        "stream_usage",
+        "break_next",
+        "break_after",
+        "stall_next",
+        "stall_after",
+    )
 
     def control(self, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - set(self.KNOBS)
@@ -168,13 +209,13 @@ class StubState:
             setattr(self, name, value)
         return {name: getattr(self, name) for name in self.KNOBS}
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, with_calls: bool = True) -> dict[str, Any]:
         return {
             "total": self.total,
             "failures": self.failures,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
-            "calls": self.calls,
+            "calls": self.calls if with_calls else [],
         }
 
 
@@ -212,7 +253,8 @@ class StubApp:
             except (ValueError, TypeError) as exc:
                 await _json(send, 422, {"error": str(exc)})
         elif route == ("GET", "/_stats"):
-            await _json(send, 200, self.state.stats())
+            # ?calls=0: the counters only (a poller need not copy the whole call log).
+            await _json(send, 200, self.state.stats(with_calls=scope.get("query_string") != b"calls=0"))
         elif route == ("POST", "/_reset"):
             self.state = StubState()
             await _json(send, 200, {})
@@ -231,7 +273,7 @@ class StubApp:
             )
             return
         question = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
-        record = {"content": question, "started": time.time(), "ended": None}
+        record = {"content": question, "started": time.time(), "first_token": None, "ended": None}
         state.total += 1
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
@@ -261,30 +303,123 @@ class StubApp:
                 )
                 return
             title_asked = bool(messages) and messages[0].get("content") == TITLE_PROMPT
-            reply = stub_title(question) if title_asked else socratic_reply(question)
+            reply = (
+                stub_title(question)
+                if title_asked
+                else " ".join([socratic_reply(question)] * max(int(state.reply_repeat), 1))
+            )
             prompt_tokens = sum(count_tokens(m.get("content") or "") + 4 for m in messages)
             completion_tokens = count_tokens(reply)
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
+            completion_id = "chatcmpl-" + hashlib.sha256(body).hexdigest()[:24]
+            if request.get("stream"):
+                with_usage = bool((request.get("stream_options") or {}).get("include_usage")) and state.stream_usage
+                await self._stream(send, receive, record, completion_id, model, reply, usage if with_usage else None)
+                return
             await _json(
                 send,
                 200,
                 {
-                    "id": "chatcmpl-" + hashlib.sha256(body).hexdigest()[:24],
+                    "id": completion_id,
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": model,
                     "choices": [
                         {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
                     ],
-                    "usage": {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": completion_tokens,
-                        "total_tokens": prompt_tokens + completion_tokens,
-                    },
+                    "usage": usage,
                 },
             )
         finally:
             state.in_flight -= 1
             record["ended"] = time.time()
+
+    async def _stream(
+        self,
+        send,
+        receive,
+        record: dict[str, Any],
+        completion_id: str,
+        model: str,
+        reply: str,
+        usage: dict[str, int] | None,
+    ) -> None:
+        state = self.state
+        broken = stalled = False
+        if state.break_next > 0:
+            state.break_next -= 1
+            broken = True
+        elif state.stall_next > 0:
+            state.stall_next -= 1
+            stalled = True
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+            }
+        )
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+
+        async def event(payload: Any) -> None:
+            data = payload if isinstance(payload, str) else json.dumps(payload)
+            await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(), "more_body": True})
+
+        async def disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        # A client that goes away ends the call (sends to a closed connection would not tell).
+        gone = asyncio.create_task(disconnect())
+        try:
+            await event(chunk({"role": "assistant", "content": ""}))
+            started = time.monotonic()
+            pace = state.tokens_per_second
+            for i, piece in enumerate(stream_pieces(reply)):
+                if pace > 0:
+                    # An absolute schedule: the pace holds however long each send took.
+                    await asyncio.wait([gone], timeout=max(started + i / pace - time.monotonic(), 0))
+                if gone.done():
+                    return
+                if broken and i == state.break_after:
+                    state.failures += 1
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                if stalled and i == state.stall_after:
+                    await gone
+                    return
+                await event(chunk({"content": piece}))
+                if record["first_token"] is None:
+                    record["first_token"] = time.time()
+        finally:
+            gone.cancel()
+        await event(chunk({}, "stop"))
+        if usage is not None:
+            await event(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
+        await event("[DONE]")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _json(send, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:

@@ -26,7 +26,7 @@ class ApiProcess:
         """Reads the log until uvicorn reports the lifespan done (the pool is open)."""
         while line := await self.proc.stderr.readline():
             self.log.append(line.decode())
-            if b"Application startup complete" in line:
+            if b"Uvicorn running on" in line:  # it binds after the lifespan started
                 self.drain = asyncio.create_task(self._drain())
                 return
         raise AssertionError("the API process exited:\n" + "".join(self.log))

@@ -17,11 +17,9 @@ from tests.integration.answering_helpers import (
 
 
 @pytest.fixture
-def settings(database_url: str, stub: StubServer) -> Settings:
+def settings(db_settings: dict, stub: StubServer) -> Settings:
     # The burst limit is the asking feature's; here it would only slow the dialogues down.
-    return Settings(
-        database_url=database_url, llm_base_url=stub.base_url, llm_timeout=5, worker_concurrency=10, burst_limit=0
-    )
+    return Settings(**db_settings, llm_base_url=stub.base_url, llm_timeout=5, worker_concurrency=10, burst_limit=0)
 
 
 async def test_question_answered_end_to_end_over_http(client, db, settings):

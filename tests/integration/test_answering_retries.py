@@ -26,10 +26,10 @@ from tests.integration.answering_helpers import (
 
 
 @pytest.fixture
-def settings(database_url: str, stub: StubServer) -> Settings:
+def settings(db_settings: dict, stub: StubServer) -> Settings:
     # The webhook receiver of these tests listens on 127.0.0.1: a private address on purpose.
     return Settings(
-        database_url=database_url,
+        **db_settings,
         llm_base_url=stub.base_url,
         llm_timeout=5,
         worker_concurrency=10,

@@ -60,8 +60,11 @@ def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
     started = time.monotonic()
     proc = _start(data_dir, port)
     try:
-        _wait_for_banner(proc)
+        lines = _wait_for_banner(proc)
         assert time.monotonic() - started < 60
+        # One line per step, in order, and nothing else (the servers' own output goes to log files).
+        steps = [line.split()[0] for line in lines[:-1]]
+        assert steps == ["port", "database", "migrations", "LLM", "API", "worker"], "".join(lines)
         base = f"http://127.0.0.1:{port}"
         for path in ("/health", "/ready", "/schema/openapi.json", "/", "/static/js/main.js"):  # / is the web client
             assert httpx.get(base + path, timeout=5).status_code == 200, path
@@ -80,6 +83,22 @@ def test_up_serves_on_embedded_postgres_and_keeps_data(tmp_path: Path):
             assert conn.execute("SELECT count(*) FROM users WHERE email = 'kept@example.org'").fetchone()[0] == 1
     finally:
         _stop(proc)
+
+
+@pytest.mark.slow
+def test_up_names_a_port_in_use_before_starting_anything(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _start(data_dir, port)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert output.splitlines() == [
+        f"port       {port} on 127.0.0.1 is in use: stop what uses it, or choose another with --port N"
+    ]
+    assert not data_dir.exists()  # no database was started
 
 
 def _child_pids(proc: subprocess.Popen, command: str) -> set[int]:

@@ -302,7 +302,13 @@ async def test_queue_status_reports_the_reply_recent_or_archived_and_hides_other
         "status": "completed",
         "position": None,
         "attempts": 1,
-        "reply": {"seq": 2, "content": "What do you think?", "prompt_tokens": 12, "completion_tokens": 5},
+        "reply": {
+            "seq": 2,
+            "content": "What do you think?",
+            "prompt_tokens": 12,
+            "completion_tokens": 5,
+            "stopped": False,
+        },
     }
     assert (await ask_client.get(f"/queue/{request_id}", headers=user.headers)).json() == expected
 

@@ -150,6 +150,13 @@ async def populate(client, db: asyncpg.Connection, marker: str) -> dict:
     )
     await db.execute(
         """
+        INSERT INTO request_stream_chunks (request_id, attempt, start_offset, user_id, content)
+        SELECT q.id, 1, 0, q.user_id, $2 FROM request_queue q WHERE q.user_id = $1::uuid LIMIT 1""",
+        user_id,
+        f"a reply being generated {marker}",
+    )
+    await db.execute(
+        """
         INSERT INTO daily_usage_aggregates (user_id, day, model, questions, prompt_tokens, completion_tokens, cost)
         VALUES ($1::uuid, current_date, 'stub', 3, 30, 60, 1.25)""",
         user_id,

@@ -7,20 +7,20 @@ The indexes are built CONCURRENTLY, outside the migration's transaction: these t
 large on a live system, and a plain CREATE INDEX would block their writes meanwhile.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from alembic import op
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "request_queue_finished_idx": "request_queue (completed_at) WHERE status IN ('completed', 'failed')",
+    "request_queue_finished_idx": "request_queue (completed_at) WHERE status IN ('completed', 'failed', 'cancelled')",
     "notifications_created_idx": "notifications (created_at)",
     "webhook_deliveries_created_idx": "webhook_deliveries (created_at)",
     "refresh_tokens_expires_idx": "refresh_tokens (expires_at)",
@@ -30,6 +30,7 @@ INDEXES = {
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0012_resilience.up.sql")
     run_sql_file("functions/mukti_purge_expired_v1.sql")
     execute_sql("REVOKE EXECUTE ON FUNCTION mukti_purge_expired_v1(text, interval, integer) FROM PUBLIC;")
@@ -39,6 +40,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     with op.get_context().autocommit_block():
         for name in INDEXES:
             execute_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name};")

@@ -9,9 +9,13 @@ WITH req AS (
        SET status = 'processing', attempts = q.attempts + 1, started_at = clock_timestamp(),
            next_attempt_at = NULL
      WHERE q.id = $1 AND q.status IN ('pending', 'processing')
-    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.target_seq, q.model, q.attempts, q.max_attempts
+    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.target_seq, q.model, q.attempts, q.max_attempts,
+              q.cancel_requested_at
 )
-SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.message_seq,
+SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max_attempts, req.model,
+       req.message_seq, req.cancel_requested_at IS NOT NULL AS cancel_requested,
+       -- Live viewers (api/live) learn that processing started: a state item on mukti_stream.
+       pg_notify('mukti_stream', json_build_array(json_build_array(req.id, 's'))::text) AS notified,
        tv.name AS technique_name, tv.system_prompt, tv.questioning_style,
        u.display_name, u.preferences::text AS preferences,
        (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.seq), '[]')
@@ -38,6 +42,33 @@ SELECT req.id AS request_id, req.attempts, req.max_attempts, req.model, req.mess
 -- answering_complete --
 SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)
 
+-- answering_complete_stream --
+-- A streamed reply ($6 time to first token, $7 usage estimated, $8 stopped by a cancel).
+SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_stream_v1($1, $2, $3, $4, $5, $6, $7, $8)
+
+-- answering_cancel_processing --
+-- A cancel reached a request before any text was generated: cancelled, no reply (the
+-- quota slot stays used: the LLM was called); live viewers are told.
+WITH cancelled AS (
+    UPDATE request_queue SET status = 'cancelled', completed_at = clock_timestamp(), next_attempt_at = NULL
+     WHERE id = $1 AND status = 'processing'
+    RETURNING id
+), chunks AS (
+    DELETE FROM request_stream_chunks s USING cancelled c WHERE s.request_id = c.id
+)
+SELECT pg_notify('mukti_stream', json_build_array(json_build_array(c.id, 's'))::text) FROM cancelled c
+
+-- answering_cancel_requested --
+-- Of the requests this worker is streaming, those whose user asked to cancel.
+SELECT id::text FROM request_queue WHERE id = ANY($1::uuid[]) AND cancel_requested_at IS NOT NULL
+
+-- answering_notify_state --
+-- Tell live viewers that request $1 changed state (a retry waits, or it failed for good).
+SELECT pg_notify('mukti_stream', json_build_array(json_build_array($1::uuid, 's'))::text)
+
+-- answering_stream_append --
+SELECT mukti_stream_append_v1($1::uuid[], $2::integer[], $3::integer[], $4::uuid[], $5::text[], $6::text[])
+
 -- answering_fail_attempt --
 SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1($1, $2, $3)
 
@@ -62,6 +93,17 @@ UPDATE webhook_deliveries
        delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
  WHERE id = $1
 
+-- plan_models --
+-- Every model a plan answers with or offers (checked against the LLM endpoint at worker start).
+SELECT DISTINCT m.model
+  FROM plans p, unnest(array_append(coalesce(p.models, '{}'), p.model)) AS m(model)
+ ORDER BY m.model;
+
+-- answering_no_more_attempts --
+-- The LLM refused in a way no retry can change (a configuration error): this attempt is
+-- the last one (mukti_fail_attempt then fails the request for good, in the same transaction).
+UPDATE request_queue SET max_attempts = attempts WHERE id = $1 AND status IN ('pending', 'processing');
+
 -- job_request_owner --
 -- The account a request belongs to: a job names only its request and runs as its
 -- owner (Row-Level Security). NULL: the request is gone (its account was erased).
@@ -70,3 +112,6 @@ SELECT mukti_job_owner_v1('request', $1::uuid)::text
 -- job_delivery_owner --
 -- The account a webhook delivery belongs to (as job_request_owner).
 SELECT mukti_job_owner_v1('delivery', $1::uuid)::text
+
+-- maintenance_purge_stream_chunks --
+SELECT mukti_purge_stream_chunks_v1(%(batch)s) AS deleted

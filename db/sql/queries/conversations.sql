@@ -72,17 +72,39 @@ SELECT outcome, request_id::text, message_seq, queue_position, retry_after_secon
   FROM mukti_submit_question_v3($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8);
 
 -- conversations_queue_status --
--- A request of user $2 with its position (NULL unless pending) and, once completed, the
--- reply, which may already have moved to the archive.
-SELECT r.id::text AS request_id, r.status, r.attempts, r.error,
+-- A request of user $2 with its position (NULL unless pending), while processing the text
+-- of its current attempt so far (the relayed pieces, in order) and, once completed, the
+-- reply, which may already have moved to the archive. Also the state the live stream
+-- (api/live) starts from and re-reads.
+SELECT r.id::text AS request_id, r.status, r.attempts, r.error, r.stopped,
        mukti_queue_position_v1(r.id) AS position,
        r.reply_seq, r.prompt_tokens, r.completion_tokens,
        coalesce(rm.content, (SELECT a.content FROM archived_messages a
                               WHERE a.conversation_id = r.conversation_id AND a.seq = r.reply_seq
-                              LIMIT 1)) AS reply_content
+                              LIMIT 1)) AS reply_content,
+       CASE WHEN r.status = 'processing' THEN
+           coalesce((SELECT string_agg(s.content, '' ORDER BY s.start_offset) FROM request_stream_chunks s
+                      WHERE s.request_id = r.id AND s.attempt = r.attempts), '') END AS partial
   FROM request_queue r
   LEFT JOIN recent_messages rm ON rm.conversation_id = r.conversation_id AND rm.seq = r.reply_seq
  WHERE r.id = $1::uuid AND r.user_id = $2::uuid;
+
+-- conversations_cancel_request --
+SELECT outcome, status FROM mukti_cancel_request_v1($1::uuid, $2::uuid);
+
+-- conversations_poll_requests --
+-- The live streams' safety net (api/live/relay.py): where the watched requests stand.
+SELECT r.id::text AS request_id, r.status, r.attempts, mukti_queue_position_v1(r.id) AS position
+  FROM request_queue r
+ WHERE r.id = ANY($1::uuid[]);
+
+-- conversations_stream_pieces --
+-- The relayed text of attempt $2 of request $1 from character $3 on (a live reader
+-- catching up after a gap).
+SELECT coalesce(string_agg(substr(s.content, greatest($3 - s.start_offset, 0) + 1), '' ORDER BY s.start_offset),
+                '') AS text
+  FROM request_stream_chunks s
+ WHERE s.request_id = $1::uuid AND s.attempt = $2 AND s.start_offset + char_length(s.content) > $3;
 
 -- conversations_admin_queue --
 -- The queue at a glance; each part uses a partial index of request_queue.
