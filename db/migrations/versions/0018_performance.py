@@ -12,7 +12,7 @@ Revises: 0017
 
 from alembic import op
 
-from db.migrations.sqlfile import run_sql_file
+from db.migrations.sqlfile import lock_timeout, run_sql_file
 
 revision = "0018"
 down_revision = "0017"
@@ -21,12 +21,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()  # a session SET: it also holds in the autocommit block below
     run_sql_file("schema/0018_performance.up.sql")
     with op.get_context().autocommit_block():
         run_sql_file("schema/0018_search_months_index.up.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     with op.get_context().autocommit_block():
         run_sql_file("schema/0018_search_months_index.down.sql")
     run_sql_file("schema/0018_performance.down.sql")
