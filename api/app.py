@@ -23,6 +23,7 @@ from api.request_context import request_id_middleware_factory, require_json_body
 from api.security import authentication_middleware
 from core.database.pool import create_pool
 from core.database.replica import ReadRouter
+from core.database.wake import JobWaker
 from core.logs import configure_logging
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        app.state.waker = JobWaker(app.state.pool, window=settings.wake_window)
         await warn_unpriced_models(app.state.pool)
         metrics.add_gauge_source(pool_gauges(app.state.pool, "api"))
         flusher = asyncio.create_task(
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.live.start()
             yield
         finally:
+            await app.state.waker.close()
             await app.state.router.close()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -86,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": metrics, "pool": None, "router": None, "live": None}),
+        state=State(
+            {"settings": settings, "metrics": metrics, "pool": None, "router": None, "live": None, "waker": None}
+        ),
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],
         before_send=[send_request_id],

@@ -33,7 +33,9 @@ import procrastinate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, scratch_database  # noqa: E402
+from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
+from core.database.wake import JobWaker  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
@@ -238,30 +240,38 @@ async def main_async(args, url: str) -> None:
                 flush=True,
             )
 
-            # 4. Pickup latency: a steady trickle into an idle worker (0 ms stub).
-            await clear_queue(pool)
-            httpx.post(stub_url + "/_reset")
-            pairs = await conversations(pool, args.pickup_requests)
-            with process(["worker"], worker_env):
-                await asyncio.sleep(3)  # the worker is up and idle
-                interval = 1 / args.pickup_rate
-                for user, conversation in pairs:
-                    await submit(pool, user, conversation)
-                    await asyncio.sleep(interval)
-                await wait_completed(pool, len(pairs), args.seconds)
-            latencies = [
-                r["ms"]
-                for r in await pool.fetch(
-                    "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
-                    "WHERE started_at IS NOT NULL"
+            # 4. Pickup latency: a steady trickle into an idle worker (0 ms stub), woken by
+            # Procrastinate's per-row NOTIFY (before migration 0018), then as the API now
+            # wakes it (one coalesced NOTIFY per MUKTI_WAKE_WINDOW, core/database/wake.py).
+            for mode, trigger in (("per-row NOTIFY", PER_ROW_NOTIFY), ("coalesced NOTIFY", COALESCED)):
+                await clear_queue(pool)
+                await pool.execute(trigger)
+                httpx.post(stub_url + "/_reset")
+                pairs = await conversations(pool, args.pickup_requests)
+                with process(["worker"], worker_env):
+                    await asyncio.sleep(3)  # the worker is up and idle
+                    interval = 1 / args.pickup_rate
+                    waker = JobWaker(pool, window=Settings.from_env().wake_window)
+                    for user, conversation in pairs:
+                        await submit(pool, user, conversation)
+                        if trigger is COALESCED:
+                            waker.poke()
+                        await asyncio.sleep(interval)
+                    await waker.close()
+                    await wait_completed(pool, len(pairs), args.seconds)
+                latencies = [
+                    r["ms"]
+                    for r in await pool.fetch(
+                        "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
+                        "WHERE started_at IS NOT NULL"
+                    )
+                ]
+                print(
+                    f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s, {mode}: "
+                    f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
+                    f"({len(latencies)} questions)",
+                    flush=True,
                 )
-            ]
-            print(
-                f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s: "
-                f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
-                f"({len(latencies)} questions)",
-                flush=True,
-            )
     finally:
         await pool.close()
 

@@ -11,13 +11,16 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
   2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
      installed (a Lua script sends each request with its user's token), else the same
      Python client, which says so;
-  3. pgbench running `SELECT mukti_submit_question_v2(...)` for the same duration.
+  3. pgbench running `SELECT mukti_submit_question_v2(...)` for the same duration, twice:
+     with Procrastinate's per-row NOTIFY trigger on the questions queue (as before
+     migration 0018), and without it while a side connection sends the API's coalesced
+     wake-ups (one NOTIFY per MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
-Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side.
-Uses DATABASE_URL, or creates
+Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side
+(`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
@@ -39,11 +42,13 @@ from urllib.parse import urlparse
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import free_port, scratch_database  # noqa: E402
+from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from db.queries import QUERIES  # noqa: E402
 from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.
@@ -319,6 +324,37 @@ def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
     return tps
 
 
+def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
+    """The API's coalesced NOTIFYs at their saturated rate (core/database/wake.py)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        while not stop.wait(interval):
+            conn.execute(QUERIES["jobs_wake_workers"])
+
+
+def pgbench_notify_modes(url: str, args: argparse.Namespace) -> float:
+    """pgbench of the submit SQL with per-row NOTIFYs, then coalesced; returns the latter."""
+    empty_queue(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PER_ROW_NOTIFY)
+    print("per-row NOTIFY (before 0018):", end=" ")
+    before = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(COALESCED)
+    empty_queue(url)
+    interval = Settings.from_env().wake_window / args.wake_processes
+    stop = threading.Event()
+    notifier = threading.Thread(target=wake_ups, args=(url, interval, stop))
+    notifier.start()
+    try:
+        print(f"coalesced, 1 NOTIFY per {interval * 1000:.1f} ms:", end=" ")
+        after = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+    finally:
+        stop.set()
+        notifier.join()
+    print(f"pgbench coalesced / per-row NOTIFY: {after / before:.2f}x")
+    return after
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
@@ -326,6 +362,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
+    parser.add_argument("--wake-processes", type=int, default=2, help="API processes sending wake-ups")
+    parser.add_argument("--pgbench-only", action="store_true", help="only the pgbench phase")
     parser.add_argument(
         "--no-pgbouncer",
         dest="pgbouncer",
@@ -342,6 +380,9 @@ def main() -> None:
 
     with scratch_database("ask") as url:
         pairs = arrange(url, args.users)
+        if args.pgbench_only:
+            pgbench_notify_modes(url, args)
+            return
         settings = Settings.from_env()
         targets = [
             (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
@@ -371,8 +412,7 @@ def main() -> None:
         finally:
             if bouncer is not None:
                 bouncer.stop()
-        empty_queue(url)
-        direct = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+        direct = pgbench_notify_modes(url, args)
         baseline = results["direct"]
         print(
             f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}{'vs pgbench':>12}"

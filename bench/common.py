@@ -7,12 +7,18 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 
 from cli import migrate
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
+# Procrastinate's job-inserted trigger as shipped (a NOTIFY from every transaction that
+# defers a job) and as migration 0018 leaves it (none for questions: the API coalesces).
+_SCHEMA = Path(__file__).resolve().parents[1] / "db/sql/schema"
+PER_ROW_NOTIFY = (_SCHEMA / "0018_performance.down.sql").read_text()
+COALESCED = (_SCHEMA / "0018_performance.up.sql").read_text()
 
 
 @contextlib.contextmanager

@@ -108,7 +108,7 @@ async def arrange(url: str, users: int, messages: int) -> list[tuple[str, str]]:
 
 def operations(settings: Settings, pairs: list[tuple[str, str]], rng: random.Random):
     def ask(pool, user_id, conversation_id):
-        return conversations.submit_question(pool, settings, user_id, conversation_id, "and what is courage?")
+        return conversations.submit_question(pool, settings, None, user_id, conversation_id, "and what is courage?")
 
     def history(pool, user_id, conversation_id):
         return search.history_page(pool, user_id, uuid.UUID(conversation_id), before=None, limit=20, cursor=None)

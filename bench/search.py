@@ -6,7 +6,14 @@ processes, then times GET /search and GET /conversations/{id}/messages at the se
 level (the same code and queries as the API, without HTTP) and prints p50/p95 and the
 EXPLAIN (ANALYZE, BUFFERS) of both queries.
 
-    uv run python bench/search.py [--keep] [--messages N]
+    uv run python bench/search.py [--keep] [--messages N] [--months-compare M]
+
+--months-compare M: after the run at the loaded partition count (24 months of data and
+the schema's own partitions: 28), adds empty older months up to M partitions (ten years:
+120) and times the heavy user's search again, with the bounded search (only the user's
+months, search_archive_span) and with the bound lifted to (-infinity, infinity), which is
+the search before migration 0018 (every partition planned and probed); prints both side
+by side and the 120-vs-28 p95 ratios.
 
 Uses DATABASE_URL, or creates the scratch database `mukti_bench_search` on
 127.0.0.1:5432 (dropped at the end unless --keep; a kept database is reused as is).
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -23,6 +31,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -45,6 +54,9 @@ RECENT = 50
 MONTHS = 24
 VOCABULARY = 20_000
 SEED = 6
+# A created_at range that prunes no partition: the search as it was before migration 0018.
+BEFORE, AFTER = "before (all partitions)", "after (user's months)"
+EVERYTHING = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 # Secondary indexes built after the load, two at a time (archived_messages' per partition,
 # then attached by re-creating the parent index): the schema's definitions, names and all.
@@ -214,12 +226,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def timed(label: str, calls, goal_p50: float | None, goal_p95: float) -> None:
+async def latencies(calls) -> list[float]:
     times = []
     for call in calls:
         started = time.perf_counter()
         await call()
         times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+async def timed(label: str, calls, goal_p50: float | None, goal_p95: float) -> None:
+    times = await latencies(calls)
     p50, p95 = statistics.median(times), percentile(times, 95)
     goals = (
         f"goal p50 <= {goal_p50:.0f} ms: {p50 / goal_p50:.2f}x, " if goal_p50 else ""
@@ -305,6 +322,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         )
 
         print("\nEXPLAIN (ANALYZE, BUFFERS) search, heavy user:")
+        span = await conn.fetchrow(QUERIES["search_archive_span"], uuid.UUID(heavy), None)
         plan = await conn.fetch(
             "EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"],
             uuid.UUID(heavy),
@@ -314,6 +332,8 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
             None,
             None,
             21,
+            span["lo"],
+            span["hi"],
         )
         print(f"  q = {heavy_queries[0]!r}")
         print("\n".join("  " + r[0] for r in plan))
@@ -325,10 +345,111 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         await pool.close()
 
 
+def heavy_queries(count: int) -> list[str]:
+    """`count` search queries: a word of Zipf rank 20-2000, half the time with a second one."""
+    rng = random.Random(SEED + 2)
+    words, _ = vocabulary(random.Random(SEED))
+    return [" ".join(words[rng.randint(20, 2000)] for _ in range(1 if rng.random() < 0.5 else 2)) for _ in range(count)]
+
+
+async def unbounded_search(pool: asyncpg.Pool, user: str, q: str) -> None:
+    """The search before migration 0018: one statement, every archive partition planned and probed."""
+    await pool.fetch(QUERIES["search_messages"], uuid.UUID(user), q, None, None, None, None, 21, *EVERYTHING)
+
+
+async def search_p95s(url: str, heavy: str, queries: list[str]) -> dict[str, tuple[float, float]]:
+    """(p50, p95) ms of the heavy user's search, before (unbounded) and after (bounded)."""
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    try:
+        bounded = [
+            lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20) for q in queries
+        ]
+        unbounded = [lambda q=q: unbounded_search(pool, heavy, q) for q in queries]
+        await latencies(bounded + unbounded)  # a full pass first: warm caches, cached plans
+        # Interleaved, so both see the same load on a shared machine.
+        times = await latencies([call for pair in zip(unbounded, bounded, strict=True) for call in pair])
+        return {
+            label: (statistics.median(times[i::2]), percentile(times[i::2], 95))
+            for i, label in enumerate((BEFORE, AFTER))
+        }
+    finally:
+        await pool.close()
+
+
+async def plan_times(url: str, heavy: str, queries: list[str]) -> dict[str, tuple[float, float]]:
+    """Median (planning, execution) ms from EXPLAIN ANALYZE, before and after: what a fresh
+    plan costs (asyncpg may reuse a generic plan per connection, which hides planning)."""
+    conn = await asyncpg.connect(url)
+    try:
+        span = await conn.fetchrow(QUERIES["search_archive_span"], uuid.UUID(heavy), None)
+        result = {}
+        for label, bounds in ((BEFORE, EVERYTHING), (AFTER, (span["lo"], span["hi"]))):
+            planning, execution = [], []
+            for q in queries:
+                explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["search_messages"]
+                args = (uuid.UUID(heavy), q, None, None, None, None, 21, *bounds)
+                plan = json.loads(await conn.fetchval(explain, *args))[0]
+                planning.append(plan["Planning Time"])
+                execution.append(plan["Execution Time"])
+            result[label] = (statistics.median(planning), statistics.median(execution))
+        return result
+    finally:
+        await conn.close()
+
+
+def partition_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        sql = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+        return conn.execute(sql).fetchone()[0]
+
+
+def add_old_months(url: str, target: int) -> None:
+    """Empty monthly partitions before the oldest until archived_messages has `target`."""
+    missing = target - partition_count(url)
+    if missing <= 0:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        oldest = conn.execute("SELECT min(month_start) FROM archived_message_months").fetchone()[0]
+        conn.execute(
+            "SELECT mukti_ensure_partitions_v1('archived_messages', 'month',"
+            " %s::timestamptz - make_interval(months => %s), %s)",
+            (oldest, missing, missing),
+        )
+        conn.execute("ANALYZE archived_messages")
+
+
+async def compare_months(url: str, heavy: str, target: int) -> None:
+    queries = heavy_queries(200)
+    small = partition_count(url)
+    at_small = await search_p95s(url, heavy, queries)
+    plans_small = await plan_times(url, heavy, queries[:30])
+    add_old_months(url, target)
+    large = partition_count(url)
+    at_large = await search_p95s(url, heavy, queries)
+    plans_large = await plan_times(url, heavy, queries[:30])
+    print(f"\nsearch, heavy user, {len(queries)} queries, one connection: {small} vs {large} monthly partitions")
+    print(f"{'':<26}{small:>4} partitions p50/p95 ms {large:>4} partitions p50/p95 ms   p95 ratio")
+    for label in at_small:
+        (p50_s, p95_s), (p50_l, p95_l) = at_small[label], at_large[label]
+        print(f"{label:<26}{p50_s:>15.2f} / {p95_s:6.2f}{p50_l:>20.2f} / {p95_l:6.2f}   {p95_l / p95_s:5.2f}x")
+    print(f"EXPLAIN ANALYZE, median of 30{'':<3}{small:>4} partitions plan/exec ms {large:>3} partitions plan/exec ms")
+    for label in plans_small:
+        (plan_s, exec_s), (plan_l, exec_l) = plans_small[label], plans_large[label]
+        print(f"{label:<26}{plan_s:>15.2f} / {exec_s:6.2f}{plan_l:>20.2f} / {exec_l:6.2f}")
+    before_l, after_s, after_l = (at_large[BEFORE][1], at_small[AFTER][1], at_large[AFTER][1])
+    print(
+        f"goal: after, p95 at {large} <= 1.2x of {small} partitions: {after_l / after_s:.2f}x; "
+        f"p95 <= 20 ms: {after_l:.2f} ms; after vs before at {large}: {after_l / before_l:.2f}x"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep (and on the next run reuse) the scratch database")
     parser.add_argument("--messages", type=int, default=5_000_000, help="archived messages to load")
+    parser.add_argument(
+        "--months-compare", type=int, default=0, metavar="M", help="also time search at M monthly partitions"
+    )
     args = parser.parse_args()
 
     scratch = "DATABASE_URL" not in os.environ
@@ -351,6 +472,8 @@ def main() -> int:
         heavy, users = load(url, args.messages)
     try:
         asyncio.run(measure(url, heavy, users))
+        if args.months_compare:
+            asyncio.run(compare_months(url, heavy, args.months_compare))
     finally:
         if scratch and not args.keep:
             with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:

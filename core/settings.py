@@ -96,6 +96,7 @@ class Settings:
     worker_concurrency: int = 50
     worker_shutdown_timeout: float = 30.0
     worker_poll_interval: float = 0.1
+    wake_window: float = 0.005
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
@@ -157,6 +158,7 @@ class Settings:
             worker_concurrency=_int("MUKTI_WORKER_CONCURRENCY", 50),
             worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
             worker_poll_interval=_float("MUKTI_WORKER_POLL_INTERVAL", 0.1),
+            wake_window=_float("MUKTI_WAKE_WINDOW", 0.005),
             worker_give_up_after=_float("MUKTI_WORKER_GIVE_UP_AFTER", 300.0),
             forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),

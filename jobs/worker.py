@@ -127,8 +127,10 @@ async def run_worker(
                 install_signal_handlers=False,
                 name="mukti-worker",
                 delete_jobs="successful",
-                # New jobs wake the worker at once (LISTEN/NOTIFY); polling finds jobs whose
-                # retry time has come, and jobs queued while the LISTEN was reconnecting.
+                # New questions wake the worker by a coalesced NOTIFY (core/database/wake.py),
+                # other jobs by Procrastinate's per-row NOTIFY; polling finds jobs whose
+                # retry time has come, questions whose wake-up was lost, and jobs queued
+                # while the LISTEN was reconnecting, so it bounds how late any of them runs.
                 fetch_job_polling_interval=settings.worker_poll_interval,
                 additional_context={"resources": resources},
                 worker_middleware=[count_jobs],

@@ -16,6 +16,7 @@ from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
 from api.security import account_unusable
+from core.database.wake import JobWaker
 from core.settings import Settings
 from db.queries import QUERIES
 
@@ -151,6 +152,7 @@ def check_content(content: str) -> None:
 async def submit_question(
     pool: asyncpg.Pool,
     settings: Settings,
+    waker: JobWaker | None,
     user_id: str,
     conversation_id: str,
     content: str | None,
@@ -161,7 +163,9 @@ async def submit_question(
     """One call of mukti_submit_question_v3: accepted, or a 401/404/409/429 with nothing else
     written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit' (question `seq`
     gets `content`, its reply is regenerated). The function also checks that the user is
-    active (the route skips the middleware's lookup)."""
+    active (the route skips the middleware's lookup). An accepted question pokes `waker`
+    (the questions queue has no per-row NOTIFY, core/database/wake.py); None where no
+    worker runs (benchmarks of the API path alone)."""
     if mode != "regenerate":
         check_content(content or "")
     row = await pool.fetchrow(
@@ -177,6 +181,8 @@ async def submit_question(
     )
     outcome = row["outcome"]
     if outcome == "accepted":
+        if waker is not None:
+            waker.poke()
         return schemas.QuestionAccepted(
             request_id=row["request_id"],
             status="pending",

@@ -43,6 +43,7 @@ class DialogueController(Controller):
         accepted = await conversations.submit_question(
             user_db(request),
             request.app.state.settings,
+            request.app.state.waker,
             request.user.id,
             str(conversation_id),
             None,
@@ -63,6 +64,7 @@ class DialogueController(Controller):
         accepted = await conversations.submit_question(
             user_db(request),
             request.app.state.settings,
+            request.app.state.waker,
             request.user.id,
             str(conversation_id),
             data.content,

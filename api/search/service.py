@@ -74,7 +74,18 @@ async def search(
     after: tuple[float | None, uuid.UUID | None, int | None] = (None, None, None)
     if cursor is not None:
         after = decode_search_cursor(cursor, fingerprint)
-    rows = await reads.fetch(QUERIES["search_messages"], uuid.UUID(user_id), q, conversation_id, *after, limit + 1)
+    user = uuid.UUID(user_id)
+
+    async def hits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        # Both reads in one transaction (one scope). The span goes in as parameters, not a
+        # subquery: only then does the planner prune the other months' partitions before
+        # planning them (planning every partition dominated the query).
+        span = await conn.fetchrow(QUERIES["search_archive_span"], user, conversation_id)
+        return await conn.fetch(
+            QUERIES["search_messages"], user, q, conversation_id, *after, limit + 1, span["lo"], span["hi"]
+        )
+
+    rows = await reads.run(hits)
     items = [
         SearchHit(
             conversation_id=str(r["conversation_id"]),

@@ -185,33 +185,49 @@ def _nodes(plan: dict):
         yield from _nodes(child)
 
 
-async def test_the_plan_reads_every_partition_through_the_scoped_index(db, settings):
-    user = await create_user(db, settings)
-    await _write(db, user.id, ["the cave", "the sun", "the line"], archived=2)
-    plan = json.loads(
-        await db.fetchval(
-            "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"],
-            uuid.UUID(user.id),
-            "cave",
-            None,
-            None,
-            None,
-            None,
-            21,
-        )
-    )[0]["Plan"]
-    nodes = list(_nodes(plan))
+async def test_the_plan_reads_only_the_users_months_through_the_scoped_index(db, settings):
+    """A search plans and probes only the partitions of the months holding the user's
+    archive (search_archive_span), however many months the archive spans."""
+    user, other = await create_user(db, settings), await create_user(db, settings)
+    await _write(db, user.id, ["the cave", "the sun", "the line"], archived=2)  # a year ago
+    other_conversation = await _write(db, other.id, ["the cave"])
+    two_years_ago = datetime.now(UTC) - timedelta(days=730)
+    await db.execute("SELECT mukti_ensure_partitions_v1('archived_messages', 'month', $1, 24)", two_years_ago)
+    await db.execute(
+        "INSERT INTO archived_messages (conversation_id, seq, user_id, role, content, created_at)"
+        " VALUES ($1, 1, $2::uuid, 'user', 'the cave', $3)",
+        other_conversation,
+        other.id,
+        two_years_ago,
+    )
+    all_partitions = await db.fetchval(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+    )
+    assert all_partitions >= 24
+
+    # A few rows: the planner would rightly seq-scan them; the index must still be the one usable.
+    await db.execute("SET enable_seqscan = off")
+
+    async def plan_of(user_id: str) -> list[dict]:
+        span = await db.fetchrow(QUERIES["search_archive_span"], uuid.UUID(user_id), None)
+        explain = "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"]
+        args = (uuid.UUID(user_id), "cave", None, None, None, None, 21, span["lo"], span["hi"])
+        return list(_nodes(json.loads(await db.fetchval(explain, *args))[0]["Plan"]))
+
+    nodes = await plan_of(user.id)
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Bitmap Heap Scan"}
     indexes = {n["Index Name"] for n in nodes if n["Node Type"] == "Bitmap Index Scan"}
-    partitions = {
-        r["relname"]
-        for r in await db.fetch(
-            "SELECT inhrelid::regclass::text AS relname FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
-        )
-    }
-    assert scanned == partitions | {"recent_messages"}
+    month = await db.fetchval(
+        "SELECT DISTINCT tableoid::regclass::text FROM archived_messages WHERE user_id = $1::uuid", user.id
+    )
+    assert scanned == {month, "recent_messages"}
     # The partitions' indexes are named after the indexed function (derived from the parent's).
-    assert indexes == {"recent_messages_scoped_search_idx"} | {f"{p}_mukti_scoped_tsvector_v1_idx" for p in partitions}
+    assert indexes == {"recent_messages_scoped_search_idx", f"{month}_mukti_scoped_tsvector_v1_idx"}
+    # A user with no archive plans no partition at all.
+    nobody = await create_user(db, settings)
+    assert {n.get("Relation Name") for n in await plan_of(nobody.id) if n["Node Type"] == "Bitmap Heap Scan"} == {
+        "recent_messages"
+    }
     assert not [
         n
         for n in nodes

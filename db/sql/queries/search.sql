@@ -26,14 +26,26 @@ SELECT seq, role, content, created_at
    AND created_at >= (SELECT lo FROM span) AND created_at < (SELECT hi FROM span)
 ORDER BY seq
 
+-- search_archive_span --
+-- The archive months holding the caller's ($1) messages, optionally of conversation $2:
+-- [lo, hi) from the first month's start to the end of the last (NULLs when none).
+-- search_messages takes them as parameters, so the planner prunes at plan time and
+-- plans and probes only those partitions, however many months the archive spans.
+SELECT min(month_start) AS lo,
+       (max(month_start) AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC' AS hi
+  FROM archived_message_months
+ WHERE user_id = $1 AND ($2::uuid IS NULL OR conversation_id = $2)
+
 -- search_messages --
 -- One page of the caller's ($1) messages matching the web-search query $2 under the text
 -- search configuration of the caller's language (mukti_text_search_config_v1, which also
 -- chose the ts_config their messages were stored with), optionally in conversation $3,
 -- ranked by ts_rank_cd; keyset after the cursor ($4 rank, $5 conversation_id, $6 seq);
--- at most $7 rows. The user scope is a weight-A
--- lexeme inside the indexed tsvector (mukti_scoped_tsvector_v1): the GIN scan of every
--- partition intersects it with the query words, so other users' rows are never read.
+-- at most $7 rows; archived messages only with created_at in [$8, $9) (search_archive_span:
+-- plan-time pruning keeps the other months' partitions out of the plan; NULLs: none).
+-- The user scope is a weight-A lexeme inside the indexed tsvector (mukti_scoped_tsvector_v1):
+-- the GIN scan of each partition intersects it with the query words, so other users' rows
+-- are never read.
 -- A query of stop words only is empty and matches nothing. `(search @@ query) IS TRUE`
 -- rechecks the words on the plain vector, so the scope lexeme itself is not searchable;
 -- IS TRUE keeps it a filter (the plain GIN index would read every user's postings).
@@ -52,6 +64,7 @@ WITH q AS MATERIALIZED (
       FROM q, archived_messages a
      WHERE mukti_scoped_tsvector_v1(a.search, a.user_id) @@ (q.query && q.scope) AND numnode(q.query) > 0
        AND (a.search @@ q.query) IS TRUE
+       AND a.created_at >= $8::timestamptz AND a.created_at < $9::timestamptz
 ), page AS (
     SELECT * FROM hits
      WHERE ($3::uuid IS NULL OR conversation_id = $3)

@@ -1,0 +1,91 @@
+"""Benchmark: does accepting a question cost more on a database with a long history?
+
+    uv run python bench/aged.py [--requests 1000000] [--rate-limits 10000000] [--seconds 10]
+
+pgbench of the submit SQL (bench/ask.py's script and users) on a fresh database, then on
+the same database after loading history behind it: `--requests` completed requests and
+`--rate-limits` expired rate-limit rows (spread over the last 30 days over the bench's
+users, as the accept path writes them), vacuumed and analyzed as autovacuum would leave
+them. Prints both rates and their ratio (goal: within 10%) and the sizes loaded. Both
+runs start with an empty queue. Uses DATABASE_URL or a scratch database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ask import CONVERSATION_ID, USER_ID, arrange, empty_queue, pgbench  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
+
+
+def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
+    """History rows by INSERT ... SELECT; foreign keys are not checked for the load
+    (session_replication_role = replica): every id named exists."""
+    u, c = USER_ID.format(n="(1 + mod(g, %(users)s))"), CONVERSATION_ID.format(n="(1 + mod(g, %(users)s))")
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute(
+            f"""INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
+                SELECT 'question', {u}::text, {u}, t, t + interval '1 day'
+                  FROM generate_series(1, %(n)s) g,
+                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / %(n)s)) h(t)""",
+            {"users": users, "n": rate_limits},
+        )
+        conn.execute(
+            f"""INSERT INTO request_queue (user_id, conversation_id, message_seq, plan_id, model, priority,
+                                           status, attempts, queued_at, started_at, completed_at, reply_seq,
+                                           prompt_tokens, completion_tokens)
+                SELECT {u}, {c}, 2 * (g / %(users)s) + 1, 'bench', 'gpt-4o-mini', 5, 'completed', 1,
+                       t, t + interval '1 second', t + interval '3 seconds', 2 * (g / %(users)s) + 2, 100, 40
+                  FROM generate_series(1, %(n)s) g,
+                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / %(n)s)) h(t)""",
+            {"users": users, "n": requests},
+        )
+        # The conversations carry on after their history (seq is unique per conversation).
+        conn.execute(
+            "UPDATE conversations SET message_count = 2 * (%(n)s / %(users)s) + 2,"
+            " archived_count = 2 * (%(n)s / %(users)s) + 2",
+            {"users": users, "n": requests},
+        )
+        conn.execute("VACUUM ANALYZE rate_limits, request_queue, conversations")
+        sizes = conn.execute(
+            "SELECT pg_size_pretty(pg_total_relation_size('rate_limits')),"
+            " pg_size_pretty(pg_total_relation_size('request_queue'))"
+        ).fetchone()
+    print(
+        f"history: {requests:,} completed requests ({sizes[1]}), {rate_limits:,} rate-limit rows ({sizes[0]}), "
+        f"loaded in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--rate-limits", type=int, default=10_000_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--pgbench-clients", type=int, default=16)
+    args = parser.parse_args()
+    with scratch_database("aged") as url:
+        arrange(url, args.users)
+        empty_queue(url)
+        print("fresh:", end=" ")
+        fresh = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+        empty_queue(url)
+        load_history(url, args.users, args.requests, args.rate_limits)
+        print("aged: ", end=" ")
+        aged = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+        print(f"aged / fresh: {aged / fresh:.2f} (goal: within 10%, >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
