@@ -164,3 +164,18 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"test databases cloned from the template: {len(ordered)}, "
             f"median {median * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
         )
+
+
+# Tests that need a Debian package (chromium, pgbouncer, plpgsql_check, promtool) skip
+# with the apt-get line where it cannot be had (a laptop, the embedded mode). CI installs
+# them (.ci/run) and sets CI=true: there such a skip is a failure, never a silent pass.
+SYSTEM_PACKAGE_SKIP = "apt-get install"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if os.environ.get("CI") == "true" and report.skipped and SYSTEM_PACKAGE_SKIP in str(report.longrepr):
+        report.outcome = "failed"
+        report.longrepr = f"CI must run this test, but it skipped: {report.longrepr}"
+    return report
