@@ -25,6 +25,7 @@ from core.logs import configure_logging
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
 from db import metrics_store
+from db.pricing import warn_unpriced_models
 
 FEATURES = (accounts, conversations, dialogue, search, library, sharing, usage, admin)
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        await warn_unpriced_models(app.state.pool)
         metrics.add_gauge_source(pool_gauges(app.state.pool, "api"))
         flusher = asyncio.create_task(
             metrics_store.run_flusher(app.state.pool, metrics, settings.metrics_flush_interval)

@@ -74,6 +74,9 @@ CATALOG: dict[str, Family] = {
         "gauge", "Rows deleted so far by the lifetime purge, per table (since the table was first purged)"
     ),
     "mukti_retention_last_run_timestamp_seconds": Family("gauge", "When the lifetime purge last ran on each table"),
+    "mukti_unpriced_model": Family(
+        "gauge", "1 for each model a plan answers with that has no price (its calls cost 0); alert when present"
+    ),
 }
 
 

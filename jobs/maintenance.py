@@ -29,6 +29,9 @@ PARTITIONED = (
 # Raw events expire by whole partitions; the durable aggregates and the hourly rollup stay.
 RETENTION = (("usage_events", "90 days"),)
 
+# Days of analytics.daily_usage_v2 closed per transaction.
+CLOSE_DAYS_BATCH = 7
+
 RATE_LIMIT_BATCH = 10_000
 # A bound on one run: a backlog larger than this is finished by the next runs.
 RATE_LIMIT_MAX_BATCHES = 100
@@ -45,7 +48,32 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
         log.info("created partitions: %s", created)
         # New partitions hold user rows too: they get the policies of their parents.
         await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+    await adopt_default_rows(connector)
     return created
+
+
+async def adopt_default_rows(connector: BaseConnector) -> int:
+    """Move rows out of the default partitions: each period's partition is made (behind
+    as well as ahead) and takes its rows, one transaction per period."""
+    periods = await connector.execute_query_all_async(QUERIES["maintenance_default_partition_periods"])
+    for period in periods:
+        await connector.execute_query_one_async(QUERIES["maintenance_adopt_default_rows"], **period)
+        log.warning(
+            "moved the rows of %s for %s out of its default partition", period["table_name"], period["start_at"].date()
+        )
+    if periods:
+        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+    return len(periods)
+
+
+async def close_usage_days(connector: BaseConnector) -> int:
+    """Close every finished day of analytics.daily_usage_v2, a few days per transaction."""
+    total = 0
+    while True:
+        row = await connector.execute_query_one_async(QUERIES["maintenance_close_usage_days"], days=CLOSE_DAYS_BATCH)
+        total += row["closed"]
+        if row["closed"] < CLOSE_DAYS_BATCH:
+            return total
 
 
 async def rollup_usage(connector: BaseConnector) -> int:
@@ -55,8 +83,10 @@ async def rollup_usage(connector: BaseConnector) -> int:
 
 
 async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
-    # Events are folded into the hourly rollup before their partition can go.
+    # Events are folded into the hourly rollup and their days closed before their
+    # partition can go.
     await rollup_usage(connector)
+    await close_usage_days(connector)
     dropped: list[str] = []
     for table, keep in RETENTION:
         rows = await connector.execute_query_all_async(
@@ -105,6 +135,7 @@ async def purge_expired(
 
 
 async def refresh_matviews(connector: BaseConnector) -> int:
+    await close_usage_days(connector)
     row = await connector.execute_query_one_async(QUERIES["maintenance_refresh_matviews"])
     return row["refreshed"]
 
@@ -130,7 +161,7 @@ async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
     name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions", pass_context=True
 )
 async def ensure_partitions(context: JobContext, timestamp: int) -> dict[str, int]:
-    """Create archive and usage-event partitions ahead of time, every hour."""
+    """Create archive and usage-event partitions ahead of time and adopt strays, every hour."""
     return await create_partitions(context.app.connector)
 
 

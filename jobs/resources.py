@@ -20,6 +20,7 @@ from core.llm.client import LlmClient
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
 from db import metrics_store
+from db.pricing import warn_unpriced_models
 from db.queries import QUERIES
 
 log = logging.getLogger("mukti.worker")
@@ -56,6 +57,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     pool = await create_pool(
         settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
     )
+    await warn_unpriced_models(pool)
     metrics = SharedMetrics("worker")
     llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
     metrics.add_gauge_source(pool_gauges(pool, "worker"))

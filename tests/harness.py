@@ -146,3 +146,76 @@ def pg_dump_binary() -> str:
     import pgserver
 
     return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump")
+
+
+PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
+
+
+class ScramCluster:
+    """A throwaway Postgres 15 cluster (initdb + pg_ctl) whose TCP logins need a
+    SCRAM-SHA-256 password: the shared test server trusts 127.0.0.1, so a test of
+    password logins needs its own. The superuser connects through the Unix socket in the
+    data directory (trusted). As root, the server runs as the `postgres` system user
+    (initdb refuses root). `available()` says why not when it cannot start."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.dir = Path(tempfile.mkdtemp(prefix="mukti-scram-pg-"))
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @staticmethod
+    def available() -> str | None:
+        if not (PG_BINDIR / "initdb").exists():
+            return f"no Postgres 15 binaries in {PG_BINDIR}"
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            return "running as root without runuser to start a server as another user"
+        return None
+
+    def start(self) -> PgServer:
+        import subprocess
+
+        if self._as:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        subprocess.run(
+            [
+                *self._as,
+                str(PG_BINDIR / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *self._as,
+                str(PG_BINDIR / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(self.dir / "log"),
+                "-o",
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return PgServer(host=str(self.dir), port=self.port, user="postgres")
+
+    def stop(self) -> None:
+        import subprocess
+
+        subprocess.run(
+            [*self._as, str(PG_BINDIR / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)

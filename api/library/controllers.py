@@ -19,6 +19,7 @@ from core.database.scope import ScopedPool
 MODERATION_QUEUE = "moderation: pending items of every author"
 MODERATING = "moderation: another author's item"
 MODERATOR_READING = "moderation: a moderator reads a pending item of another author"
+TECHNIQUE_STATS = "technique stats: counts over every user's conversations (only aggregates leave)"
 
 
 def reading_db(request: Request) -> ScopedPool:
@@ -53,6 +54,10 @@ class TechniqueController(Controller):
     @get("/{technique_id:uuid}", summary="A technique at the version the caller may see")
     async def show(self, request: Request, technique_id: FromPath[UUID]) -> schemas.Technique:
         return await service.get_technique(reading_db(request), request.user, str(technique_id))
+
+    @get("/{technique_id:uuid}/stats", summary="Use and rating of an approved or built-in technique")
+    async def stats(self, request: Request, technique_id: FromPath[UUID]) -> schemas.TechniqueStats:
+        return await service.technique_stats(service_db(request, TECHNIQUE_STATS), str(technique_id))
 
     @patch("/{technique_id:uuid}", summary="Edit: a new pending version; the approved one stays live")
     async def update(

@@ -134,6 +134,18 @@ class VoteCast(msgspec.Struct, forbid_unknown_fields=True):
     value: Literal[1, -1]
 
 
+class TechniqueStats(msgspec.Struct):
+    """How a technique is used and rated, for people choosing one. Averages are null
+    while there is nothing to average (no conversations, no votes)."""
+
+    conversations: int
+    median_messages: float | None
+    return_rate: float | None
+    upvotes: int
+    downvotes: int
+    helpful_rate: float | None
+
+
 class VoteTally(msgspec.Struct):
     upvotes: int
     downvotes: int

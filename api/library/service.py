@@ -112,6 +112,14 @@ async def get_technique(
     return schemas.Technique(**row)
 
 
+async def technique_stats(conn: asyncpg.Pool | asyncpg.Connection, technique_id: str) -> schemas.TechniqueStats:
+    """Stats of an approved (or built-in) technique; any other is 404, whoever asks."""
+    row = await conn.fetchrow(QUERIES["library_technique_stats"], technique_id)
+    if row is None:
+        raise not_found("technique")
+    return schemas.TechniqueStats(**row)
+
+
 async def create_technique(pool: asyncpg.Pool, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
     technique_id = await pool.fetchval(
         QUERIES["library_create_technique"],

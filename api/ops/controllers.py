@@ -12,6 +12,7 @@ from core.database.scope import as_service
 from core.metrics import SharedMetrics, render, render_labels
 from db import metrics_store
 from db.migrations.heads import migration_heads
+from db.pricing import unpriced_models
 from db.queries import QUERIES
 
 METRICS = "metrics: queue totals across all users, and every process's metrics"
@@ -86,6 +87,9 @@ async def metrics(request: Request) -> Response:
                 table = render_labels({"table": r["table_name"]})
                 rows.append(("mukti_retention_deleted_rows", table, r["total_deleted"]))
                 rows.append(("mukti_retention_last_run_timestamp_seconds", table, r["last_run"]))
+            rows += [
+                ("mukti_unpriced_model", render_labels({"model": model}), 1) for model in await unpriced_models(conn)
+            ]
             rows += [
                 ("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
                 for r in await conn.fetch(QUERIES["default_partition_rows"])

@@ -1,10 +1,13 @@
 """Alembic environment: plain SQL migrations over a psycopg (v3) connection.
 
 The URL comes from `-x url=...`, else `sqlalchemy.url` in the config (tests set it),
-else DATABASE_URL.
+else DATABASE_URL. Offline (`alembic upgrade head --sql`) the migrations' SQL is printed
+and no database is needed.
 """
 
 from __future__ import annotations
+
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine, pool
@@ -13,11 +16,22 @@ from core.settings import Settings, sqlalchemy_url
 
 config = context.config
 
+# The alembic CLI shows what it runs (alembic.ini's loggers); callers that configure
+# logging themselves (`mukti migrate`, the tests) say so with this attribute.
+if config.config_file_name and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
 
 def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        url = Settings.from_env().require_database_url()
+        settings = Settings.from_env()
+        # Offline, the URL only names the dialect: no database is reached.
+        url = (
+            settings.database_url or "postgresql://offline"
+            if context.is_offline_mode()
+            else settings.require_database_url()
+        )
     return sqlalchemy_url(url)
 
 

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def alembic_config(url: str | None = None) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "db" / "migrations"))
+    # The caller's logging stays as it is (env.py configures it for the alembic CLI only).
+    config.attributes["configure_logging"] = False
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -22,6 +22,7 @@ ANALYTICS_VIEWS = {
     "active_users_v1",
     "technique_engagement_v1",
     "popular_resources_v1",
+    "daily_usage_v2",
 }
 SECRETS = [
     ("users", "email"),
@@ -60,7 +61,7 @@ async def refused(db: asyncpg.Connection, sql: str) -> bool:
 async def test_the_analyst_reads_every_analytics_view(db, settings):
     user = await create_user(db, settings)
     await record_usage(db, user.id, datetime.now(UTC))
-    await db.execute("SELECT mukti_rollup_usage_v1(), mukti_refresh_matviews_v1()")
+    await db.execute("SELECT mukti_rollup_usage_v1(), mukti_refresh_matviews_v2()")
     relations = {
         row["relname"]
         for row in await db.fetch(
@@ -82,7 +83,7 @@ async def test_the_analyst_is_refused_on_users_and_every_secret(db):
         for table, column in SECRETS:
             assert await refused(db, f"SELECT {column} FROM {table}"), (table, column)
         assert await refused(db, "SELECT mukti_drop_expired_partitions_v1('usage_events', '0 days')")
-        assert await refused(db, "SELECT mukti_refresh_matviews_v1()")
+        assert await refused(db, "SELECT mukti_refresh_matviews_v2()")
         assert await refused(db, "CREATE VIEW analytics.mine AS SELECT 1")
     # Not a single column of any table outside the analytics schema is readable by the analyst.
     readable = await db.fetch(

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0001"
 down_revision = None
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0001_foundation.up.sql")
     run_sql_file("functions/mukti_ensure_partitions_v1.sql")
     run_sql_file("schema/0001_reference_data.sql")
@@ -24,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql("DROP FUNCTION IF EXISTS mukti_ensure_partitions_v1(regclass, text, timestamptz, integer);")
     run_sql_file("schema/0001_foundation.down.sql")

@@ -9,7 +9,7 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from db.migrations.sqlfile import run_sql_file
+from db.migrations.sqlfile import lock_timeout, run_sql_file
 
 revision = "0002"
 down_revision = "0001"
@@ -20,8 +20,10 @@ PROCRASTINATE_VERSION = "3.10.0"
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file(f"vendor/procrastinate_{PROCRASTINATE_VERSION}_schema.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     run_sql_file("vendor/procrastinate_drop.sql")

@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0004"
 down_revision = "0003"
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0004_asking.up.sql")
     run_sql_file("functions/mukti_count_pending_v1.sql")
     run_sql_file("schema/0004_asking_counts.up.sql")
@@ -24,6 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql(
         "DROP FUNCTION IF EXISTS mukti_delete_conversation_v1(uuid, uuid);"
         "DROP FUNCTION IF EXISTS mukti_purge_rate_limits_v1(integer);"

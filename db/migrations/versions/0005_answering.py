@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0005"
 down_revision = "0004"
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0005_answering.up.sql")
     run_sql_file("functions/mukti_enqueue_webhook_v1.sql")
     run_sql_file("functions/mukti_complete_request_v1.sql")
@@ -20,6 +21,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql(
         "DROP FUNCTION IF EXISTS mukti_fail_attempt_v1(uuid, text, double precision);"
         "DROP FUNCTION IF EXISTS mukti_complete_request_v1(uuid, text, integer, integer, integer);"

@@ -4,7 +4,7 @@ Revision ID: 0007
 Revises: 0006
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0007"
 down_revision = "0006"
@@ -21,6 +21,7 @@ FUNCTIONS = (
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0007_library.up.sql")
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
@@ -28,6 +29,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     # Conversations that used a built-in lose their technique (ON DELETE SET NULL), as
     # they would if an operator removed it; votes and versions go with it (CASCADE).
     execute_sql("DELETE FROM techniques WHERE is_builtin;")

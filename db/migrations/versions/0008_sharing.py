@@ -7,7 +7,7 @@ Revision ID: 0008
 Revises: 0007
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0008"
 down_revision = "0007"
@@ -16,10 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("functions/mukti_view_share_v1.sql")
     run_sql_file("functions/mukti_share_guess_begin_v1.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql("DROP FUNCTION mukti_share_guess_begin_v1(text[], integer[], interval);")
     execute_sql("DROP FUNCTION mukti_view_share_v1(bytea, boolean, text, bytea);")

@@ -5,7 +5,7 @@ Revision ID: 0009
 Revises: 0008
 """
 
-from db.migrations.sqlfile import run_sql_file
+from db.migrations.sqlfile import lock_timeout, run_sql_file
 
 revision = "0009"
 down_revision = "0008"
@@ -18,6 +18,7 @@ MATVIEWS = ("active_users_v1", "technique_engagement_v1", "popular_resources_v1"
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0009_analytics.up.sql")
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
@@ -30,5 +31,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0009_roles.down.sql")
     run_sql_file("schema/0009_analytics.down.sql")

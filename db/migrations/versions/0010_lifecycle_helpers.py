@@ -7,7 +7,7 @@ Revision ID: 0010
 Revises: 0009
 """
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0010"
 down_revision = "0009"
@@ -27,9 +27,11 @@ FUNCTIONS = {
 
 
 def upgrade() -> None:
+    lock_timeout()
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     execute_sql("".join(f"DROP FUNCTION IF EXISTS {name}({args});" for name, args in reversed(FUNCTIONS.items())))

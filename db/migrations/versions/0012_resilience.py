@@ -12,7 +12,7 @@ Revises: 0010
 
 from alembic import op
 
-from db.migrations.sqlfile import execute_sql, run_sql_file
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
 
 revision = "0012"
 down_revision = "0010"
@@ -30,6 +30,7 @@ INDEXES = {
 
 
 def upgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0012_resilience.up.sql")
     run_sql_file("functions/mukti_purge_expired_v1.sql")
     execute_sql("REVOKE EXECUTE ON FUNCTION mukti_purge_expired_v1(text, interval, integer) FROM PUBLIC;")
@@ -39,6 +40,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    lock_timeout()
     with op.get_context().autocommit_block():
         for name in INDEXES:
             execute_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name};")

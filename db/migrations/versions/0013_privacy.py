@@ -9,7 +9,7 @@ Revision ID: 0013
 Revises: 0012
 """
 
-from db.migrations.sqlfile import run_sql_file
+from db.migrations.sqlfile import lock_timeout, run_sql_file
 
 revision = "0013"
 down_revision = "0012"
@@ -20,10 +20,12 @@ FUNCTIONS = ("mukti_current_user_v1", "mukti_protect_user_tables_v1", "mukti_era
 
 
 def upgrade() -> None:
+    lock_timeout()
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
     run_sql_file("schema/0013_privacy.up.sql")
 
 
 def downgrade() -> None:
+    lock_timeout()
     run_sql_file("schema/0013_privacy.down.sql")

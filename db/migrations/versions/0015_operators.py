@@ -2,13 +2,13 @@
 live processes) and the function that flushes one process's metrics.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014a
 """
 
 from db.migrations.sqlfile import run_sql_file
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014a"
 branch_labels = None
 depends_on = None
 

@@ -221,3 +221,24 @@ SELECT type, id::text, version, title, description, system_prompt, questioning_s
 
 -- library_moderate --
 SELECT mukti_moderate_v1($1::uuid, $2, $3::uuid, $4, $5, $6::integer);
+
+-- library_technique_stats --
+-- Use and rating of one approved (built-ins are approved) technique, live: its
+-- conversations, their median length in messages, the return rate (as in
+-- analytics.technique_engagement_v1: the share of its users whose conversations with it
+-- span more than one UTC day) and the votes. Three index scans of
+-- conversations_technique_idx. No row = 404 (not approved, deleted or unknown).
+-- helpful_rate: the share of positive feedback on the replies of its conversations
+-- (message_feedback, by the technique the reply was made under); NULL while there is none.
+SELECT t.upvotes, t.downvotes,
+       (SELECT count(*) FROM conversations c WHERE c.technique_id = t.id) AS conversations,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY c.message_count)
+          FROM conversations c WHERE c.technique_id = t.id) AS median_messages,
+       (SELECT avg((u.last_day > u.first_day)::int)::float8
+          FROM (SELECT min((c.created_at AT TIME ZONE 'UTC')::date) AS first_day,
+                       max((c.last_activity_at AT TIME ZONE 'UTC')::date) AS last_day
+                  FROM conversations c WHERE c.technique_id = t.id
+                 GROUP BY c.user_id) u) AS return_rate,
+       (SELECT avg((f.value = 1)::int)::float8 FROM message_feedback f WHERE f.technique_id = t.id) AS helpful_rate
+  FROM techniques t
+ WHERE t.id = $1::uuid AND t.deleted_at IS NULL AND t.status = 'approved';

@@ -31,3 +31,10 @@ HAVING sum(pending) > 0
 -- retention_runs --
 -- What the lifetime purges did, per table (written by mukti_purge_expired_v1).
 SELECT table_name, total_deleted, extract(epoch FROM last_run_at)::float8 AS last_run FROM retention_runs;
+
+-- unpriced_models --
+-- Models the plans answer with that have no price in force: their calls are recorded
+-- at cost 0 (start-up warning, /metrics mukti_unpriced_model).
+SELECT DISTINCT p.model FROM plans p
+ WHERE NOT EXISTS (SELECT 1 FROM model_prices mp WHERE mp.model = p.model AND mp.effective_from <= now())
+ ORDER BY 1;

@@ -73,8 +73,21 @@ SELECT mukti_purge_rate_limits_v1(%(batch)s) AS deleted;
 -- maintenance_rollup_usage --
 SELECT mukti_rollup_usage_v1() AS events;
 
+-- maintenance_close_usage_days --
+-- Up to %(days)s finished days of analytics.daily_usage_v2 closed (one transaction).
+SELECT mukti_close_usage_days_v1(%(days)s) AS closed;
+
 -- maintenance_refresh_matviews --
-SELECT mukti_refresh_matviews_v1() AS refreshed;
+SELECT mukti_refresh_matviews_v2() AS refreshed;
+
+-- maintenance_default_partition_periods --
+-- The periods of the rows in a default partition (normally none).
+SELECT table_name, unit, start_at FROM mukti_default_partition_periods_v1();
+
+-- maintenance_adopt_default_rows --
+-- The partition of one period, made now: the rows of that period move into it from the
+-- default partition (mukti_ensure_partitions_v1), in one transaction.
+SELECT mukti_ensure_partitions_v1(%(table_name)s::regclass, %(unit)s, %(start_at)s, 1) AS created;
 
 -- maintenance_purge_expired --
 -- One batch of rows of %(table)s older than their lifetime; see mukti_purge_expired_v1.

@@ -4,10 +4,13 @@
 -- Per-user search: GIN over the search vector plus the owner's lexeme (see
 -- mukti_scoped_tsvector_v1). btree_gin is not available everywhere (the embedded server
 -- has no contrib), so the tenant key rides inside the tsvector instead.
-CREATE INDEX recent_messages_scoped_search_idx
-    ON recent_messages USING gin (mukti_scoped_tsvector_v1(search, user_id));
+-- Only the partitioned parent's index here (ON ONLY: instant, invalid until every
+-- partition's index is attached); the builds run CONCURRENTLY, partition by partition,
+-- outside this transaction (the migration), so writers are never blocked by them.
+-- Partitions created later get their index with the partition.
+-- squawk-ignore require-concurrent-index-creation
 CREATE INDEX archived_messages_scoped_search_idx
-    ON archived_messages USING gin (mukti_scoped_tsvector_v1(search, user_id));
+    ON ONLY archived_messages USING gin (mukti_scoped_tsvector_v1(search, user_id));
 
 -- archived_messages is partitioned by created_at, so a lookup by (conversation_id, seq)
 -- alone probes every partition. This map says which months hold which seqs of a
@@ -24,12 +27,9 @@ CREATE TABLE archived_message_months (
     CONSTRAINT archived_message_months_seq_valid CHECK (min_seq BETWEEN 1 AND max_seq)
 );
 
-INSERT INTO archived_message_months (conversation_id, month_start, user_id, min_seq, max_seq)
-SELECT conversation_id, date_trunc('month', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-       user_id, min(seq), max(seq)
-  FROM archived_messages
- GROUP BY 1, 2, 3;  -- user_id follows from conversation_id
-
+-- The trigger first: rows archived from now on are tracked by it; the rows already
+-- there are added by the migration's backfill, one partition per transaction (the
+-- upsert only widens ranges, so the two meet without a gap or a conflict).
 CREATE TRIGGER archived_messages_track_months
     AFTER INSERT ON archived_messages
     REFERENCING NEW TABLE AS new_rows

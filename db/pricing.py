@@ -1,0 +1,28 @@
+"""Models without a price: their calls cost 0 in every report, so they are reported at
+start-up (API and worker) and exported by /metrics (mukti_unpriced_model)."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from db.queries import QUERIES
+
+log = logging.getLogger("mukti.pricing")
+
+
+async def unpriced_models(conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
+    return [row["model"] for row in await conn.fetch(QUERIES["unpriced_models"])]
+
+
+async def warn_unpriced_models(conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
+    """Log a warning naming each unpriced model; returns them."""
+    models = await unpriced_models(conn)
+    for model in models:
+        log.warning(
+            "model %r of a plan has no price in model_prices: its calls are recorded at cost 0 "
+            "(INSERT INTO model_prices (model, prompt_per_1k, completion_per_1k) VALUES (...))",
+            model,
+        )
+    return models
