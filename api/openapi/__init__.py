@@ -109,6 +109,7 @@ OPERATIONS: dict[str, Op] = {
     "PATCH /techniques/{technique_id}": Op("updateTechnique", "library", (403, 409)),
     "DELETE /techniques/{technique_id}": Op("deleteTechnique", "library", (403, 409)),
     "GET /techniques/{technique_id}/versions": Op("listTechniqueVersions", "library"),
+    "GET /techniques/{technique_id}/stats": Op("getTechniqueStats", "library"),
     "PUT /techniques/{technique_id}/vote": Op("voteOnTechnique", "library", (403,)),
     "DELETE /techniques/{technique_id}/vote": Op("removeTechniqueVote", "library", (403,)),
     "GET /resources": Op("listResources", "library"),
