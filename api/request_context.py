@@ -73,8 +73,8 @@ def _is_json(content_type: str) -> bool:
 
 async def require_json_body(request: Request) -> None:
     """`before_request` hook: a body that is not declared as JSON is refused (415) before it is read."""
-    if request.method not in _BODY_METHODS:
-        return
+    if request.method not in _BODY_METHODS or not request.route_handler.include_in_schema:
+        return  # the web client's pages (not API operations) take HTML form posts
     headers = request.headers
     has_body = headers.get("content-length", "0") != "0" or "chunked" in headers.get("transfer-encoding", "")
     if has_body and not _is_json(headers.get("content-type", "")):

@@ -86,8 +86,24 @@ OPERATIONS: dict[str, Op] = {
     "GET /conversations/{conversation_id}": Op("getConversation", "conversations"),
     "PATCH /conversations/{conversation_id}": Op("updateConversation", "conversations"),
     "DELETE /conversations/{conversation_id}": Op("deleteConversation", "conversations"),
-    "POST /conversations/{conversation_id}/messages": Op("askQuestion", "conversations", (429,)),
+    # 202 with the accepted question; with Accept: text/event-stream, 200 and the events.
+    "POST /conversations/{conversation_id}/messages": Op(
+        "askQuestion",
+        "conversations",
+        (429,),
+        success_content={
+            "application/json": {"schema": {"$ref": "#/components/schemas/QuestionAccepted"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    ),
     "GET /queue/{request_id}": Op("getQueueEntry", "conversations"),
+    "GET /queue/{request_id}/events": Op(
+        "streamQueueEvents",
+        "conversations",
+        (422,),
+        success_content={"text/event-stream": {"schema": {"type": "string"}}},
+    ),
+    "POST /queue/{request_id}/cancel": Op("cancelRequest", "conversations", (409,)),
     "POST /conversations/{conversation_id}/regenerate": Op("regenerateReply", "dialogue", (409, 429)),
     "PATCH /conversations/{conversation_id}/messages/{seq}": Op("editQuestion", "dialogue", (409, 429)),
     "GET /conversations/{conversation_id}/messages/{seq}/versions": Op("listMessageVersions", "dialogue"),
@@ -109,6 +125,7 @@ OPERATIONS: dict[str, Op] = {
     "PATCH /techniques/{technique_id}": Op("updateTechnique", "library", (403, 409)),
     "DELETE /techniques/{technique_id}": Op("deleteTechnique", "library", (403, 409)),
     "GET /techniques/{technique_id}/versions": Op("listTechniqueVersions", "library"),
+    "GET /techniques/{technique_id}/stats": Op("getTechniqueStats", "library"),
     "PUT /techniques/{technique_id}/vote": Op("voteOnTechnique", "library", (403,)),
     "DELETE /techniques/{technique_id}/vote": Op("removeTechniqueVote", "library", (403,)),
     "GET /resources": Op("listResources", "library"),

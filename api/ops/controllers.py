@@ -88,6 +88,9 @@ async def metrics(request: Request) -> Response:
                 rows.append(("mukti_retention_deleted_rows", table, r["total_deleted"]))
                 rows.append(("mukti_retention_last_run_timestamp_seconds", table, r["last_run"]))
             rows += [
+                ("mukti_unpriced_model", render_labels({"model": model}), 1) for model in await unpriced_models(conn)
+            ]
+            rows += [
                 ("mukti_default_partition_rows", render_labels({"table": r["table_name"]}), r["n"])
                 for r in await conn.fetch(QUERIES["default_partition_rows"])
             ]

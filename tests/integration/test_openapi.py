@@ -102,7 +102,13 @@ def _enum_of(document: dict, schema_name: str, field: str) -> list:
 
 
 async def test_statuses_and_kinds_are_enums(document):
-    assert set(_enum_of(document, "QueueStatus", "status")) == {"pending", "processing", "completed", "failed"}
+    assert set(_enum_of(document, "QueueStatus", "status")) == {
+        "pending",
+        "processing",
+        "completed",
+        "failed",
+        "cancelled",
+    }
     assert set(_enum_of(document, "User", "role")) == {"user", "moderator", "admin"}
     assert set(_enum_of(document, "Share", "status")) == {"active", "expired", "revoked", "exhausted"}
     assert "video" in _enum_of(document, "Resource", "kind")

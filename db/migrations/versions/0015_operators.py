@@ -14,6 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    lock_timeout()
     # New, empty tables: nothing to lock for long.
     lock_timeout()
     run_sql_file("schema/0015_operators.up.sql")
