@@ -1,4 +1,4 @@
-"""The `mukti` command: up, migrate, api, worker, llm-stub."""
+"""The `mukti` command: up, migrate, api, worker, retry-stalled, admin, analyst, llm-stub."""
 
 from __future__ import annotations
 
@@ -141,6 +141,12 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _admin_command(args)
 
 
+def cmd_analyst(args: argparse.Namespace) -> int:
+    from cli.analyst import main as analyst_main
+
+    return analyst_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mukti", description="Mukti: a Socratic tutoring backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--email", required=True)
     promote.add_argument("--role", choices=("user", "moderator", "admin"), default="admin")
     promote.set_defaults(func=cmd_admin)
+
+    analyst = sub.add_parser("analyst", help="manage analysts' database logins (members of mukti_analyst)")
+    analyst_sub = analyst.add_subparsers(dest="action", required=True)
+    a_create = analyst_sub.add_parser("create", help="a LOGIN role with the analyst's privileges and limits")
+    a_create.add_argument("--name", required=True, help="the role name (lowercase letters, digits, _)")
+    a_create.add_argument("--password", help="at least 12 characters; generated and printed when omitted")
+    a_create.add_argument("--connection-limit", type=int, default=3)
+    a_create.set_defaults(func=cmd_analyst)
+    a_revoke = analyst_sub.add_parser("revoke", help="drop an analyst's login role, ending its sessions")
+    a_revoke.add_argument("--name", required=True)
+    a_revoke.set_defaults(func=cmd_analyst)
 
     stub = sub.add_parser("llm-stub", help="run the offline OpenAI-compatible LLM stub")
     stub.add_argument("--host", default="127.0.0.1")
