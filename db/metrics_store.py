@@ -58,7 +58,7 @@ async def run_flusher(pool: asyncpg.Pool, metrics: SharedMetrics, interval: floa
                 log.warning("metrics flush failed (kept for the next one): %s", exc)
     finally:
         try:
-            async with asyncio.timeout(2):
+            async with asyncio.timeout(5):
                 await flush(pool, metrics, interval)
                 await pool.execute(QUERIES["metrics_forget_process"], metrics.process)
         except _DB_ERRORS as exc:
