@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 
 from api import accounts, admin, conversations, dialogue, library, live, search, sharing, usage, web
+from api.database import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import reject_nul_characters
 from api.live.relay import Hub
@@ -21,6 +22,7 @@ from api.ops import controllers as ops
 from api.ops.metrics import metrics_middleware_factory
 from api.request_context import request_id_middleware_factory, require_json_body, send_request_id
 from api.security import authentication_middleware
+from core.database.gateway import Db
 from core.database.pool import create_pool
 from core.database.replica import ReadRouter
 from core.database.wake import JobWaker
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             on_read=lambda server: metrics.inc("mukti_lag_tolerant_reads_total", {"server": server}),
         )
         await app.state.router.start()
+        app.state.db = Db(app.state.pool, router=app.state.router)
         # The one LISTEN of this process for live answers (api/live/relay.py).
         app.state.live = Hub(settings, app.state.pool)
         try:
@@ -88,9 +91,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=handlers,
+        dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         state=State(
-            {"settings": settings, "metrics": metrics, "pool": None, "router": None, "live": None, "waker": None}
+            {
+                "settings": settings,
+                "metrics": metrics,
+                "pool": None,
+                "router": None,
+                "db": None,
+                "live": None,
+                "waker": None,
+            }
         ),
         # The request id first: everything after it logs with the id.
         middleware=[request_id_middleware_factory, metrics_middleware_factory, authentication_middleware()],

@@ -1,17 +1,33 @@
-"""The database as a handler sees it: scoped for Row-Level Security (core/database/scope.py).
+"""The database as a handler sees it (core/database/gateway.py), by dependency injection.
 
-`user_db(request)` acts for the authenticated caller; `service_db(request, why)` acts
-as `mukti_service` for a route that serves no single user, with the reason beside it.
-`user_reads` and `service_reads` are the same scopes for lag-tolerant reads, which the
-read replica may serve.
+A handler that declares `db: Db` gets the gateway scoped to the authenticated caller
+(Row-Level Security, core/database/scope.py), or unscoped on a route without one (where
+the row policies admit nothing of any user). A route that serves no single user says so
+with `db.as_service(WHY)`, the reason a constant beside the route (docs/privacy.md);
+lag-tolerant reads go through `db.reads()`.
 """
 
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 
-from core.database.replica import Reads
-from core.database.scope import ScopedPool, as_service, for_user, service_scope_sql, user_scope_sql
+from core.database.gateway import Db
+
+
+def provide_db(request: ASGIConnection) -> Db:
+    db: Db = request.app.state.db
+    user = request.scope.get("user")
+    return db.for_user(user.id) if user is not None else db
+
+
+DEPENDENCIES = {"db": Provide(provide_db, sync_to_thread=False)}
+
+
+# Transitional: the scoped pools of the code not yet on the gateway. Removed once every
+# feature takes `db: Db`.
+from core.database.replica import Reads  # noqa: E402
+from core.database.scope import ScopedPool, as_service, for_user, service_scope_sql, user_scope_sql  # noqa: E402
 
 
 def user_db(request: ASGIConnection) -> ScopedPool:
@@ -23,11 +39,8 @@ def service_db(request: ASGIConnection, why: str) -> ScopedPool:
 
 
 def user_reads(request: ASGIConnection, lag_tolerant: bool = True) -> Reads:
-    """Reads for the caller that may come from the read replica (core/database/replica.py)
-    when `lag_tolerant`; scoped like `user_db`."""
     return request.app.state.router.reads(user_scope_sql(request.user.id), lag_tolerant=lag_tolerant)
 
 
 def service_reads(request: ASGIConnection, why: str) -> Reads:
-    """Lag-tolerant reads as `mukti_service` (reports), scoped like `service_db`."""
     return request.app.state.router.reads(service_scope_sql(why))

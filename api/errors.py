@@ -28,6 +28,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.limits import MAX_QUESTION_CHARS
 from api.request_context import request_id_of
+from core.cursors import CursorError
 from core.database.failures import is_database_unavailable
 from core.logs import REQUEST_ID
 
@@ -217,6 +218,10 @@ def _api_error(request: Request, exc: ApiError) -> Response:
     )
 
 
+def _bad_cursor(request: Request, exc: CursorError) -> Response:
+    return _api_error(request, validation_error("cursor", str(exc)))
+
+
 def _field_of(key: str | None, message: str) -> str | None:
     # Litestar names only the body ("data") for an unknown or missing field; msgspec's message names the field.
     if key and key != "data":
@@ -370,6 +375,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     ValidationException: _validation_error,
+    CursorError: _bad_cursor,
     NotAuthorizedException: _http_error,
     PermissionDeniedException: _http_error,
     HTTPException: _http_error,

@@ -24,6 +24,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 
 from api.errors import ApiError
+from core.crypto import ACCESS_TOKENS, derive_key
 from core.settings import Settings
 
 ALGORITHM = "HS256"
@@ -70,22 +71,22 @@ def issue_access_token(settings: Settings, user_id: str, role: str, *, ttl: int 
         "aud": settings.jwt_audience,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, derive_key(settings.jwt_secret, ACCESS_TOKENS), algorithm=ALGORITHM)
 
 
 LEEWAY = 5
 
 
 @functools.lru_cache(maxsize=4096)
-def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> dict:
+def _verified_claims(token: str, key: bytes, audience: str, issuer: str) -> dict:
     # A client sends the same token for its whole lifetime: verifying it once per process
     # spares ~60 µs per request. Only tokens that verified are cached (a raise is not),
-    # keyed by the whole token with its signature and by the secret; the one check whose
+    # keyed by the whole token with its signature and by the key; the one check whose
     # answer changes with time, expiry, is redone on every use (nbf and iat, once
     # passed, stay passed).
     return jwt.decode(
         token,
-        secret,
+        key,
         algorithms=[ALGORITHM],
         audience=audience,
         issuer=issuer,
@@ -105,7 +106,9 @@ def _is_number(value: object) -> bool:
 def decode_access_token(settings: Settings, token: str) -> dict:
     """The verified claims, or ApiError(401). Only HS256 is accepted (no `none`, no RS/HS confusion)."""
     try:
-        claims = _verified_claims(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
+        claims = _verified_claims(
+            token, derive_key(settings.jwt_secret, ACCESS_TOKENS), settings.jwt_audience, settings.jwt_issuer
+        )
     except jwt.ExpiredSignatureError as exc:
         raise ApiError(401, "the access token has expired", code="token_expired", headers=_INVALID_TOKEN) from exc
     except jwt.PyJWTError as exc:
@@ -122,8 +125,6 @@ def decode_access_token(settings: Settings, token: str) -> dict:
 
 
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="mukti"'}
-
-_LOAD_USER = "SELECT id::text, role, email, status FROM users WHERE id = $1::uuid"
 
 # Route option: the handler's SQL checks that the user exists and is active (see above).
 STATUS_CHECKED_BY_HANDLER = "user_status_checked_by_handler"
@@ -149,7 +150,7 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(
                 user=CurrentUser(id=user_id, role=str(claims.get("role", "")), email=""), auth=claims
             )
-        row = await connection.app.state.pool.fetchrow(_LOAD_USER, user_id)
+        row = await connection.app.state.db.fetchrow("accounts_authenticate", user_id=user_id)
         if row is None or row["status"] != "active":
             raise account_unusable()
         return AuthenticationResult(user=CurrentUser(id=row["id"], role=row["role"], email=row["email"]), auth=claims)

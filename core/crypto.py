@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -21,3 +22,28 @@ def sign(secret: str, body: bytes) -> str:
 
 def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
     return bool(header) and hmac.compare_digest(sign(secret, body).encode(), (header or "").strip().lower().encode())
+
+
+# Purposes that need a key of their own, each derived from MUKTI_JWT_SECRET by HKDF, so
+# that no key ever signs two kinds of things. (Webhook and billing signatures use their
+# own secrets as they are: the other side holds the same secret.)
+ACCESS_TOKENS = b"mukti/access-tokens/v1"
+LOGIN_THROTTLE = b"mukti/login-throttle/v1"
+SHARE_VISITOR = b"mukti/share-visitor/v1"
+
+
+@functools.lru_cache(maxsize=16)
+def derive_key(secret: str, purpose: bytes, length: int = 32) -> bytes:
+    """HKDF-SHA256 (RFC 5869) of `secret` for `purpose`: extract with a fixed salt, then
+    expand with the purpose as `info`."""
+    prk = hmac.new(b"mukti-hkdf-salt", secret.encode(), hashlib.sha256).digest()
+    return hkdf_expand(prk, purpose, length)
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """The expand step of RFC 5869 with SHA-256."""
+    okm, block = b"", b""
+    for counter in range(1, -(-length // 32) + 1):
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        okm += block
+    return okm[:length]

@@ -22,7 +22,7 @@ from api.accounts.paging import decode_cursor, next_cursor
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
 from api.security import issue_access_token
-from core.crypto import hash_token, signature_matches
+from core.crypto import LOGIN_THROTTLE, derive_key, hash_token, signature_matches
 from core.emails import normalize_email
 from core.netguard import UnsafeTarget, check_url
 from core.settings import Settings
@@ -56,7 +56,9 @@ def _refresh_ttl(settings: Settings) -> timedelta:
 
 def _throttle_subject(settings: Settings, kind: str, value: str) -> str:
     # Keyed, so the rate_limits table holds neither emails nor addresses.
-    return hmac.new(settings.jwt_secret.encode(), f"login:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        derive_key(settings.jwt_secret, LOGIN_THROTTLE), f"{kind}:{value}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def user_of(row: asyncpg.Record) -> schemas.User:

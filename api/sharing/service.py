@@ -34,7 +34,7 @@ from api.sharing.schemas import (
     SharedMessage,
     ShareList,
 )
-from core.crypto import hash_token
+from core.crypto import SHARE_VISITOR, derive_key, hash_token
 from core.settings import Settings
 from db.queries import QUERIES
 
@@ -56,10 +56,6 @@ PASSWORD_WAIT_SECONDS = 5.0
 PASSWORD_POLL_SECONDS = (0.005, 0.05)
 REFERRER_MAX_LENGTH = 253  # the longest DNS name
 
-# Domain separation: the visitor key is derived from a configured secret, so the same
-# secret never signs two kinds of things.
-_VISITOR_KEY_LABEL = b"mukti/share-visitor/v1"
-
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -68,8 +64,7 @@ def new_token() -> str:
 def visitor_hash(settings: Settings, address: str) -> bytes:
     """A keyed hash of the client address: stable per server secret, not reversible by a
     database reader (the address space is small, so a plain hash would be)."""
-    key = hmac.new(settings.webhook_secret.encode(), _VISITOR_KEY_LABEL, hashlib.sha256).digest()
-    return hmac.new(key, address.encode(), hashlib.sha256).digest()
+    return hmac.new(derive_key(settings.jwt_secret, SHARE_VISITOR), address.encode(), hashlib.sha256).digest()
 
 
 def referrer_host(header: str | None) -> str | None:

@@ -137,6 +137,10 @@ class ScopedPool:
         async with self.acquire() as conn:
             return await conn.execute(query, *args, **kwargs)
 
+    async def executemany(self, query: str, args: Any, **kwargs: Any) -> None:
+        async with self.acquire() as conn:
+            return await conn.executemany(query, args, **kwargs)
+
 
 def for_user(pool: asyncpg.Pool, user_id: str) -> ScopedPool:
     """Transactions that see (and may write) only `user_id`'s rows, and the community's."""

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from api.accounts.passwords import HASHER
 from api.security import issue_access_token
+from core.crypto import ACCESS_TOKENS, derive_key
 from tests.factories import create_user
 from tests.integration.accounts_support import PASSWORD, bearer, new_email, register
 
@@ -186,12 +187,18 @@ async def test_forged_access_tokens_are_401(client, db, settings):
     forged = {
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
         "wrong key": jwt.encode(claims, "another-secret-that-is-long-enough-0123456789", algorithm="HS256"),
-        "other algorithm": jwt.encode(claims, settings.jwt_secret, algorithm="HS512"),
+        "other algorithm": jwt.encode(claims, derive_key(settings.jwt_secret, ACCESS_TOKENS), algorithm="HS512"),
         "expired": issue_access_token(settings, user.id, "user", ttl=-60),
-        "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, settings.jwt_secret, algorithm="HS256"),
-        "wrong issuer": jwt.encode({**claims, "iss": "someone-else"}, settings.jwt_secret, algorithm="HS256"),
+        "wrong audience": jwt.encode(
+            {**claims, "aud": "someone-else"}, derive_key(settings.jwt_secret, ACCESS_TOKENS), algorithm="HS256"
+        ),
+        "wrong issuer": jwt.encode(
+            {**claims, "iss": "someone-else"}, derive_key(settings.jwt_secret, ACCESS_TOKENS), algorithm="HS256"
+        ),
         "no expiry": jwt.encode(
-            {k: v for k, v in claims.items() if k != "exp"}, settings.jwt_secret, algorithm="HS256"
+            {k: v for k, v in claims.items() if k != "exp"},
+            derive_key(settings.jwt_secret, ACCESS_TOKENS),
+            algorithm="HS256",
         ),
         "tampered payload": user.token.rsplit(".", 2)[0] + "." + _b64(claims) + "." + user.token.rsplit(".", 1)[1],
     }

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from api.search.cursors import search_fingerprint
+from core.crypto import ACCESS_TOKENS, derive_key
 from tests.factories import create_user
 
 AUTH_ROUTES = ("/auth/login", "/auth/register", "/auth/refresh")
@@ -52,7 +53,9 @@ def _signed(settings, claims: dict) -> str:
 
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = b64(json.dumps(claims).encode())
-    signature = b64(hmac.new(settings.jwt_secret.encode(), head + b"." + body, hashlib.sha256).digest())
+    signature = b64(
+        hmac.new(derive_key(settings.jwt_secret, ACCESS_TOKENS), head + b"." + body, hashlib.sha256).digest()
+    )
     return (head + b"." + body + b"." + signature).decode()
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from db.queries import QUERIES, QueryFileError, load_queries, parse_queries
+from core.database.queries import QUERIES, Query, QueryFileError, compile_query, load_queries, parse_queries
 
 
 def test_parses_named_blocks_and_drops_comment_lines():
@@ -14,13 +14,31 @@ SELECT 1;
 -- second_query --
 SELECT *
   FROM t -- trailing comments stay
- WHERE x = $1;
+ WHERE x = :x;
 """
     queries = parse_queries(text)
     assert queries == {
-        "first_query": "SELECT 1;",
-        "second_query": "SELECT *\n  FROM t -- trailing comments stay\n WHERE x = $1;",
+        "first_query": Query("first_query", "SELECT 1;", ()),
+        "second_query": Query("second_query", "SELECT *\n  FROM t -- trailing comments stay\n WHERE x = $1;", ("x",)),
     }
+
+
+def test_named_parameters_become_numbered_once_each_in_order_of_first_use():
+    query = compile_query("q", "SELECT :b::int, :a, :b, ':not_a_param', \"col:x\" -- :nor_this\n, $$ :body $$, a::text")
+    assert query.sql == "SELECT $1::int, $2, $1, ':not_a_param', \"col:x\" -- :nor_this\n, $$ :body $$, a::text"
+    assert query.params == ("b", "a")
+    assert query.args({"a": 1, "b": 2}) == [2, 1]
+
+
+def test_missing_or_unknown_parameters_are_named():
+    query = compile_query("q", "SELECT :a, :b")
+    with pytest.raises(TypeError, match=r"'q': missing parameters \['b'\], unknown parameters \['c'\]"):
+        query.args({"a": 1, "c": 3})
+
+
+def test_positional_and_named_parameters_do_not_mix():
+    with pytest.raises(QueryFileError, match=r"'q': write every parameter as :name, not \$1"):
+        compile_query("q", "SELECT :a, $1")
 
 
 def test_duplicate_name_in_one_file_is_an_error():
@@ -42,4 +60,4 @@ def test_empty_block_is_an_error():
 
 def test_project_queries_load():
     assert "migration_version" in QUERIES
-    assert all(sql.strip() for sql in QUERIES.values())
+    assert all(query.sql.strip() for query in QUERIES.values())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from db.queries import SQL_DIR
+from core.database.queries import SQL_DIR
 from jobs.app import TASK_MODULES, app
 
 # ROW('<queue>', '<task name>', ... )::procrastinate_job_to_defer_v1

@@ -283,3 +283,8 @@ UPDATE users
  WHERE id = $1::uuid
 RETURNING id::text, email, display_name, role, status, created_at, deleted_at,
           (SELECT plan_id FROM subscriptions WHERE user_id = users.id) AS plan;
+
+-- accounts_authenticate --
+-- The hottest query of all: every authenticated request but asking loads its user (by
+-- primary key) to check that the account is still active and read its current role.
+SELECT id::text, role, email, status FROM users WHERE id = :user_id::uuid;
