@@ -48,6 +48,12 @@ class Db:
         # or the read router's Reads. Each offers fetch/fetchrow/fetchval(sql, *args).
         self._target = _target if _target is not None else (ScopedPool(pool, scope_sql) if scope_sql else pool)
 
+    @classmethod
+    def on(cls, conn: asyncpg.Connection) -> Db:
+        """Named queries on a connection the caller holds (benchmarks, tests, maintenance
+        scripts): statements go to it as they are, in whatever transaction it is in."""
+        return cls(conn, _target=conn)  # type: ignore[arg-type]
+
     # Scopes -------------------------------------------------------------------------------
 
     def for_user(self, user_id: str) -> Db:
