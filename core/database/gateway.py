@@ -52,7 +52,7 @@ class Db:
     def on(cls, conn: asyncpg.Connection) -> Db:
         """Named queries on a connection the caller holds (benchmarks, tests, maintenance
         scripts): statements go to it as they are, in whatever transaction it is in."""
-        return cls(conn, _target=conn)  # type: ignore[arg-type]
+        return cls(conn, _target=conn)
 
     # Scopes -------------------------------------------------------------------------------
 
