@@ -6,8 +6,6 @@ Plain HTML, CSS and JavaScript modules shipped in this package: no build step, n
 `MUKTI_WEB_CLIENT=off` leaves these routes out (an API-only deployment).
 """
 
-from litestar.types import ControllerRouterHandler
+from api.web.controllers import ROUTE_HANDLERS
 
-from api.web.pages import ROUTE_HANDLERS as _HANDLERS
-
-ROUTE_HANDLERS: list[ControllerRouterHandler] = list(_HANDLERS)
+__all__ = ["ROUTE_HANDLERS"]

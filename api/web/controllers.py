@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from litestar import Response, get
+from litestar import Controller, Response, get
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
@@ -19,11 +19,15 @@ def _index() -> bytes:
     return (Path(__file__).parent / "templates" / "index.html").read_bytes()
 
 
-@get("/", include_in_schema=False, sync_to_thread=False)
-def client_page() -> Response[bytes]:
-    """The single page of the client; it routes with the URL fragment (`#/c/<id>`), so the
-    back button works and no token ever appears in a URL or a server log."""
-    return Response(_index(), media_type="text/html", headers=APP_HEADERS)
+class WebClientController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", sync_to_thread=False)
+    def client_page(self) -> Response[bytes]:
+        """The single page of the client; it routes with the URL fragment (`#/c/<id>`), so
+        the back button works and no token ever appears in a URL or a server log."""
+        return Response(_index(), media_type="text/html", headers=APP_HEADERS)
 
 
 def _asset_headers(response: Response) -> Response:
@@ -35,4 +39,5 @@ static_files = create_static_files_router(
     path="/static", directories=[STATIC], name="web-static", after_request=_asset_headers, include_in_schema=False
 )
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [client_page, static_files]
+# The static files are a router of Litestar's own, not handlers of ours.
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [WebClientController, static_files]
