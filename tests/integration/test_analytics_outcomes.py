@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.gateway import Db
 from tests.factories import create_user
+from tests.integration.answering_helpers import complete_sql
 
 TIMEOUT = "the language model did not answer in time"
 HTTP_503 = "the language model answered with an error (HTTP 503)"
@@ -47,18 +48,11 @@ async def _attempt(
     latency_ms: int = 300,
 ) -> str:
     """One attempt as jobs/answering.py makes it: take the request, then complete or fail it."""
-    assert await db.fetchrow(QUERIES["answering_start_attempt"], request_id) is not None
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id) is not None
     if error is None:
-        row = await db.fetchrow(
-            QUERIES["answering_complete"],
-            request_id,
-            "What do you think?",
-            prompt_tokens,
-            completion_tokens,
-            latency_ms,
-        )
+        row = await complete_sql(db, request_id, "What do you think?", prompt_tokens, completion_tokens, latency_ms)
     else:
-        row = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id, error, 0)
+        row = await Db.on(db).fetchrow("answering_fail_attempt", request_id=request_id, error=error, retry_in_seconds=0)
     return row["outcome"]
 
 
