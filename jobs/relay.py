@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 
 from core.database.gateway import Db
+from core.tasks import BackgroundTasks
 from db.stream_channel import Piece, pack, split_piece
 
 log = logging.getLogger("mukti.relay")
@@ -78,23 +79,17 @@ class Relay:
         self._dirty: dict[int, ReplyStream] = {}
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._loops = BackgroundTasks()
         # For the benchmark: statements and notifications written.
         self.batches = 0
         self.notifications = 0
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name="relay-writer"),
-            asyncio.create_task(self._cancel_loop(), name="relay-cancels"),
-        ]
+        self._loops.start("relay-writer", self._write_loop())
+        self._loops.start("relay-cancels", self._cancel_loop())
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loops.stop()
         if self._conn is not None:
             await self._conn.close()
 

@@ -6,7 +6,6 @@ the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from core.database.scope import assume_role
 from core.llm.client import LlmClient
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
+from core.tasks import BackgroundTasks
 from db import metrics_store
 from db.pricing import warn_unpriced_models
 from jobs.relay import Relay
@@ -64,6 +64,7 @@ async def relay_connection(settings: Settings) -> asyncpg.Connection:
 async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     stub = None
     llm_base_url = settings.llm_base_url
+    # The one fallback to the offline stub (`mukti up` and `mukti worker` alike).
     if not llm_base_url and not settings.llm_api_key:
         from core.llm.stub import StubServer
 
@@ -82,7 +83,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
     metrics.add_gauge_source(pool_gauges(pool, "worker"))
     metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
-    flusher = asyncio.create_task(metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
+    background = BackgroundTasks()
+    background.start("metrics-flusher", metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
     http = httpx.AsyncClient(follow_redirects=False)
     relay = Relay(
         # The cancel poll looks at the requests of every user this process streams for.
@@ -97,9 +99,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         yield WorkerResources(settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay)
     finally:
         await relay.stop()
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        await background.stop()
         await http.aclose()
         await llm.aclose()
         await pool.close()
