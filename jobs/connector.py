@@ -17,21 +17,22 @@ from typing import Any
 
 from procrastinate.connector import BaseConnector
 
-from core.database.queries import QUERIES
+from core.database.queries import QUERIES, Query
 
 _PLACEHOLDER = re.compile(r"\$(\d+)(?!\d)")
 
 
 @functools.cache
-def _pyformat(key: str) -> str:
-    query = QUERIES[key]
+def pyformat(query: Query) -> str:
+    """The query's SQL with psycopg's placeholders: `$n` back to `%(name)s`."""
     # psycopg reads every `%` as the start of a placeholder: a literal one is doubled.
     return _PLACEHOLDER.sub(lambda m: f"%({query.params[int(m.group(1)) - 1]})s", query.sql.replace("%", "%%"))
 
 
-def _checked(key: str, params: dict[str, Any]) -> dict[str, Any]:
-    QUERIES[key].args(params)  # a missing or unknown name is a bug: raises TypeError
-    return params
+def _sql(key: str, params: dict[str, Any]) -> str:
+    query = QUERIES[key]
+    query.args(params)  # a missing or unknown name is a bug: raises TypeError
+    return pyformat(query)
 
 
 class ConnectorDb:
@@ -43,7 +44,7 @@ class ConnectorDb:
         self.connector = connector
 
     async def fetchrow(self, key: str, /, **params: Any) -> dict[str, Any]:
-        return await self.connector.execute_query_one_async(_pyformat(key), **_checked(key, params))
+        return await self.connector.execute_query_one_async(_sql(key, params), **params)
 
     async def fetch(self, key: str, /, **params: Any) -> list[dict[str, Any]]:
-        return await self.connector.execute_query_all_async(_pyformat(key), **_checked(key, params))
+        return await self.connector.execute_query_all_async(_sql(key, params), **params)
