@@ -13,7 +13,7 @@ import asyncpg
 
 from core.database.gateway import Db
 from tests.factories import create_user
-from tests.integration.answering_helpers import complete_sql
+from tests.integration.answering_helpers import complete_sql, submit_sql
 
 TIMEOUT = "the language model did not answer in time"
 HTTP_503 = "the language model answered with an error (HTTP 503)"
@@ -25,17 +25,6 @@ async def _conversation(db: asyncpg.Connection, user_id: str, technique_id: str 
         user_id,
         technique_id,
     )
-
-
-async def _submit(db: asyncpg.Connection, user_id: str, conversation_id: str, max_attempts: int = 3) -> str:
-    row = await db.fetchrow(
-        "SELECT * FROM mukti_submit_question_v2($1::uuid, $2::uuid, 'Why?', 0, 0, $3)",
-        user_id,
-        conversation_id,
-        max_attempts,
-    )
-    assert row["outcome"] == "accepted", dict(row)
-    return str(row["request_id"])
 
 
 async def _attempt(
@@ -90,17 +79,17 @@ async def test_every_outcome_is_an_event_and_every_view_agrees_with_the_base_tab
     doomed_conv = await _conversation(db, paid.id, technique)
 
     for _ in range(10):  # the 10th answer uses up the free plan's hour
-        request = await _submit(db, free.id, free_conv)
+        request = await submit_sql(db, free.id, free_conv, "Why?")
         assert await _attempt(db, request) == "completed"
-    answered_late = await _submit(db, paid.id, paid_conv)
+    answered_late = await submit_sql(db, paid.id, paid_conv, "Why?")
     assert await _attempt(db, answered_late, error=TIMEOUT) == "retry"
     assert await _attempt(db, answered_late, error=HTTP_503) == "retry"
     assert await _attempt(db, answered_late, prompt_tokens=1234, latency_ms=900) == "completed"
-    failing = await _submit(db, paid.id, paid_conv, max_attempts=2)
+    failing = await submit_sql(db, paid.id, paid_conv, "Why?", max_attempts=2)
     assert await _attempt(db, failing, error=TIMEOUT) == "retry"
     assert await _attempt(db, failing, error=TIMEOUT) == "failed"
     for _ in range(2):
-        await _submit(db, paid.id, doomed_conv)
+        await submit_sql(db, paid.id, doomed_conv, "Why?")
     cancelled_expected = await db.fetchval(
         "SELECT count(*) FROM request_queue WHERE conversation_id = $1::uuid AND status = 'pending'", doomed_conv
     )
