@@ -3,7 +3,7 @@
     port       8000 on 127.0.0.1 is free
     database   embedded Postgres, data in /home/ada/mukti/.mukti/postgres
     migrations at head (0015)
-    LLM        none configured (LLM_BASE_URL, LLM_API_KEY): the offline stub at http://127.0.0.1:40123/v1
+    LLM        none configured (LLM_BASE_URL, LLM_API_KEY): the worker answers with the offline stub
     API        ready at http://127.0.0.1:8000
     worker     running
     Mukti is running at http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/schema)  — Ctrl-C stops it
@@ -80,8 +80,8 @@ def tail(path: Path | None) -> str:
     return "\n".join("    " + line for line in lines)
 
 
-def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str = "/ready") -> bool:
-    """Until `url + path` answers 200; False at the timeout or when a child exits meanwhile
+def _wait_ready(url: str, children: list[Child], timeout: float = 60) -> bool:
+    """Until `url`'s /ready answers 200; False at the timeout or when a child exits meanwhile
     (at startup that is a configuration error: no point restarting it)."""
     import httpx
 
@@ -90,7 +90,7 @@ def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str 
         if not all(child.running() for child in children):
             return False
         try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
+            if httpx.get(url + "/ready", timeout=1).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass
@@ -98,18 +98,11 @@ def _wait_ready(url: str, children: list[Child], timeout: float = 60, path: str 
     return False
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 class Up:
     def __init__(self, settings: Settings, port: int, verbose: bool) -> None:
         self.settings, self.port, self.verbose = settings, port, verbose
         self.logs = (settings.data_dir / "logs").resolve()
         self.server = None
-        self.services: list[Child] = []  # used by the API and worker: stopped after them
         self.children: list[Child] = []
 
     def quiet_log(self, name: str) -> Path | None:
@@ -132,7 +125,6 @@ class Up:
 
     def stop(self) -> None:
         stop_all(self.children, timeout=self.settings.worker_shutdown_timeout + 5)
-        stop_all(self.services, timeout=5)
         if self.server is not None:
             with captured_output(self.quiet_log("postgres")):
                 self.server.cleanup()
@@ -174,20 +166,12 @@ class Up:
         say("migrations", f"at head ({heads})")
         return True
 
-    def llm(self, env: dict[str, str]) -> bool:
+    def llm(self) -> None:
         if self.settings.llm_base_url or self.settings.llm_api_key:
             say("LLM", self.settings.llm_base_url or "the OpenAI API (LLM_API_KEY)")
-            return True
-        stub_port = _free_port("127.0.0.1")
-        stub = self.spawn("llm-stub", ["llm-stub", "--port", str(stub_port)], env)
-        self.services.append(stub)
-        stub_url = f"http://127.0.0.1:{stub_port}"
-        if not _wait_ready(stub_url, self.services, timeout=30, path="/v1/models"):
-            self.fail("LLM", "the offline stub did not start", stub.log)
-            return False
-        env["LLM_BASE_URL"] = stub_url + "/v1"
-        say("LLM", f"none configured (LLM_BASE_URL, LLM_API_KEY): the offline stub at {stub_url}/v1")
-        return True
+        else:
+            # The worker starts the stub itself (jobs/resources.py), as it does outside `mukti up`.
+            say("LLM", "none configured (LLM_BASE_URL, LLM_API_KEY): the worker answers with the offline stub")
 
     def run(self) -> int:
         if not self.verbose:
@@ -207,8 +191,9 @@ class Up:
             return 1
         env["DATABASE_URL"] = database_url
         env["MUKTI_PORT"] = str(self.port)
-        if not self.migrations(database_url) or not self.llm(env):
+        if not self.migrations(database_url):
             return 1
+        self.llm()
 
         stopping = False
 
@@ -237,7 +222,7 @@ class Up:
             # A child that dies is restarted (with backoff) and says so; Ctrl-C stops all.
             while not stopping:
                 now = time.monotonic()
-                for child in self.children + self.services:
+                for child in self.children:
                     child.supervise(now)
                 time.sleep(0.2)
         finally:

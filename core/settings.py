@@ -7,43 +7,48 @@ importing any module of Mukti is free of side effects.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 # A development-only signing key. `Settings.check()` refuses it in production.
 DEV_JWT_SECRET = "mukti-development-secret-do-not-use-in-production-0123456789abcdef"
 
+T = TypeVar("T")
 
-def _int(name: str, default: int) -> int:
+
+def _env(name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+    """The variable `name` parsed, or `default` when it is unset or empty; a value that
+    `parse` refuses is an error naming the variable and what it must be."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise ValueError(f"{name} must be {expected}, got {raw!r}") from exc
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
+def _switch(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+    raise ValueError(raw)
+
+
+def _int(name: str, default: int) -> int:
+    return _env(name, default, int, "an integer")
+
+
+def _float(name: str, default: float) -> float:
+    return _env(name, default, float, "a number")
+
+
+def _bool(name: str, default: bool) -> bool:
+    return _env(name, default, _switch, "on or off (1/0, true/false, yes/no)")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -163,7 +168,7 @@ class Settings:
             forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
             webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
-            webhook_allow_private=e.get("MUKTI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            webhook_allow_private=_bool("MUKTI_WEBHOOK_ALLOW_PRIVATE", False),
             billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
             burst_limit=_int("MUKTI_BURST_LIMIT", 5),
             register_per_address=_int("MUKTI_REGISTER_PER_ADDRESS", 10),

@@ -25,9 +25,8 @@ from typing import Any
 import asyncpg
 from procrastinate import JobContext
 
-from core.database.scope import ScopedPool
+from core.database.gateway import Db
 from core.llm.client import LlmError
-from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
 from jobs.resources import owner_db, resources_of
@@ -63,34 +62,38 @@ def _context_of(row) -> dict[str, Any]:
     return {**dict(row), "preferences": json.loads(row["preferences"]), "messages": json.loads(row["messages"])}
 
 
-async def _outcome(db: ScopedPool, query: str, *args: Any) -> asyncpg.Record:
+def _outcome(row: asyncpg.Record | None) -> asyncpg.Record:
     """The row of one of the SQL functions that end an attempt: they always return one."""
-    row = await db.fetchrow(query, *args)
     if row is None:
-        raise RuntimeError(f"no outcome row from {query!r}")
+        raise RuntimeError("no outcome row from the SQL function that ends the attempt")
     return row
 
 
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
 async def answer_question(context: JobContext, request_id: str) -> str:
     res = resources_of(context)
-    db = await owner_db(res, "job_request_owner", request_id)
+    db = owner_db(res, await res.db.fetchval("job_request_owner", request_id=request_id))
     if db is None:
         return "already finished"
-    row = await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
+    row = await db.fetchrow("answering_start_attempt", request_id=request_id)
     if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
         # a request that keeps killing its worker must not come back forever.
-        failed = await _outcome(
-            db, QUERIES["answering_fail_attempt"], request_id, "the request was interrupted too many times", 0
+        failed = _outcome(
+            await db.fetchrow(
+                "answering_fail_attempt",
+                request_id=request_id,
+                error="the request was interrupted too many times",
+                retry_in_seconds=0,
+            )
         )
         log.warning("request %s gave up after %d interrupted attempts", request_id, row["attempts"] - 1)
         return failed["outcome"]
     if row["cancel_requested"]:
         # Cancelled while an earlier attempt ran, whose worker died before it could stop.
-        await db.execute(QUERIES["answering_cancel_processing"], request_id)
+        await db.execute("answering_cancel_processing", request_id=request_id)
         return "cancelled"
     try:
         async with res.relay.open(request_id, row["attempts"], row["user_id"]) as stream:
@@ -98,24 +101,25 @@ async def answer_question(context: JobContext, request_id: str) -> str:
         if stream.error is not None:
             raise stream.error
         if reply.stopped and not reply.content:
-            await db.execute(QUERIES["answering_cancel_processing"], request_id)
+            await db.execute("answering_cancel_processing", request_id=request_id)
             return "cancelled"
-        done = await _outcome(
-            db,
-            QUERIES["answering_complete_stream"],
-            request_id,
-            reply.content,
-            reply.prompt_tokens,
-            reply.completion_tokens,
-            reply.latency_ms,
-            reply.first_token_ms,
-            reply.usage_estimated,
-            reply.stopped,
+        done = _outcome(
+            await db.fetchrow(
+                "answering_complete_stream",
+                request_id=request_id,
+                content=reply.content,
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                latency_ms=reply.latency_ms,
+                first_token_ms=reply.first_token_ms,
+                usage_estimated=reply.usage_estimated,
+                stopped=reply.stopped,
+            )
         )
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.
-        await asyncio.shield(db.execute(QUERIES["answering_release_request"], request_id))
+        await asyncio.shield(db.execute("answering_release_request", request_id=request_id))
         raise
     except Exception as exc:  # any failure of this attempt, the LLM's or ours, is retried
         # Users see (GET /queue, notifications, webhooks) a short reason; the details,
@@ -139,22 +143,22 @@ async def answer_question(context: JobContext, request_id: str) -> str:
             exc,
         )
         if failed["outcome"] != "noop":
-            await db.execute(QUERIES["answering_notify_state"], request_id)
+            await db.execute("answering_notify_state", request_id=request_id)
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]
 
 
-async def _record_failure(
-    db: ScopedPool, request_id: str, public: str, retry_in: float, *, final: bool
-) -> asyncpg.Record:
+async def _record_failure(db: Db, request_id: str, public: str, retry_in: float, *, final: bool) -> asyncpg.Record:
     """Record a failed attempt; `final` (the LLM refused in a way no retry changes: wrong
     model, key or request) makes it the last one, so the request fails now with that reason."""
     if not final:
-        return await _outcome(db, QUERIES["answering_fail_attempt"], request_id, public, retry_in)
-    async with db.transaction() as conn:
-        await conn.execute(QUERIES["answering_no_more_attempts"], request_id)
-        row = await conn.fetchrow(QUERIES["answering_fail_attempt"], request_id, public, retry_in)
-    if row is None:
-        raise RuntimeError("no outcome row from mukti_fail_attempt")
-    return row
+        return _outcome(
+            await db.fetchrow("answering_fail_attempt", request_id=request_id, error=public, retry_in_seconds=retry_in)
+        )
+    async with db.transaction() as tx:
+        await tx.execute("answering_no_more_attempts", request_id=request_id)
+        row = await tx.fetchrow(
+            "answering_fail_attempt", request_id=request_id, error=public, retry_in_seconds=retry_in
+        )
+    return _outcome(row)

@@ -3,19 +3,23 @@
 Every task is a thin Procrastinate wrapper around a coroutine that takes a connector, so
 the worker, the tests and the benchmark run the same code. The tasks use the connector
 of the app that runs them (`context.app`): the worker's app is bound to the configured
-database, the module-level `app` is not. The SQL does the work, as the app role, through
-SECURITY DEFINER functions (migration 0009): partition DDL and REFRESH need the owner.
+database, the module-level `app` is not. Its queries ride out a database outage and
+commit without waiting for the WAL flush, which suits recomputations (jobs/connector.py).
+The SQL does the work, as the app role, through SECURITY DEFINER functions (migration
+0009): partition DDL and REFRESH need the owner.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from procrastinate import JobContext
 from procrastinate.connector import BaseConnector
 
-from db.queries import QUERIES
 from jobs.app import app
+from jobs.connector import ConnectorDb
 from jobs.resources import resources_of
 
 log = logging.getLogger("mukti.maintenance")
@@ -40,14 +44,14 @@ RATE_LIMIT_MAX_BATCHES = 100
 async def create_partitions(connector: BaseConnector) -> dict[str, int]:
     created: dict[str, int] = {}
     for table, unit, back, ahead in PARTITIONED:
-        row = await connector.execute_query_one_async(
-            QUERIES["maintenance_ensure_partitions"], table=table, unit=unit, back=back, ahead=ahead
+        row = await ConnectorDb(connector).fetchrow(
+            "maintenance_ensure_partitions", table=table, unit=unit, back=back, ahead=ahead
         )
         created[table] = row["created"]
     if any(created.values()):
         log.info("created partitions: %s", created)
         # New partitions hold user rows too: they get the policies of their parents.
-        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+        await ConnectorDb(connector).fetchrow("maintenance_protect_user_tables")
     await adopt_default_rows(connector)
     return created
 
@@ -55,14 +59,15 @@ async def create_partitions(connector: BaseConnector) -> dict[str, int]:
 async def adopt_default_rows(connector: BaseConnector) -> int:
     """Move rows out of the default partitions: each period's partition is made (behind
     as well as ahead) and takes its rows, one transaction per period."""
-    periods = await connector.execute_query_all_async(QUERIES["maintenance_default_partition_periods"])
+    db = ConnectorDb(connector)
+    periods = await db.fetch("maintenance_default_partition_periods")
     for period in periods:
-        await connector.execute_query_one_async(QUERIES["maintenance_adopt_default_rows"], **period)
+        await db.fetchrow("maintenance_adopt_default_rows", **period)
         log.warning(
             "moved the rows of %s for %s out of its default partition", period["table_name"], period["start_at"].date()
         )
     if periods:
-        await connector.execute_query_one_async(QUERIES["maintenance_protect_user_tables"])
+        await db.fetchrow("maintenance_protect_user_tables")
     return len(periods)
 
 
@@ -70,7 +75,7 @@ async def close_usage_days(connector: BaseConnector) -> int:
     """Close every finished day of analytics.daily_usage_v2, a few days per transaction."""
     total = 0
     while True:
-        row = await connector.execute_query_one_async(QUERIES["maintenance_close_usage_days"], days=CLOSE_DAYS_BATCH)
+        row = await ConnectorDb(connector).fetchrow("maintenance_close_usage_days", days=CLOSE_DAYS_BATCH)
         total += row["closed"]
         if row["closed"] < CLOSE_DAYS_BATCH:
             return total
@@ -78,7 +83,7 @@ async def close_usage_days(connector: BaseConnector) -> int:
 
 async def rollup_usage(connector: BaseConnector) -> int:
     """Fold the usage events added since the last run into analytics.usage_hourly."""
-    row = await connector.execute_query_one_async(QUERIES["maintenance_rollup_usage"])
+    row = await ConnectorDb(connector).fetchrow("maintenance_rollup_usage")
     return row["events"]
 
 
@@ -89,35 +94,36 @@ async def drop_expired_partitions(connector: BaseConnector) -> list[str]:
     await close_usage_days(connector)
     dropped: list[str] = []
     for table, keep in RETENTION:
-        rows = await connector.execute_query_all_async(
-            QUERIES["maintenance_drop_expired_partitions"], table=table, keep=keep
-        )
+        rows = await ConnectorDb(connector).fetch("maintenance_drop_expired_partitions", table=table, keep=keep)
         dropped.extend(row["dropped"] for row in rows)
     if dropped:
         log.info("dropped expired partitions: %s", ", ".join(dropped))
     return dropped
 
 
-async def _purge_in_batches(connector: BaseConnector, query: str, batch: int) -> int:
-    """Run a purge query (it deletes up to `batch` rows, returns `deleted`) until it is done:
-    one short transaction per batch."""
+async def _in_batches(purge: Callable[[], Awaitable[dict[str, Any]]], batch: int) -> int:
+    """Run a purge (it deletes up to `batch` rows, returns `deleted`) until it is done, one
+    short transaction per batch, at most RATE_LIMIT_MAX_BATCHES batches a run (a larger
+    backlog is finished by the next runs)."""
     total = 0
     for _ in range(RATE_LIMIT_MAX_BATCHES):
-        row = await connector.execute_query_one_async(QUERIES[query], batch=batch)
-        total += row["deleted"]
-        if row["deleted"] < batch:
+        deleted = (await purge())["deleted"]
+        total += deleted
+        if deleted < batch:
             break
     return total
 
 
 async def purge_rate_limits(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
     """Delete expired rate-limit rows."""
-    return await _purge_in_batches(connector, "maintenance_purge_rate_limits", batch)
+    db = ConnectorDb(connector)
+    return await _in_batches(lambda: db.fetchrow("maintenance_purge_rate_limits", batch=batch), batch)
 
 
 async def purge_stream_chunks(connector: BaseConnector, batch: int = RATE_LIMIT_BATCH) -> int:
     """Delete relayed reply pieces left by attempts that ended without storing them."""
-    return await _purge_in_batches(connector, "maintenance_purge_stream_chunks", batch)
+    db = ConnectorDb(connector)
+    return await _in_batches(lambda: db.fetchrow("maintenance_purge_stream_chunks", batch=batch), batch)
 
 
 PURGE_BATCH = 5_000
@@ -126,35 +132,31 @@ PURGE_BATCH = 5_000
 async def purge_expired(
     connector: BaseConnector, lifetimes: dict[str, int], batch: int = PURGE_BATCH
 ) -> dict[str, int]:
-    """Delete the rows of each growing table that outlived its lifetime (days), one short
-    transaction per batch, at most RATE_LIMIT_MAX_BATCHES batches per table and run (a
-    larger backlog is finished by the next runs)."""
-    deleted: dict[str, int] = {}
-    for table, days in lifetimes.items():
-        total = 0
-        for _ in range(RATE_LIMIT_MAX_BATCHES):
-            row = await connector.execute_query_one_async(
-                QUERIES["maintenance_purge_expired"], table=table, keep=f"{days} days", batch=batch
-            )
-            total += row["deleted"]
-            if row["deleted"] < batch:
-                break
-        deleted[table] = total
+    """Delete the rows of each growing table that outlived its lifetime (days), in batches."""
+    db = ConnectorDb(connector)
+    deleted = {table: await _purge_expired_rows(db, table, days, batch) for table, days in lifetimes.items()}
     if any(deleted.values()):
         log.info("purged rows past their lifetime: %s", {t: n for t, n in deleted.items() if n})
     return deleted
 
 
+async def _purge_expired_rows(db: ConnectorDb, table: str, days: int, batch: int) -> int:
+    keep = f"{days} days"
+    return await _in_batches(
+        lambda: db.fetchrow("maintenance_purge_expired", table=table, keep=keep, batch=batch), batch
+    )
+
+
 async def refresh_matviews(connector: BaseConnector) -> int:
     await close_usage_days(connector)
-    row = await connector.execute_query_one_async(QUERIES["maintenance_refresh_matviews"])
+    row = await ConnectorDb(connector).fetchrow("maintenance_refresh_matviews")
     return row["refreshed"]
 
 
 async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
     """Rows in a default partition mean a partition is missing: warn (/metrics shows the
     same count as mukti_default_partition_rows)."""
-    rows = await connector.execute_query_all_async(QUERIES["default_partition_rows"])
+    rows = await ConnectorDb(connector).fetch("default_partition_rows")
     strays = {row["table_name"]: row["n"] for row in rows}
     for table, n in strays.items():
         if n:

@@ -31,8 +31,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
-from core.database.scope import ScopedPool
-from db.queries import QUERIES
+from core.database.gateway import Db
+from core.tasks import BackgroundTasks
 from db.stream_channel import Piece, pack, split_piece
 
 log = logging.getLogger("mukti.relay")
@@ -64,13 +64,13 @@ class ReplyStream:
 class Relay:
     def __init__(
         self,
-        pool: ScopedPool,
+        db: Db,
         connect: Callable[[], Awaitable[asyncpg.Connection]],
         *,
         flush_interval: float,
         cancel_poll: float,
     ) -> None:
-        self._pool = pool
+        self._db = db
         self._connect = connect
         self._conn: asyncpg.Connection | None = None
         self._flush_interval = flush_interval
@@ -79,23 +79,17 @@ class Relay:
         self._dirty: dict[int, ReplyStream] = {}
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._loops = BackgroundTasks()
         # For the benchmark: statements and notifications written.
         self.batches = 0
         self.notifications = 0
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name="relay-writer"),
-            asyncio.create_task(self._cancel_loop(), name="relay-cancels"),
-        ]
+        self._loops.start("relay-writer", self._write_loop())
+        self._loops.start("relay-cancels", self._cancel_loop())
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loops.stop()
         if self._conn is not None:
             await self._conn.close()
 
@@ -151,14 +145,14 @@ class Relay:
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._connect()
-            await self._conn.execute(
-                QUERIES["answering_stream_append"],
-                [p.request_id for p in pieces],
-                [p.attempt for p in pieces],
-                [p.offset for p in pieces],
-                [by_id[p.request_id].user_id for p in pieces],
-                [p.text for p in pieces],
-                payloads,
+            await Db.on(self._conn).execute(
+                "answering_stream_append",
+                request_ids=[p.request_id for p in pieces],
+                attempts=[p.attempt for p in pieces],
+                offsets=[p.offset for p in pieces],
+                user_ids=[by_id[p.request_id].user_id for p in pieces],
+                contents=[p.text for p in pieces],
+                payloads=payloads,
             )
             self.batches += 1
             self.notifications += len(payloads)
@@ -176,7 +170,7 @@ class Relay:
             if not self._streams:
                 continue
             try:
-                rows = await self._pool.fetch(QUERIES["answering_cancel_requested"], list(self._streams))
+                rows = await self._db.fetch("answering_cancel_requested", request_ids=list(self._streams))
             except Exception as exc:  # try again at the next poll
                 log.warning("polling for cancels failed: %s: %s", type(exc).__name__, exc)
                 continue

@@ -1,11 +1,11 @@
-"""What a worker process shares between its jobs: the database pool, the LLM client,
-the webhook HTTP client, its metrics (flushed to Postgres in the background), the relay of live
-replies (jobs/relay.py). Opened once per process by `run_worker` and handed to the
-tasks through the job context (`additional_context["resources"]`)."""
+"""What a worker process shares between its jobs: the database pool (and the gateway on it),
+the LLM client (the offline stub's when no LLM is configured), the webhook HTTP client,
+its metrics (flushed to Postgres in the background), the relay of live replies
+(jobs/relay.py). Opened once per process by `run_worker` and handed to the tasks through
+the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,14 +15,15 @@ import asyncpg
 import httpx
 from procrastinate import JobContext
 
+from core.database.gateway import Db
 from core.database.pool import create_pool
-from core.database.scope import ScopedPool, as_service, assume_role, for_user
+from core.database.scope import assume_role
 from core.llm.client import LlmClient
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
+from core.tasks import BackgroundTasks
 from db import metrics_store
 from db.pricing import warn_unpriced_models
-from db.queries import QUERIES
 from jobs.relay import Relay
 
 log = logging.getLogger("mukti.worker")
@@ -32,6 +33,9 @@ log = logging.getLogger("mukti.worker")
 class WorkerResources:
     settings: Settings
     pool: asyncpg.Pool
+    # The pool through the gateway, in no scope: a task takes the scope of the account its
+    # job is about (`owner_db`) or, for cross-user bookkeeping, the service role's.
+    db: Db
     llm: LlmClient
     http: httpx.AsyncClient
     metrics: SharedMetrics
@@ -60,6 +64,7 @@ async def relay_connection(settings: Settings) -> asyncpg.Connection:
 async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
     stub = None
     llm_base_url = settings.llm_base_url
+    # The one fallback to the offline stub (`mukti up` and `mukti worker` alike).
     if not llm_base_url and not settings.llm_api_key:
         from core.llm.stub import StubServer
 
@@ -73,28 +78,28 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
     )
     await warn_unpriced_models(pool)
+    db = Db(pool)
     metrics = SharedMetrics("worker")
     llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
     metrics.add_gauge_source(pool_gauges(pool, "worker"))
     metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
-    flusher = asyncio.create_task(metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
+    background = BackgroundTasks()
+    background.start("metrics-flusher", metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
     http = httpx.AsyncClient(follow_redirects=False)
     relay = Relay(
         # The cancel poll looks at the requests of every user this process streams for.
-        as_service(pool, "worker: cancels of the replies this process is generating"),
+        db.as_service("worker: cancels of the replies this process is generating"),
         lambda: relay_connection(settings),
         flush_interval=settings.live_flush_interval,
         cancel_poll=settings.live_cancel_poll,
     )
     await relay.start()
     try:
-        await warn_about_missing_models(pool, llm)
-        yield WorkerResources(settings=settings, pool=pool, llm=llm, http=http, metrics=metrics, relay=relay)
+        await warn_about_missing_models(db, llm)
+        yield WorkerResources(settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay)
     finally:
         await relay.stop()
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        await background.stop()
         await http.aclose()
         await llm.aclose()
         await pool.close()
@@ -102,10 +107,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
             stub.__exit__(None, None, None)
 
 
-async def warn_about_missing_models(pool: asyncpg.Pool, llm: LlmClient) -> list[str]:
+async def warn_about_missing_models(db: Db, llm: LlmClient) -> list[str]:
     """Compare the plans' models with the endpoint's `GET /models`; warn about the missing
     ones (their questions would fail as configuration errors). Returns them."""
-    wanted = {row["model"] for row in await pool.fetch(QUERIES["plan_models"])}
+    wanted = {row["model"] for row in await db.fetch("plan_models")}
     try:
         offered = await llm.list_models()
     except Exception as exc:  # noqa: BLE001 (an endpoint without /models, or down: say so, start anyway)
@@ -135,9 +140,9 @@ def resources_of(context: JobContext) -> WorkerResources:
         raise RuntimeError("this task needs a worker started by jobs.worker.run_worker") from None
 
 
-async def owner_db(res: WorkerResources, owner_query: str, object_id: str) -> ScopedPool | None:
-    """The pool as the owner of the request or delivery a job is about, so that the job's
-    transactions see that account's rows only; None when the object is gone."""
-    # mukti_job_owner_v1 (SECURITY DEFINER) reads the owner without a scope: one round trip.
-    owner = await res.pool.fetchval(QUERIES[owner_query], object_id)
-    return None if owner is None else for_user(res.pool, owner)
+def owner_db(res: WorkerResources, owner: str | None) -> Db | None:
+    """The database as the owner of the request or delivery a job is about, so that the
+    job's transactions see that account's rows only; None when the object is gone. The
+    owner comes from job_request_owner or job_delivery_owner: mukti_job_owner_v1 (SECURITY
+    DEFINER) reads it without a scope, in one round trip."""
+    return None if owner is None else res.db.for_user(owner)

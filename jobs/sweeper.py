@@ -14,8 +14,7 @@ import asyncpg
 import procrastinate
 from procrastinate import JobContext
 
-from core.database.scope import as_service
-from db.queries import QUERIES
+from core.database.gateway import Db
 from jobs.app import app
 from jobs.resources import resources_of
 
@@ -33,8 +32,10 @@ async def retry_stalled_jobs(
     ids = [job.id for job in stalled]
     if ids:
         # Requests first: once its job is 'todo' again, a live worker may take it at once.
-        await as_service(pool, "sweeper: requests of stalled jobs, whoever asked them").execute(
-            QUERIES["answering_release_jobs"], ids
+        await (
+            Db(pool)
+            .as_service("sweeper: requests of stalled jobs, whoever asked them")
+            .execute("answering_release_jobs", job_ids=ids)
         )
     retried: list[int] = []
     for job in stalled:

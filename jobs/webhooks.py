@@ -11,7 +11,6 @@ from procrastinate import JobContext
 
 from core.crypto import SIGNATURE_HEADER, sign
 from core.netguard import UnsafeTarget, check_resolved
-from db.queries import QUERIES
 from jobs.app import app
 from jobs.backoff import BackoffRetry
 from jobs.resources import owner_db, resources_of
@@ -27,10 +26,10 @@ class DeliveryFailed(Exception):
 @app.task(name="deliver_webhook", queue="webhooks", pass_context=True, retry=BackoffRetry(ATTEMPTS))
 async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
     res = resources_of(context)
-    db = await owner_db(res, "job_delivery_owner", delivery_id)
+    db = owner_db(res, await res.db.fetchval("job_delivery_owner", delivery_id=delivery_id))
     if db is None:
         return "nothing to deliver"
-    delivery = await db.fetchrow(QUERIES["webhook_delivery_get"], delivery_id)
+    delivery = await db.fetchrow("webhook_delivery_get", delivery_id=delivery_id)
     if delivery is None or delivery["status"] != "pending":
         return "nothing to deliver"
     body = delivery["payload"].encode()
@@ -45,7 +44,13 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         target = await check_resolved(delivery["url"], allow_private=res.settings.webhook_allow_private)
     except UnsafeTarget as exc:
         # Permanent: retrying cannot make the address public.
-        await db.execute(QUERIES["webhook_delivery_record"], delivery_id, "failed", None, f"refused: {exc}")
+        await db.execute(
+            "webhook_delivery_record",
+            delivery_id=delivery_id,
+            status="failed",
+            status_code=None,
+            error=f"refused: {exc}",
+        )
         return "refused"
     try:
         url, pinning_headers, extensions = target.request_args()
@@ -64,7 +69,9 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> str:
         error = f"{type(exc).__name__}: {exc}"
     last = context.job.attempts + 1 >= ATTEMPTS
     status = "delivered" if error is None else ("failed" if last else "pending")
-    await db.execute(QUERIES["webhook_delivery_record"], delivery_id, status, status_code, error)
+    await db.execute(
+        "webhook_delivery_record", delivery_id=delivery_id, status=status, status_code=status_code, error=error
+    )
     if error is not None:
         raise DeliveryFailed(error)
     return status

@@ -24,9 +24,9 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.worker import Worker
 
 from core.settings import Settings
-from db.queries import QUERIES
 from jobs.app import configured_app
 from jobs.backoff import RetryLater
+from jobs.connector import ConnectorDb
 from jobs.outage import OutageGuard
 from jobs.resources import db_pool_size, open_resources, resources_of
 
@@ -62,9 +62,7 @@ class ResilientWorker(Worker):
         one. Same single statement per beat as procrastinate_update_heartbeat_v1."""
         while True:
             await asyncio.sleep(self.update_heartbeat_interval)
-            rows = await self.app.connector.execute_query_all_async(
-                QUERIES["worker_heartbeat"], worker_id=self.worker_id
-            )
+            rows = await ConnectorDb(self.app.connector).fetch("worker_heartbeat", worker_id=self.worker_id)
             if not rows:
                 raise PresumedDead(f"worker {self.worker_id} was deleted as stalled; its jobs went to other workers")
 

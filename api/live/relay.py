@@ -23,7 +23,6 @@ db/stream_channel.py):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ import asyncpg
 
 from core.database.scope import as_service
 from core.settings import Settings
+from core.tasks import BackgroundTasks
 from db.queries import QUERIES
 from db.stream_channel import CHANNEL, Piece, StateChanged, unpack
 
@@ -68,22 +68,16 @@ class Hub:
         self._subs: dict[str, set[Subscription]] = {}
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._loops = BackgroundTasks()
         self.dropped_clients = 0
 
     async def start(self) -> None:
         await self._connect()
-        self._tasks = [
-            asyncio.create_task(self._keep_listening(), name="live-listener"),
-            asyncio.create_task(self._poll(), name="live-poll"),
-        ]
+        self._loops.start("live-listener", self._keep_listening())
+        self._loops.start("live-poll", self._poll())
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loops.stop()
         if self._conn is not None:
             self._conn.terminate()
 

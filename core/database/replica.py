@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from core.database.queries import QUERIES
 from core.database.scope import ScopedConnection
 from core.settings import Settings
-from db.queries import QUERIES
 
 log = logging.getLogger("mukti.replica")
 
@@ -73,8 +73,10 @@ class ReadRouter:
         problem = None
         try:
             async with asyncio.timeout(max(self.interval, 1.0)):
-                position = await self.primary.fetchval(QUERIES["primary_wal_position"])
-                lag = await self.replica.fetchval(QUERIES["replica_lag_seconds"], position)
+                # Under the gateway (which routes through this module), so the queries' SQL
+                # directly; replica_lag_seconds has one parameter, the primary's position.
+                position = await self.primary.fetchval(QUERIES["primary_wal_position"].sql)
+                lag = await self.replica.fetchval(QUERIES["replica_lag_seconds"].sql, position)
         except (*REPLICA_GONE, asyncpg.PostgresError) as exc:
             lag, problem, detail = None, f"unavailable ({type(exc).__name__})", f": {exc}"
         else:

@@ -21,14 +21,14 @@ import logging
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.gateway import Db
 
 log = logging.getLogger(__name__)
 
 
 class JobWaker:
     def __init__(self, pool: asyncpg.Pool, *, window: float) -> None:
-        self._pool = pool
+        self._db = Db(pool)
         self._window = window
         self._last_sent = float("-inf")
         self._scheduled: asyncio.TimerHandle | None = None
@@ -52,7 +52,7 @@ class JobWaker:
 
     async def _notify(self) -> None:
         try:
-            await self._pool.execute(QUERIES["jobs_wake_workers"])
+            await self._db.execute("jobs_wake_workers")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("worker wake-up not sent (polling will find the job): %s", error)
 

@@ -147,6 +147,20 @@ def parse_retry_after(headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
+def _llm_error(exc: openai.APIStatusError | openai.APIConnectionError) -> LlmError:
+    """A call's failure as the openai package reports it, as an LlmError: the server's
+    answer (with its Retry-After), a timeout, or no connection."""
+    if isinstance(exc, openai.APIStatusError):
+        return LlmError(
+            f"LLM answered {exc.status_code}: {exc.message}",
+            status=exc.status_code,
+            retry_after=parse_retry_after(exc.response.headers),
+        )
+    if isinstance(exc, openai.APITimeoutError):  # a kind of APIConnectionError
+        return LlmError("LLM call timed out", outcome="timeout")
+    return LlmError(f"LLM unreachable: {exc}")
+
+
 # Connections per HTTP pool. The pool's bookkeeping on every call walks all its
 # connections (and probes each idle one's socket): one pool of 1,000 connections costs
 # milliseconds of CPU per call, several pools of 32 cost what one small pool does.
@@ -282,16 +296,8 @@ class LlmClient:
                         "stream_options": {"include_usage": True},
                     },
                 )
-            except openai.APIStatusError as exc:
-                raise LlmError(
-                    f"LLM answered {exc.status_code}: {exc.message}",
-                    status=exc.status_code,
-                    retry_after=parse_retry_after(exc.response.headers),
-                ) from exc
-            except openai.APITimeoutError as exc:
-                raise LlmError("LLM call timed out") from exc
-            except openai.APIConnectionError as exc:
-                raise LlmError(f"LLM unreachable: {exc}") from exc
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                raise _llm_error(exc) from exc
             try:
                 await _read_events(response, parts, received, on_text, started)
             except httpx2.TimeoutException as exc:
@@ -344,16 +350,8 @@ class LlmClient:
                 "/chat/completions", body={"model": model, "messages": messages}, cast_to=httpx2.Response
             )
             reply = response.json()
-        except openai.APIStatusError as exc:
-            raise LlmError(
-                f"LLM answered {exc.status_code}: {exc.message}",
-                status=exc.status_code,
-                retry_after=parse_retry_after(exc.response.headers),
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise LlmError("LLM call timed out", outcome="timeout") from exc
-        except openai.APIConnectionError as exc:
-            raise LlmError(f"LLM unreachable: {exc}") from exc
+        except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            raise _llm_error(exc) from exc
         except ValueError as exc:
             raise LlmError(f"LLM answered with invalid JSON: {exc}", outcome="bad_reply") from exc
         latency_ms = round((time.perf_counter() - started) * 1000)

@@ -112,3 +112,20 @@ async def submit_sql(
     )
     assert row["outcome"] == "accepted", dict(row)
     return str(row["request_id"])
+
+
+async def complete_sql(
+    db: asyncpg.Connection, request_id: str, content: str, prompt_tokens: int, completion_tokens: int, latency_ms: int
+) -> asyncpg.Record:
+    """Complete a taken attempt through mukti_complete_request_v3 directly (the worker's
+    streamed completion, answering_complete_stream, wraps it)."""
+    row = await db.fetchrow(
+        "SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)",
+        request_id,
+        content,
+        prompt_tokens,
+        completion_tokens,
+        latency_ms,
+    )
+    assert row is not None
+    return row

@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.gateway import Db
 from tests.factories import create_user
+from tests.integration.answering_helpers import complete_sql, submit_sql
 
 TIMEOUT = "the language model did not answer in time"
 HTTP_503 = "the language model answered with an error (HTTP 503)"
@@ -26,17 +27,6 @@ async def _conversation(db: asyncpg.Connection, user_id: str, technique_id: str 
     )
 
 
-async def _submit(db: asyncpg.Connection, user_id: str, conversation_id: str, max_attempts: int = 3) -> str:
-    row = await db.fetchrow(
-        "SELECT * FROM mukti_submit_question_v2($1::uuid, $2::uuid, 'Why?', 0, 0, $3)",
-        user_id,
-        conversation_id,
-        max_attempts,
-    )
-    assert row["outcome"] == "accepted", dict(row)
-    return str(row["request_id"])
-
-
 async def _attempt(
     db: asyncpg.Connection,
     request_id: str,
@@ -47,18 +37,11 @@ async def _attempt(
     latency_ms: int = 300,
 ) -> str:
     """One attempt as jobs/answering.py makes it: take the request, then complete or fail it."""
-    assert await db.fetchrow(QUERIES["answering_start_attempt"], request_id) is not None
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id) is not None
     if error is None:
-        row = await db.fetchrow(
-            QUERIES["answering_complete"],
-            request_id,
-            "What do you think?",
-            prompt_tokens,
-            completion_tokens,
-            latency_ms,
-        )
+        row = await complete_sql(db, request_id, "What do you think?", prompt_tokens, completion_tokens, latency_ms)
     else:
-        row = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id, error, 0)
+        row = await Db.on(db).fetchrow("answering_fail_attempt", request_id=request_id, error=error, retry_in_seconds=0)
     return row["outcome"]
 
 
@@ -96,17 +79,17 @@ async def test_every_outcome_is_an_event_and_every_view_agrees_with_the_base_tab
     doomed_conv = await _conversation(db, paid.id, technique)
 
     for _ in range(10):  # the 10th answer uses up the free plan's hour
-        request = await _submit(db, free.id, free_conv)
+        request = await submit_sql(db, free.id, free_conv, "Why?")
         assert await _attempt(db, request) == "completed"
-    answered_late = await _submit(db, paid.id, paid_conv)
+    answered_late = await submit_sql(db, paid.id, paid_conv, "Why?")
     assert await _attempt(db, answered_late, error=TIMEOUT) == "retry"
     assert await _attempt(db, answered_late, error=HTTP_503) == "retry"
     assert await _attempt(db, answered_late, prompt_tokens=1234, latency_ms=900) == "completed"
-    failing = await _submit(db, paid.id, paid_conv, max_attempts=2)
+    failing = await submit_sql(db, paid.id, paid_conv, "Why?", max_attempts=2)
     assert await _attempt(db, failing, error=TIMEOUT) == "retry"
     assert await _attempt(db, failing, error=TIMEOUT) == "failed"
     for _ in range(2):
-        await _submit(db, paid.id, doomed_conv)
+        await submit_sql(db, paid.id, doomed_conv, "Why?")
     cancelled_expected = await db.fetchval(
         "SELECT count(*) FROM request_queue WHERE conversation_id = $1::uuid AND status = 'pending'", doomed_conv
     )

@@ -7,10 +7,10 @@ import json
 
 from procrastinate.jobs import Job
 
-from db.queries import QUERIES
+from core.database.gateway import Db
 from jobs.backoff import RetryLater, ScheduledRetry
 from tests.factories import create_user
-from tests.integration.answering_helpers import submit_sql
+from tests.integration.answering_helpers import complete_sql, submit_sql
 from tests.integration.conversations_support import create_conversation
 
 
@@ -24,11 +24,11 @@ async def test_a_question_already_archived_behind_a_backlog_still_reaches_the_ll
         == 5
     )
 
-    row = await db.fetchrow(QUERIES["answering_start_attempt"], requests[0])
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[0])
     messages = json.loads(row["messages"])
     assert messages == [{"role": "user", "content": "question number 1"}]
 
-    row = await db.fetchrow(QUERIES["answering_start_attempt"], requests[10])
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[10])
     assert json.loads(row["messages"])[-1] == {"role": "user", "content": "question number 11"}
 
 
@@ -38,9 +38,11 @@ async def test_a_request_interrupted_past_its_attempts_fails_instead_of_looping(
     request_id = await submit_sql(db, user.id, conversation_id, "why?", max_attempts=2)
     # Two runs taken and cut off (a crashing worker) without recording a failure.
     for _ in range(3):
-        row = await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
+        row = await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id)
     assert row["attempts"] == 3 > row["max_attempts"]
-    failed = await db.fetchrow(QUERIES["answering_fail_attempt"], request_id, "interrupted", 0)
+    failed = await Db.on(db).fetchrow(
+        "answering_fail_attempt", request_id=request_id, error="interrupted", retry_in_seconds=0
+    )
     assert failed["outcome"] == "failed"
     assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "failed"
 
@@ -77,8 +79,8 @@ async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgra
     conversation_id = await create_conversation(db, user.id)
     for n in range(2):
         request_id = await submit_sql(db, user.id, conversation_id, f"question {n}")
-        await db.fetchrow(QUERIES["answering_start_attempt"], request_id)
-        done = await db.fetchrow(QUERIES["answering_complete"], request_id, "Why?", 10, 5, 20)
+        await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id)
+        done = await complete_sql(db, request_id, "Why?", 10, 5, 20)
     assert done["limit_reached"] == "daily_limit_reached"
     body, blocked = await db.fetchrow(
         "SELECT n.body, s.blocked_until FROM notifications n JOIN subscriptions s USING (user_id) "

@@ -73,6 +73,7 @@ async def test_a_temporary_error_is_still_retried(client, db, settings, stub):
 
 
 async def test_the_worker_warns_about_models_the_endpoint_lacks(db, settings, stub, caplog):
+    from core.database.gateway import Db
     from core.database.pool import create_pool
 
     await db.execute("UPDATE plans SET models = models || 'no-such-model'::text WHERE id = 'paid'")
@@ -80,11 +81,11 @@ async def test_the_worker_warns_about_models_the_endpoint_lacks(db, settings, st
     llm = LlmClient.from_settings(settings)
     try:
         with caplog.at_level(logging.WARNING, logger="mukti.worker"):
-            missing = await warn_about_missing_models(pool, llm)
+            missing = await warn_about_missing_models(Db(pool), llm)
         assert missing == ["no-such-model"]
         assert any("no-such-model" in r.getMessage() for r in caplog.records)
         await db.execute("UPDATE plans SET models = array_remove(models, 'no-such-model') WHERE id = 'paid'")
-        assert await warn_about_missing_models(pool, llm) == []
+        assert await warn_about_missing_models(Db(pool), llm) == []
     finally:
         await llm.aclose()
         await pool.close()

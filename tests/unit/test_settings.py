@@ -36,6 +36,24 @@ def test_environment_is_read_in_one_place(monkeypatch):
         Settings.from_env()
 
 
+def test_every_typed_variable_is_parsed_alike(monkeypatch):
+    monkeypatch.setenv("MUKTI_LIVE_POLL_INTERVAL", "0.5")
+    monkeypatch.setenv("MUKTI_WEB_CLIENT", "off")
+    monkeypatch.setenv("MUKTI_WEBHOOK_ALLOW_PRIVATE", "Yes")
+    monkeypatch.setenv("MUKTI_PORT", "")  # empty is unset: the default
+    settings = Settings.from_env()
+    assert (settings.live_poll_interval, settings.web_client, settings.webhook_allow_private) == (0.5, False, True)
+    assert settings.port == 8000
+    for name, value, expected in (
+        ("MUKTI_LIVE_POLL_INTERVAL", "soon", "a number"),
+        ("MUKTI_WEBHOOK_ALLOW_PRIVATE", "maybe", "on or off"),
+    ):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValueError, match=f"{name} must be {expected}.*, got '{value}'"):
+            Settings.from_env()
+        monkeypatch.delenv(name)
+
+
 def test_url_forms():
     assert sqlalchemy_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert libpq_url("postgresql+psycopg://u@h/db") == "postgresql://u@h/db"

@@ -8,7 +8,7 @@ WITH req AS (
     UPDATE request_queue q
        SET status = 'processing', attempts = q.attempts + 1, started_at = clock_timestamp(),
            next_attempt_at = NULL
-     WHERE q.id = $1 AND q.status IN ('pending', 'processing')
+     WHERE q.id = :request_id AND q.status IN ('pending', 'processing')
     RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.target_seq, q.model, q.attempts, q.max_attempts,
               q.cancel_requested_at
 )
@@ -39,19 +39,19 @@ SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max
   LEFT JOIN technique_versions tv
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
 
--- answering_complete --
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)
-
 -- answering_complete_stream --
--- A streamed reply ($6 time to first token, $7 usage estimated, $8 stopped by a cancel).
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_stream_v1($1, $2, $3, $4, $5, $6, $7, $8)
+-- A streamed reply: stopped means cut short by a cancel, usage_estimated that the
+-- provider sent no usage.
+SELECT outcome, reply_seq, cost, limit_reached
+  FROM mukti_complete_stream_v1(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
+                                :first_token_ms, :usage_estimated, :stopped)
 
 -- answering_cancel_processing --
 -- A cancel reached a request before any text was generated: cancelled, no reply (the
 -- quota slot stays used: the LLM was called); live viewers are told.
 WITH cancelled AS (
     UPDATE request_queue SET status = 'cancelled', completed_at = clock_timestamp(), next_attempt_at = NULL
-     WHERE id = $1 AND status = 'processing'
+     WHERE id = :request_id AND status = 'processing'
     RETURNING id
 ), chunks AS (
     DELETE FROM request_stream_chunks s USING cancelled c WHERE s.request_id = c.id
@@ -60,38 +60,39 @@ SELECT pg_notify('mukti_stream', json_build_array(json_build_array(c.id, 's'))::
 
 -- answering_cancel_requested --
 -- Of the requests this worker is streaming, those whose user asked to cancel.
-SELECT id::text FROM request_queue WHERE id = ANY($1::uuid[]) AND cancel_requested_at IS NOT NULL
+SELECT id::text FROM request_queue WHERE id = ANY(:request_ids::uuid[]) AND cancel_requested_at IS NOT NULL
 
 -- answering_notify_state --
--- Tell live viewers that request $1 changed state (a retry waits, or it failed for good).
-SELECT pg_notify('mukti_stream', json_build_array(json_build_array($1::uuid, 's'))::text)
+-- Tell live viewers that a request changed state (a retry waits, or it failed for good).
+SELECT pg_notify('mukti_stream', json_build_array(json_build_array(:request_id::uuid, 's'))::text)
 
 -- answering_stream_append --
-SELECT mukti_stream_append_v1($1::uuid[], $2::integer[], $3::integer[], $4::uuid[], $5::text[], $6::text[])
+SELECT mukti_stream_append_v1(:request_ids::uuid[], :attempts::integer[], :offsets::integer[], :user_ids::uuid[],
+                              :contents::text[], :payloads::text[])
 
 -- answering_fail_attempt --
-SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1($1, $2, $3)
+SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1(:request_id, :error, :retry_in_seconds)
 
 -- answering_release_request --
 -- A job interrupted mid-attempt (worker shutdown): the request waits again.
 UPDATE request_queue SET status = 'pending', next_attempt_at = clock_timestamp()
- WHERE id = $1 AND status = 'processing'
+ WHERE id = :request_id AND status = 'processing'
 
 -- answering_release_jobs --
 -- Requests of jobs taken back from dead workers wait again (the sweeper).
 UPDATE request_queue SET status = 'pending', next_attempt_at = clock_timestamp()
- WHERE job_id = ANY($1::bigint[]) AND status = 'processing'
+ WHERE job_id = ANY(:job_ids::bigint[]) AND status = 'processing'
 RETURNING id
 
 -- webhook_delivery_get --
-SELECT id, url, payload::text AS payload, status, attempts FROM webhook_deliveries WHERE id = $1
+SELECT id, url, payload::text AS payload, status, attempts FROM webhook_deliveries WHERE id = :delivery_id
 
 -- webhook_delivery_record --
 -- One delivery attempt: its HTTP status or error, and the resulting delivery status.
 UPDATE webhook_deliveries
-   SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4,
-       delivered_at = CASE WHEN $2 = 'delivered' THEN clock_timestamp() END
- WHERE id = $1
+   SET status = :status, attempts = attempts + 1, last_status_code = :status_code, last_error = :error,
+       delivered_at = CASE WHEN :status = 'delivered' THEN clock_timestamp() END
+ WHERE id = :delivery_id
 
 -- plan_models --
 -- Every model a plan answers with or offers (checked against the LLM endpoint at worker start).
@@ -102,16 +103,16 @@ SELECT DISTINCT m.model
 -- answering_no_more_attempts --
 -- The LLM refused in a way no retry can change (a configuration error): this attempt is
 -- the last one (mukti_fail_attempt then fails the request for good, in the same transaction).
-UPDATE request_queue SET max_attempts = attempts WHERE id = $1 AND status IN ('pending', 'processing');
+UPDATE request_queue SET max_attempts = attempts WHERE id = :request_id AND status IN ('pending', 'processing');
 
 -- job_request_owner --
 -- The account a request belongs to: a job names only its request and runs as its
 -- owner (Row-Level Security). NULL: the request is gone (its account was erased).
-SELECT mukti_job_owner_v1('request', $1::uuid)::text
+SELECT mukti_job_owner_v1('request', :request_id::uuid)::text
 
 -- job_delivery_owner --
 -- The account a webhook delivery belongs to (as job_request_owner).
-SELECT mukti_job_owner_v1('delivery', $1::uuid)::text
+SELECT mukti_job_owner_v1('delivery', :delivery_id::uuid)::text
 
 -- maintenance_purge_stream_chunks --
-SELECT mukti_purge_stream_chunks_v1(%(batch)s) AS deleted
+SELECT mukti_purge_stream_chunks_v1(:batch) AS deleted

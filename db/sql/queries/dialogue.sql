@@ -76,16 +76,16 @@ SELECT c.user_id, c.model,
   FROM conversations c
   JOIN subscriptions s ON s.user_id = c.user_id
   JOIN plans p ON p.id = s.plan_id
- WHERE c.id = $1 AND c.title_source = 'pending'
+ WHERE c.id = :conversation_id AND c.title_source = 'pending'
 
 -- dialogue_set_generated_title --
 -- Never over a title the user set meanwhile.
-UPDATE conversations SET title = $2, title_source = 'generated', updated_at = now()
- WHERE id = $1 AND title_source = 'pending'
+UPDATE conversations SET title = :title, title_source = 'generated', updated_at = now()
+ WHERE id = :conversation_id AND title_source = 'pending'
 RETURNING 1
 
 -- dialogue_claim_follow_ups --
--- Claim up to $1 conversations due for a follow-up: the learner opted in
+-- Claim up to :limit conversations due for a follow-up: the learner opted in
 -- (preferences.follow_ups = {enabled: true, after_days: N}), is active, has been idle for
 -- N days and has not answered the last question (the conversation ends with a reply),
 -- and no follow-up was sent since they were last active. The claim (follow_up_at) is
@@ -104,7 +104,7 @@ WITH due AS (
        AND EXISTS (SELECT 1 FROM recent_messages m
                     WHERE m.conversation_id = c.id AND m.seq = c.message_count AND m.role = 'assistant')
      ORDER BY c.last_activity_at
-     LIMIT $1
+     LIMIT :limit
        FOR UPDATE OF c SKIP LOCKED
 )
 UPDATE conversations c SET follow_up_at = clock_timestamp()
@@ -128,14 +128,14 @@ SELECT c.user_id::text AS user_id, p.model AS plan_model, c.model,
   LEFT JOIN techniques t ON t.id = c.technique_id
   LEFT JOIN technique_versions tv
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
- WHERE c.id = $1
+ WHERE c.id = :conversation_id
 
 -- dialogue_add_follow_up --
-SELECT mukti_add_follow_up_v1($1, $2, $3, $4, $5) AS seq
+SELECT mukti_add_follow_up_v1(:conversation_id, :content, :model, :prompt_tokens, :completion_tokens) AS seq
 
 -- dialogue_release_follow_up --
 -- The follow-up could not be made: the conversation may be claimed again by a later run.
-UPDATE conversations SET follow_up_at = NULL WHERE id = $1
+UPDATE conversations SET follow_up_at = NULL WHERE id = :conversation_id
 
 -- dialogue_follow_ups_today --
 -- Follow-ups sent today (UTC): they are paid by the system's daily budget.

@@ -59,23 +59,23 @@ SELECT user_id::text,
  LIMIT $3;
 
 -- maintenance_ensure_partitions --
--- Partitions of %(table)s from %(back)s units back to %(ahead)s units ahead.
-SELECT mukti_ensure_partitions_v1(%(table)s::regclass, %(unit)s,
-                                  now() - %(back)s * ('1 ' || %(unit)s)::interval,
-                                  %(back)s + %(ahead)s + 1) AS created;
+-- Partitions of :table from :back units back to :ahead units ahead.
+SELECT mukti_ensure_partitions_v1(:table::regclass, :unit,
+                                  now() - :back * ('1 ' || :unit)::interval,
+                                  :back + :ahead + 1) AS created;
 
 -- maintenance_drop_expired_partitions --
-SELECT dropped FROM mukti_drop_expired_partitions_v1(%(table)s::regclass, %(keep)s::interval) AS dropped;
+SELECT dropped FROM mukti_drop_expired_partitions_v1(:table::regclass, :keep::interval) AS dropped;
 
 -- maintenance_purge_rate_limits --
-SELECT mukti_purge_rate_limits_v1(%(batch)s) AS deleted;
+SELECT mukti_purge_rate_limits_v1(:batch) AS deleted;
 
 -- maintenance_rollup_usage --
 SELECT mukti_rollup_usage_v1() AS events;
 
 -- maintenance_close_usage_days --
--- Up to %(days)s finished days of analytics.daily_usage_v2 closed (one transaction).
-SELECT mukti_close_usage_days_v1(%(days)s) AS closed;
+-- Up to :days finished days of analytics.daily_usage_v2 closed (one transaction).
+SELECT mukti_close_usage_days_v1(:days) AS closed;
 
 -- maintenance_refresh_matviews --
 SELECT mukti_refresh_matviews_v2() AS refreshed;
@@ -87,11 +87,11 @@ SELECT table_name, unit, start_at FROM mukti_default_partition_periods_v1();
 -- maintenance_adopt_default_rows --
 -- The partition of one period, made now: the rows of that period move into it from the
 -- default partition (mukti_ensure_partitions_v1), in one transaction.
-SELECT mukti_ensure_partitions_v1(%(table_name)s::regclass, %(unit)s, %(start_at)s, 1) AS created;
+SELECT mukti_ensure_partitions_v1(:table_name::regclass, :unit, :start_at, 1) AS created;
 
 -- maintenance_purge_expired --
--- One batch of rows of %(table)s older than their lifetime; see mukti_purge_expired_v1.
-SELECT mukti_purge_expired_v1(%(table)s, %(keep)s::interval, %(batch)s) AS deleted;
+-- One batch of rows of :table older than their lifetime; see mukti_purge_expired_v1.
+SELECT mukti_purge_expired_v1(:table, :keep::interval, :batch) AS deleted;
 
 -- maintenance_protect_user_tables --
 -- Row-Level Security on partitions created since (mukti_protect_user_tables_v1).
