@@ -13,6 +13,10 @@ from typing import TypeVar
 
 Row = TypeVar("Row")
 
+# The page size of a listing when the client names none, and the most it may ask for.
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
 
 def page(rows: Sequence[Row], limit: int, cursor_of: Callable[[Row], str]) -> tuple[list[Row], str | None]:
     """The first `limit` rows, and the cursor after the last of them when more follow."""

@@ -8,7 +8,7 @@ Phases:
   2. POST /auth/login through the app in-process (ASGI, real asyncpg pool): logins/s and
      p50/p99, and the ratio to phase 1's parallel figure (the cost of everything else);
   3. POST /auth/refresh (rotation in one SQL function call): refreshes/s, p50/p99;
-  4. the login-throttle SQL function alone (asyncpg, --concurrency connections): calls/s.
+  4. the login-throttle query alone (accounts_login_throttle, --concurrency connections): calls/s.
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on 127.0.0.1:5432.
 """
 
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.accounts.passwords import HASHER  # noqa: E402
 from api.app import create_app  # noqa: E402
 from bench.common import scratch_database  # noqa: E402
+from core.database.gateway import Db  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
@@ -111,15 +112,16 @@ async def run(url: str, seconds: float, concurrency: int) -> None:
         print(f"POST /auth/refresh: {rate:.1f}/s, p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms")
 
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    db = Db(pool)
     try:
 
         async def throttle(i: int) -> None:
             # Distinct subjects per call and a huge limit: the cost of the function, not of waiting on its lock.
-            await pool.fetchrow(
-                "SELECT * FROM mukti_login_throttle_v1('bench', $1, $2, $3)",
-                [uuid.uuid4().hex, f"addr-{i}"],
-                [5, 1_000_000],
-                timedelta(minutes=15),
+            await db.fetchrow(
+                "accounts_login_throttle",
+                subjects=[uuid.uuid4().hex, f"addr-{i}"],
+                limits=[5, 1_000_000],
+                window=timedelta(minutes=15),
             )
 
         rate, lat = await closed_loop(throttle, seconds, concurrency)

@@ -17,6 +17,7 @@ import time
 import asyncpg
 
 from bench.common import scratch_database
+from core.database.gateway import Db
 from core.metrics import SharedMetrics, render
 from db import metrics_store
 
@@ -50,6 +51,7 @@ async def main(processes: int, routes: int) -> None:
     per_request_us = bench_recording()
     with scratch_database("metrics") as url:
         pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
+        db = Db(pool)
         try:
             flushes = []
             for _ in range(processes):
@@ -58,13 +60,13 @@ async def main(processes: int, routes: int) -> None:
                 series = len(metrics.drain()[0])
                 record_one_process(metrics, routes)
                 started = time.perf_counter()
-                await metrics_store.flush(pool, metrics, INTERVAL)
+                await metrics_store.flush(db, metrics, INTERVAL)
                 flushes.append((time.perf_counter() - started) * 1000)
             scrapes = []
             for _ in range(20):
                 started = time.perf_counter()
                 async with pool.acquire() as conn:
-                    text = render(await metrics_store.read_totals(conn, INTERVAL))
+                    text = render(await metrics_store.read_totals(Db.on(conn), INTERVAL))
                 scrapes.append((time.perf_counter() - started) * 1000)
             stored = await pool.fetchval("SELECT count(*) FROM metric_totals")
         finally:

@@ -105,6 +105,7 @@ def _admin_command(args: argparse.Namespace) -> int:
     import asyncpg
 
     from api.accounts import service
+    from core.database.gateway import Db
 
     if args.action == "create" and len(args.password or "") < 10:
         print("the password must be at least 10 characters", file=sys.stderr)
@@ -116,13 +117,13 @@ def _admin_command(args: argparse.Namespace) -> int:
         try:
             if args.action == "create":
                 try:
-                    user_id = await service.create_admin(conn, args.email, args.password, args.display_name)
+                    user_id = await service.create_admin(Db.on(conn), args.email, args.password, args.display_name)
                 except asyncpg.UniqueViolationError:
                     print(f"an account with the email {args.email} exists; use `mukti admin promote`", file=sys.stderr)
                     return 1
                 print(f"admin {args.email} created (id {user_id})")
                 return 0
-            if await service.set_role(conn, args.email, args.role) is None:
+            if await service.set_role(Db.on(conn), args.email, args.role) is None:
                 print(f"no account with the email {args.email}", file=sys.stderr)
                 return 1
             print(f"{args.email} is now {args.role}")

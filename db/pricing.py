@@ -7,18 +7,19 @@ import logging
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.gateway import Db
 
 log = logging.getLogger("mukti.pricing")
 
 
-async def unpriced_models(conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
-    return [row["model"] for row in await conn.fetch(QUERIES["unpriced_models"])]
+async def unpriced_models(db: Db) -> list[str]:
+    return [row["model"] for row in await db.fetch("unpriced_models")]
 
 
-async def warn_unpriced_models(conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
-    """Log a warning naming each unpriced model; returns them."""
-    models = await unpriced_models(conn)
+async def warn_unpriced_models(pool: asyncpg.Pool) -> list[str]:
+    """Log a warning naming each unpriced model; returns them. Run at a process's start-up,
+    with its pool (plans and prices belong to no user)."""
+    models = await unpriced_models(Db(pool))
     for model in models:
         log.warning(
             "model %r of a plan has no price in model_prices: its calls are recorded at cost 0 "

@@ -1,7 +1,5 @@
 """The accounts feature: registration, login, tokens, the caller's account, billing events."""
 
-from litestar.types import ControllerRouterHandler
+from api.accounts.controllers import ROUTE_HANDLERS
 
-from api.accounts.controllers import AuthController, MeController, billing_events
-
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [AuthController, MeController, billing_events]
+__all__ = ["ROUTE_HANDLERS"]

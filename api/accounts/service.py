@@ -1,7 +1,7 @@
 """Accounts: registration, login, tokens, profile, subscription, billing events.
 
-Every function takes the pool (or a connection) and settings explicitly; the SQL is in
-db/sql/queries/accounts.sql and the atomic parts in SQL functions.
+Every function takes the database gateway (core/database/gateway.py) and settings
+explicitly; the SQL is in db/sql/queries/accounts.sql and the atomic parts in SQL functions.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ import asyncpg
 import msgspec
 
 from api.accounts import schemas
-from api.accounts.paging import decode_cursor, next_cursor
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
+from api.paging import page
 from api.security import issue_access_token
+from core import cursors
 from core.crypto import LOGIN_THROTTLE, derive_key, hash_token, signature_matches
+from core.database.gateway import Db
 from core.emails import normalize_email
 from core.netguard import UnsafeTarget, check_url
 from core.settings import Settings
-from db.queries import QUERIES
 
 # Login throttling: failures per window, per email and per client address (an address
 # is shared behind NAT, so it gets more room than one account).
@@ -93,62 +94,71 @@ def _too_many(what: str, retry_after: int) -> ApiError:
 
 
 async def register(
-    pool: asyncpg.Pool, settings: Settings, data: schemas.RegisterRequest, client_address: str
+    db: Db, settings: Settings, data: schemas.RegisterRequest, client_address: str
 ) -> schemas.AuthResponse:
     # Before the (costly) hash: a refused attempt spends no Argon2 time.
-    throttle = await pool.fetchrow(
-        QUERIES["accounts_register_throttle"],
-        [_throttle_subject(settings, "address", client_address), REGISTER_GLOBAL_SUBJECT],
-        [settings.register_per_address, settings.register_global],
-        REGISTER_WINDOW,
+    throttle = await db.fetchrow(
+        "accounts_register_throttle",
+        subjects=[_throttle_subject(settings, "address", client_address), REGISTER_GLOBAL_SUBJECT],
+        limits=[settings.register_per_address, settings.register_global],
+        window=REGISTER_WINDOW,
     )
+    assert throttle is not None  # a function call: always one row
     if throttle["retry_after"] > 0:
         raise _too_many("registrations", throttle["retry_after"])
     password_hash = await hash_password(data.password)
     token, token_hash = _new_refresh_token()
-    row = await pool.fetchrow(
-        QUERIES["accounts_register"],
-        normalize_email(data.email),
-        password_hash,
-        data.display_name,
-        token_hash,
-        _refresh_ttl(settings),
+    row = await db.fetchrow(
+        "accounts_register",
+        email=normalize_email(data.email),
+        password_hash=password_hash,
+        display_name=data.display_name,
+        refresh_token_hash=token_hash,
+        refresh_ttl=_refresh_ttl(settings),
     )
+    assert row is not None  # INSERT ... RETURNING: a row, or a unique violation
     return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
 
 
-async def login(
-    pool: asyncpg.Pool, settings: Settings, data: schemas.LoginRequest, client_address: str
-) -> schemas.AuthResponse:
+async def login(db: Db, settings: Settings, data: schemas.LoginRequest, client_address: str) -> schemas.AuthResponse:
     email = normalize_email(data.email)
     subjects = [
         _throttle_subject(settings, "email", email),
         _throttle_subject(settings, "address", client_address),
     ]
-    throttle = await pool.fetchrow(
-        QUERIES["accounts_login_throttle"],
-        subjects,
-        [LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS],
-        LOGIN_WINDOW,
+    throttle = await db.fetchrow(
+        "accounts_login_throttle",
+        subjects=subjects,
+        limits=[LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS],
+        window=LOGIN_WINDOW,
     )
+    assert throttle is not None  # a function call: always one row
     if throttle["retry_after"] > 0:
         raise _too_many("failed logins", throttle["retry_after"])
 
-    row = await pool.fetchrow(QUERIES["accounts_user_for_login"], email)
+    row = await db.fetchrow("accounts_user_for_login", email=email)
     stored = row["password_hash"] if row is not None else None
     # An unknown email, a wrong password and an unusable account read the same.
-    if not await verify_password(stored, data.password) or row["status"] != "active":
+    if not await verify_password(stored, data.password) or row is None or row["status"] != "active":
         raise ApiError(401, _BAD_CREDENTIALS, code="unauthorized")
     assert stored is not None  # verify_password refuses a missing hash
 
     token, token_hash = _new_refresh_token()
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(QUERIES["accounts_forget_throttle_hits"], throttle["hit_ids"])
+    async with db.transaction() as tx:
+        await tx.execute("accounts_forget_throttle_hits", hit_ids=throttle["hit_ids"])
         if needs_rehash(stored):
-            await conn.execute(
-                QUERIES["accounts_update_password_hash"], row["id"], await hash_password(data.password), stored
+            await tx.execute(
+                "accounts_update_password_hash",
+                user_id=row["id"],
+                new_hash=await hash_password(data.password),
+                old_hash=stored,
             )
-        await conn.execute(QUERIES["accounts_issue_refresh_token"], row["id"], token_hash, _refresh_ttl(settings))
+        await tx.execute(
+            "accounts_issue_refresh_token",
+            user_id=row["id"],
+            refresh_token_hash=token_hash,
+            refresh_ttl=_refresh_ttl(settings),
+        )
     return schemas.AuthResponse(**_tokens(settings, row["id"], row["role"], token), user=user_of(row))
 
 
@@ -161,25 +171,29 @@ _REFRESH_REFUSALS = {
 }
 
 
-async def refresh(pool: asyncpg.Pool, settings: Settings, refresh_token: str) -> schemas.TokenPair:
+async def refresh(db: Db, settings: Settings, refresh_token: str) -> schemas.TokenPair:
     token, token_hash = _new_refresh_token()
-    row = await pool.fetchrow(
-        QUERIES["accounts_rotate_refresh_token"], hash_token(refresh_token), token_hash, _refresh_ttl(settings)
+    row = await db.fetchrow(
+        "accounts_rotate_refresh_token",
+        token_hash=hash_token(refresh_token),
+        refresh_token_hash=token_hash,
+        refresh_ttl=_refresh_ttl(settings),
     )
+    assert row is not None  # a function call: always one row
     if row["outcome"] != "rotated":
         raise ApiError(401, _REFRESH_REFUSALS[row["outcome"]], code="unauthorized")
     return schemas.TokenPair(**_tokens(settings, row["account_id"], row["account_role"], token))
 
 
-async def logout(pool: asyncpg.Pool, refresh_token: str) -> None:
-    await pool.execute(QUERIES["accounts_logout"], hash_token(refresh_token))
+async def logout(db: Db, refresh_token: str) -> None:
+    await db.execute("accounts_logout", token_hash=hash_token(refresh_token))
 
 
 # -- the caller's own account -------------------------------------------------------
 
 
-async def get_me(pool: asyncpg.Pool, user_id: str) -> schemas.User:
-    row = await pool.fetchrow(QUERIES["accounts_get_me"], user_id)
+async def get_me(db: Db, user_id: str) -> schemas.User:
+    row = await db.fetchrow("accounts_get_me", user_id=user_id)
     if row is None:
         raise not_found("user")
     return user_of(row)
@@ -205,7 +219,7 @@ def _check_follow_ups(value: Any) -> None:
 
 
 async def update_me(
-    pool: asyncpg.Pool, user_id: str, data: schemas.UpdateMeRequest, *, allow_private_webhooks: bool
+    db: Db, user_id: str, data: schemas.UpdateMeRequest, *, allow_private_webhooks: bool
 ) -> schemas.User:
     sent = {name: getattr(data, name) is not msgspec.UNSET for name in data.__struct_fields__}
     if sent["preferences"] and len(json.dumps(data.preferences)) > MAX_PREFERENCES_BYTES:
@@ -214,28 +228,28 @@ async def update_me(
         _check_follow_ups(data.preferences["follow_ups"])
     if isinstance(data.webhook_url, str):  # sent, and not a removal (null)
         _check_webhook_url(data.webhook_url, allow_private_webhooks)
-    row = await pool.fetchrow(
-        QUERIES["accounts_update_me"],
-        user_id,
-        sent["display_name"],
-        data.display_name if sent["display_name"] else None,
-        sent["preferences"],
-        data.preferences if sent["preferences"] else None,
-        sent["webhook_url"],
-        data.webhook_url if sent["webhook_url"] else None,
+    row = await db.fetchrow(
+        "accounts_update_me",
+        user_id=user_id,
+        set_display_name=sent["display_name"],
+        display_name=data.display_name if sent["display_name"] else None,
+        set_preferences=sent["preferences"],
+        preferences=data.preferences if sent["preferences"] else None,
+        set_webhook_url=sent["webhook_url"],
+        webhook_url=data.webhook_url if sent["webhook_url"] else None,
     )
     if row is None:
         raise not_found("user")
     return user_of(row)
 
 
-async def delete_me(pool: asyncpg.Pool, user_id: str) -> None:
+async def delete_me(db: Db, user_id: str) -> None:
     """Erase the account at once, in one transaction (mukti_erase_user_v1, docs/privacy.md)."""
-    await pool.execute(QUERIES["accounts_erase"], user_id)
+    await db.execute("accounts_erase", user_id=user_id)
 
 
-async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> schemas.Subscription:
-    row = await conn.fetchrow(QUERIES["accounts_subscription"], user_id)
+async def subscription(db: Db, user_id: str) -> schemas.Subscription:
+    row = await db.fetchrow("accounts_subscription", user_id=user_id)
     if row is None:
         raise not_found("subscription")
     return schemas.Subscription(
@@ -260,12 +274,15 @@ async def subscription(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) ->
     )
 
 
-async def notifications(pool: asyncpg.Pool, user_id: str, limit: int, cursor: str | None) -> schemas.NotificationPage:
-    after_time, after_id = decode_cursor(cursor)
-    rows = await pool.fetch(QUERIES["accounts_notifications"], user_id, after_time, after_id, limit + 1)
-    return schemas.NotificationPage(
-        items=[schemas.Notification(**dict(r)) for r in rows[:limit]], next_cursor=next_cursor(rows, limit)
+async def notifications(db: Db, user_id: str, limit: int, cursor: str | None) -> schemas.NotificationPage:
+    after_at, after_id = (
+        cursors.decode(cursor, "notifications", cursors.TIMESTAMP, cursors.UUID) if cursor else (None, None)
     )
+    rows = await db.fetch(
+        "accounts_notifications", user_id=user_id, after_at=after_at, after_id=after_id, limit=limit + 1
+    )
+    items, next_cursor = page(rows, limit, lambda r: cursors.encode("notifications", r["created_at"], r["id"]))
+    return schemas.NotificationPage(items=[schemas.Notification(**dict(r)) for r in items], next_cursor=next_cursor)
 
 
 # Where each table with a user_id appears in GET /me/export: a section, or why it has
@@ -296,44 +313,46 @@ EXPORT_COVERAGE = {
     "message_versions": "message_versions",
     "message_feedback": "feedback",
 }
-EXPORT_SECTIONS = (
-    "conversations",
-    "techniques",
-    "resources",
-    "votes",
-    "shares",
-    "share_views",
-    "usage",
-    "usage_events",
-    "notifications",
-    "billing_events",
-    "sessions",
-    "requests",
-    "webhook_deliveries",
-    "rate_limits",
-    "message_versions",
-    "feedback",
-)
 
 
-def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
+async def _export_sections(tx: Db, user_id: str) -> dict[str, list[asyncpg.Record]]:
+    # One literal query key per section, so that grep finds each query's caller.
+    return {
+        "conversations": await tx.fetch("accounts_export_conversations", user_id=user_id),
+        "techniques": await tx.fetch("accounts_export_techniques", user_id=user_id),
+        "resources": await tx.fetch("accounts_export_resources", user_id=user_id),
+        "votes": await tx.fetch("accounts_export_votes", user_id=user_id),
+        "shares": await tx.fetch("accounts_export_shares", user_id=user_id),
+        "share_views": await tx.fetch("accounts_export_share_views", user_id=user_id),
+        "usage": await tx.fetch("accounts_export_usage", user_id=user_id),
+        "usage_events": await tx.fetch("accounts_export_usage_events", user_id=user_id),
+        "notifications": await tx.fetch("accounts_export_notifications", user_id=user_id),
+        "billing_events": await tx.fetch("accounts_export_billing_events", user_id=user_id),
+        "sessions": await tx.fetch("accounts_export_sessions", user_id=user_id),
+        "requests": await tx.fetch("accounts_export_requests", user_id=user_id),
+        "webhook_deliveries": await tx.fetch("accounts_export_webhook_deliveries", user_id=user_id),
+        "rate_limits": await tx.fetch("accounts_export_rate_limits", user_id=user_id),
+        "message_versions": await tx.fetch("accounts_export_message_versions", user_id=user_id),
+        "feedback": await tx.fetch("accounts_export_feedback", user_id=user_id),
+    }
 
 
-async def export_me(pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
+async def export_me(db: Db, user_id: str) -> dict[str, Any]:
     """Everything held about the caller, read from one snapshot. Never a password or token hash."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        profile = await conn.fetchrow(QUERIES["accounts_export_profile"], user_id)
+    async with db.transaction(isolation="repeatable_read", readonly=True) as tx:
+        profile = await tx.fetchrow("accounts_export_profile", user_id=user_id)
         if profile is None:
             raise not_found("user")
         try:
-            current_subscription: Any = await subscription(conn, user_id)
+            current_subscription: Any = await subscription(tx, user_id)
         except ApiError:
             current_subscription = None
-        sections = {
-            name: _records(await conn.fetch(QUERIES[f"accounts_export_{name}"], user_id)) for name in EXPORT_SECTIONS
-        }
-    return {"profile": dict(profile), "subscription": current_subscription, **sections}
+        sections = await _export_sections(tx, user_id)
+    return {
+        "profile": dict(profile),
+        "subscription": current_subscription,
+        **{name: [dict(r) for r in rows] for name, rows in sections.items()},
+    }
 
 
 # -- billing events -------------------------------------------------------------------
@@ -363,66 +382,78 @@ def parse_billing_event(body: bytes) -> schemas.BillingEvent:
 _PLAN_EVENTS = ("subscription.created", "subscription.updated")
 
 
-async def change_plan(conn: asyncpg.Connection, user_id: str, plan: str, status: str | None = None) -> None:
-    await conn.execute(QUERIES["accounts_change_plan"], user_id, plan, status)
+async def change_plan(db: Db, user_id: str, plan: str) -> None:
+    await db.execute("accounts_change_plan", user_id=user_id, plan=plan)
 
 
-async def apply_billing_event(pool: asyncpg.Pool, body: bytes, event: schemas.BillingEvent) -> schemas.BillingResult:
+async def apply_billing_event(db: Db, body: bytes, event: schemas.BillingEvent) -> schemas.BillingResult:
     """Record the event and apply it, in one transaction; a replayed id changes nothing."""
     if event.type in _PLAN_EVENTS and not event.plan:
         raise validation_error("plan", f"is required for {event.type}")
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction() as tx:
         user_id = None
         if event.user_id or event.email:
-            user_id = await conn.fetchval(
-                QUERIES["accounts_billing_user"], event.user_id, normalize_email(event.email) if event.email else None
+            user_id = await tx.fetchval(
+                "accounts_billing_user",
+                user_id=event.user_id,
+                email=normalize_email(event.email) if event.email else None,
             )
             if user_id is None:
                 raise validation_error("user_id" if event.user_id else "email", "no such account")
-        recorded = await conn.fetchval(
-            QUERIES["accounts_record_billing_event"],
-            event.id,
-            event.provider,
-            event.type,
-            user_id,
-            event.plan,
-            json.loads(body),
+        recorded = await tx.fetchval(
+            "accounts_record_billing_event",
+            event_id=event.id,
+            provider=event.provider,
+            event_type=event.type,
+            user_id=user_id,
+            plan=event.plan,
+            payload=json.loads(body),
         )
         if recorded is None:
             return schemas.BillingResult(id=event.id, status="duplicate")
         if user_id is None:
             return schemas.BillingResult(id=event.id, status="ignored")
         if event.type in _PLAN_EVENTS and event.plan:  # required for these types: checked above
-            await change_plan(conn, user_id, event.plan)
+            await change_plan(tx, user_id, event.plan)
         elif event.type == "subscription.canceled":
-            await change_plan(conn, user_id, await conn.fetchval(QUERIES["accounts_default_plan"]))
+            await change_plan(tx, user_id, await tx.fetchval("accounts_default_plan"))
         elif event.type == "payment.failed":
-            await conn.execute(QUERIES["accounts_set_subscription_status"], user_id, "past_due")
+            await tx.execute("accounts_set_subscription_status", user_id=user_id, status="past_due")
         else:
             return schemas.BillingResult(id=event.id, status="ignored")
-        await audit(conn, None, f"billing.{event.type}", "user", user_id, {"event_id": event.id, "plan": event.plan})
+        await audit(tx, None, f"billing.{event.type}", "user", user_id, {"event_id": event.id, "plan": event.plan})
     return schemas.BillingResult(id=event.id, status="applied")
 
 
 async def audit(
-    conn: asyncpg.Connection,
+    db: Db,
     actor_id: str | None,
     action: str,
     target_type: str,
     target_id: str,
     details: dict[str, Any],
 ) -> None:
-    await conn.execute(QUERIES["accounts_audit"], actor_id, action, target_type, target_id, details)
+    await db.execute(
+        "accounts_audit",
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
 
 
 # -- the CLI's account commands -------------------------------------------------------
 
 
-async def create_admin(conn: asyncpg.Connection, email: str, password: str, display_name: str | None) -> str:
-    return await conn.fetchval(
-        QUERIES["accounts_create_admin"], normalize_email(email), await hash_password(password), display_name
+async def create_admin(db: Db, email: str, password: str, display_name: str | None) -> str:
+    return await db.fetchval(
+        "accounts_create_admin",
+        email=normalize_email(email),
+        password_hash=await hash_password(password),
+        display_name=display_name,
     )
 
 
-async def set_role(conn: asyncpg.Connection, email: str, role: str) -> str | None:
-    return await conn.fetchval(QUERIES["accounts_set_role_by_email"], normalize_email(email), role)
+async def set_role(db: Db, email: str, role: str) -> str | None:
+    return await db.fetchval("accounts_set_role_by_email", email=normalize_email(email), role=role)

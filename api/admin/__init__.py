@@ -1,7 +1,5 @@
 """The admin feature: /admin/users (roles, status, plans)."""
 
-from litestar.types import ControllerRouterHandler
+from api.admin.controllers import ROUTE_HANDLERS
 
-from api.admin.controllers import AdminUsersController
-
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [AdminUsersController]
+__all__ = ["ROUTE_HANDLERS"]

@@ -6,13 +6,15 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.types import ControllerRouterHandler
 
-from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.accounts.schemas import Subscription
 from api.admin import schemas, service
-from api.database import service_db
+from api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.security import requires_admin
+from core.database.gateway import Db
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
 LISTING_ACCOUNTS = "admin: every account"
@@ -22,27 +24,34 @@ SETTING_PLAN = "admin: another user's subscription"
 
 class AdminUsersController(Controller):
     path = "/admin/users"
-    tags = ["administration"]
+    tags = ["admin"]
     guards = [requires_admin]
 
     @get("", summary="Users, newest first; q filters email and display name")
     async def list_users(
         self,
-        request: Request,
+        db: NamedDependency[Db],
         q: Annotated[str | None, QueryParameter(max_length=320)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> schemas.AdminUserPage:
-        return await service.list_users(service_db(request, LISTING_ACCOUNTS), q, limit, cursor)
+        return await service.list_users(db.as_service(LISTING_ACCOUNTS), q, limit, cursor)
 
     @patch("/{user_id:uuid}", summary="Change a user's role or status (suspension cuts off their tokens)")
     async def update_user(
-        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.UpdateUserRequest]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        user_id: FromPath[UUID],
+        data: JSONBody[schemas.UpdateUserRequest],
     ) -> schemas.AdminUser:
-        return await service.update_user(service_db(request, UPDATING_ACCOUNT), request.user.id, str(user_id), data)
+        return await service.update_user(db.as_service(UPDATING_ACCOUNT), request.user.id, str(user_id), data)
 
     @put("/{user_id:uuid}/subscription", summary="Move a user to another plan")
     async def set_plan(
-        self, request: Request, user_id: FromPath[UUID], data: JSONBody[schemas.SetPlanRequest]
+        self, request: Request, db: NamedDependency[Db], user_id: FromPath[UUID], data: JSONBody[schemas.SetPlanRequest]
     ) -> Subscription:
-        return await service.set_plan(service_db(request, SETTING_PLAN), request.user.id, str(user_id), data.plan)
+        return await service.set_plan(db.as_service(SETTING_PLAN), request.user.id, str(user_id), data.plan)
+
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [AdminUsersController]

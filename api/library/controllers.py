@@ -8,10 +8,10 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.accounts.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.database import service_db, user_db, user_reads
 from api.library import schemas, service
 from api.library.service import Sort
+from api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.security import requires_moderator
 from core.database.scope import ScopedPool
 

@@ -51,7 +51,7 @@ TAGS = {
     "moderation": "Approving and rejecting submitted techniques and resources (moderators, admins)",
     "sharing": "Read-only share links of a conversation, and reading them (public)",
     "usage": "The caller's usage per day",
-    "administration": "Users, plans, the queue and monthly reports (admins)",
+    "admin": "Users, plans, the queue and monthly reports (admins)",
     "operations": "Liveness, readiness and Prometheus metrics (public)",
 }
 
@@ -146,11 +146,11 @@ OPERATIONS: dict[str, Op] = {
     "GET /shares/{share_id}/analytics": Op("getShareAnalytics", "sharing"),
     "GET /shared/{token}": Op("viewSharedConversation", "sharing", (401, 410, 429), public=True),
     "GET /me/usage": Op("getMyUsage", "usage"),
-    "GET /admin/users": Op("listUsers", "administration", (403,)),
-    "PATCH /admin/users/{user_id}": Op("updateUser", "administration", (403, 409)),
-    "PUT /admin/users/{user_id}/subscription": Op("setUserPlan", "administration", (403,)),
-    "GET /admin/reports/monthly": Op("getMonthlyReport", "administration", (403,)),
-    "GET /admin/queue": Op("getQueueOverview", "administration", (403,)),
+    "GET /admin/users": Op("listUsers", "admin", (403,)),
+    "PATCH /admin/users/{user_id}": Op("updateUser", "admin", (403, 409)),
+    "PUT /admin/users/{user_id}/subscription": Op("setUserPlan", "admin", (403,)),
+    "GET /admin/reports/monthly": Op("getMonthlyReport", "admin", (403,)),
+    "GET /admin/queue": Op("getQueueOverview", "admin", (403,)),
 }
 
 _DESCRIPTIONS = {

@@ -1,7 +1,5 @@
 """The usage feature: controllers, schemas and service."""
 
-from litestar.types import ControllerRouterHandler
+from api.usage.controllers import ROUTE_HANDLERS
 
-from api.usage.controllers import monthly_report, my_usage
-
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [my_usage, monthly_report]
+__all__ = ["ROUTE_HANDLERS"]

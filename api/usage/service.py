@@ -5,8 +5,6 @@ Days are UTC calendar days, as in daily_usage_aggregates.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -15,9 +13,10 @@ import asyncpg
 
 from api.bounds import month_start
 from api.errors import validation_error
+from api.paging import page
 from api.usage import schemas
-from core.database.replica import Reads
-from db.queries import QUERIES
+from core import cursors
+from core.database.gateway import Db
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -71,25 +70,12 @@ def parse_month(raw: str | None) -> date:
     return month_start(int(match.group(1)), int(match.group(2)), "month")
 
 
-def encode_cursor(user_id: str) -> str:
-    return base64.urlsafe_b64encode(uuid.UUID(user_id).bytes).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> uuid.UUID | None:
-    if not cursor:
-        return None
-    try:
-        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise validation_error("cursor", "is not a cursor this API issued") from exc
-
-
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
 async def usage_series(
-    reads: Reads, primary: Reads, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
+    db: Db, user_id: str, raw_from: str | None, raw_to: str | None, raw_group_by: str | None
 ) -> schemas.UsageSeries:
     """The days asked for, and today's usage, exact. A range of past days only is settled:
     the replica may serve it. A range that includes today reads the series and today's
@@ -97,19 +83,24 @@ async def usage_series(
     group_by = parse_group_by(raw_group_by)
     day_from, day_to = usage_range(raw_from, raw_to, utc_today())
 
-    async def series(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-        return await conn.fetch(QUERIES["usage_daily_series"], uuid.UUID(user_id), day_from, day_to, group_by)
+    async def series(tx: Db) -> list[asyncpg.Record]:
+        return await tx.fetch(
+            "usage_daily_series", user_id=uuid.UUID(user_id), day_from=day_from, day_to=day_to, group_by=group_by
+        )
 
-    async def today_figures(conn: asyncpg.Connection) -> asyncpg.Record:
-        return await conn.fetchrow(QUERIES["usage_today"], uuid.UUID(user_id))
+    async def today_figures(tx: Db) -> asyncpg.Record:
+        row = await tx.fetchrow("usage_today", user_id=uuid.UUID(user_id))
+        assert row is not None  # an aggregate without GROUP BY: always one row
+        return row
 
+    primary = db.reads(lag_tolerant=False)
     if day_to < utc_today():
-        rows = await reads.run(series)
+        rows = await db.reads().run(series)
         today = await primary.run(today_figures)
     else:
 
-        async def both(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], asyncpg.Record]:
-            return await series(conn), await today_figures(conn)
+        async def both(tx: Db) -> tuple[list[asyncpg.Record], asyncpg.Record]:
+            return await series(tx), await today_figures(tx)
 
         rows, today = await primary.run(both)
     key = GROUP_KEYS.get(group_by or "")
@@ -137,10 +128,11 @@ async def usage_series(
     )
 
 
-async def monthly_report(pool: Reads, raw_month: str | None, limit: int, cursor: str | None) -> schemas.MonthlyReport:
+async def monthly_report(db: Db, raw_month: str | None, limit: int, cursor: str | None) -> schemas.MonthlyReport:
     month = parse_month(raw_month)
-    rows = await pool.fetch(QUERIES["usage_monthly_report"], month, decode_cursor(cursor), limit + 1)
-    page = rows[:limit]
+    (after_user_id,) = cursors.decode(cursor, "monthly_report", cursors.UUID) if cursor else (None,)
+    rows = await db.fetch("usage_monthly_report", month=month, after_user_id=after_user_id, limit=limit + 1)
+    items, next_cursor = page(rows, limit, lambda r: cursors.encode("monthly_report", r["user_id"]))
     return schemas.MonthlyReport(
         month=month.strftime("%Y-%m"),
         items=[
@@ -151,7 +143,7 @@ async def monthly_report(pool: Reads, raw_month: str | None, limit: int, cursor:
                 completion_tokens=row["completion_tokens"],
                 cost=str(row["cost"]),
             )
-            for row in page
+            for row in items
         ],
-        next_cursor=encode_cursor(page[-1]["user_id"]) if len(rows) > limit else None,
+        next_cursor=next_cursor,
     )

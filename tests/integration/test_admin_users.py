@@ -29,6 +29,17 @@ async def test_list_users_filters_and_pages(client, db, settings):
     assert (await client.get("/admin/users", headers=admin.headers, params={"q": "%"})).json()["items"] == []
 
 
+async def test_a_cursor_of_another_listing_is_422_naming_the_cursor(client, db, settings):
+    admin = await create_user(db, settings, role="admin")
+    await create_user(db, settings)
+    users_cursor = (await client.get("/admin/users", headers=admin.headers, params={"limit": 1})).json()["next_cursor"]
+    assert users_cursor is not None
+    # The same keyset shape as /admin/users (created_at, id), but another listing's cursor.
+    for path, params in (("/me/notifications", {}), ("/admin/reports/monthly", {"month": "2024-01"})):
+        response = await client.get(path, headers=admin.headers, params={**params, "cursor": users_cursor})
+        assert response.status_code == 422 and response.json()["field"] == "cursor", (path, response.text)
+
+
 async def test_suspension_cuts_off_a_live_access_token_and_the_session(client, db, settings):
     admin = await create_user(db, settings, role="admin")
     tokens = await register(client)

@@ -44,11 +44,11 @@ SELECT DISTINCT p.model FROM plans p
 SELECT pg_current_wal_lsn()::text;
 
 -- replica_lag_seconds --
--- On the standby: 0 when it has replayed the primary's position $1, else the age of the
+-- On the standby: 0 when it has replayed the primary's :position, else the age of the
 -- last transaction it replayed (an idle primary's first new commit makes that age look
 -- large for the moment it takes to replay it: the cautious side). NULL when the server is
 -- not a standby or has replayed nothing yet: not usable as a replica.
 SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            WHEN pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn()) <= 0 THEN 0
+            WHEN pg_wal_lsn_diff(:position::text::pg_lsn, pg_last_wal_replay_lsn()) <= 0 THEN 0
             ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
        END::float8;

@@ -1,22 +1,22 @@
--- Queries of the usage feature: GET /me/usage, GET /admin/reports/monthly (asyncpg, $n),
--- and the periodic maintenance tasks of jobs/maintenance.py (psycopg through the
--- Procrastinate connector: %(name)s parameters).
+-- Queries of the usage feature (GET /me/usage, GET /admin/reports/monthly) and of the
+-- periodic maintenance tasks of jobs/maintenance.py.
 
 -- usage_daily_series --
 -- A chart-ready series of the user's usage from the durable daily aggregate: one row per
--- day from $2 to $3 (inclusive) and per key, zeros where nothing happened. $4 is NULL,
--- 'model' or 'technique'; each key that has usage in the range gets every day.
+-- day from :day_from to :day_to (inclusive) and per key, zeros where nothing happened.
+-- :group_by is NULL, 'model' or 'technique'; each key that has usage in the range gets
+-- every day.
 WITH days AS (
-    SELECT d::date AS day FROM generate_series($2::date, $3::date, interval '1 day') AS d
+    SELECT d::date AS day FROM generate_series(:day_from::date, :day_to::date, interval '1 day') AS d
 ), agg AS (
     SELECT day,
-           CASE $4::text WHEN 'model' THEN nullif(model, '') WHEN 'technique' THEN technique_id::text END AS key,
+           CASE :group_by::text WHEN 'model' THEN nullif(model, '') WHEN 'technique' THEN technique_id::text END AS key,
            sum(questions)::bigint AS questions,
            sum(prompt_tokens)::bigint AS prompt_tokens,
            sum(completion_tokens)::bigint AS completion_tokens,
            sum(cost) AS cost
       FROM daily_usage_aggregates
-     WHERE user_id = $1 AND day BETWEEN $2 AND $3
+     WHERE user_id = :user_id AND day BETWEEN :day_from AND :day_to
      GROUP BY 1, 2
 ), keys AS (
     SELECT DISTINCT key FROM agg
@@ -41,22 +41,22 @@ SELECT (now() AT TIME ZONE 'UTC')::date AS day,
        coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
        coalesce(sum(cost), 0) AS cost
   FROM daily_usage_aggregates
- WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date;
+ WHERE user_id = :user_id AND day = (now() AT TIME ZONE 'UTC')::date;
 
 -- usage_monthly_report --
--- Usage per user in the month starting on $1, from the durable aggregate (correct after
--- the raw events expired); keyset pages by user_id after $2, $3 rows.
+-- Usage per user in the month starting on :month, from the durable aggregate (correct
+-- after the raw events expired); keyset pages by user_id after :after_user_id, :limit rows.
 SELECT user_id::text,
        sum(questions)::bigint AS questions,
        sum(prompt_tokens)::bigint AS prompt_tokens,
        sum(completion_tokens)::bigint AS completion_tokens,
        sum(cost) AS cost
   FROM daily_usage_aggregates
- WHERE day >= $1::date AND day < ($1::date + interval '1 month')
-   AND ($2::uuid IS NULL OR user_id > $2::uuid)
+ WHERE day >= :month::date AND day < (:month::date + interval '1 month')
+   AND (:after_user_id::uuid IS NULL OR user_id > :after_user_id::uuid)
  GROUP BY user_id
  ORDER BY user_id
- LIMIT $3;
+ LIMIT :limit;
 
 -- maintenance_ensure_partitions --
 -- Partitions of :table from :back units back to :ahead units ahead.
