@@ -51,10 +51,11 @@ def like_pattern(q: str | None) -> str | None:
     return f"%{escaped}%"
 
 
-def _changes(data: msgspec.Struct) -> dict[str, object]:
-    """The fields a PATCH body sets; none at all is a 422."""
-    fields = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET}
-    if not fields:
+def _edits(data: msgspec.Struct) -> dict[str, object]:
+    """A PATCH body as the edit queries' parameters, NULL for a field it leaves as it is;
+    a body that changes nothing is a 422."""
+    fields = {f: None if getattr(data, f) is msgspec.UNSET else getattr(data, f) for f in data.__struct_fields__}
+    if all(value is None for value in fields.values()):
         raise validation_error("body", "give at least one field to change")
     return fields
 
@@ -116,30 +117,14 @@ async def technique_stats(db: Db, technique_id: str) -> schemas.TechniqueStats:
 
 
 async def create_technique(db: Db, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
-    technique_id = await db.fetchval(
-        "library_create_technique",
-        user_id=user.id,
-        name=data.name,
-        description=data.description,
-        system_prompt=data.system_prompt,
-        questioning_style=data.questioning_style,
-    )
+    technique_id = await db.fetchval("library_create_technique", user_id=user.id, **msgspec.structs.asdict(data))
     return await get_technique(db, user, technique_id)
 
 
 async def update_technique(
     db: Db, user: CurrentUser, technique_id: str, data: schemas.TechniqueUpdate
 ) -> schemas.Technique:
-    fields = _changes(data)
-    version = await db.fetchval(
-        "library_edit_technique",
-        user_id=user.id,
-        technique_id=technique_id,
-        name=fields.get("name"),
-        description=fields.get("description"),
-        system_prompt=fields.get("system_prompt"),
-        questioning_style=fields.get("questioning_style"),
-    )
+    version = await db.fetchval("library_edit_technique", user_id=user.id, technique_id=technique_id, **_edits(data))
     if version is None:
         raise not_found("technique")
     return await get_technique(db, user, technique_id)
@@ -183,30 +168,14 @@ async def get_resource(db: Db, user: CurrentUser, resource_id: str) -> schemas.R
 
 
 async def create_resource(db: Db, user: CurrentUser, data: schemas.ResourceCreate) -> schemas.Resource:
-    resource_id = await db.fetchval(
-        "library_create_resource",
-        user_id=user.id,
-        title=data.title,
-        url=data.url,
-        description=data.description,
-        kind=data.kind,
-    )
+    resource_id = await db.fetchval("library_create_resource", user_id=user.id, **msgspec.structs.asdict(data))
     return await get_resource(db, user, resource_id)
 
 
 async def update_resource(
     db: Db, user: CurrentUser, resource_id: str, data: schemas.ResourceUpdate
 ) -> schemas.Resource:
-    fields = _changes(data)
-    updated = await db.fetchval(
-        "library_edit_resource",
-        resource_id=resource_id,
-        user_id=user.id,
-        title=fields.get("title"),
-        url=fields.get("url"),
-        description=fields.get("description"),
-        kind=fields.get("kind"),
-    )
+    updated = await db.fetchval("library_edit_resource", resource_id=resource_id, user_id=user.id, **_edits(data))
     if updated is None:
         raise not_found("resource")
     return await get_resource(db, user, resource_id)

@@ -85,13 +85,13 @@ def share_status(row: asyncpg.Record, now: datetime) -> ShareStatus:
         return "revoked"
     if row["expires_at"] <= now:
         return "expired"
-    if row["view_count"] >= row["max_views"]:
+    if row["views"] >= row["max_views"]:
         return "exhausted"
     return "active"
 
 
 def remaining_views(row: asyncpg.Record, status: str) -> int:
-    return 0 if status in ("revoked", "expired") else row["max_views"] - row["view_count"]
+    return 0 if status in ("revoked", "expired") else row["max_views"] - row["views"]
 
 
 async def create_share(
@@ -143,22 +143,7 @@ async def list_shares(db: Db, user_id: str, conversation_id: uuid.UUID, limit: i
     items = []
     for row in listed:
         status = share_status(row, now)
-        items.append(
-            Share(
-                id=row["id"],
-                conversation_id=row["conversation_id"],
-                status=status,
-                snapshot_seq=row["snapshot_seq"],
-                expires_at=row["expires_at"],
-                max_views=row["max_views"],
-                views=row["view_count"],
-                remaining_views=remaining_views(row, status),
-                last_viewed_at=row["last_viewed_at"],
-                revoked_at=row["revoked_at"],
-                created_at=row["created_at"],
-                password_protected=row["password_protected"],
-            )
-        )
+        items.append(Share(**row, status=status, remaining_views=remaining_views(row, status)))
     return ShareList(items=items, next_cursor=next_cursor)
 
 
@@ -171,17 +156,13 @@ async def share_analytics(db: Db, user_id: str, share_id: uuid.UUID) -> ShareAna
     row = await db.fetchrow("sharing_analytics", share_id=share_id, user_id=user_id)
     if row is None:
         raise not_found("share")
-    status = share_status(row, datetime.now(UTC))
     return ShareAnalytics(
-        views=row["view_count"],
-        remaining_views=remaining_views(row, status),
-        max_views=row["max_views"],
-        unique_visitors=row["unique_visitors"],
-        last_viewed_at=row["last_viewed_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-        by_day=[DayViews(**d) for d in row["by_day"]],
-        referrers=[ReferrerViews(**r) for r in row["referrers"]],
+        **{
+            **row,
+            "by_day": [DayViews(**d) for d in row["by_day"]],
+            "referrers": [ReferrerViews(**r) for r in row["referrers"]],
+        },
+        remaining_views=remaining_views(row, share_status(row, datetime.now(UTC))),
     )
 
 

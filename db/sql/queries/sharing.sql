@@ -15,9 +15,9 @@ RETURNING id::text, snapshot_seq, expires_at, max_views;
 SELECT EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id AND user_id = :user_id);
 
 -- sharing_list --
--- The caller's links of one conversation, newest first; after the cursor (:after_at,
+-- The caller's links of one conversation, newest first (columns named as in the API); after the cursor (:after_at,
 -- :after_id) when given.
-SELECT id::text, conversation_id::text, snapshot_seq, expires_at, max_views, view_count,
+SELECT id::text, conversation_id::text, snapshot_seq, expires_at, max_views, view_count AS views,
        last_viewed_at, revoked_at, created_at, password_hash IS NOT NULL AS password_protected
   FROM shared_links
  WHERE conversation_id = :conversation_id AND user_id = :user_id
@@ -72,7 +72,7 @@ SELECT seq, role, content, created_at
 
 -- sharing_analytics --
 -- Counters from the link row; per-day and per-referrer figures from the view log.
-SELECT l.view_count, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
+SELECT l.view_count AS views, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
        (SELECT count(DISTINCT v.visitor_hash) FROM shared_link_views v
          WHERE v.shared_link_id = l.id) AS unique_visitors,
        (SELECT coalesce(json_agg(json_build_object('day', d.day, 'views', d.views) ORDER BY d.day), '[]'::json)
