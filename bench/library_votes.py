@@ -27,9 +27,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.library.service import encode_cursor  # noqa: E402
+from api.library.service import list_cursor  # noqa: E402
 from bench.common import scratch_database  # noqa: E402
-from db.queries import QUERIES  # noqa: E402
+from core.database.gateway import Db  # noqa: E402
 
 VOTERS = 5000
 SPREAD = 1000
@@ -65,15 +65,16 @@ async def vote_phase(
     async def worker(seed: int) -> None:
         rng = random.Random(seed)
         conn = await asyncpg.connect(url)
+        db = Db.on(conn)
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                await conn.fetchrow(
-                    QUERIES["library_cast_vote"],
-                    rng.choice(voters),
-                    "technique",
-                    rng.choice(targets),
-                    rng.choice([1, 1, -1, None]),
+                await db.fetchrow(
+                    "library_cast_vote",
+                    user_id=rng.choice(voters),
+                    target="technique",
+                    target_id=rng.choice(targets),
+                    value=rng.choice([1, 1, -1, None]),
                 )
                 latencies.append(time.perf_counter() - started)
         finally:
@@ -94,10 +95,19 @@ def report(label: str, count: int, latencies: list[float], seconds: float) -> fl
 
 
 async def list_latency(conn: asyncpg.Connection, user: str, cursor: tuple | None, runs: int = 200) -> float:
+    db = Db.on(conn)
+    after_score, after_id = cursor or (None, None)
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        await conn.fetch(QUERIES["library_list_techniques_top"], user, None, *(cursor or (None, None)), 21)
+        await db.fetch(
+            "library_list_techniques_top",
+            user_id=user,
+            pattern=None,
+            after_score=after_score,
+            after_id=after_id,
+            limit=21,
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -147,7 +157,7 @@ async def main() -> None:
             print(
                 f"GET /techniques?sort=top query, 20 rows: first page p50 {first:.2f} ms, "
                 f"page at row {args.techniques // 2} p50 {middle:.2f} ms (keyset cursor "
-                f"{encode_cursor('techniques_top', deep['score'], deep['id'])[:16]}...)"
+                f"{list_cursor('techniques', 'top', deep)[:16]}...)"
             )
         finally:
             await conn.close()

@@ -27,8 +27,8 @@ from api.accounts.passwords import hash_password  # noqa: E402
 from api.sharing.service import new_token  # noqa: E402
 from cli import migrate  # noqa: E402
 from core.crypto import hash_token  # noqa: E402
+from core.database.gateway import Db  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from db.queries import QUERIES  # noqa: E402
 from tests.harness import find_server, janitor, unique_name  # noqa: E402
 from tests.live_app import live_client  # noqa: E402
 
@@ -94,12 +94,14 @@ async def statement_views(url: str, tokens: list[str]) -> tuple[list[float], flo
     latencies: list[float] = []
 
     async def worker(conn: asyncpg.Connection, token: str) -> None:
-        token_hash = hash_token(token)
+        db, token_hash = Db.on(conn), hash_token(token)
         for _ in range(VIEWS_PER_WORKER):
             started = time.perf_counter()
-            row = await conn.fetchrow(QUERIES["sharing_view"], token_hash, False, "example.com", b"v" * 32)
+            row = await db.fetchrow(
+                "sharing_view", token_hash=token_hash, password_ok=False, referrer="example.com", visitor_hash=b"v" * 32
+            )
             latencies.append(time.perf_counter() - started)
-            assert row["outcome"] == "ok", row["outcome"]
+            assert row is not None and row["outcome"] == "ok", row
 
     try:
         started = time.perf_counter()

@@ -1,70 +1,40 @@
 """Database logic of the library. Every write is one statement or one SQL function call,
 so each runs as one transaction: votes with their counts (mukti_cast_vote_v1), edits
 with their version rows (mukti_edit_technique_v1), moderation decisions with their
-audit_log rows (mukti_moderate_v1)."""
+audit_log rows (mukti_moderate_v1).
+
+Techniques and resources are listed, paged, voted on and moderated alike: those steps
+are written once here (`_list`, `cast_vote`, `_moderate`) and each kind adds only its own
+queries and schemas."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import uuid
-from datetime import datetime
-from typing import Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
 
-from api.bounds import int4, real, timestamp
 from api.errors import not_found, validation_error
 from api.library import schemas
+from api.paging import page
 from api.security import CurrentUser
-from core.database.replica import Reads
-from db.queries import QUERIES
+from core.cursors import INT4, REAL, TIMESTAMP, UUID, decode, encode
+from core.database.gateway import Db
 
 Sort = Literal["top", "new"]
 Target = Literal["technique", "resource"]
+Decision = Literal["approve", "reject"]
+Items = Literal["techniques", "resources"]
 
-
-# Cursors -----------------------------------------------------------------------------
-
-
-def encode_cursor(tag: str, key: float | datetime | int, row_id: str | None = None) -> str:
-    # repr() of a float round-trips exactly, so the keyset comparison meets the very score
-    # the database returned; timestamps keep their microseconds in isoformat.
-    value = key.isoformat() if isinstance(key, datetime) else key
-    raw = json.dumps([tag, value, row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, tag: str) -> tuple[float | datetime | int | None, str | None]:
-    """(sort key, id) of the last item seen, (None, None) for the first page. A cursor of
-    another list or sort order is refused rather than misapplied."""
-    if not cursor:
-        return None, None
-    try:
-        found, key, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if found != tag:
-            raise ValueError(found)
-        if tag.endswith("new") or tag == "queue":
-            key = timestamp(key, "cursor")
-        elif tag.endswith("top"):
-            key = real(key, "cursor")
-        else:
-            key = int4(key, "cursor")
-        return key, (str(uuid.UUID(row_id)) if row_id is not None else None)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise validation_error("cursor", "is not a cursor this API issued for this list") from exc
-
-
-def _page(
-    rows: list[asyncpg.Record], limit: int, tag: str, key: str, with_id: bool = True
-) -> tuple[list[asyncpg.Record], str | None]:
-    """Rows fetched as limit + 1: the page, and the cursor after it when there is more."""
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(tag, last[key], last["id"] if with_id else None)
+# The list query of each kind and order. Keys stay literals, so grep finds their callers
+# (tests/unit/test_query_keys.py).
+_LIST_QUERIES: dict[tuple[Items, Sort], Callable[..., Awaitable[list[asyncpg.Record]]]] = {
+    ("techniques", "top"): lambda db, **params: db.fetch("library_list_techniques_top", **params),
+    ("techniques", "new"): lambda db, **params: db.fetch("library_list_techniques_new", **params),
+    ("resources", "top"): lambda db, **params: db.fetch("library_list_resources_top", **params),
+    ("resources", "new"): lambda db, **params: db.fetch("library_list_resources_new", **params),
+}
 
 
 def like_pattern(q: str | None) -> str | None:
@@ -81,170 +51,187 @@ def like_pattern(q: str | None) -> str | None:
     return f"%{escaped}%"
 
 
-def _changes(data: msgspec.Struct) -> dict[str, object]:
-    """The fields a PATCH body sets; none at all is a 422."""
-    fields = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET}
-    if not fields:
+def _edits(data: msgspec.Struct) -> dict[str, object]:
+    """A PATCH body as the edit queries' parameters, NULL for a field it leaves as it is;
+    a body that changes nothing is a 422."""
+    fields = {f: None if getattr(data, f) is msgspec.UNSET else getattr(data, f) for f in data.__struct_fields__}
+    if all(value is None for value in fields.values()):
         raise validation_error("body", "give at least one field to change")
     return fields
+
+
+def _found(row: asyncpg.Record | None, what: Target) -> asyncpg.Record:
+    if row is None:
+        raise not_found(what)
+    return row
+
+
+# The keyset of each order: its column, its parameter in the list queries, its cursor type.
+_KEYSETS = {"top": ("score", "after_score", REAL), "new": ("created_at", "after_at", TIMESTAMP)}
+
+
+def list_cursor(items: Items, sort: Sort, row: Mapping[str, Any]) -> str:
+    """The cursor after `row` in the list of `items` in order `sort`."""
+    return encode(f"{items}_{sort}", row[_KEYSETS[sort][0]], row["id"])
+
+
+def list_after(items: Items, sort: Sort, cursor: str | None) -> dict[str, Any]:
+    """The keyset parameters of a list query after `cursor` (NULLs for the first page). A
+    cursor of another list or order is refused (CursorError, a 422) rather than misapplied."""
+    _, param, field = _KEYSETS[sort]
+    after_key, after_id = decode(cursor, f"{items}_{sort}", field, UUID) if cursor else (None, None)
+    return {param: after_key, "after_id": after_id}
+
+
+async def _list(
+    db: Db, items: Items, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+) -> tuple[list[asyncpg.Record], str | None]:
+    """One page of techniques or resources, in either order."""
+    rows = await _LIST_QUERIES[items, sort](
+        db, user_id=user.id, pattern=like_pattern(q), limit=limit + 1, **list_after(items, sort, cursor)
+    )
+    return page(rows, limit, lambda row: list_cursor(items, sort, row))
 
 
 # Techniques --------------------------------------------------------------------------
 
 
 async def list_techniques(
-    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    db: Db, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.TechniquePage:
-    tag = f"techniques_{sort}"
-    key, after_id = decode_cursor(cursor, tag)
-    rows = await pool.fetch(
-        QUERIES[f"library_list_techniques_{sort}"], user.id, like_pattern(q), key, after_id, limit + 1
+    items, next_cursor = await _list(db, "techniques", user, sort, q, limit, cursor)
+    return schemas.TechniquePage(items=[schemas.TechniqueSummary(**r) for r in items], next_cursor=next_cursor)
+
+
+async def get_technique(db: Db, user: CurrentUser, technique_id: str) -> schemas.Technique:
+    row = await db.fetchrow(
+        "library_get_technique", technique_id=technique_id, user_id=user.id, is_moderator=user.is_moderator
     )
-    page, next_cursor = _page(rows, limit, tag, "score" if sort == "top" else "created_at")
-    return schemas.TechniquePage(items=[schemas.TechniqueSummary(**r) for r in page], next_cursor=next_cursor)
+    return schemas.Technique(**_found(row, "technique"))
 
 
-async def get_technique(
-    conn: asyncpg.Pool | asyncpg.Connection, user: CurrentUser, technique_id: str
-) -> schemas.Technique:
-    row = await conn.fetchrow(QUERIES["library_get_technique"], technique_id, user.id, user.is_moderator)
-    if row is None:
-        raise not_found("technique")
-    return schemas.Technique(**row)
-
-
-async def technique_stats(conn: asyncpg.Pool | asyncpg.Connection, technique_id: str) -> schemas.TechniqueStats:
+async def technique_stats(db: Db, technique_id: str) -> schemas.TechniqueStats:
     """Stats of an approved (or built-in) technique; any other is 404, whoever asks."""
-    row = await conn.fetchrow(QUERIES["library_technique_stats"], technique_id)
-    if row is None:
-        raise not_found("technique")
-    return schemas.TechniqueStats(**row)
+    row = await db.fetchrow("library_technique_stats", technique_id=technique_id)
+    return schemas.TechniqueStats(**_found(row, "technique"))
 
 
-async def create_technique(pool: asyncpg.Pool, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
-    technique_id = await pool.fetchval(
-        QUERIES["library_create_technique"],
-        user.id,
-        data.name,
-        data.description,
-        data.system_prompt,
-        data.questioning_style,
-    )
-    return await get_technique(pool, user, technique_id)
+async def create_technique(db: Db, user: CurrentUser, data: schemas.TechniqueCreate) -> schemas.Technique:
+    technique_id = await db.fetchval("library_create_technique", user_id=user.id, **msgspec.structs.asdict(data))
+    return await get_technique(db, user, technique_id)
 
 
 async def update_technique(
-    pool: asyncpg.Pool, user: CurrentUser, technique_id: str, data: schemas.TechniqueUpdate
+    db: Db, user: CurrentUser, technique_id: str, data: schemas.TechniqueUpdate
 ) -> schemas.Technique:
-    fields = _changes(data)
-    version = await pool.fetchval(
-        QUERIES["library_edit_technique"],
-        user.id,
-        technique_id,
-        fields.get("name"),
-        fields.get("description"),
-        fields.get("system_prompt"),
-        fields.get("questioning_style"),
-    )
+    version = await db.fetchval("library_edit_technique", user_id=user.id, technique_id=technique_id, **_edits(data))
     if version is None:
         raise not_found("technique")
-    return await get_technique(pool, user, technique_id)
+    return await get_technique(db, user, technique_id)
 
 
-async def delete_technique(pool: asyncpg.Pool, user: CurrentUser, technique_id: str) -> None:
-    if await pool.fetchval(QUERIES["library_delete_technique"], technique_id, user.id) is None:
-        raise not_found("technique")
+async def delete_technique(db: Db, user: CurrentUser, technique_id: str) -> None:
+    _found(await db.fetchrow("library_delete_technique", technique_id=technique_id, user_id=user.id), "technique")
 
 
 async def list_versions(
-    pool: asyncpg.Pool, user: CurrentUser, technique_id: str, limit: int, cursor: str | None
+    db: Db, user: CurrentUser, technique_id: str, limit: int, cursor: str | None
 ) -> schemas.TechniqueVersionPage:
-    technique = await get_technique(pool, user, technique_id)
-    sees_all = user.is_moderator or technique.author_id == user.id
-    before, _ = decode_cursor(cursor, "versions")
-    rows = await pool.fetch(QUERIES["library_technique_versions"], technique_id, sees_all, before, limit + 1)
-    page, next_cursor = _page(rows, limit, "versions", "version", with_id=False)
-    return schemas.TechniqueVersionPage(items=[schemas.TechniqueVersion(**r) for r in page], next_cursor=next_cursor)
+    technique = await get_technique(db, user, technique_id)
+    (before,) = decode(cursor, "versions", INT4) if cursor else (None,)
+    rows = await db.fetch(
+        "library_technique_versions",
+        technique_id=technique_id,
+        sees_all=user.is_moderator or technique.author_id == user.id,
+        before_version=before,
+        limit=limit + 1,
+    )
+    items, next_cursor = page(rows, limit, lambda row: encode("versions", row["version"]))
+    return schemas.TechniqueVersionPage(items=[schemas.TechniqueVersion(**r) for r in items], next_cursor=next_cursor)
 
 
 # Resources ---------------------------------------------------------------------------
 
 
 async def list_resources(
-    pool: Reads, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
+    db: Db, user: CurrentUser, sort: Sort, q: str | None, limit: int, cursor: str | None
 ) -> schemas.ResourcePage:
-    tag = f"resources_{sort}"
-    key, after_id = decode_cursor(cursor, tag)
-    rows = await pool.fetch(
-        QUERIES[f"library_list_resources_{sort}"], user.id, like_pattern(q), key, after_id, limit + 1
+    items, next_cursor = await _list(db, "resources", user, sort, q, limit, cursor)
+    return schemas.ResourcePage(items=[schemas.Resource(**r) for r in items], next_cursor=next_cursor)
+
+
+async def get_resource(db: Db, user: CurrentUser, resource_id: str) -> schemas.Resource:
+    row = await db.fetchrow(
+        "library_get_resource", resource_id=resource_id, user_id=user.id, is_moderator=user.is_moderator
     )
-    page, next_cursor = _page(rows, limit, tag, "score" if sort == "top" else "created_at")
-    return schemas.ResourcePage(items=[schemas.Resource(**r) for r in page], next_cursor=next_cursor)
+    return schemas.Resource(**_found(row, "resource"))
 
 
-async def get_resource(pool: asyncpg.Pool, user: CurrentUser, resource_id: str) -> schemas.Resource:
-    row = await pool.fetchrow(QUERIES["library_get_resource"], resource_id, user.id, user.is_moderator)
-    if row is None:
-        raise not_found("resource")
-    return schemas.Resource(**row)
-
-
-async def create_resource(pool: asyncpg.Pool, user: CurrentUser, data: schemas.ResourceCreate) -> schemas.Resource:
-    resource_id = await pool.fetchval(
-        QUERIES["library_create_resource"], user.id, data.title, data.url, data.description, data.kind
-    )
-    return await get_resource(pool, user, resource_id)
+async def create_resource(db: Db, user: CurrentUser, data: schemas.ResourceCreate) -> schemas.Resource:
+    resource_id = await db.fetchval("library_create_resource", user_id=user.id, **msgspec.structs.asdict(data))
+    return await get_resource(db, user, resource_id)
 
 
 async def update_resource(
-    pool: asyncpg.Pool, user: CurrentUser, resource_id: str, data: schemas.ResourceUpdate
+    db: Db, user: CurrentUser, resource_id: str, data: schemas.ResourceUpdate
 ) -> schemas.Resource:
-    fields = _changes(data)
-    updated = await pool.fetchval(
-        QUERIES["library_edit_resource"],
-        resource_id,
-        user.id,
-        fields.get("title"),
-        fields.get("url"),
-        fields.get("description"),
-        fields.get("kind"),
-    )
+    updated = await db.fetchval("library_edit_resource", resource_id=resource_id, user_id=user.id, **_edits(data))
     if updated is None:
         raise not_found("resource")
-    return await get_resource(pool, user, resource_id)
+    return await get_resource(db, user, resource_id)
 
 
-async def delete_resource(pool: asyncpg.Pool, user: CurrentUser, resource_id: str) -> None:
-    if await pool.fetchval(QUERIES["library_delete_resource"], resource_id, user.id) is None:
-        raise not_found("resource")
+async def delete_resource(db: Db, user: CurrentUser, resource_id: str) -> None:
+    _found(await db.fetchrow("library_delete_resource", resource_id=resource_id, user_id=user.id), "resource")
 
 
-# Votes and moderation ----------------------------------------------------------------
+# Votes and moderation, of either kind ------------------------------------------------
 
 
-async def cast_vote(
-    pool: asyncpg.Pool, user: CurrentUser, target: Target, target_id: str, value: int | None
-) -> schemas.VoteTally:
+async def cast_vote(db: Db, user: CurrentUser, target: Target, target_id: str, value: int | None) -> schemas.VoteTally:
     """Set (+1/-1) or remove (None) the caller's vote; 404 when not visible, 403 on one's own."""
-    row = await pool.fetchrow(QUERIES["library_cast_vote"], user.id, target, target_id, value)
-    return schemas.VoteTally(**row)
+    row = await db.fetchrow("library_cast_vote", user_id=user.id, target=target, target_id=target_id, value=value)
+    return schemas.VoteTally(**_found(row, target))
 
 
-async def moderation_queue(pool: asyncpg.Pool, limit: int, cursor: str | None) -> schemas.QueuePage:
-    submitted_at, after_id = decode_cursor(cursor, "queue")
-    rows = await pool.fetch(QUERIES["library_moderation_queue"], submitted_at, after_id, limit + 1)
-    page, next_cursor = _page(rows, limit, "queue", "submitted_at")
-    return schemas.QueuePage(items=[schemas.QueueItem(**r) for r in page], next_cursor=next_cursor)
+async def moderation_queue(db: Db, limit: int, cursor: str | None) -> schemas.QueuePage:
+    after_at, after_id = decode(cursor, "queue", TIMESTAMP, UUID) if cursor else (None, None)
+    rows = await db.fetch("library_moderation_queue", after_at=after_at, after_id=after_id, limit=limit + 1)
+    items, next_cursor = page(rows, limit, lambda row: encode("queue", row["submitted_at"], row["id"]))
+    return schemas.QueuePage(items=[schemas.QueueItem(**r) for r in items], next_cursor=next_cursor)
 
 
-async def moderate(
-    pool: asyncpg.Pool,
+async def _moderate(
+    db: Db,
     moderator: CurrentUser,
     target: Target,
     target_id: str,
-    decision: Literal["approve", "reject"],
+    decision: Decision,
     reason: str | None,
-    version: int | None,
+    version: int | None = None,
 ) -> None:
-    """Approve or reject, with its audit_log row, in one transaction."""
-    await pool.execute(QUERIES["library_moderate"], moderator.id, target, target_id, decision, reason, version)
+    """Approve or reject, with its audit_log row, in one transaction. `version`: the
+    technique version the moderator reviewed (a newer edit since then is a 409)."""
+    await db.execute(
+        "library_moderate",
+        moderator_id=moderator.id,
+        target=target,
+        target_id=target_id,
+        decision=decision,
+        reason=reason,
+        version=version,
+    )
+
+
+async def moderate_technique(
+    db: Db, moderator: CurrentUser, technique_id: str, decision: Decision, reason: str | None, version: int | None
+) -> schemas.Technique:
+    await _moderate(db, moderator, "technique", technique_id, decision, reason, version=version)
+    return await get_technique(db, moderator, technique_id)
+
+
+async def moderate_resource(
+    db: Db, moderator: CurrentUser, resource_id: str, decision: Decision, reason: str | None
+) -> schemas.Resource:
+    await _moderate(db, moderator, "resource", resource_id, decision, reason)
+    return await get_resource(db, moderator, resource_id)

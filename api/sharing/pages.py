@@ -10,16 +10,13 @@ exactly as a 200 of the JSON form does.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar import Request, Response
 
-from api.database import service_db
 from api.errors import ApiError
-from api.sharing import service
 from api.sharing.schemas import PASSWORD_MAX_LENGTH, SharedConversation
 from api.web.headers import SECURITY_HEADERS
 from api.web.templates import Html, join, page, render
@@ -34,7 +31,6 @@ PAGE_HEADERS = {
     "Vary": "Accept",
 }
 _HTML = "text/html"
-PAGE_VIEW = "shared link page: an anonymous visitor's browser reads one conversation by its token"
 _WHO = {"user": "Learner", "assistant": "Mukti", "system": "System"}
 _PROBLEMS = {
     404: ("No such link", "This share link does not exist. Check that it was copied whole."),
@@ -57,30 +53,11 @@ class PasswordForm(msgspec.Struct):
     password: Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX_LENGTH)] = ""
 
 
-@post("/shared/{token:str}", status_code=200, include_in_schema=False, security=[{}])
-async def unlock_shared_page(
-    request: Request,
-    token: FromPath[str],
-    data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Response[str]:
-    """The password form of a protected share page (browsers only; API clients send
-    X-Share-Password with GET)."""
-    if not request.app.state.settings.web_client:
-        raise ApiError(404, "not found", code="not_found")
-    return await shared_page(request, token, data.password or None)
-
-
-async def shared_page(request: Request, token: str, password: str | None) -> Response[str]:
-    address = request.client.host if request.client else ""
+async def shared_page(view: Awaitable[SharedConversation], password: str | None) -> Response[str]:
+    """The page of one `view` of a shared conversation (made with `password`, or None):
+    the conversation, the password form, or what went wrong."""
     try:
-        shared = await service.view_share(
-            service_db(request, PAGE_VIEW),
-            request.app.state.settings,
-            token,
-            password,
-            address,
-            request.headers.get("referer"),
-        )
+        shared = await view
     except ApiError as exc:
         return _problem_page(exc, password_sent=password is not None)
     return _page(shared.title, _conversation(shared), 200)

@@ -9,10 +9,8 @@ throttling password guesses.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ import asyncpg
 from api.accounts.passwords import hash_password, verify_password
 from api.enums import ShareStatus
 from api.errors import ApiError, not_found, validation_error
+from api.paging import page
 from api.sharing.schemas import (
     DayViews,
     ReferrerViews,
@@ -35,8 +34,9 @@ from api.sharing.schemas import (
     ShareList,
 )
 from core.crypto import SHARE_VISITOR, derive_key, hash_token
+from core.cursors import TIMESTAMP, UUID, decode, encode
+from core.database.gateway import Db
 from core.settings import Settings
-from db.queries import QUERIES
 
 DEFAULT_EXPIRES_IN = 7 * 24 * 3600
 DEFAULT_MAX_VIEWS = 100
@@ -85,30 +85,17 @@ def share_status(row: asyncpg.Record, now: datetime) -> ShareStatus:
         return "revoked"
     if row["expires_at"] <= now:
         return "expired"
-    if row["view_count"] >= row["max_views"]:
+    if row["views"] >= row["max_views"]:
         return "exhausted"
     return "active"
 
 
 def remaining_views(row: asyncpg.Record, status: str) -> int:
-    return 0 if status in ("revoked", "expired") else row["max_views"] - row["view_count"]
-
-
-def encode_cursor(created_at: datetime, share_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), share_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, share_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), uuid.UUID(share_id)
-    except (ValueError, TypeError) as exc:
-        raise validation_error("cursor", "not a cursor returned by this list") from exc
+    return 0 if status in ("revoked", "expired") else row["max_views"] - row["views"]
 
 
 async def create_share(
-    pool: asyncpg.Pool, settings: Settings, user_id: str, conversation_id: uuid.UUID, body: ShareCreate, base_url: str
+    db: Db, settings: Settings, user_id: str, conversation_id: uuid.UUID, body: ShareCreate, base_url: str
 ) -> ShareCreated:
     expires_in = DEFAULT_EXPIRES_IN if body.expires_in is None else body.expires_in
     if expires_in > settings.share_max_expiry:
@@ -116,8 +103,14 @@ async def create_share(
     max_views = DEFAULT_MAX_VIEWS if body.max_views is None else body.max_views
     password_hash = await hash_password(body.password) if body.password is not None else None
     token = new_token()
-    row = await pool.fetchrow(
-        QUERIES["sharing_create"], user_id, conversation_id, hash_token(token), password_hash, expires_in, max_views
+    row = await db.fetchrow(
+        "sharing_create",
+        user_id=user_id,
+        conversation_id=conversation_id,
+        token_hash=hash_token(token),
+        password_hash=password_hash,
+        expires_in=expires_in,
+        max_views=max_views,
     )
     if row is None:
         raise not_found("conversation")
@@ -132,62 +125,48 @@ async def create_share(
     )
 
 
-async def list_shares(
-    pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID, limit: int, cursor: str | None
-) -> ShareList:
-    after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
-    async with pool.acquire() as conn:
-        if not await conn.fetchval(QUERIES["sharing_conversation_owned"], conversation_id, user_id):
+async def list_shares(db: Db, user_id: str, conversation_id: uuid.UUID, limit: int, cursor: str | None) -> ShareList:
+    after_at, after_id = decode(cursor, "shares", TIMESTAMP, UUID) if cursor else (None, None)
+    async with db.transaction() as tx:
+        if not await tx.fetchval("sharing_conversation_owned", conversation_id=conversation_id, user_id=user_id):
             raise not_found("conversation")
-        rows = await conn.fetch(QUERIES["sharing_list"], conversation_id, user_id, after_at, after_id, limit + 1)
+        rows = await tx.fetch(
+            "sharing_list",
+            conversation_id=conversation_id,
+            user_id=user_id,
+            after_at=after_at,
+            after_id=after_id,
+            limit=limit + 1,
+        )
+    listed, next_cursor = page(rows, limit, lambda row: encode("shares", row["created_at"], row["id"]))
     now = datetime.now(UTC)
     items = []
-    for row in rows[:limit]:
+    for row in listed:
         status = share_status(row, now)
-        items.append(
-            Share(
-                id=row["id"],
-                conversation_id=row["conversation_id"],
-                status=status,
-                snapshot_seq=row["snapshot_seq"],
-                expires_at=row["expires_at"],
-                max_views=row["max_views"],
-                views=row["view_count"],
-                remaining_views=remaining_views(row, status),
-                last_viewed_at=row["last_viewed_at"],
-                revoked_at=row["revoked_at"],
-                created_at=row["created_at"],
-                password_protected=row["password_protected"],
-            )
-        )
-    next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+        items.append(Share(**row, status=status, remaining_views=remaining_views(row, status)))
     return ShareList(items=items, next_cursor=next_cursor)
 
 
-async def revoke_share(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID) -> None:
-    if await pool.fetchval(QUERIES["sharing_revoke"], share_id, user_id) is None:
+async def revoke_share(db: Db, user_id: str, share_id: uuid.UUID) -> None:
+    if await db.fetchval("sharing_revoke", share_id=share_id, user_id=user_id) is None:
         raise not_found("share")
 
 
-async def share_analytics(pool: asyncpg.Pool, user_id: str, share_id: uuid.UUID) -> ShareAnalytics:
-    row = await pool.fetchrow(QUERIES["sharing_analytics"], share_id, user_id)
+async def share_analytics(db: Db, user_id: str, share_id: uuid.UUID) -> ShareAnalytics:
+    row = await db.fetchrow("sharing_analytics", share_id=share_id, user_id=user_id)
     if row is None:
         raise not_found("share")
-    status = share_status(row, datetime.now(UTC))
     return ShareAnalytics(
-        views=row["view_count"],
-        remaining_views=remaining_views(row, status),
-        max_views=row["max_views"],
-        unique_visitors=row["unique_visitors"],
-        last_viewed_at=row["last_viewed_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-        by_day=[DayViews(**d) for d in row["by_day"]],
-        referrers=[ReferrerViews(**r) for r in row["referrers"]],
+        **{
+            **row,
+            "by_day": [DayViews(**d) for d in row["by_day"]],
+            "referrers": [ReferrerViews(**r) for r in row["referrers"]],
+        },
+        remaining_views=remaining_views(row, share_status(row, datetime.now(UTC))),
     )
 
 
-async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int]) -> list[int]:
+async def _begin_guess(db: Db, subjects: list[str], limits: list[int]) -> list[int]:
     """Wait for a turn to verify a share password; refuse when wrong guesses fill a window.
 
     "Busy" (guesses in flight could still fill the window) is answered by asking again
@@ -198,7 +177,10 @@ async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int
     deadline = loop.time() + PASSWORD_WAIT_SECONDS
     delay = PASSWORD_POLL_SECONDS[0]
     while True:
-        slot = await pool.fetchrow(QUERIES["sharing_guess_begin"], subjects, limits, PASSWORD_LEASE_SECONDS)
+        slot = await db.fetchrow(
+            "sharing_guess_begin", subjects=subjects, limits=limits, lease_seconds=PASSWORD_LEASE_SECONDS
+        )
+        assert slot is not None  # the function returns one row
         retry_after = slot["retry_after"]
         if not slot["busy"] and retry_after == 0:
             return slot["hit_ids"]
@@ -215,9 +197,7 @@ async def _begin_guess(pool: asyncpg.Pool, subjects: list[str], limits: list[int
         delay = min(delay * 2, PASSWORD_POLL_SECONDS[1])
 
 
-async def _check_password(
-    pool: asyncpg.Pool, link_id: str, password_hash: str, password: str | None, visitor: bytes
-) -> None:
+async def _check_password(db: Db, link_id: str, password_hash: str, password: str | None, visitor: bytes) -> None:
     """Verify a share password before any view is counted. Only wrong guesses count, per
     (link, address) and per link across addresses; see mukti_share_guess_begin_v1."""
     if not password:
@@ -225,32 +205,38 @@ async def _check_password(
             401, "this share is password-protected: send the password in X-Share-Password", code="unauthorized"
         )
     subjects = [f"{link_id}:{visitor.hex()}", link_id]
-    hit_ids = await _begin_guess(pool, subjects, [PASSWORD_MAX_FAILURES, PASSWORD_LINK_MAX_FAILURES])
+    hit_ids = await _begin_guess(db, subjects, [PASSWORD_MAX_FAILURES, PASSWORD_LINK_MAX_FAILURES])
     if await verify_password(password_hash, password):
-        await pool.execute(QUERIES["sharing_guess_right"], hit_ids)
+        await db.execute("sharing_guess_right", hit_ids=hit_ids)
         return
-    await pool.execute(
-        QUERIES["sharing_guess_wrong"], hit_ids, subjects, [PASSWORD_WINDOW_SECONDS, PASSWORD_LINK_WINDOW_SECONDS]
+    await db.execute(
+        "sharing_guess_wrong",
+        hit_ids=hit_ids,
+        subjects=subjects,
+        windows=[PASSWORD_WINDOW_SECONDS, PASSWORD_LINK_WINDOW_SECONDS],
     )
     raise ApiError(401, "wrong password for this share", code="unauthorized")
 
 
 async def view_share(
-    pool: asyncpg.Pool, settings: Settings, token: str, password: str | None, address: str, referer: str | None
+    db: Db, settings: Settings, token: str, password: str | None, address: str, referer: str | None
 ) -> SharedConversation:
     token_hash = hash_token(token)
     visitor = visitor_hash(settings, address)
     referrer = referrer_host(referer)
-    row = await pool.fetchrow(QUERIES["sharing_view"], token_hash, False, referrer, visitor)
+    view = {"token_hash": token_hash, "referrer": referrer, "visitor_hash": visitor}
+    row = await db.fetchrow("sharing_view", password_ok=False, **view)
     if row is not None and row["outcome"] == "password_required":
-        await _check_password(pool, row["link_id"], row["password_hash"], password, visitor)
-        row = await pool.fetchrow(QUERIES["sharing_view"], token_hash, True, referrer, visitor)
+        await _check_password(db, row["link_id"], row["password_hash"], password, visitor)
+        row = await db.fetchrow("sharing_view", password_ok=True, **view)
     # No row: the link was counted but its conversation deleted meanwhile (the link goes with it).
     if row is None or row["outcome"] == "not_found":
         raise not_found("share")
     if row["outcome"] != "ok":
         raise ApiError(410, "this share has expired, was revoked or has no views left", code="gone")
-    messages = await pool.fetch(QUERIES["sharing_snapshot_messages"], row["conversation_id"], row["snapshot_seq"])
+    messages = await db.fetch(
+        "sharing_snapshot_messages", conversation_id=row["conversation_id"], snapshot_seq=row["snapshot_seq"]
+    )
     return SharedConversation(
         title=row["title"], technique=row["technique"], messages=[SharedMessage(**dict(m)) for m in messages]
     )

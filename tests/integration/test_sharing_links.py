@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from api.sharing import service
+from core.cursors import encode
 from core.settings import Settings
 from tests import factories
 from tests.factories import create_user
@@ -308,6 +309,12 @@ async def test_list_never_shows_tokens_and_pages_newest_first(client, db, settin
             break
     assert [item["id"] for item in seen] == [link["id"] for link in reversed(links)]
     assert [item["status"] for item in seen] == ["active", "active", "revoked"]
+    # A cursor this list did not issue (garbage, or another list's) is a 422 naming it.
+    for forged in ("!!!", "e30", encode("techniques_new", seen[0]["created_at"], seen[0]["id"])):
+        response = await client.get(
+            f"/conversations/{conversation_id}/shares", params={"cursor": forged}, headers=owner.headers
+        )
+        assert response.status_code == 422 and response.json()["field"] == "cursor", response.text
     text = str(seen)
     assert all(link["token"] not in text for link in links) and "token" not in seen[0]
 

@@ -1,16 +1,12 @@
-"""Pure helpers of the sharing feature: tokens, keyed visitor hashes, referrer hosts, cursors."""
+"""Pure helpers of the sharing feature: tokens, keyed visitor hashes, referrer hosts.
+(Its list cursors are core/cursors.py's, tested through the route in
+tests/integration/test_sharing_links.py.)"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 
-from api.errors import ApiError
 from api.sharing.service import (
-    decode_cursor,
-    encode_cursor,
     new_token,
     referrer_host,
     visitor_hash,
@@ -49,12 +45,3 @@ def test_visitor_hash_is_keyed_by_the_server_secret():
 )
 def test_referrer_keeps_the_host_only(header, host):
     assert referrer_host(header) == host
-
-
-def test_cursor_round_trips_and_rejects_garbage():
-    at, share_id = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid.uuid4()
-    assert decode_cursor(encode_cursor(at, str(share_id))) == (at, share_id)
-    for garbage in ("!!!", "e30", encode_cursor(at, "not-a-uuid")):
-        with pytest.raises(ApiError) as info:
-            decode_cursor(garbage)
-        assert info.value.status == 422 and info.value.field == "cursor"

@@ -4,23 +4,23 @@
 -- partial indexes techniques_top_idx / techniques_new_idx (and the resources_ twins):
 -- approved items come from the index in order, the caller's few non-approved ones from
 -- techniques_user_idx, and the two short runs are merged.
--- Parameters of the list queries: $1 caller, $2 ILIKE pattern or NULL, $3/$4 cursor
--- (sort key, id) or NULL, $5 rows to fetch.
+-- Parameters of the list queries: :user_id the caller, :pattern an ILIKE pattern or NULL,
+-- the cursor (:after_score or :after_at, :after_id) or NULLs, :limit rows to fetch.
 
 -- library_create_technique --
 -- A user's technique and its version 1, both pending.
 WITH t AS (
     INSERT INTO techniques (user_id, name, description, status, latest_version)
-    VALUES ($1::uuid, $2, $3, 'pending', 1)
+    VALUES (:user_id::uuid, :name, :description, 'pending', 1)
     RETURNING id
 )
 INSERT INTO technique_versions (technique_id, version, user_id, name, description, system_prompt,
                                 questioning_style, status)
-SELECT t.id, 1, $1::uuid, $2, $3, $4, $5, 'pending' FROM t
+SELECT t.id, 1, :user_id::uuid, :name, :description, :system_prompt, :questioning_style, 'pending' FROM t
 RETURNING technique_id::text AS id;
 
 -- library_get_technique --
--- One technique as $2 may see it ($3: is a moderator): the owner and moderators see the
+-- One technique as :user_id may see it: the owner and moderators (:is_moderator) see the
 -- latest version, everyone else the approved one. No row = 404.
 SELECT t.id::text, t.slug, t.is_builtin, t.is_default, t.status, t.user_id::text AS author_id,
        t.latest_version, t.approved_version, t.rejection_reason, t.upvotes, t.downvotes, t.score,
@@ -30,10 +30,11 @@ SELECT t.id::text, t.slug, t.is_builtin, t.is_default, t.status, t.user_id::text
   FROM techniques t
   JOIN technique_versions tv
     ON tv.technique_id = t.id
-   AND tv.version = CASE WHEN t.user_id = $2::uuid OR $3::boolean THEN t.latest_version ELSE t.approved_version END
-  LEFT JOIN votes v ON v.user_id = $2::uuid AND v.technique_id = t.id
- WHERE t.id = $1::uuid AND t.deleted_at IS NULL
-   AND (t.status = 'approved' OR t.user_id = $2::uuid OR $3::boolean);
+   AND tv.version = CASE WHEN t.user_id = :user_id::uuid OR :is_moderator::boolean
+                         THEN t.latest_version ELSE t.approved_version END
+  LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.technique_id = t.id
+ WHERE t.id = :technique_id::uuid AND t.deleted_at IS NULL
+   AND (t.status = 'approved' OR t.user_id = :user_id::uuid OR :is_moderator::boolean);
 
 -- library_list_techniques_top --
 -- Highest Wilson score first (ties by id). Many items share a score (every unvoted one
@@ -43,28 +44,28 @@ SELECT t.id::text, t.slug, t.is_builtin, t.is_default, t.status, t.user_id::text
 WITH page AS (
     (SELECT * FROM techniques
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score = $3::float8 AND id > $4::uuid
-        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+        AND score = :after_score::float8 AND id > :after_id::uuid
+        AND (:pattern::text IS NULL OR name ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM techniques
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score < coalesce($3::float8, 'Infinity')
-        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+        AND score < coalesce(:after_score::float8, 'Infinity')
+        AND (:pattern::text IS NULL OR name ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM techniques
-      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
-        AND score <= coalesce($3::float8, 'Infinity')
-        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+      WHERE user_id = :user_id::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND score <= coalesce(:after_score::float8, 'Infinity')
+        AND (score < coalesce(:after_score::float8, 'Infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR name ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
 )
 SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.status,
        p.user_id::text AS author_id, p.latest_version, p.approved_version, p.rejection_reason,
        p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
-  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.technique_id = p.id
- ORDER BY p.score DESC, p.id LIMIT $5;
+  FROM page p LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.technique_id = p.id
+ ORDER BY p.score DESC, p.id LIMIT :limit;
 
 -- library_list_techniques_new --
 -- Newest first (ties by id). Timestamps rarely tie, so the id filter only ever skips
@@ -72,155 +73,157 @@ SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.
 WITH page AS (
     (SELECT * FROM techniques
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND created_at <= coalesce($3::timestamptz, 'infinity')
-        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-      ORDER BY created_at DESC, id LIMIT $5)
+        AND created_at <= coalesce(:after_at::timestamptz, 'infinity')
+        AND (created_at < coalesce(:after_at::timestamptz, 'infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR name ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY created_at DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM techniques
-      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
-        AND created_at <= coalesce($3::timestamptz, 'infinity')
-        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-      ORDER BY created_at DESC, id LIMIT $5)
+      WHERE user_id = :user_id::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce(:after_at::timestamptz, 'infinity')
+        AND (created_at < coalesce(:after_at::timestamptz, 'infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR name ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY created_at DESC, id LIMIT :limit)
 )
 SELECT p.id::text, p.slug, p.name, p.description, p.is_builtin, p.is_default, p.status,
        p.user_id::text AS author_id, p.latest_version, p.approved_version, p.rejection_reason,
        p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
-  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.technique_id = p.id
- ORDER BY p.created_at DESC, p.id LIMIT $5;
+  FROM page p LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.technique_id = p.id
+ ORDER BY p.created_at DESC, p.id LIMIT :limit;
 
 -- library_technique_versions --
--- Versions newest first, of a technique the caller can see ($2: sees all, i.e. owner or
--- moderator; others see only approved versions). $3 cursor version, $4 rows.
+-- Versions newest first, of a technique the caller can see (:sees_all for its owner and
+-- moderators; others see only approved versions), below the cursor's :before_version.
 SELECT version, name, description, system_prompt, questioning_style, status, rejection_reason, created_at
   FROM technique_versions
- WHERE technique_id = $1::uuid
-   AND ($2::boolean OR status = 'approved')
-   AND version < coalesce($3::integer, 2147483647)
- ORDER BY version DESC LIMIT $4;
+ WHERE technique_id = :technique_id::uuid
+   AND (:sees_all::boolean OR status = 'approved')
+   AND version < coalesce(:before_version::integer, 2147483647)
+ ORDER BY version DESC LIMIT :limit;
 
 -- library_edit_technique --
-SELECT mukti_edit_technique_v1($1::uuid, $2::uuid, $3, $4, $5, $6);
+SELECT mukti_edit_technique_v1(:user_id::uuid, :technique_id::uuid, :name, :description, :system_prompt,
+                               :questioning_style);
 
 -- library_delete_technique --
 -- Soft delete by the author: conversations that use it keep their pinned version.
 UPDATE techniques SET deleted_at = now(), updated_at = now()
- WHERE id = $1::uuid AND user_id = $2::uuid AND deleted_at IS NULL AND NOT is_builtin
+ WHERE id = :technique_id::uuid AND user_id = :user_id::uuid AND deleted_at IS NULL AND NOT is_builtin
 RETURNING id;
 
 -- library_cast_vote --
--- $4 NULL removes the vote.
-SELECT upvotes, downvotes, score FROM mukti_cast_vote_v1($1::uuid, $2, $3::uuid, $4::integer);
+-- :value NULL removes the vote.
+SELECT upvotes, downvotes, score FROM mukti_cast_vote_v1(:user_id::uuid, :target, :target_id::uuid, :value::integer);
 
 -- library_create_resource --
 INSERT INTO resources (user_id, title, url, description, kind, status)
-VALUES ($1::uuid, $2, $3, $4, $5, 'pending')
+VALUES (:user_id::uuid, :title, :url, :description, :kind, 'pending')
 RETURNING id::text;
 
 -- library_get_resource --
--- One resource as $2 may see it ($3: is a moderator). No row = 404.
+-- One resource as :user_id may see it (everything when :is_moderator). No row = 404.
 SELECT r.id::text, r.title, r.url, r.description, r.kind, r.status, r.user_id::text AS author_id,
        r.rejection_reason, r.upvotes, r.downvotes, r.score, r.created_at, r.updated_at, v.value AS my_vote
-  FROM resources r LEFT JOIN votes v ON v.user_id = $2::uuid AND v.resource_id = r.id
- WHERE r.id = $1::uuid AND r.deleted_at IS NULL
-   AND (r.status = 'approved' OR r.user_id = $2::uuid OR $3::boolean);
+  FROM resources r LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.resource_id = r.id
+ WHERE r.id = :resource_id::uuid AND r.deleted_at IS NULL
+   AND (r.status = 'approved' OR r.user_id = :user_id::uuid OR :is_moderator::boolean);
 
 -- library_list_resources_top --
 WITH page AS (
     (SELECT * FROM resources
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score = $3::float8 AND id > $4::uuid
-        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+        AND score = :after_score::float8 AND id > :after_id::uuid
+        AND (:pattern::text IS NULL OR title ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM resources
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND score < coalesce($3::float8, 'Infinity')
-        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+        AND score < coalesce(:after_score::float8, 'Infinity')
+        AND (:pattern::text IS NULL OR title ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM resources
-      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
-        AND score <= coalesce($3::float8, 'Infinity')
-        AND (score < coalesce($3::float8, 'Infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
-      ORDER BY score DESC, id LIMIT $5)
+      WHERE user_id = :user_id::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND score <= coalesce(:after_score::float8, 'Infinity')
+        AND (score < coalesce(:after_score::float8, 'Infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR title ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY score DESC, id LIMIT :limit)
 )
 SELECT p.id::text, p.title, p.url, p.description, p.kind, p.status, p.user_id::text AS author_id,
        p.rejection_reason, p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
-  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.resource_id = p.id
- ORDER BY p.score DESC, p.id LIMIT $5;
+  FROM page p LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.resource_id = p.id
+ ORDER BY p.score DESC, p.id LIMIT :limit;
 
 -- library_list_resources_new --
 WITH page AS (
     (SELECT * FROM resources
       WHERE status = 'approved' AND deleted_at IS NULL
-        AND created_at <= coalesce($3::timestamptz, 'infinity')
-        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
-      ORDER BY created_at DESC, id LIMIT $5)
+        AND created_at <= coalesce(:after_at::timestamptz, 'infinity')
+        AND (created_at < coalesce(:after_at::timestamptz, 'infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR title ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY created_at DESC, id LIMIT :limit)
     UNION ALL
     (SELECT * FROM resources
-      WHERE user_id = $1::uuid AND status <> 'approved' AND deleted_at IS NULL
-        AND created_at <= coalesce($3::timestamptz, 'infinity')
-        AND (created_at < coalesce($3::timestamptz, 'infinity') OR id > $4::uuid)
-        AND ($2::text IS NULL OR title ILIKE $2 OR description ILIKE $2)
-      ORDER BY created_at DESC, id LIMIT $5)
+      WHERE user_id = :user_id::uuid AND status <> 'approved' AND deleted_at IS NULL
+        AND created_at <= coalesce(:after_at::timestamptz, 'infinity')
+        AND (created_at < coalesce(:after_at::timestamptz, 'infinity') OR id > :after_id::uuid)
+        AND (:pattern::text IS NULL OR title ILIKE :pattern OR description ILIKE :pattern)
+      ORDER BY created_at DESC, id LIMIT :limit)
 )
 SELECT p.id::text, p.title, p.url, p.description, p.kind, p.status, p.user_id::text AS author_id,
        p.rejection_reason, p.upvotes, p.downvotes, p.score, p.created_at, p.updated_at, v.value AS my_vote
-  FROM page p LEFT JOIN votes v ON v.user_id = $1::uuid AND v.resource_id = p.id
- ORDER BY p.created_at DESC, p.id LIMIT $5;
+  FROM page p LEFT JOIN votes v ON v.user_id = :user_id::uuid AND v.resource_id = p.id
+ ORDER BY p.created_at DESC, p.id LIMIT :limit;
 
 -- library_edit_resource --
 -- The author edits; NULL = unchanged. Resources have no version history, so a change of
 -- content goes back to moderation (hidden from others until approved again); votes stay.
 UPDATE resources AS r
-   SET title = coalesce($3, r.title), url = coalesce($4, r.url),
-       description = coalesce($5, r.description), kind = coalesce($6, r.kind),
-       status = CASE WHEN (coalesce($3, r.title), coalesce($4, r.url), coalesce($5, r.description),
-                           coalesce($6, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
+   SET title = coalesce(:title, r.title), url = coalesce(:url, r.url),
+       description = coalesce(:description, r.description), kind = coalesce(:kind, r.kind),
+       status = CASE WHEN (coalesce(:title, r.title), coalesce(:url, r.url), coalesce(:description, r.description),
+                           coalesce(:kind, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
                      THEN 'pending' ELSE r.status END,
-       rejection_reason = CASE WHEN (coalesce($3, r.title), coalesce($4, r.url), coalesce($5, r.description),
-                                     coalesce($6, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
+       rejection_reason = CASE WHEN (coalesce(:title, r.title), coalesce(:url, r.url), coalesce(:description, r.description),
+                                     coalesce(:kind, r.kind)) IS DISTINCT FROM (r.title, r.url, r.description, r.kind)
                                THEN NULL ELSE r.rejection_reason END,
        updated_at = now()
- WHERE r.id = $1::uuid AND r.user_id = $2::uuid AND r.deleted_at IS NULL
+ WHERE r.id = :resource_id::uuid AND r.user_id = :user_id::uuid AND r.deleted_at IS NULL
 RETURNING r.id;
 
 -- library_delete_resource --
 UPDATE resources SET deleted_at = now(), updated_at = now()
- WHERE id = $1::uuid AND user_id = $2::uuid AND deleted_at IS NULL
+ WHERE id = :resource_id::uuid AND user_id = :user_id::uuid AND deleted_at IS NULL
 RETURNING id;
 
 -- library_moderation_queue --
--- Pending technique versions and pending resources, oldest first; $1/$2 cursor
--- (submitted_at, id) or NULL, $3 rows. Each run reads its partial pending index.
+-- Pending technique versions and pending resources, oldest first, after the cursor
+-- (:after_at, :after_id: submitted_at and id) or from the start when NULL. Each run reads
+-- its partial pending index.
 WITH queue AS (
     (SELECT 'technique' AS type, tv.technique_id AS id, tv.version, tv.name AS title, tv.description,
             tv.system_prompt, tv.questioning_style, NULL::text AS url, NULL::text AS kind,
             tv.user_id AS author_id, t.approved_version, tv.created_at AS submitted_at
        FROM technique_versions tv JOIN techniques t ON t.id = tv.technique_id
       WHERE tv.status = 'pending' AND t.deleted_at IS NULL
-        AND (tv.created_at, tv.technique_id) > (coalesce($1::timestamptz, '-infinity'),
-                                                coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'))
-      ORDER BY tv.created_at, tv.technique_id LIMIT $3)
+        AND (tv.created_at, tv.technique_id) > (coalesce(:after_at::timestamptz, '-infinity'),
+                                                coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+      ORDER BY tv.created_at, tv.technique_id LIMIT :limit)
     UNION ALL
     (SELECT 'resource', r.id, NULL, r.title, r.description, NULL, NULL, r.url, r.kind,
             r.user_id, NULL, r.created_at
        FROM resources r
       WHERE r.status = 'pending' AND r.deleted_at IS NULL
-        AND (r.created_at, r.id) > (coalesce($1::timestamptz, '-infinity'),
-                                    coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'))
-      ORDER BY r.created_at, r.id LIMIT $3)
+        AND (r.created_at, r.id) > (coalesce(:after_at::timestamptz, '-infinity'),
+                                    coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+      ORDER BY r.created_at, r.id LIMIT :limit)
 )
 SELECT type, id::text, version, title, description, system_prompt, questioning_style, url, kind,
        author_id::text, approved_version, submitted_at
-  FROM queue ORDER BY submitted_at, id LIMIT $3;
+  FROM queue ORDER BY submitted_at, id LIMIT :limit;
 
 -- library_moderate --
-SELECT mukti_moderate_v1($1::uuid, $2, $3::uuid, $4, $5, $6::integer);
+SELECT mukti_moderate_v1(:moderator_id::uuid, :target, :target_id::uuid, :decision, :reason, :version::integer);
 
 -- library_technique_stats --
 -- Use and rating of one approved (built-ins are approved) technique, live: its
@@ -241,4 +244,4 @@ SELECT t.upvotes, t.downvotes,
                  GROUP BY c.user_id) u) AS return_rate,
        (SELECT avg((f.value = 1)::int)::float8 FROM message_feedback f WHERE f.technique_id = t.id) AS helpful_rate
   FROM techniques t
- WHERE t.id = $1::uuid AND t.deleted_at IS NULL AND t.status = 'approved';
+ WHERE t.id = :technique_id::uuid AND t.deleted_at IS NULL AND t.status = 'approved';

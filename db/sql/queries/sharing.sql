@@ -5,71 +5,74 @@
 -- One statement: the owner check and the snapshot (the conversation's highest seq now)
 -- are taken from the same row read; no row back means not the caller's conversation.
 INSERT INTO shared_links (user_id, conversation_id, token_hash, password_hash, snapshot_seq, expires_at, max_views)
-SELECT c.user_id, c.id, $3, $4, c.message_count, now() + make_interval(secs => $5::integer), $6
+SELECT c.user_id, c.id, :token_hash, :password_hash, c.message_count,
+       now() + make_interval(secs => :expires_in::integer), :max_views
   FROM conversations c
- WHERE c.id = $2 AND c.user_id = $1
+ WHERE c.id = :conversation_id AND c.user_id = :user_id
 RETURNING id::text, snapshot_seq, expires_at, max_views;
 
 -- sharing_conversation_owned --
-SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2);
+SELECT EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id AND user_id = :user_id);
 
 -- sharing_list --
--- The caller's links of one conversation, newest first; keyset after ($3, $4) when given.
-SELECT id::text, conversation_id::text, snapshot_seq, expires_at, max_views, view_count,
+-- The caller's links of one conversation, newest first (columns named as in the API); after the cursor (:after_at,
+-- :after_id) when given.
+SELECT id::text, conversation_id::text, snapshot_seq, expires_at, max_views, view_count AS views,
        last_viewed_at, revoked_at, created_at, password_hash IS NOT NULL AS password_protected
   FROM shared_links
- WHERE conversation_id = $1 AND user_id = $2
-   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+ WHERE conversation_id = :conversation_id AND user_id = :user_id
+   AND (:after_at::timestamptz IS NULL OR (created_at, id) < (:after_at, :after_id::uuid))
  ORDER BY created_at DESC, id DESC
- LIMIT $5;
+ LIMIT :limit;
 
 -- sharing_revoke --
 -- Idempotent: the first revocation time is kept.
 UPDATE shared_links SET revoked_at = coalesce(revoked_at, now())
- WHERE id = $1 AND user_id = $2
+ WHERE id = :share_id AND user_id = :user_id
 RETURNING id;
 
 -- sharing_view --
--- mukti_view_share_v1($token_hash, $password_ok, $referrer, $visitor_hash)
+-- One counted view of a link (or why not): see mukti_view_share_v1.
 SELECT outcome, link_id::text, password_hash, conversation_id, snapshot_seq, title, technique
-  FROM mukti_view_share_v1($1, $2, $3, $4);
+  FROM mukti_view_share_v1(:token_hash, :password_ok, :referrer, :visitor_hash);
 
 -- sharing_guess_begin --
 -- May this request verify a share password now? (see mukti_share_guess_begin_v1)
 SELECT retry_after, busy, hit_ids
-  FROM mukti_share_guess_begin_v1($1::text[], $2::integer[], make_interval(secs => $3::integer));
+  FROM mukti_share_guess_begin_v1(:subjects::text[], :limits::integer[],
+                                  make_interval(secs => :lease_seconds::integer));
 
 -- sharing_guess_right --
 -- A right password leaves no trace in the throttle.
-DELETE FROM rate_limits WHERE id = ANY($1::bigint[]) AND action = 'share_password_pending';
+DELETE FROM rate_limits WHERE id = ANY(:hit_ids::bigint[]) AND action = 'share_password_pending';
 
 -- sharing_guess_wrong --
--- A wrong password: its in-flight rows become failures, each subject ($2) with its own
--- window in seconds ($3), in one statement, so a concurrent check sees the guess either
--- in flight or failed, never neither. Inserted afresh rather than updated in place, so
+-- A wrong password: its in-flight rows (:hit_ids) become failures, each of :subjects with
+-- its own window in seconds (:windows), in one statement, so a concurrent check sees the
+-- guess either in flight or failed, never neither. Inserted afresh rather than updated in place, so
 -- a failure still counts if its lease ran out during a very slow verification.
 WITH pending AS (
-    DELETE FROM rate_limits WHERE id = ANY($1::bigint[]) AND action = 'share_password_pending'
+    DELETE FROM rate_limits WHERE id = ANY(:hit_ids::bigint[]) AND action = 'share_password_pending'
 )
 INSERT INTO rate_limits (action, subject, hit_at, expires_at)
 SELECT 'share_password', f.subject, clock_timestamp(), clock_timestamp() + make_interval(secs => f.seconds)
-  FROM unnest($2::text[], $3::integer[]) AS f(subject, seconds);
+  FROM unnest(:subjects::text[], :windows::integer[]) AS f(subject, seconds);
 
 -- sharing_snapshot_messages --
 -- Messages 1..snapshot_seq, recent and archived alike, in one statement (one snapshot:
 -- a concurrent archive move cannot make a message vanish or appear twice).
 SELECT seq, role, content, created_at
   FROM (SELECT seq, role, content, created_at FROM recent_messages
-         WHERE conversation_id = $1 AND seq <= $2
+         WHERE conversation_id = :conversation_id AND seq <= :snapshot_seq
         UNION ALL
         SELECT seq, role, content, created_at FROM archived_messages
-         WHERE conversation_id = $1 AND seq <= $2) m
+         WHERE conversation_id = :conversation_id AND seq <= :snapshot_seq) m
  WHERE role <> 'system'
  ORDER BY seq;
 
 -- sharing_analytics --
 -- Counters from the link row; per-day and per-referrer figures from the view log.
-SELECT l.view_count, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
+SELECT l.view_count AS views, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
        (SELECT count(DISTINCT v.visitor_hash) FROM shared_link_views v
          WHERE v.shared_link_id = l.id) AS unique_visitors,
        (SELECT coalesce(json_agg(json_build_object('day', d.day, 'views', d.views) ORDER BY d.day), '[]'::json)
@@ -81,4 +84,4 @@ SELECT l.view_count, l.max_views, l.last_viewed_at, l.expires_at, l.revoked_at,
                   FROM shared_link_views v WHERE v.shared_link_id = l.id
                  GROUP BY v.referrer ORDER BY views DESC, v.referrer NULLS FIRST LIMIT 50) r) AS referrers
   FROM shared_links l
- WHERE l.id = $1 AND l.user_id = $2;
+ WHERE l.id = :share_id AND l.user_id = :user_id;
