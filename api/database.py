@@ -22,25 +22,3 @@ def provide_db(request: ASGIConnection) -> Db:
 
 
 DEPENDENCIES = {"db": Provide(provide_db, sync_to_thread=False)}
-
-
-# Transitional: the scoped pools of the code not yet on the gateway. Removed once every
-# feature takes `db: Db`.
-from core.database.replica import Reads  # noqa: E402
-from core.database.scope import ScopedPool, as_service, for_user, service_scope_sql, user_scope_sql  # noqa: E402
-
-
-def user_db(request: ASGIConnection) -> ScopedPool:
-    return for_user(request.app.state.pool, request.user.id)
-
-
-def service_db(request: ASGIConnection, why: str) -> ScopedPool:
-    return as_service(request.app.state.pool, why)
-
-
-def user_reads(request: ASGIConnection, lag_tolerant: bool = True) -> Reads:
-    return request.app.state.router.reads(user_scope_sql(request.user.id), lag_tolerant=lag_tolerant)
-
-
-def service_reads(request: ASGIConnection, why: str) -> Reads:
-    return request.app.state.router.reads(service_scope_sql(why))

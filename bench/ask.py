@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
+from core.database.queries import QUERIES  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from db.queries import QUERIES  # noqa: E402
 from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 
 # Users and conversations get ids derived from their number, so pgbench can name them too.

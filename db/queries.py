@@ -1,11 +1,13 @@
-"""Transitional: the queries as SQL text by name, for callers not yet on the gateway
-(core/database/gateway.py). The loader lives in core/database/queries.py."""
+"""The SQL files under db/sql (schema, functions, views, matviews), as migrations read them.
+
+Named queries are loaded by core/database/queries.py and run through the gateway.
+"""
 
 from __future__ import annotations
 
-from core.database.queries import QUERIES as _COMPILED
-from core.database.queries import QueryFileError, load_queries, parse_queries, sql_file
+from core.database.queries import SQL_DIR
 
-QUERIES: dict[str, str] = {name: query.sql for name, query in _COMPILED.items()}
 
-__all__ = ["QUERIES", "QueryFileError", "load_queries", "parse_queries", "sql_file"]
+def sql_file(relative: str) -> str:
+    """The text of a file under db/sql."""
+    return (SQL_DIR / relative).read_text()

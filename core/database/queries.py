@@ -56,23 +56,18 @@ class Query:
 def compile_query(name: str, text: str) -> Query:
     """Rewrite `:name` parameters to `$n`; a query written with `$n` is refused."""
     params: list[str] = []
-    positional: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         if match.group("skip") is not None:
             return match.group(0)
         if match.group("positional") is not None:
-            positional.append(match.group(0))
-            return match.group(0)
+            raise QueryFileError(f"query {name!r}: write parameters as :name, not {match.group(0)}")
         param = match.group("param")
         if param not in params:
             params.append(param)
         return f"${params.index(param) + 1}"
 
-    sql = _TOKENS.sub(replace, text)
-    if positional and params:
-        raise QueryFileError(f"query {name!r}: write every parameter as :name, not {positional[0]}")
-    return Query(name, sql, tuple(params))
+    return Query(name, _TOKENS.sub(replace, text), tuple(params))
 
 
 def parse_queries(text: str, source: str = "<string>") -> dict[str, Query]:
@@ -117,8 +112,3 @@ def load_queries(directory: Path = QUERIES_DIR) -> dict[str, Query]:
 
 
 QUERIES: dict[str, Query] = load_queries()
-
-
-def sql_file(relative: str) -> str:
-    """The text of a file under db/sql (schema, functions, views, matviews)."""
-    return (SQL_DIR / relative).read_text()

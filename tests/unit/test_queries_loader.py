@@ -36,8 +36,8 @@ def test_missing_or_unknown_parameters_are_named():
         query.args({"a": 1, "c": 3})
 
 
-def test_positional_and_named_parameters_do_not_mix():
-    with pytest.raises(QueryFileError, match=r"'q': write every parameter as :name, not \$1"):
+def test_positional_parameters_are_refused():
+    with pytest.raises(QueryFileError, match=r"'q': write parameters as :name, not \$1"):
         compile_query("q", "SELECT :a, $1")
 
 
