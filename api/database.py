@@ -1,6 +1,7 @@
 """The database as a handler sees it (core/database/gateway.py), by dependency injection.
 
-A handler that declares `db: Db` gets the gateway scoped to the authenticated caller
+A handler that declares `db: NamedDependency[Db]` (Litestar wants injected parameters
+marked) gets the gateway scoped to the authenticated caller
 (Row-Level Security, core/database/scope.py), or unscoped on a route without one (where
 the row policies admit nothing of any user). A route that serves no single user says so
 with `db.as_service(WHY)`, the reason a constant beside the route (docs/privacy.md);
