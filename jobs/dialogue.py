@@ -20,9 +20,8 @@ import re
 
 from procrastinate import JobContext
 
-from core.database.scope import ScopedPool, as_service, for_user
+from core.database.gateway import Db
 from core.llm.prompts import FOLLOW_UP_PROMPT, TITLE_PROMPT
-from db.queries import QUERIES
 from jobs.answering import build_messages
 from jobs.app import app
 from jobs.resources import WorkerResources, resources_of
@@ -45,8 +44,8 @@ def clean_title(raw: str) -> str | None:
 @app.task(name="generate_title", queue="titles", pass_context=True)
 async def generate_title(context: JobContext, conversation_id: str, user_id: str) -> str:
     res = resources_of(context)
-    db = for_user(res.pool, user_id)  # the conversation's owner (Row-Level Security)
-    row = await db.fetchrow(QUERIES["dialogue_title_context"], conversation_id)
+    db = Db(res.pool).for_user(user_id)  # the conversation's owner (Row-Level Security)
+    row = await db.fetchrow("dialogue_title_context", conversation_id=conversation_id)
     if row is None:
         return "nothing to do"  # deleted, or the user named it meanwhile
     dialogue = f"Learner: {row['question'] or ''}\nTutor: {row['reply'] or ''}"
@@ -57,17 +56,17 @@ async def generate_title(context: JobContext, conversation_id: str, user_id: str
     title = clean_title(completion.content)
     if title is None:
         return "no usable title"
-    stored = await db.fetchval(QUERIES["dialogue_set_generated_title"], conversation_id, title)
+    stored = await db.fetchval("dialogue_set_generated_title", conversation_id=conversation_id, title=title)
     return "titled" if stored else "named by the user meanwhile"
 
 
 async def send_follow_ups(res: WorkerResources) -> int:
     """One run: claim what is due (within today's budget) and add a follow-up to each."""
-    db = as_service(res.pool, "follow-ups: idle conversations of every learner who opted in")
-    budget = res.settings.follow_up_daily_budget - await db.fetchval(QUERIES["dialogue_follow_ups_today"])
+    db = Db(res.pool).as_service("follow-ups: idle conversations of every learner who opted in")
+    budget = res.settings.follow_up_daily_budget - await db.fetchval("dialogue_follow_ups_today")
     if budget <= 0:
         return 0
-    claimed = await db.fetch(QUERIES["dialogue_claim_follow_ups"], min(budget, FOLLOW_UP_BATCH))
+    claimed = await db.fetch("dialogue_claim_follow_ups", batch_size=min(budget, FOLLOW_UP_BATCH))
     sent = 0
     for row in claimed:
         conversation_id = row["conversation_id"]
@@ -75,13 +74,13 @@ async def send_follow_ups(res: WorkerResources) -> int:
             sent += await _follow_up(res, db, conversation_id)
         except Exception:
             # Claimed but not sent: released for a later run.
-            await db.execute(QUERIES["dialogue_release_follow_up"], conversation_id)
+            await db.execute("dialogue_release_follow_up", conversation_id=conversation_id)
             log.exception("follow-up for conversation %s failed", conversation_id)
     return sent
 
 
-async def _follow_up(res: WorkerResources, db: ScopedPool, conversation_id: str) -> int:
-    row = await db.fetchrow(QUERIES["dialogue_follow_up_context"], conversation_id)
+async def _follow_up(res: WorkerResources, db: Db, conversation_id: str) -> int:
+    row = await db.fetchrow("dialogue_follow_up_context", conversation_id=conversation_id)
     if row is None:
         return 0
     context = {**dict(row), "preferences": json.loads(row["preferences"]), "messages": json.loads(row["messages"])}
@@ -90,12 +89,12 @@ async def _follow_up(res: WorkerResources, db: ScopedPool, conversation_id: str)
     model = row["model"] or row["plan_model"]
     completion = await res.llm.complete(model, messages)
     seq = await db.fetchval(
-        QUERIES["dialogue_add_follow_up"],
-        conversation_id,
-        completion.content,
-        model,
-        completion.prompt_tokens,
-        completion.completion_tokens,
+        "dialogue_add_follow_up",
+        conversation_id=conversation_id,
+        content=completion.content,
+        model=model,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
     )
     return 1 if seq is not None else 0
 
