@@ -6,6 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.types import ControllerRouterHandler
@@ -27,28 +28,34 @@ class ConversationController(Controller):
 
     @post("/", summary="Start a conversation (the default technique when none is given)")
     async def create(
-        self, request: Request, db: Db, data: JSONBody[schemas.ConversationCreate]
+        self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.ConversationCreate]
     ) -> schemas.Conversation:
         return await service.create_conversation(db, request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
     async def list(
-        self, request: Request, db: Db, limit: Limit = 20, cursor: FromQuery[str | None] = None
+        self, request: Request, db: NamedDependency[Db], limit: Limit = 20, cursor: FromQuery[str | None] = None
     ) -> schemas.ConversationPage:
         return await service.list_conversations(db, request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
-    async def detail(self, request: Request, db: Db, conversation_id: FromPath[UUID]) -> schemas.ConversationDetail:
+    async def detail(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
+    ) -> schemas.ConversationDetail:
         return await service.get_conversation(db, request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
     async def update(
-        self, request: Request, db: Db, conversation_id: FromPath[UUID], data: JSONBody[schemas.ConversationUpdate]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        data: JSONBody[schemas.ConversationUpdate],
     ) -> schemas.Conversation:
         return await service.update_conversation(db, request.user.id, str(conversation_id), data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
-    async def remove(self, request: Request, db: Db, conversation_id: FromPath[UUID]) -> None:
+    async def remove(self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]) -> None:
         await service.delete_conversation(db, request.user.id, str(conversation_id))
 
     @get(
@@ -59,7 +66,7 @@ class ConversationController(Controller):
     async def history(
         self,
         request: Request,
-        db: Db,
+        db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         before: Annotated[int | None, QueryParameter(ge=1, description="only messages with a smaller seq")] = None,
         limit: Annotated[
@@ -80,7 +87,11 @@ class ConversationController(Controller):
         "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)",
     )
     async def ask(
-        self, request: Request, db: Db, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        data: JSONBody[schemas.QuestionCreate],
     ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
         state = request.app.state
         accepted = await service.submit_question(
@@ -107,7 +118,9 @@ class QueueController(Controller):
     tags = ["conversations"]
 
     @get("/{request_id:uuid}", summary="Where a question stands, and its reply")
-    async def status(self, request: Request, db: Db, request_id: FromPath[UUID]) -> schemas.QueueStatus:
+    async def status(
+        self, request: Request, db: NamedDependency[Db], request_id: FromPath[UUID]
+    ) -> schemas.QueueStatus:
         return await service.queue_status(db, request.user.id, str(request_id))
 
 
@@ -116,7 +129,7 @@ class AdminQueueController(Controller):
     tags = ["admin"]
 
     @get("/", guards=[requires_admin], summary="The request queue at a glance")
-    async def overview(self, db: Db) -> schemas.QueueOverview:
+    async def overview(self, db: NamedDependency[Db]) -> schemas.QueueOverview:
         return await service.queue_overview(db.as_service(QUEUE_TOTALS))
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 
@@ -40,7 +41,9 @@ class DialogueController(Controller):
         summary="Ask again for the last reply: a new version of it, counted against the limits",
         operation_id="regenerateReply",
     )
-    async def regenerate(self, request: Request, db: Db, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
+    async def regenerate(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
+    ) -> Response[QuestionAccepted]:
         accepted = await conversations.submit_question(
             db,
             request.app.state.settings,
@@ -62,7 +65,7 @@ class DialogueController(Controller):
     async def edit(
         self,
         request: Request,
-        db: Db,
+        db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         seq: Seq,
         data: JSONBody[schemas.QuestionEdit],
@@ -87,7 +90,7 @@ class DialogueController(Controller):
     async def export(
         self,
         request: Request,
-        db: Db,
+        db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         format: Annotated[schemas.ExportFormat, QueryParameter(description="markdown or json")] = (
             schemas.ExportFormat.markdown
@@ -111,7 +114,7 @@ class DialogueController(Controller):
         operation_id="listMessageVersions",
     )
     async def versions(
-        self, request: Request, db: Db, conversation_id: FromPath[UUID], seq: Seq
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID], seq: Seq
     ) -> schemas.VersionList:
         return await service.versions(db, request.user.id, conversation_id, _seq(seq))
 
@@ -121,12 +124,19 @@ class DialogueController(Controller):
         operation_id="putFeedback",
     )
     async def put_feedback(
-        self, request: Request, db: Db, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.FeedbackPut]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        seq: Seq,
+        data: JSONBody[schemas.FeedbackPut],
     ) -> schemas.Feedback:
         return await service.put_feedback(db, request.user.id, conversation_id, _seq(seq), data)
 
     @delete("/messages/{seq:int}/feedback", summary="Remove your rating of a reply", operation_id="deleteFeedback")
-    async def delete_feedback(self, request: Request, db: Db, conversation_id: FromPath[UUID], seq: Seq) -> None:
+    async def delete_feedback(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID], seq: Seq
+    ) -> None:
         await service.delete_feedback(db, request.user.id, conversation_id, _seq(seq))
 
 

@@ -7,6 +7,7 @@ import time
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import ServerSentEvent
 from litestar.types import ControllerRouterHandler
@@ -29,7 +30,7 @@ class LiveController(Controller):
         "/events",
         summary="The request's events as server-sent events: status, reply text as it is generated, the end",
     )
-    async def events(self, request: Request, db: Db, request_id: FromPath[UUID]) -> ServerSentEvent:
+    async def events(self, request: Request, db: NamedDependency[Db], request_id: FromPath[UUID]) -> ServerSentEvent:
         cursor = parse_last_event_id(request.headers.get("last-event-id"))
         state = request.app.state
         await request_state(db, request.user.id, str(request_id))  # 404 before any event
@@ -40,7 +41,9 @@ class LiveController(Controller):
         status_code=200,
         summary="Cancel a request: a pending one is dropped, a processing one stops and keeps its text",
     )
-    async def cancel(self, request: Request, db: Db, request_id: FromPath[UUID]) -> schemas.CancelResult:
+    async def cancel(
+        self, request: Request, db: NamedDependency[Db], request_id: FromPath[UUID]
+    ) -> schemas.CancelResult:
         state = request.app.state
         user_id, rid = request.user.id, str(request_id)
         sub = state.live.subscribe(rid)  # before the cancel: its end cannot be missed

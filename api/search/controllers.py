@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.types import ControllerRouterHandler
 
@@ -23,7 +24,7 @@ class SearchController(Controller):
     async def search(
         self,
         request: Request,
-        db: Db,
+        db: NamedDependency[Db],
         q: Annotated[str | None, QueryParameter(description='web-search syntax: words, "a phrase", -word, or')] = None,
         conversation_id: Annotated[uuid.UUID | None, QueryParameter(description="only this conversation")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="page size (default 20, max 100)")] = 20,
