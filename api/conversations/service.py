@@ -227,7 +227,7 @@ def history_before(cursor: str) -> int:
     """The exclusive upper seq a history cursor stands for."""
     (before,) = cursors.decode(cursor, HISTORY, cursors.INT4)
     if before < 1:
-        raise cursors.CursorError("must hold an integer from 1 to 2147483647")
+        raise cursors.CursorError(f"must hold an integer from 1 to {cursors.INT4_MAX}")
     return before
 
 

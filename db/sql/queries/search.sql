@@ -1,4 +1,4 @@
--- Conversation history and full-text search (api/search).
+-- Conversation history (api/conversations) and full-text search (api/search).
 
 -- search_conversation_head --
 -- The caller's conversation and its highest seq; no row when it is not theirs.
