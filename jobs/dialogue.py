@@ -66,7 +66,7 @@ async def send_follow_ups(res: WorkerResources) -> int:
     budget = res.settings.follow_up_daily_budget - await db.fetchval("dialogue_follow_ups_today")
     if budget <= 0:
         return 0
-    claimed = await db.fetch("dialogue_claim_follow_ups", batch_size=min(budget, FOLLOW_UP_BATCH))
+    claimed = await db.fetch("dialogue_claim_follow_ups", limit=min(budget, FOLLOW_UP_BATCH))
     sent = 0
     for row in claimed:
         conversation_id = row["conversation_id"]

@@ -89,7 +89,7 @@ UPDATE conversations SET title = :title, title_source = 'generated', updated_at 
 RETURNING 1
 
 -- dialogue_claim_follow_ups --
--- Claim up to :batch_size conversations due for a follow-up: the learner opted in
+-- Claim up to :limit conversations due for a follow-up: the learner opted in
 -- (preferences.follow_ups = {enabled: true, after_days: N}), is active, has been idle for
 -- N days and has not answered the last question (the conversation ends with a reply),
 -- and no follow-up was sent since they were last active. The claim (follow_up_at) is
@@ -108,7 +108,7 @@ WITH due AS (
        AND EXISTS (SELECT 1 FROM recent_messages m
                     WHERE m.conversation_id = c.id AND m.seq = c.message_count AND m.role = 'assistant')
      ORDER BY c.last_activity_at
-     LIMIT :batch_size
+     LIMIT :limit
        FOR UPDATE OF c SKIP LOCKED
 )
 UPDATE conversations c SET follow_up_at = clock_timestamp()
