@@ -78,7 +78,7 @@ class ConversationController(Controller):
             db, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
         )
 
-    # The hot path: the user's status is checked by mukti_submit_question_v2 itself.
+    # The hot path: the user's status is checked by the submitting SQL function itself (service.submit_question).
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=202,
