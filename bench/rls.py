@@ -7,7 +7,7 @@ machine load:
   without RLS  the pool as before issue 14: each call one statement, by a role that
                RLS does not apply to (the owner);
   with RLS     the pool as the app uses it now: the app role (SET ROLE mukti_app) and
-               core/database/scope.for_user (BEGIN + set_config, the statement, COMMIT)
+               Db.for_user (BEGIN + set_config, the statement, COMMIT; core/database/gateway.py)
 and prints mean and p50 per call side by side, with their ratio (goal: <= 1.10).
 
     uv run python bench/rls.py [--users N] [--messages N] [--calls N]
@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.conversations import service as conversations  # noqa: E402
 from api.search import service as search  # noqa: E402
 from bench.common import scratch_database  # noqa: E402
-from core.database.scope import assume_role, for_user  # noqa: E402
+from core.database.gateway import Db  # noqa: E402
+from core.database.scope import assume_role  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 WORDS = [
@@ -107,14 +108,14 @@ async def arrange(url: str, users: int, messages: int) -> list[tuple[str, str]]:
 
 
 def operations(settings: Settings, pairs: list[tuple[str, str]], rng: random.Random):
-    def ask(pool, user_id, conversation_id):
-        return conversations.submit_question(pool, settings, None, user_id, conversation_id, "and what is courage?")
+    def ask(db, user_id, conversation_id):
+        return conversations.submit_question(db, settings, None, user_id, conversation_id, "and what is courage?")
 
-    def history(pool, user_id, conversation_id):
-        return search.history_page(pool, user_id, uuid.UUID(conversation_id), before=None, limit=20, cursor=None)
+    def history(db, user_id, conversation_id):
+        return conversations.history_page(db, user_id, uuid.UUID(conversation_id), before=None, limit=20, cursor=None)
 
-    def find(pool, user_id, conversation_id):
-        return search.search(pool, user_id, rng.choice(WORDS), conversation_id=None, limit=20, cursor=None)
+    def find(db, user_id, conversation_id):
+        return search.search(db, user_id, rng.choice(WORDS), conversation_id=None, limit=20, cursor=None)
 
     return {"asking": ask, "history": history, "search": find}
 
@@ -143,8 +144,8 @@ async def main_async(url: str, users: int, messages: int, calls: int, rounds: in
 
                     async def call(mode=mode, op=op):
                         user_id, conversation_id = rng.choice(pairs)
-                        pool = owner if mode == "without" else for_user(app, user_id)
-                        await op(pool, user_id, conversation_id)
+                        db = Db(owner) if mode == "without" else Db(app).for_user(user_id)
+                        await op(db, user_id, conversation_id)
 
                     await timed(call, 20)  # warm up the statement caches of this round
                     results[name][mode].extend(await timed(call, calls // rounds))

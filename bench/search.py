@@ -39,12 +39,13 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.conversations import service as history  # noqa: E402
 from api.search import service  # noqa: E402
 from cli import migrate  # noqa: E402
+from core.database.gateway import Db  # noqa: E402
+from core.database.queries import QUERIES  # noqa: E402
 from core.database.replica import ReadRouter  # noqa: E402
-from core.database.scope import service_scope_sql  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from db.queries import QUERIES  # noqa: E402
 
 SCRATCH = "mukti_bench_search"
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -249,7 +250,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
     words, _ = vocabulary(random.Random(SEED))
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     # No replica: the primary; as the service role (the benchmark reads every user's messages).
-    reads = ReadRouter(Settings(database_url=url), pool, None).reads(service_scope_sql("bench/search.py"))
+    db = Db(pool, router=ReadRouter(Settings(database_url=url), pool, None)).as_service("bench/search.py")
     conn = await asyncpg.connect(url)
     try:
         deep = [r["id"] for r in await conn.fetch("SELECT id FROM conversations WHERE user_id = $1::uuid", heavy)]
@@ -265,12 +266,12 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         heavy_queries = [query() for _ in range(200)]
         typical_queries = [(u, query()) for u in typical_users]
         for q in heavy_queries[:10]:  # warm the caches a little
-            await service.search(reads, heavy, q, conversation_id=None, cursor=None, limit=20)
+            await service.search(db, heavy, q, conversation_id=None, cursor=None, limit=20)
         print("search: one or two words of Zipf rank 20-2000, limit 20, ts_headline for the page")
         await timed(
             "search, heavy user (100,000 messages)",
             [
-                lambda q=q: service.search(reads, heavy, q, conversation_id=None, cursor=None, limit=20)
+                lambda q=q: service.search(db, heavy, q, conversation_id=None, cursor=None, limit=20)
                 for q in heavy_queries
             ],
             20,
@@ -279,7 +280,7 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         await timed(
             "search, typical user (~490 messages)",
             [
-                lambda u=u, q=q: service.search(reads, u, q, conversation_id=None, cursor=None, limit=20)
+                lambda u=u, q=q: service.search(db, u, q, conversation_id=None, cursor=None, limit=20)
                 for u, q in typical_queries
             ],
             20,
@@ -299,22 +300,20 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         pages = [rng.choice(deep) for _ in range(300)]
         await timed(
             "history, newest page (recent_messages)",
-            [lambda c=c: service.history_page(reads, heavy, c, before=None, cursor=None, limit=100) for c in pages],
+            [lambda c=c: history.history_page(db, heavy, c, before=None, cursor=None, limit=100) for c in pages],
             None,
             5,
         )
         await timed(
             "history, oldest page (seq 1-100, archive)",
-            [lambda c=c: service.history_page(reads, heavy, c, before=101, cursor=None, limit=100) for c in pages],
+            [lambda c=c: history.history_page(db, heavy, c, before=101, cursor=None, limit=100) for c in pages],
             None,
             5,
         )
         await timed(
             "history, a middle page (archive)",
             [
-                lambda c=c: service.history_page(
-                    reads, heavy, c, before=rng.randint(101, 10_000), cursor=None, limit=100
-                )
+                lambda c=c: history.history_page(db, heavy, c, before=rng.randint(101, 10_000), cursor=None, limit=100)
                 for c in pages
             ],
             None,
@@ -322,23 +321,16 @@ async def measure(url: str, heavy: str, users: list[str]) -> None:
         )
 
         print("\nEXPLAIN (ANALYZE, BUFFERS) search, heavy user:")
-        span = await conn.fetchrow(QUERIES["search_archive_span"], uuid.UUID(heavy), None)
-        plan = await conn.fetch(
-            "EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_messages"],
-            uuid.UUID(heavy),
-            heavy_queries[0],
-            None,
-            None,
-            None,
-            None,
-            21,
-            span["lo"],
-            span["hi"],
+        lo, hi = await archive_span(conn, heavy)
+        plan = await explain(
+            conn, "ANALYZE, BUFFERS", "search_messages", **search_params(heavy, heavy_queries[0], (lo, hi))
         )
         print(f"  q = {heavy_queries[0]!r}")
         print("\n".join("  " + r[0] for r in plan))
         print("\nEXPLAIN (ANALYZE, BUFFERS) history, oldest page of a 10,050-message conversation:")
-        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_history_page"], deep[0], 1, 100)
+        plan = await explain(
+            conn, "ANALYZE, BUFFERS", "search_history_page", conversation_id=deep[0], low_seq=1, high_seq=100
+        )
         print("\n".join("  " + r[0] for r in plan))
     finally:
         await conn.close()
@@ -352,19 +344,49 @@ def heavy_queries(count: int) -> list[str]:
     return [" ".join(words[rng.randint(20, 2000)] for _ in range(1 if rng.random() < 0.5 else 2)) for _ in range(count)]
 
 
-async def unbounded_search(pool: asyncpg.Pool, user: str, q: str) -> None:
+async def explain(conn: asyncpg.Connection, options: str, key: str, **params: object) -> list[asyncpg.Record]:
+    """EXPLAIN (`options`) of the named query `key`: the gateway runs queries, not their plans."""
+    query = QUERIES[key]
+    return await conn.fetch(f"EXPLAIN ({options}) {query.sql}", *query.args(params))
+
+
+async def archive_span(conn: asyncpg.Connection, user: str) -> tuple[datetime, datetime]:
+    """The archive months of `user`'s messages, as the search bounds them (search_archive_span)."""
+    span = await Db.on(conn).fetchrow("search_archive_span", user_id=user, conversation_id=None)
+    assert span is not None  # aggregates only: always one row
+    return span["lo"], span["hi"]
+
+
+def search_params(user: str, q: str, bounds: tuple[datetime, datetime]) -> dict[str, object]:
+    """The first page of `user`'s search for `q`, archived messages only within `bounds`."""
+    archived_from, archived_until = bounds
+    return {
+        "user_id": user,
+        "q": q,
+        "conversation_id": None,
+        "after_rank": None,
+        "after_conversation_id": None,
+        "after_seq": None,
+        "limit": 21,
+        "archived_from": archived_from,
+        "archived_until": archived_until,
+    }
+
+
+async def unbounded_search(db: Db, user: str, q: str) -> None:
     """The search before migration 0018: one statement, every archive partition planned and probed."""
-    await pool.fetch(QUERIES["search_messages"], uuid.UUID(user), q, None, None, None, None, 21, *EVERYTHING)
+    await db.fetch("search_messages", **search_params(user, q, EVERYTHING))
 
 
 async def search_p95s(url: str, heavy: str, queries: list[str]) -> dict[str, tuple[float, float]]:
     """(p50, p95) ms of the heavy user's search, before (unbounded) and after (bounded)."""
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    db = Db(pool)  # the owner's pool, no scope: the benchmark reads every user's messages
     try:
         bounded = [
-            lambda q=q: service.search(pool, heavy, q, conversation_id=None, cursor=None, limit=20) for q in queries
+            lambda q=q: service.search(db, heavy, q, conversation_id=None, cursor=None, limit=20) for q in queries
         ]
-        unbounded = [lambda q=q: unbounded_search(pool, heavy, q) for q in queries]
+        unbounded = [lambda q=q: unbounded_search(db, heavy, q) for q in queries]
         await latencies(bounded + unbounded)  # a full pass first: warm caches, cached plans
         # Interleaved, so both see the same load on a shared machine.
         times = await latencies([call for pair in zip(unbounded, bounded, strict=True) for call in pair])
@@ -381,14 +403,13 @@ async def plan_times(url: str, heavy: str, queries: list[str]) -> dict[str, tupl
     plan costs (asyncpg may reuse a generic plan per connection, which hides planning)."""
     conn = await asyncpg.connect(url)
     try:
-        span = await conn.fetchrow(QUERIES["search_archive_span"], uuid.UUID(heavy), None)
+        span = await archive_span(conn, heavy)
         result = {}
-        for label, bounds in ((BEFORE, EVERYTHING), (AFTER, (span["lo"], span["hi"]))):
+        for label, bounds in ((BEFORE, EVERYTHING), (AFTER, span)):
             planning, execution = [], []
             for q in queries:
-                explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["search_messages"]
-                args = (uuid.UUID(heavy), q, None, None, None, None, 21, *bounds)
-                plan = json.loads(await conn.fetchval(explain, *args))[0]
+                rows = await explain(conn, "ANALYZE, FORMAT JSON", "search_messages", **search_params(heavy, q, bounds))
+                plan = json.loads(rows[0][0])[0]
                 planning.append(plan["Planning Time"])
                 execution.append(plan["Execution Time"])
             result[label] = (statistics.median(planning), statistics.median(execution))
@@ -399,8 +420,9 @@ async def plan_times(url: str, heavy: str, queries: list[str]) -> dict[str, tupl
 
 def partition_count(url: str) -> int:
     with psycopg.connect(url) as conn:
-        sql = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
-        return conn.execute(sql).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'archived_messages'::regclass"
+        ).fetchone()[0]
 
 
 def add_old_months(url: str, target: int) -> None:

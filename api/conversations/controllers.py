@@ -1,4 +1,4 @@
-"""Routes: conversations, asking a question, the queue."""
+"""Routes: conversations, their history, asking a question, the queue."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
+from litestar.types import ControllerRouterHandler
 
 from api.conversations import schemas, service
-from api.database import service_db, user_db
 from api.live import service as live
 from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
+from core.database.gateway import Db
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
 QUEUE_TOTALS = "admin: queue totals across all users"
@@ -25,30 +27,58 @@ class ConversationController(Controller):
     tags = ["conversations"]
 
     @post("/", summary="Start a conversation (the default technique when none is given)")
-    async def create(self, request: Request, data: JSONBody[schemas.ConversationCreate]) -> schemas.Conversation:
-        return await service.create_conversation(user_db(request), request.user.id, data)
+    async def create(
+        self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.ConversationCreate]
+    ) -> schemas.Conversation:
+        return await service.create_conversation(db, request.user.id, data)
 
     @get("/", summary="The caller's conversations, most recently active first")
     async def list(
-        self, request: Request, limit: Limit = 20, cursor: FromQuery[str | None] = None
+        self, request: Request, db: NamedDependency[Db], limit: Limit = 20, cursor: FromQuery[str | None] = None
     ) -> schemas.ConversationPage:
-        return await service.list_conversations(user_db(request), request.user.id, limit, cursor)
+        return await service.list_conversations(db, request.user.id, limit, cursor)
 
     @get("/{conversation_id:uuid}", summary="A conversation with its recent messages")
-    async def get(self, request: Request, conversation_id: FromPath[UUID]) -> schemas.ConversationDetail:
-        return await service.get_conversation(user_db(request), request.user.id, str(conversation_id))
+    async def detail(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
+    ) -> schemas.ConversationDetail:
+        return await service.get_conversation(db, request.user.id, str(conversation_id))
 
     @patch("/{conversation_id:uuid}", summary="Rename a conversation or change its technique")
     async def update(
-        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.ConversationUpdate]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        data: JSONBody[schemas.ConversationUpdate],
     ) -> schemas.Conversation:
-        return await service.update_conversation(user_db(request), request.user.id, str(conversation_id), data)
+        return await service.update_conversation(db, request.user.id, str(conversation_id), data)
 
     @delete("/{conversation_id:uuid}", summary="Delete a conversation, its messages and its pending requests")
-    async def remove(self, request: Request, conversation_id: FromPath[UUID]) -> None:
-        await service.delete_conversation(user_db(request), request.user.id, str(conversation_id))
+    async def remove(self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]) -> None:
+        await service.delete_conversation(db, request.user.id, str(conversation_id))
 
-    # The hot path: the user's status is checked by mukti_submit_question_v2 itself.
+    @get(
+        "/{conversation_id:uuid}/messages",
+        tags=["search"],
+        summary="A page of the conversation's messages, ascending by seq, recent and archived alike",
+    )
+    async def history(
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        before: Annotated[int | None, QueryParameter(ge=1, description="only messages with a smaller seq")] = None,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=service.MAX_LIMIT, description="page size (default 20, max 100)")
+        ] = 20,
+        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
+    ) -> schemas.HistoryPage:
+        return await service.history_page(
+            db, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit
+        )
+
+    # The hot path: the user's status is checked by the submitting SQL function itself (service.submit_question).
     @post(
         "/{conversation_id:uuid}/messages",
         status_code=202,
@@ -57,11 +87,15 @@ class ConversationController(Controller):
         "with Accept: text/event-stream, 200 and the request's events (GET /queue/{id}/events)",
     )
     async def ask(
-        self, request: Request, conversation_id: FromPath[UUID], data: JSONBody[schemas.QuestionCreate]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        data: JSONBody[schemas.QuestionCreate],
     ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
         state = request.app.state
         accepted = await service.submit_question(
-            user_db(request), state.settings, state.waker, request.user.id, str(conversation_id), data.content
+            db, state.settings, state.waker, request.user.id, str(conversation_id), data.content
         )
         headers = {"Location": f"/queue/{accepted.request_id}"}
         if "text/event-stream" in request.headers.get("accept", ""):
@@ -72,18 +106,31 @@ class ConversationController(Controller):
                 0,
             )
             response = live.stream_response(
-                user_db(request), state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
+                db, state.live, state.settings, request.user.id, accepted.request_id, (0, 0), [first]
             )
             response.headers.update(headers)
             return response
         return Response(accepted, status_code=202, headers=headers)
 
 
-@get("/queue/{request_id:uuid}", tags=["conversations"], summary="Where a question stands, and its reply")
-async def queue_status(request: Request, request_id: FromPath[UUID]) -> schemas.QueueStatus:
-    return await service.queue_status(user_db(request), request.user.id, str(request_id))
+class QueueController(Controller):
+    path = "/queue"
+    tags = ["conversations"]
+
+    @get("/{request_id:uuid}", summary="Where a question stands, and its reply")
+    async def status(
+        self, request: Request, db: NamedDependency[Db], request_id: FromPath[UUID]
+    ) -> schemas.QueueStatus:
+        return await service.queue_status(db, request.user.id, str(request_id))
 
 
-@get("/admin/queue", tags=["admin"], guards=[requires_admin], summary="The request queue at a glance")
-async def admin_queue(request: Request) -> schemas.QueueOverview:
-    return await service.queue_overview(service_db(request, QUEUE_TOTALS))
+class AdminQueueController(Controller):
+    path = "/admin/queue"
+    tags = ["admin"]
+
+    @get("/", guards=[requires_admin], summary="The request queue at a glance")
+    async def overview(self, db: NamedDependency[Db]) -> schemas.QueueOverview:
+        return await service.queue_overview(db.as_service(QUEUE_TOTALS))
+
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [ConversationController, QueueController, AdminQueueController]

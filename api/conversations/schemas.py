@@ -58,6 +58,18 @@ class ConversationPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class HistoryMessage(msgspec.Struct):
+    seq: int
+    role: MessageRole
+    content: str
+    created_at: datetime
+
+
+class HistoryPage(msgspec.Struct):
+    items: list[HistoryMessage]
+    next_cursor: str | None
+
+
 class QuestionCreate(msgspec.Struct, forbid_unknown_fields=True):
     # Length and blankness are checked by the handler so the answer names `content`.
     content: str

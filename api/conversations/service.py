@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 
 import asyncpg
 import msgspec
 
-from api.bounds import timestamp
 from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
+from api.paging import page
 from api.security import account_unusable
+from core import cursors
+from core.database.gateway import Db
 from core.database.wake import JobWaker
 from core.settings import Settings
-from db.queries import QUERIES
 
 MAX_LIMIT = 100
-
-
-def parse_id(raw: str, what: str) -> str:
-    """A path id as a canonical UUID string; anything else names no object (404)."""
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError as exc:
-        raise not_found(what) from exc
-
-
-def encode_cursor(last_activity_at: datetime, conversation_id: str) -> str:
-    raw = json.dumps([last_activity_at.isoformat(), conversation_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, conversation_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return timestamp(at, "cursor"), str(uuid.UUID(conversation_id))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise validation_error("cursor", "not a cursor this API issued") from exc
+# The kinds of this feature's cursors (core/cursors.py).
+CONVERSATIONS, HISTORY = "conversations", "history"
 
 
 def _conversation(row: asyncpg.Record) -> schemas.Conversation:
@@ -57,16 +35,14 @@ def _conversation(row: asyncpg.Record) -> schemas.Conversation:
     )
 
 
-async def _technique(
-    conn: asyncpg.Connection | asyncpg.Pool, user_id: str, technique_id: str | None
-) -> tuple[str | None, int | None]:
+async def _technique(db: Db, user_id: str, technique_id: str | None) -> tuple[str | None, int | None]:
     """(id, version) of the technique to record; the default (maybe none) when not given."""
     if technique_id is not None:
         try:
             technique_id = str(uuid.UUID(technique_id))
         except ValueError as exc:
             raise validation_error("technique_id", "unknown technique") from exc
-    row = await conn.fetchrow(QUERIES["conversations_resolve_technique"], user_id, technique_id)
+    row = await db.fetchrow("conversations_resolve_technique", user_id=user_id, technique_id=technique_id)
     if row is None:
         if technique_id is not None:
             raise validation_error("technique_id", "unknown technique")
@@ -74,36 +50,42 @@ async def _technique(
     return row["id"], row["version"]
 
 
-async def create_conversation(
-    pool: asyncpg.Pool, user_id: str, data: schemas.ConversationCreate
-) -> schemas.Conversation:
-    technique_id, version = await _technique(pool, user_id, data.technique_id)
+async def create_conversation(db: Db, user_id: str, data: schemas.ConversationCreate) -> schemas.Conversation:
+    technique_id, version = await _technique(db, user_id, data.technique_id)
     if data.model is not None:
-        await _check_model(pool, user_id, data.model)
-    row = await pool.fetchrow(QUERIES["conversations_create"], user_id, data.title, technique_id, version, data.model)
+        await _check_model(db, user_id, data.model)
+    row = await db.fetchrow(
+        "conversations_create",
+        user_id=user_id,
+        title=data.title,
+        technique_id=technique_id,
+        technique_version=version,
+        model=data.model,
+    )
     return _conversation(row)
 
 
-async def _check_model(pool: asyncpg.Pool, user_id: str, model: str) -> None:
-    allowed = await pool.fetchval(QUERIES["conversations_plan_models"], user_id) or []
+async def _check_model(db: Db, user_id: str, model: str) -> None:
+    allowed = await db.fetchval("conversations_plan_models", user_id=user_id) or []
     if model not in allowed:
         raise validation_error("model", f"your plan allows {', '.join(allowed)}")
 
 
-async def list_conversations(
-    pool: asyncpg.Pool, user_id: str, limit: int, cursor: str | None
-) -> schemas.ConversationPage:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise validation_error("limit", f"must be 1 to {MAX_LIMIT}")
-    after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
-    rows = await pool.fetch(QUERIES["conversations_list"], user_id, after_at, after_id, limit + 1)
-    items = [_conversation(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if len(rows) > limit else None
+async def list_conversations(db: Db, user_id: str, limit: int, cursor: str | None) -> schemas.ConversationPage:
+    after_at, after_id = (
+        cursors.decode(cursor, CONVERSATIONS, cursors.TIMESTAMP, cursors.UUID) if cursor else (None, None)
+    )
+    rows = await db.fetch("conversations_list", user_id=user_id, after_at=after_at, after_id=after_id, limit=limit + 1)
+    items, next_cursor = page(
+        [_conversation(row) for row in rows],
+        limit,
+        lambda last: cursors.encode(CONVERSATIONS, last.last_activity_at, last.id),
+    )
     return schemas.ConversationPage(items=items, next_cursor=next_cursor)
 
 
-async def get_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: str) -> schemas.ConversationDetail:
-    row = await pool.fetchrow(QUERIES["conversations_get"], conversation_id, user_id)
+async def get_conversation(db: Db, user_id: str, conversation_id: str) -> schemas.ConversationDetail:
+    row = await db.fetchrow("conversations_get", conversation_id=conversation_id, user_id=user_id)
     if row is None:
         raise not_found("conversation")
     messages = msgspec.convert(row["recent_messages"], list[schemas.Message])
@@ -111,34 +93,31 @@ async def get_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: st
 
 
 async def update_conversation(
-    pool: asyncpg.Pool, user_id: str, conversation_id: str, data: schemas.ConversationUpdate
+    db: Db, user_id: str, conversation_id: str, data: schemas.ConversationUpdate
 ) -> schemas.Conversation:
-    change_technique = data.technique_id is not msgspec.UNSET
     technique_id = version = None
     if isinstance(data.technique_id, str):  # changed to a technique, not to the default (null)
-        technique_id, version = await _technique(pool, user_id, data.technique_id)
-    title = None if data.title is msgspec.UNSET else data.title
-    change_model = data.model is not msgspec.UNSET
+        technique_id, version = await _technique(db, user_id, data.technique_id)
     if isinstance(data.model, str):
-        await _check_model(pool, user_id, data.model)
-    row = await pool.fetchrow(
-        QUERIES["conversations_update"],
-        conversation_id,
-        user_id,
-        title,
-        change_technique,
-        technique_id,
-        version,
-        change_model,
-        data.model if isinstance(data.model, str) else None,
+        await _check_model(db, user_id, data.model)
+    row = await db.fetchrow(
+        "conversations_update",
+        conversation_id=conversation_id,
+        user_id=user_id,
+        title=None if data.title is msgspec.UNSET else data.title,
+        change_technique=data.technique_id is not msgspec.UNSET,
+        technique_id=technique_id,
+        technique_version=version,
+        change_model=data.model is not msgspec.UNSET,
+        model=data.model if isinstance(data.model, str) else None,
     )
     if row is None:
         raise not_found("conversation")
     return _conversation(row)
 
 
-async def delete_conversation(pool: asyncpg.Pool, user_id: str, conversation_id: str) -> None:
-    if not await pool.fetchval(QUERIES["conversations_delete"], conversation_id, user_id):
+async def delete_conversation(db: Db, user_id: str, conversation_id: str) -> None:
+    if not await db.fetchval("conversations_delete", conversation_id=conversation_id, user_id=user_id):
         raise not_found("conversation")
 
 
@@ -150,7 +129,7 @@ def check_content(content: str) -> None:
 
 
 async def submit_question(
-    pool: asyncpg.Pool,
+    db: Db,
     settings: Settings,
     waker: JobWaker | None,
     user_id: str,
@@ -168,17 +147,18 @@ async def submit_question(
     worker runs (benchmarks of the API path alone)."""
     if mode != "regenerate":
         check_content(content or "")
-    row = await pool.fetchrow(
-        QUERIES["conversations_submit_question"],
-        user_id,
-        conversation_id,
-        content,
-        settings.burst_limit,
-        settings.burst_window,
-        settings.max_attempts,
-        mode,
-        seq,
+    row = await db.fetchrow(
+        "conversations_submit_question",
+        user_id=user_id,
+        conversation_id=conversation_id,
+        content=content,
+        burst_limit=settings.burst_limit,
+        burst_window=settings.burst_window,
+        max_attempts=settings.max_attempts,
+        mode=mode,
+        seq=seq,
     )
+    assert row is not None  # the function returns one row, whatever the outcome
     outcome = row["outcome"]
     if outcome == "accepted":
         if waker is not None:
@@ -208,8 +188,8 @@ async def submit_question(
     )
 
 
-async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> schemas.QueueStatus:
-    row = await pool.fetchrow(QUERIES["conversations_queue_status"], request_id, user_id)
+async def queue_status(db: Db, user_id: str, request_id: str) -> schemas.QueueStatus:
+    row = await db.fetchrow("conversations_queue_status", request_id=request_id, user_id=user_id)
     if row is None:
         raise not_found("request")
     reply = None
@@ -232,11 +212,61 @@ async def queue_status(pool: asyncpg.Pool, user_id: str, request_id: str) -> sch
     )
 
 
-async def queue_overview(pool: asyncpg.Pool) -> schemas.QueueOverview:
-    row = await pool.fetchrow(QUERIES["conversations_admin_queue"])
+async def queue_overview(db: Db) -> schemas.QueueOverview:
+    row = await db.fetchrow("conversations_admin_queue")
+    assert row is not None  # aggregates only: always one row
     return schemas.QueueOverview(
         pending_by_priority=msgspec.convert(row["pending_by_priority"], list[schemas.PendingCount]),
         processing=row["processing"],
         failed_24h=row["failed_24h"],
         oldest_pending_seconds=row["oldest_pending_seconds"],
     )
+
+
+def history_before(cursor: str) -> int:
+    """The exclusive upper seq a history cursor stands for."""
+    (before,) = cursors.decode(cursor, HISTORY, cursors.INT4)
+    if before < 1:
+        raise cursors.CursorError(f"must hold an integer from 1 to {cursors.INT4_MAX}")
+    return before
+
+
+async def history_page(
+    db: Db, user_id: str, conversation_id: uuid.UUID, *, before: int | None, cursor: str | None, limit: int
+) -> schemas.HistoryPage:
+    """The `limit` messages just before seq `before` (exclusive; default: the newest), ascending.
+
+    The newest page must show what was just asked: the primary serves it. Messages never
+    change once written, so a replica that has the conversation's messages up to an older
+    page's end serves it as the primary would; one that lags behind that far sends the
+    read to the primary."""
+    if cursor is not None:
+        before = history_before(cursor)
+
+    async def read(tx: Db) -> tuple[int, int, list[asyncpg.Record]] | None:
+        message_count = await tx.fetchval("search_conversation_head", conversation_id=conversation_id, user_id=user_id)
+        if message_count is None:
+            return None
+        # seq is contiguous from 1, so the page is the seq range [low, high].
+        high = message_count if before is None else min(before - 1, message_count)
+        low = max(1, high - limit + 1)
+        rows = (
+            await tx.fetch("search_history_page", conversation_id=conversation_id, low_seq=low, high_seq=high)
+            if high >= 1
+            else []
+        )
+        return low, high, rows
+
+    reads = db.reads(lag_tolerant=before is not None)
+    found = await reads.run(read)
+    if found is not None and before is not None and found[1] < before - 1:
+        found = await reads.on_primary().run(read)  # the replica is not this far yet
+    if found is None:
+        raise not_found("conversation")
+    low, high, rows = found
+    items = [
+        schemas.HistoryMessage(seq=r["seq"], role=r["role"], content=r["content"], created_at=r["created_at"])
+        for r in rows
+    ]
+    next_cursor = cursors.encode(HISTORY, low) if high >= 1 and low > 1 else None
+    return schemas.HistoryPage(items=items, next_cursor=next_cursor)

@@ -8,14 +8,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from api.conversations import service as conversations
 from api.conversations.schemas import QuestionAccepted
-from api.database import user_db
 from api.dialogue import schemas, service
 from api.errors import not_found
 from api.security import STATUS_CHECKED_BY_HANDLER
+from core.database.gateway import Db
 
 Seq = Annotated[int, PathParameter(description="the message's seq (1 = the first message)")]
 MAX_SEQ = 2**31 - 1  # seq is an integer column: a larger number names no message
@@ -39,9 +41,11 @@ class DialogueController(Controller):
         summary="Ask again for the last reply: a new version of it, counted against the limits",
         operation_id="regenerateReply",
     )
-    async def regenerate(self, request: Request, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
+    async def regenerate(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
+    ) -> Response[QuestionAccepted]:
         accepted = await conversations.submit_question(
-            user_db(request),
+            db,
             request.app.state.settings,
             request.app.state.waker,
             request.user.id,
@@ -59,10 +63,15 @@ class DialogueController(Controller):
         operation_id="editQuestion",
     )
     async def edit(
-        self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.QuestionEdit]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        seq: Seq,
+        data: JSONBody[schemas.QuestionEdit],
     ) -> Response[QuestionAccepted]:
         accepted = await conversations.submit_question(
-            user_db(request),
+            db,
             request.app.state.settings,
             request.app.state.waker,
             request.user.id,
@@ -81,12 +90,13 @@ class DialogueController(Controller):
     async def export(
         self,
         request: Request,
+        db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         format: Annotated[schemas.ExportFormat, QueryParameter(description="markdown or json")] = (
             schemas.ExportFormat.markdown
         ),
     ) -> Response[bytes]:
-        conversation = await service.export(user_db(request), request.user.id, conversation_id)
+        conversation = await service.export(db, request.user.id, conversation_id)
         if format is schemas.ExportFormat.json:
             body, media_type, extension = msgspec.json.encode(conversation), "application/json", "json"
         else:
@@ -103,8 +113,10 @@ class DialogueController(Controller):
         summary="Every version of a message, oldest first",
         operation_id="listMessageVersions",
     )
-    async def versions(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> schemas.VersionList:
-        return await service.versions(user_db(request), request.user.id, conversation_id, _seq(seq))
+    async def versions(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID], seq: Seq
+    ) -> schemas.VersionList:
+        return await service.versions(db, request.user.id, conversation_id, _seq(seq))
 
     @put(
         "/messages/{seq:int}/feedback",
@@ -112,10 +124,20 @@ class DialogueController(Controller):
         operation_id="putFeedback",
     )
     async def put_feedback(
-        self, request: Request, conversation_id: FromPath[UUID], seq: Seq, data: JSONBody[schemas.FeedbackPut]
+        self,
+        request: Request,
+        db: NamedDependency[Db],
+        conversation_id: FromPath[UUID],
+        seq: Seq,
+        data: JSONBody[schemas.FeedbackPut],
     ) -> schemas.Feedback:
-        return await service.put_feedback(user_db(request), request.user.id, conversation_id, _seq(seq), data)
+        return await service.put_feedback(db, request.user.id, conversation_id, _seq(seq), data)
 
     @delete("/messages/{seq:int}/feedback", summary="Remove your rating of a reply", operation_id="deleteFeedback")
-    async def delete_feedback(self, request: Request, conversation_id: FromPath[UUID], seq: Seq) -> None:
-        await service.delete_feedback(user_db(request), request.user.id, conversation_id, _seq(seq))
+    async def delete_feedback(
+        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID], seq: Seq
+    ) -> None:
+        await service.delete_feedback(db, request.user.id, conversation_id, _seq(seq))
+
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [DialogueController]

@@ -10,16 +10,16 @@ import asyncpg
 
 from api.dialogue import schemas
 from api.errors import not_found, validation_error
-from db.queries import QUERIES
+from core.database.gateway import Db
 
 
-async def export(pool: asyncpg.Pool, user_id: str, conversation_id: UUID) -> schemas.ExportedConversation:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+async def export(db: Db, user_id: str, conversation_id: UUID) -> schemas.ExportedConversation:
+    async with db.transaction(isolation="repeatable_read", readonly=True) as tx:
         # One snapshot: a message archived between the two reads is seen once.
-        head = await conn.fetchrow(QUERIES["dialogue_export_head"], conversation_id, user_id)
+        head = await tx.fetchrow("dialogue_export_head", conversation_id=conversation_id, user_id=user_id)
         if head is None:
             raise not_found("conversation")
-        rows = await conn.fetch(QUERIES["dialogue_export_messages"], conversation_id, user_id)
+        rows = await tx.fetch("dialogue_export_messages", conversation_id=conversation_id, user_id=user_id)
     return schemas.ExportedConversation(
         id=head["id"],
         title=head["title"],
@@ -48,15 +48,15 @@ def file_name(title: str, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
-async def versions(pool: asyncpg.Pool, user_id: str, conversation_id: UUID, seq: int) -> schemas.VersionList:
-    rows = await pool.fetch(QUERIES["dialogue_versions"], conversation_id, user_id, seq)
+async def versions(db: Db, user_id: str, conversation_id: UUID, seq: int) -> schemas.VersionList:
+    rows = await db.fetch("dialogue_versions", conversation_id=conversation_id, user_id=user_id, seq=seq)
     if not rows:
         raise not_found("message")
     return schemas.VersionList(items=[schemas.MessageVersion(**dict(row)) for row in rows])
 
 
-async def _reply(conn: asyncpg.Connection | asyncpg.Pool, user_id: str, conversation_id: UUID, seq: int):
-    message = await conn.fetchrow(QUERIES["dialogue_message"], conversation_id, user_id, seq)
+async def _reply(db: Db, user_id: str, conversation_id: UUID, seq: int) -> asyncpg.Record:
+    message = await db.fetchrow("dialogue_message", conversation_id=conversation_id, user_id=user_id, seq=seq)
     if message is None:
         raise not_found("message")
     if message["role"] != "assistant":
@@ -65,24 +65,32 @@ async def _reply(conn: asyncpg.Connection | asyncpg.Pool, user_id: str, conversa
 
 
 async def put_feedback(
-    pool: asyncpg.Pool, user_id: str, conversation_id: UUID, seq: int, data: schemas.FeedbackPut
+    db: Db, user_id: str, conversation_id: UUID, seq: int, data: schemas.FeedbackPut
 ) -> schemas.Feedback:
-    message = await _reply(pool, user_id, conversation_id, seq)
-    row = await pool.fetchrow(
-        QUERIES["dialogue_put_feedback"],
-        conversation_id,
-        seq,
-        message["version"],
-        user_id,
-        data.value,
-        data.comment,
-        message["model"],
-        message["technique_id"],
+    message = await _reply(db, user_id, conversation_id, seq)
+    row = await db.fetchrow(
+        "dialogue_put_feedback",
+        conversation_id=conversation_id,
+        seq=seq,
+        version=message["version"],
+        user_id=user_id,
+        value=data.value,
+        comment=data.comment,
+        model=message["model"],
+        technique_id=message["technique_id"],
     )
+    assert row is not None  # an upsert with RETURNING: always one row
     return schemas.Feedback(seq=seq, **dict(row))
 
 
-async def delete_feedback(pool: asyncpg.Pool, user_id: str, conversation_id: UUID, seq: int) -> None:
-    message = await _reply(pool, user_id, conversation_id, seq)
-    if not await pool.fetchval(QUERIES["dialogue_delete_feedback"], conversation_id, seq, message["version"], user_id):
+async def delete_feedback(db: Db, user_id: str, conversation_id: UUID, seq: int) -> None:
+    message = await _reply(db, user_id, conversation_id, seq)
+    deleted = await db.fetchval(
+        "dialogue_delete_feedback",
+        conversation_id=conversation_id,
+        seq=seq,
+        version=message["version"],
+        user_id=user_id,
+    )
+    if not deleted:
         raise not_found("feedback")

@@ -28,10 +28,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from core.database.scope import as_service
+from core.database.gateway import Db
 from core.settings import Settings
 from core.tasks import BackgroundTasks
-from db.queries import QUERIES
 from db.stream_channel import CHANNEL, Piece, StateChanged, unpack
 
 log = logging.getLogger("mukti.live")
@@ -64,7 +63,7 @@ class Hub:
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
         self._settings = settings
         # The poll looks at requests of every user watched through this process.
-        self._db = as_service(pool, "live answers: where the watched requests stand")
+        self._db = Db(pool).as_service("live answers: where the watched requests stand")
         self._subs: dict[str, set[Subscription]] = {}
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
@@ -147,7 +146,7 @@ class Hub:
             if not self._subs:
                 continue
             try:
-                rows = await self._db.fetch(QUERIES["conversations_poll_requests"], list(self._subs))
+                rows = await self._db.fetch("conversations_poll_requests", request_ids=list(self._subs))
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("polling the watched requests failed: %s", exc)
                 continue

@@ -22,9 +22,8 @@ from litestar.response.sse import ServerSentEventMessage
 
 from api.errors import ApiError, not_found, validation_error
 from api.live.relay import Hub, Item, Polled
-from core.database.scope import ScopedPool
+from core.database.gateway import Db
 from core.settings import Settings
-from db.queries import QUERIES
 from db.stream_channel import Piece
 
 _EVENT_ID = re.compile(r"(\d{1,9})-(\d{1,9})")
@@ -137,8 +136,8 @@ class LiveView:
         return [self._event("cancelled", {"request_id": self.request_id, "status": "cancelled"})]
 
 
-async def request_state(db: ScopedPool, user_id: str, request_id: str) -> asyncpg.Record:
-    row = await db.fetchrow(QUERIES["conversations_queue_status"], request_id, user_id)
+async def request_state(db: Db, user_id: str, request_id: str) -> asyncpg.Record:
+    row = await db.fetchrow("conversations_queue_status", request_id=request_id, user_id=user_id)
     if row is None:
         raise not_found("request")
     return row
@@ -174,7 +173,7 @@ class _Droppable:
 
 
 def stream_response(
-    db: ScopedPool,
+    db: Db,
     hub: Hub,
     settings: Settings,
     user_id: str,
@@ -194,7 +193,7 @@ def stream_response(
 
 
 async def _events(
-    db: ScopedPool,
+    db: Db,
     hub: Hub,
     settings: Settings,
     user_id: str,
@@ -234,7 +233,7 @@ async def _events(
         hub.unsubscribe(sub)
 
 
-async def _apply(view: LiveView, item: Item, db: ScopedPool, user_id: str) -> list[Out] | None:
+async def _apply(view: LiveView, item: Item, db: Db, user_id: str) -> list[Out] | None:
     """What `item` means for the client of `view`; None when the request is gone."""
     if isinstance(item, Piece):
         # The status first: an event's id must never claim text sent after it.
@@ -242,7 +241,9 @@ async def _apply(view: LiveView, item: Item, db: ScopedPool, user_id: str) -> li
         more = view.text(item.attempt, item.offset, item.text)
         if more is None:  # missed pieces: the table has them
             start = view.held(item.attempt)
-            missing = await db.fetchval(QUERIES["conversations_stream_pieces"], view.request_id, item.attempt, start)
+            missing = await db.fetchval(
+                "conversations_stream_pieces", request_id=view.request_id, attempt=item.attempt, from_offset=start
+            )
             more = view.text(item.attempt, start, missing) or []
         return out + more
     if isinstance(item, Polled) and item.status == view.status == "pending":

@@ -1,7 +1,5 @@
-"""The search feature: conversation history paging and full-text search."""
+"""The search feature: full-text search over the caller's own messages."""
 
-from litestar.types import ControllerRouterHandler
+from api.search.controllers import ROUTE_HANDLERS
 
-from api.search.controllers import ROUTE_HANDLERS as _HANDLERS
-
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [*_HANDLERS]
+__all__ = ["ROUTE_HANDLERS"]

@@ -1,4 +1,4 @@
-"""Response bodies of history paging and search."""
+"""Response bodies of full-text search."""
 
 from __future__ import annotations
 
@@ -7,18 +7,6 @@ from datetime import datetime
 import msgspec
 
 from api.enums import MessageRole
-
-
-class HistoryMessage(msgspec.Struct):
-    seq: int
-    role: MessageRole
-    content: str
-    created_at: datetime
-
-
-class HistoryPage(msgspec.Struct):
-    items: list[HistoryMessage]
-    next_cursor: str | None
 
 
 class SearchHit(msgspec.Struct):

@@ -1,63 +1,39 @@
-"""History paging and full-text search over recent and archived messages."""
+"""Full-text search over recent and archived messages."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import asyncpg
 
-from api.errors import not_found, validation_error
-from api.search.cursors import (
-    decode_history_cursor,
-    decode_search_cursor,
-    encode_history_cursor,
-    encode_search_cursor,
-    search_fingerprint,
-)
-from api.search.schemas import HistoryMessage, HistoryPage, SearchHit, SearchPage
-from core.database.replica import Reads
-from db.queries import QUERIES
+from api.errors import validation_error
+from api.paging import page
+from api.search.schemas import SearchHit, SearchPage
+from core import cursors
+from core.database.gateway import Db
 
 MAX_QUERY_LENGTH = 1000
+SEARCH = "search"  # the kind of this feature's cursors (core/cursors.py)
 
 
-async def history_page(
-    reads: Reads, user_id: str, conversation_id: uuid.UUID, *, before: int | None, cursor: str | None, limit: int
-) -> HistoryPage:
-    """The `limit` messages just before seq `before` (exclusive; default: the newest), ascending.
+def search_fingerprint(q: str, conversation_id: uuid.UUID | None) -> str:
+    """Binds a search cursor to its query: a cursor replayed with another query is refused, not misapplied."""
+    return hashlib.sha256(f"{q}\x00{conversation_id or ''}".encode()).hexdigest()[:12]
 
-    Messages never change once written, so a replica that has the conversation's messages
-    up to the page's end serves it as the primary would; one that lags behind that far
-    sends the read to the primary."""
-    if cursor is not None:
-        before = decode_history_cursor(cursor)
-    if before is not None and before < 1:
-        raise validation_error("before", "must be a positive seq")
 
-    async def page(conn: asyncpg.Connection) -> tuple[int, int, list[asyncpg.Record]] | None:
-        message_count = await conn.fetchval(QUERIES["search_conversation_head"], conversation_id, uuid.UUID(user_id))
-        if message_count is None:
-            return None
-        # seq is contiguous from 1, so the page is the seq range [low, high].
-        high = message_count if before is None else min(before - 1, message_count)
-        low = max(1, high - limit + 1)
-        rows = await conn.fetch(QUERIES["search_history_page"], conversation_id, low, high) if high >= 1 else []
-        return low, high, rows
-
-    found = await reads.run(page)
-    if found is not None and before is not None and found[1] < before - 1 and reads.lag_tolerant:
-        found = await reads.on_primary().run(page)  # the replica is not this far yet
-    if found is None:
-        raise not_found("conversation")
-    low, high, rows = found
-    items = [
-        HistoryMessage(seq=r["seq"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows
-    ]
-    return HistoryPage(items=items, next_cursor=encode_history_cursor(low) if high >= 1 and low > 1 else None)
+def search_after(cursor: str, fingerprint: str) -> tuple[float, uuid.UUID, int]:
+    """(rank, conversation_id, seq) of the last hit of the previous page of the query `fingerprint`."""
+    rank, conversation_id, seq, bound_to = cursors.decode(
+        cursor, SEARCH, cursors.REAL, cursors.UUID, cursors.INT4, cursors.TEXT
+    )
+    if bound_to != fingerprint:
+        raise cursors.CursorError("belongs to a different query (q or conversation_id changed)")
+    return rank, conversation_id, seq
 
 
 async def search(
-    reads: Reads,
+    db: Db,
     user_id: str,
     q: str | None,
     *,
@@ -65,27 +41,38 @@ async def search(
     cursor: str | None,
     limit: int,
 ) -> SearchPage:
-    """The caller's messages matching `q` (web-search syntax), best first."""
+    """The caller's messages matching `q` (web-search syntax), best first; lag-tolerant reads."""
     if q is None or not q.strip():
         raise validation_error("q", "must not be empty")
     if len(q) > MAX_QUERY_LENGTH:
         raise validation_error("q", f"must be at most {MAX_QUERY_LENGTH} characters")
     fingerprint = search_fingerprint(q, conversation_id)
-    after: tuple[float | None, uuid.UUID | None, int | None] = (None, None, None)
-    if cursor is not None:
-        after = decode_search_cursor(cursor, fingerprint)
-    user = uuid.UUID(user_id)
+    after_rank, after_conversation_id, after_seq = search_after(cursor, fingerprint) if cursor else (None, None, None)
 
-    async def hits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    async def hits(tx: Db) -> list[asyncpg.Record]:
         # Both reads in one transaction (one scope). The span goes in as parameters, not a
         # subquery: only then does the planner prune the other months' partitions before
         # planning them (planning every partition dominated the query).
-        span = await conn.fetchrow(QUERIES["search_archive_span"], user, conversation_id)
-        return await conn.fetch(
-            QUERIES["search_messages"], user, q, conversation_id, *after, limit + 1, span["lo"], span["hi"]
+        span = await tx.fetchrow("search_archive_span", user_id=user_id, conversation_id=conversation_id)
+        assert span is not None  # aggregates only: always one row
+        return await tx.fetch(
+            "search_messages",
+            user_id=user_id,
+            q=q,
+            conversation_id=conversation_id,
+            after_rank=after_rank,
+            after_conversation_id=after_conversation_id,
+            after_seq=after_seq,
+            limit=limit + 1,
+            archived_from=span["lo"],
+            archived_until=span["hi"],
         )
 
-    rows = await reads.run(hits)
+    rows, next_cursor = page(
+        await db.reads().run(hits),
+        limit,
+        lambda last: cursors.encode(SEARCH, last["rank"], last["conversation_id"], last["seq"], fingerprint),
+    )
     items = [
         SearchHit(
             conversation_id=str(r["conversation_id"]),
@@ -95,10 +82,6 @@ async def search(
             rank=r["rank"],
             created_at=r["created_at"],
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_search_cursor(last["rank"], last["conversation_id"], last["seq"], fingerprint)
     return SearchPage(items=items, next_cursor=next_cursor)

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from db.queries import QUERIES
 from tests.factories import create_user
 from tests.integration.conversations_support import (
+    CONSISTENCY_VIOLATIONS,
     assert_consistent,
     create_conversation,
     written,
@@ -249,7 +249,7 @@ async def test_the_pending_counts_follow_every_change_of_the_queue(ask_client, d
     ]
     for sql in changes:
         await db.execute(sql)
-        assert (await db.fetchrow(QUERIES["conversations_consistency_violations"]))["pending_counts_off"] == 0, sql
+        assert (await db.fetchrow(CONSISTENCY_VIOLATIONS))["pending_counts_off"] == 0, sql
     assert await db.fetchval("SELECT sum(pending) FROM request_queue_pending_counts") == 2
     await db.execute("TRUNCATE request_queue")
     assert await db.fetchval("SELECT count(*) FROM request_queue_pending_counts") == 0

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from api.search.cursors import search_fingerprint
+from api.search.service import search_fingerprint
 from core.crypto import ACCESS_TOKENS, derive_key
 from tests.factories import create_user
 
@@ -87,15 +87,15 @@ async def test_tampered_cursors_are_422_naming_the_cursor(client, settings, db):
     )
     early = "0001-01-01T00:00:00+05:00"  # fine for Python, below year 1 in UTC
     cases = {
-        "/conversations": _b64([early, some_id]),
+        "/conversations": _b64(["conversations", early, some_id]),
         "/admin/users": _b64([early, some_id]),
         "/techniques?sort=new": _b64(["techniques_new", early, some_id]),
         "/techniques?sort=top": _b64(["techniques_top", 1e40, some_id]),
         "/resources?sort=top": _b64(["resources_top", "1e999", some_id]),
         "/moderation/queue": _b64(["queue", "9999-12-31T23:59:59-05:00", some_id]),
-        f"/conversations/{conversation_id}/messages": _b64(["h", 2**40]),
-        "/search?q=socrates": _b64(["s", "1e40", some_id, 3, search_fingerprint("socrates", None)]),
-        "/search?q=plato": _b64(["s", "0.5", some_id, 2**40, search_fingerprint("plato", None)]),
+        f"/conversations/{conversation_id}/messages": _b64(["history", 2**40]),
+        "/search?q=socrates": _b64(["search", "1e40", some_id, 3, search_fingerprint("socrates", None)]),
+        "/search?q=plato": _b64(["search", "0.5", some_id, 2**40, search_fingerprint("plato", None)]),
     }
     for path, cursor in cases.items():
         separator = "&" if "?" in path else "?"

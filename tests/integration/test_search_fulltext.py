@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.gateway import Db
+from core.database.queries import QUERIES
 from tests.factories import create_user
 
 
@@ -209,10 +210,22 @@ async def test_the_plan_reads_only_the_users_months_through_the_scoped_index(db,
     await db.execute("SET enable_seqscan = off")
 
     async def plan_of(user_id: str) -> list[dict]:
-        span = await db.fetchrow(QUERIES["search_archive_span"], uuid.UUID(user_id), None)
-        explain = "EXPLAIN (FORMAT JSON) " + QUERIES["search_messages"]
-        args = (uuid.UUID(user_id), "cave", None, None, None, None, 21, span["lo"], span["hi"])
-        return list(_nodes(json.loads(await db.fetchval(explain, *args))[0]["Plan"]))
+        span = await Db.on(db).fetchrow("search_archive_span", user_id=user_id, conversation_id=None)
+        query = QUERIES["search_messages"]
+        args = query.args(
+            {
+                "user_id": user_id,
+                "q": "cave",
+                "conversation_id": None,
+                "after_rank": None,
+                "after_conversation_id": None,
+                "after_seq": None,
+                "limit": 21,
+                "archived_from": span["lo"],
+                "archived_until": span["hi"],
+            }
+        )
+        return list(_nodes(json.loads(await db.fetchval("EXPLAIN (FORMAT JSON) " + query.sql, *args))[0]["Plan"]))
 
     nodes = await plan_of(user.id)
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Bitmap Heap Scan"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from db.queries import QUERIES
+from core.database.queries import QUERIES
 from tests.factories import create_user
 
 RECENT = 50
@@ -141,10 +141,12 @@ async def test_a_page_reads_only_the_partitions_that_hold_it(db, settings):
     user = await create_user(db, settings)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     conversation_id = await _conversation(db, user.id, 24 * 31 * 10, start)  # ten months of archive
-    explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["search_history_page"]
+    query = QUERIES["search_history_page"]
+    explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql
 
     async def scanned(low: int, high: int) -> set[str]:
-        plan = json.loads(await db.fetchval(explain, conversation_id, low, high))[0]["Plan"]
+        args = query.args({"conversation_id": conversation_id, "low_seq": low, "high_seq": high})
+        plan = json.loads(await db.fetchval(explain, *args))[0]["Plan"]
         return _executed_partitions(plan)
 
     assert await scanned(1, 100) == {"archived_messages_p202401"}
@@ -155,7 +157,7 @@ async def test_a_page_reads_only_the_partitions_that_hold_it(db, settings):
 
 
 async def test_history_and_asking_share_the_path(db, client, settings):
-    """GET here and POST in the conversations feature are merged on one path by Litestar."""
+    """GET (the history) and POST (asking) are one path, both of the conversations feature."""
     user = await create_user(db, settings)
     conversation_id = await _conversation(db, user.id, 3, datetime.now(UTC))
     url = f"/conversations/{conversation_id}/messages"

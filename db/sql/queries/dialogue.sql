@@ -6,62 +6,66 @@ SELECT c.id::text AS id, c.title, c.message_count, c.created_at, c.model,
        t.name AS technique
   FROM conversations c
   LEFT JOIN techniques t ON t.id = c.technique_id
- WHERE c.id = $1 AND c.user_id = $2
+ WHERE c.id = :conversation_id AND c.user_id = :user_id
 
 -- dialogue_export_messages --
--- Every message of conversation $1 (user $2), recent and archived, ascending by seq.
+-- Every message of :conversation_id (of :user_id), recent and archived, ascending by seq.
 -- user_id in both branches keeps the archive scan on the user's own rows.
 SELECT seq, role, content, created_at
   FROM recent_messages
- WHERE conversation_id = $1 AND user_id = $2
+ WHERE conversation_id = :conversation_id AND user_id = :user_id
 UNION ALL
 SELECT seq, role, content, created_at
   FROM archived_messages
- WHERE conversation_id = $1 AND user_id = $2
+ WHERE conversation_id = :conversation_id AND user_id = :user_id
 ORDER BY seq
 
 -- dialogue_message --
--- Message $3 of the caller's ($2) conversation $1 as it is now, with its version number
--- (1 + the versions it replaced) and, for a reply, the model and technique that made it.
+-- Message :seq of the caller's (:user_id) :conversation_id as it is now, with its version
+-- number (1 + the versions it replaced) and, for a reply, the model and technique that made it.
 WITH m AS (
     SELECT seq, role, content, created_at, request_id FROM recent_messages
-     WHERE conversation_id = $1 AND seq = $3 AND user_id = $2
+     WHERE conversation_id = :conversation_id AND seq = :seq AND user_id = :user_id
     UNION ALL
     SELECT seq, role, content, created_at, request_id FROM archived_messages
-     WHERE conversation_id = $1 AND seq = $3 AND user_id = $2
+     WHERE conversation_id = :conversation_id AND seq = :seq AND user_id = :user_id
 )
 SELECT m.seq, m.role, m.content, m.created_at,
-       1 + (SELECT count(*) FROM message_versions v WHERE v.conversation_id = $1 AND v.seq = $3)::integer
-           AS version,
+       1 + (SELECT count(*) FROM message_versions v
+             WHERE v.conversation_id = :conversation_id AND v.seq = :seq)::integer AS version,
        q.model, c.technique_id
   FROM m
-  JOIN conversations c ON c.id = $1
+  JOIN conversations c ON c.id = :conversation_id
   LEFT JOIN request_queue q ON q.id = m.request_id
  LIMIT 1
 
 -- dialogue_versions --
--- Every version of message $3, oldest first: the replaced ones, then the current one.
+-- Every version of message :seq, oldest first: the replaced ones, then the current one.
 SELECT version, content, created_at FROM message_versions
- WHERE conversation_id = $1 AND seq = $3 AND user_id = $2
+ WHERE conversation_id = :conversation_id AND seq = :seq AND user_id = :user_id
 UNION ALL
-SELECT 1 + (SELECT count(*) FROM message_versions v WHERE v.conversation_id = $1 AND v.seq = $3)::integer,
+SELECT 1 + (SELECT count(*) FROM message_versions v
+             WHERE v.conversation_id = :conversation_id AND v.seq = :seq)::integer,
        content, created_at
-  FROM (SELECT content, created_at FROM recent_messages WHERE conversation_id = $1 AND seq = $3 AND user_id = $2
+  FROM (SELECT content, created_at FROM recent_messages
+         WHERE conversation_id = :conversation_id AND seq = :seq AND user_id = :user_id
         UNION ALL
-        SELECT content, created_at FROM archived_messages WHERE conversation_id = $1 AND seq = $3 AND user_id = $2
+        SELECT content, created_at FROM archived_messages
+         WHERE conversation_id = :conversation_id AND seq = :seq AND user_id = :user_id
         LIMIT 1) cur
 ORDER BY 1
 
 -- dialogue_put_feedback --
 -- One feedback per user per message version: PUT again replaces it.
 INSERT INTO message_feedback AS f (conversation_id, seq, version, user_id, value, comment, model, technique_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES (:conversation_id, :seq, :version, :user_id, :value, :comment, :model, :technique_id)
 ON CONFLICT ON CONSTRAINT message_feedback_pkey DO UPDATE
    SET value = excluded.value, comment = excluded.comment, updated_at = now()
 RETURNING version, value, comment, updated_at
 
 -- dialogue_delete_feedback --
-DELETE FROM message_feedback WHERE conversation_id = $1 AND seq = $2 AND version = $3 AND user_id = $4
+DELETE FROM message_feedback
+ WHERE conversation_id = :conversation_id AND seq = :seq AND version = :version AND user_id = :user_id
 RETURNING 1
 
 -- dialogue_title_context --
