@@ -328,7 +328,7 @@ def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
     """The API's coalesced NOTIFYs at their saturated rate (core/database/wake.py)."""
     with psycopg.connect(url, autocommit=True) as conn:
         while not stop.wait(interval):
-            conn.execute(QUERIES["jobs_wake_workers"])
+            conn.execute(QUERIES["jobs_wake_workers"].sql)
 
 
 def pgbench_notify_modes(url: str, args: argparse.Namespace) -> float:
