@@ -68,7 +68,6 @@ class Hub:
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._loops = BackgroundTasks()
-        self.dropped_clients = 0
 
     async def start(self) -> None:
         await self._connect()
@@ -79,10 +78,6 @@ class Hub:
         await self._loops.stop()
         if self._conn is not None:
             self._conn.terminate()
-
-    @property
-    def clients(self) -> int:
-        return sum(len(s) for s in self._subs.values())
 
     def subscribe(self, request_id: str, dropped: asyncio.Event | None = None) -> Subscription:
         sub = Subscription(request_id, self._settings.live_client_queue, dropped or asyncio.Event())
@@ -101,7 +96,6 @@ class Hub:
             try:
                 sub.queue.put_nowait(item)
             except asyncio.QueueFull:
-                self.dropped_clients += 1
                 self.unsubscribe(sub)
                 sub.dropped.set()
                 log.info("dropped a client of request %s that does not read", request_id)

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from api.bounds import month_start
 from api.errors import validation_error
 from api.paging import page
 from api.usage import schemas
@@ -67,7 +66,10 @@ def parse_month(raw: str | None) -> date:
     match = _MONTH.match(raw or "")
     if match is None:
         raise validation_error("month", "must be a month as YYYY-MM")
-    return month_start(int(match.group(1)), int(match.group(2)), "month")
+    try:
+        return date(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:
+        raise validation_error("month", "must be a month from 0001-01 to 9999-12") from None
 
 
 def utc_today() -> date:
