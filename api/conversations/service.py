@@ -18,7 +18,6 @@ from core.database.gateway import Db
 from core.database.wake import JobWaker
 from core.settings import Settings
 
-MAX_LIMIT = 100
 # The kinds of this feature's cursors (core/cursors.py).
 CONVERSATIONS, HISTORY = "conversations", "history"
 
