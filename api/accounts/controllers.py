@@ -23,6 +23,11 @@ SIGNING_OUT = "sign-out: the session is found by its refresh token"
 BILLING_WEBHOOK = "billing webhook: the payment provider names the account"
 
 
+def _address(request: Request) -> str:
+    """The client's address, which registration and sign-in throttle on."""
+    return request.client.host if request.client else "unknown"
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -32,15 +37,13 @@ class AuthController(Controller):
     async def register(
         self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.RegisterRequest]
     ) -> schemas.AuthResponse:
-        address = request.client.host if request.client else "unknown"
-        return await service.register(db.as_service(REGISTERING), request.app.state.settings, data, address)
+        return await service.register(db.as_service(REGISTERING), request.app.state.settings, data, _address(request))
 
     @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
     async def login(
         self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.LoginRequest]
     ) -> schemas.AuthResponse:
-        address = request.client.host if request.client else "unknown"
-        return await service.login(db.as_service(SIGNING_IN), request.app.state.settings, data, address)
+        return await service.login(db.as_service(SIGNING_IN), request.app.state.settings, data, _address(request))
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token into a new token pair")
     async def refresh(
