@@ -152,6 +152,16 @@ def build_indexes(url: str, statements: list[str]) -> None:
             conn.execute(statement)
 
 
+def _in_parallel(processes: list[multiprocessing.Process], failure: str) -> None:
+    """Run the processes together to the end; one that fails stops the benchmark."""
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise SystemExit(failure)
+
+
 def load(url: str, total: int) -> tuple[str, list[str]]:
     rng = random.Random(SEED)
     users, heavy, conversations = plan_conversations(total, rng)
@@ -176,15 +186,13 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
     started = time.perf_counter()
     rng.shuffle(conversations)
     window = (float(window_start), float(window_end) - 86_400)
-    workers = [
-        multiprocessing.Process(target=load_part, args=(url, conversations[i::2], window, SEED + i)) for i in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            raise SystemExit("a loader process failed")
+    _in_parallel(
+        [
+            multiprocessing.Process(target=load_part, args=(url, conversations[i::2], window, SEED + i))
+            for i in range(2)
+        ],
+        "a loader process failed",
+    )
     copied = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as conn:
         partitions = [
@@ -203,13 +211,10 @@ def load(url: str, total: int) -> tuple[str, list[str]]:
         for partition in partitions
         for definition in DEFERRED_INDEXES.values()
     ]
-    workers = [multiprocessing.Process(target=build_indexes, args=(url, statements[i::2])) for i in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            raise SystemExit("an index builder failed")
+    _in_parallel(
+        [multiprocessing.Process(target=build_indexes, args=(url, statements[i::2])) for i in range(2)],
+        "an index builder failed",
+    )
     with psycopg.connect(url, autocommit=True) as conn:
         for name, definition in DEFERRED_INDEXES.items():  # attaches the partitions' indexes, builds nothing
             conn.execute(f"CREATE INDEX {name} ON archived_messages {definition}")

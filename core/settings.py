@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # A development-only signing key. `Settings.check()` refuses it in production.
 DEV_JWT_SECRET = "mukti-development-secret-do-not-use-in-production-0123456789abcdef"
@@ -49,6 +49,31 @@ def _float(name: str, default: float) -> float:
 
 def _bool(name: str, default: bool) -> bool:
     return _env(name, default, _switch, "on or off (1/0, true/false, yes/no)")
+
+
+# How a field of each type is read. An empty optional string is unset; other strings are
+# taken as given.
+_READERS: dict[str, Callable[[str, Any], Any]] = {
+    "int": _int,
+    "float": _float,
+    "bool": _bool,
+    "str | None": lambda name, default: os.environ.get(name) or default,
+    "str": lambda name, default: os.environ.get(name, default),
+    "Path": lambda name, default: Path(os.environ.get(name, str(default))),
+}
+
+# Variables that keep the names other tools give them; every other field is MUKTI_<FIELD>.
+_UNPREFIXED = {
+    "database_url": "DATABASE_URL",
+    "llm_base_url": "LLM_BASE_URL",
+    "llm_api_key": "LLM_API_KEY",
+    "llm_timeout": "LLM_TIMEOUT",
+}
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a Settings field."""
+    return _UNPREFIXED.get(field_name, "MUKTI_" + field_name.upper())
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -135,64 +160,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        e = os.environ
-        return cls(
-            database_url=e.get("DATABASE_URL") or None,
-            direct_database_url=e.get("MUKTI_DIRECT_DATABASE_URL") or None,
-            db_statement_cache_size=_int("MUKTI_DB_STATEMENT_CACHE_SIZE", 100),
-            replica_url=e.get("MUKTI_REPLICA_URL") or None,
-            replica_max_lag=_float("MUKTI_REPLICA_MAX_LAG", 5.0),
-            replica_check_interval=_float("MUKTI_REPLICA_CHECK_INTERVAL", 1.0),
-            env=e.get("MUKTI_ENV", "development"),
-            host=e.get("MUKTI_HOST", "127.0.0.1"),
-            port=_int("MUKTI_PORT", 8000),
-            public_url=e.get("MUKTI_PUBLIC_URL") or None,
-            data_dir=Path(e.get("MUKTI_DATA_DIR", ".mukti")),
-            db_pool_min=_int("MUKTI_DB_POOL_MIN", 2),
-            db_pool_max=_int("MUKTI_DB_POOL_MAX", 20),
-            db_acquire_timeout=_float("MUKTI_DB_ACQUIRE_TIMEOUT", 5.0),
-            db_role=e.get("MUKTI_DB_ROLE") or None,
-            jwt_secret=e.get("MUKTI_JWT_SECRET", DEV_JWT_SECRET),
-            jwt_issuer=e.get("MUKTI_JWT_ISSUER", "mukti"),
-            jwt_audience=e.get("MUKTI_JWT_AUDIENCE", "mukti-api"),
-            access_token_ttl=_int("MUKTI_ACCESS_TOKEN_TTL", 15 * 60),
-            refresh_token_ttl=_int("MUKTI_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
-            llm_base_url=e.get("LLM_BASE_URL") or None,
-            llm_api_key=e.get("LLM_API_KEY") or None,
-            llm_timeout=_float("LLM_TIMEOUT", 30.0),
-            worker_concurrency=_int("MUKTI_WORKER_CONCURRENCY", 50),
-            worker_shutdown_timeout=_float("MUKTI_WORKER_SHUTDOWN_TIMEOUT", 30.0),
-            worker_poll_interval=_float("MUKTI_WORKER_POLL_INTERVAL", 0.1),
-            wake_window=_float("MUKTI_WAKE_WINDOW", 0.005),
-            worker_give_up_after=_float("MUKTI_WORKER_GIVE_UP_AFTER", 300.0),
-            forwarded_allow_ips=e.get("MUKTI_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-            max_attempts=_int("MUKTI_MAX_ATTEMPTS", 3),
-            webhook_secret=e.get("MUKTI_WEBHOOK_SECRET", "mukti-development-webhook-secret"),
-            webhook_allow_private=_bool("MUKTI_WEBHOOK_ALLOW_PRIVATE", False),
-            billing_secret=e.get("MUKTI_BILLING_SECRET", "mukti-development-billing-secret"),
-            burst_limit=_int("MUKTI_BURST_LIMIT", 5),
-            register_per_address=_int("MUKTI_REGISTER_PER_ADDRESS", 10),
-            register_global=_int("MUKTI_REGISTER_GLOBAL", 1000),
-            burst_window=_int("MUKTI_BURST_WINDOW", 10),
-            share_max_expiry=_int("MUKTI_SHARE_MAX_EXPIRY", 90 * 24 * 3600),
-            max_body_size=_int("MUKTI_MAX_BODY_SIZE", 1024 * 1024),
-            log_format=e.get("MUKTI_LOG_FORMAT", "text"),
-            metrics_flush_interval=_float("MUKTI_METRICS_FLUSH_INTERVAL", 5.0),
-            follow_up_daily_budget=_int("MUKTI_FOLLOW_UP_DAILY_BUDGET", 1000),
-            web_client=_bool("MUKTI_WEB_CLIENT", True),
-            keep_finished_requests_days=_int("MUKTI_KEEP_FINISHED_REQUESTS_DAYS", 30),
-            keep_finished_jobs_days=_int("MUKTI_KEEP_FINISHED_JOBS_DAYS", 7),
-            keep_notifications_days=_int("MUKTI_KEEP_NOTIFICATIONS_DAYS", 90),
-            keep_webhook_deliveries_days=_int("MUKTI_KEEP_WEBHOOK_DELIVERIES_DAYS", 30),
-            keep_refresh_tokens_days=_int("MUKTI_KEEP_REFRESH_TOKENS_DAYS", 7),
-            keep_shared_link_views_days=_int("MUKTI_KEEP_SHARED_LINK_VIEWS_DAYS", 90),
-            keep_audit_log_days=_int("MUKTI_KEEP_AUDIT_LOG_DAYS", 365),
-            live_flush_interval=_float("MUKTI_LIVE_FLUSH_INTERVAL", 0.02),
-            live_cancel_poll=_float("MUKTI_LIVE_CANCEL_POLL", 0.25),
-            live_poll_interval=_float("MUKTI_LIVE_POLL_INTERVAL", 1.0),
-            live_heartbeat=_float("MUKTI_LIVE_HEARTBEAT", 15.0),
-            live_client_queue=_int("MUKTI_LIVE_CLIENT_QUEUE", 256),
-        )
+        """Each field from its variable (`env_name`), read as its type says; unset, the default."""
+        defaults = cls()
+        return cls(**{f.name: _READERS[str(f.type)](env_name(f.name), getattr(defaults, f.name)) for f in fields(cls)})
 
     def lifetimes(self) -> dict[str, int]:
         """Days each growing table keeps its rows (see mukti_purge_expired_v1 for what

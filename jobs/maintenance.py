@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from procrastinate import JobContext
 from procrastinate.connector import BaseConnector
+from procrastinate.tasks import Task
 
 from jobs.app import app
 from jobs.connector import ConnectorDb
@@ -39,6 +40,22 @@ CLOSE_DAYS_BATCH = 7
 RATE_LIMIT_BATCH = 10_000
 # A bound on one run: a backlog larger than this is finished by the next runs.
 RATE_LIMIT_MAX_BATCHES = 100
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _periodic(
+    cron: str, name: str
+) -> Callable[[Callable[Concatenate[JobContext, int, P], R]], Task[Concatenate[JobContext, int, P], R, P]]:
+    """A maintenance task run on `cron`: on the maintenance queue, named after its periodic
+    id, and queued once at a time (the queueing lock of its own name)."""
+
+    def register(run: Callable[Concatenate[JobContext, int, P], R]) -> Task[Concatenate[JobContext, int, P], R, P]:
+        task = app.task(name=f"maintenance.{name}", queue="maintenance", queueing_lock=name, pass_context=True)(run)
+        return app.periodic(cron=cron, periodic_id=name)(task)
+
+    return register
 
 
 async def create_partitions(connector: BaseConnector) -> dict[str, int]:
@@ -169,70 +186,49 @@ async def check_default_partitions(connector: BaseConnector) -> dict[str, int]:
     return strays
 
 
-@app.periodic(cron="17 * * * *", periodic_id="ensure_partitions")
-@app.task(
-    name="maintenance.ensure_partitions", queue="maintenance", queueing_lock="ensure_partitions", pass_context=True
-)
+@_periodic("17 * * * *", "ensure_partitions")
 async def ensure_partitions(context: JobContext, timestamp: int) -> dict[str, int]:
     """Create archive and usage-event partitions ahead of time and adopt strays, every hour."""
     return await create_partitions(context.app.connector)
 
 
-@app.periodic(cron="* * * * *", periodic_id="rollup_usage")
-@app.task(name="maintenance.rollup_usage", queue="maintenance", queueing_lock="rollup_usage", pass_context=True)
+@_periodic("* * * * *", "rollup_usage")
 async def rollup_usage_task(context: JobContext, timestamp: int) -> int:
     """Bring the hourly usage rollup up to date, every minute."""
     return await rollup_usage(context.app.connector)
 
 
-@app.periodic(cron="41 * * * *", periodic_id="expire_usage_events")
-@app.task(
-    name="maintenance.expire_usage_events", queue="maintenance", queueing_lock="expire_usage_events", pass_context=True
-)
+@_periodic("41 * * * *", "expire_usage_events")
 async def expire_usage_events(context: JobContext, timestamp: int) -> list[str]:
     """Drop usage-event partitions older than the retention, every hour."""
     return await drop_expired_partitions(context.app.connector)
 
 
-@app.periodic(cron="*/10 * * * *", periodic_id="purge_rate_limits")
-@app.task(
-    name="maintenance.purge_rate_limits", queue="maintenance", queueing_lock="purge_rate_limits", pass_context=True
-)
+@_periodic("*/10 * * * *", "purge_rate_limits")
 async def purge_rate_limits_task(context: JobContext, timestamp: int) -> int:
     """Delete expired rate-limit rows in batches, every 10 minutes."""
     return await purge_rate_limits(context.app.connector)
 
 
-@app.periodic(cron="*/10 * * * *", periodic_id="purge_stream_chunks")
-@app.task(
-    name="maintenance.purge_stream_chunks", queue="maintenance", queueing_lock="purge_stream_chunks", pass_context=True
-)
+@_periodic("*/10 * * * *", "purge_stream_chunks")
 async def purge_stream_chunks_task(context: JobContext, timestamp: int) -> int:
     """Delete relayed reply pieces of attempts that ended without storing them, every 10 minutes."""
     return await purge_stream_chunks(context.app.connector)
 
 
-@app.periodic(cron="*/15 * * * *", periodic_id="refresh_matviews")
-@app.task(name="maintenance.refresh_matviews", queue="maintenance", queueing_lock="refresh_matviews", pass_context=True)
+@_periodic("*/15 * * * *", "refresh_matviews")
 async def refresh_matviews_task(context: JobContext, timestamp: int) -> int:
     """Refresh the analytics materialized views concurrently, every 15 minutes."""
     return await refresh_matviews(context.app.connector)
 
 
-@app.periodic(cron="*/5 * * * *", periodic_id="check_default_partitions")
-@app.task(
-    name="maintenance.check_default_partitions",
-    queue="maintenance",
-    queueing_lock="check_default_partitions",
-    pass_context=True,
-)
+@_periodic("*/5 * * * *", "check_default_partitions")
 async def check_default_partitions_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Warn when a default partition holds rows, every 5 minutes."""
     return await check_default_partitions(context.app.connector)
 
 
-@app.periodic(cron="*/10 * * * *", periodic_id="purge_expired")
-@app.task(name="maintenance.purge_expired", queue="maintenance", queueing_lock="purge_expired", pass_context=True)
+@_periodic("*/10 * * * *", "purge_expired")
 async def purge_expired_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Delete rows past their lifetime (MUKTI_KEEP_*_DAYS) in batches, every 10 minutes."""
     return await purge_expired(context.app.connector, resources_of(context).settings.lifetimes())

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
 from api.accounts import schemas, service
-from api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.paging import DEFAULT_LIMIT, Cursor, Limit
 from core.crypto import SIGNATURE_HEADER
 from core.database.gateway import Db
 
@@ -23,6 +23,11 @@ SIGNING_OUT = "sign-out: the session is found by its refresh token"
 BILLING_WEBHOOK = "billing webhook: the payment provider names the account"
 
 
+def _address(request: Request) -> str:
+    """The client's address, which registration and sign-in throttle on."""
+    return request.client.host if request.client else "unknown"
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -32,15 +37,13 @@ class AuthController(Controller):
     async def register(
         self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.RegisterRequest]
     ) -> schemas.AuthResponse:
-        address = request.client.host if request.client else "unknown"
-        return await service.register(db.as_service(REGISTERING), request.app.state.settings, data, address)
+        return await service.register(db.as_service(REGISTERING), request.app.state.settings, data, _address(request))
 
     @post("/login", status_code=HTTP_200_OK, summary="Exchange email and password for tokens")
     async def login(
         self, request: Request, db: NamedDependency[Db], data: JSONBody[schemas.LoginRequest]
     ) -> schemas.AuthResponse:
-        address = request.client.host if request.client else "unknown"
-        return await service.login(db.as_service(SIGNING_IN), request.app.state.settings, data, address)
+        return await service.login(db.as_service(SIGNING_IN), request.app.state.settings, data, _address(request))
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token into a new token pair")
     async def refresh(
@@ -89,8 +92,8 @@ class MeController(Controller):
         self,
         request: Request,
         db: NamedDependency[Db],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> schemas.NotificationPage:
         return await service.notifications(db, request.user.id, limit, cursor)
 

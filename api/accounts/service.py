@@ -21,6 +21,7 @@ from api.accounts import schemas
 from api.accounts.passwords import hash_password, needs_rehash, verify_password
 from api.errors import ApiError, not_found, validation_error
 from api.paging import page
+from api.records import as_struct
 from api.security import issue_access_token
 from core import cursors
 from core.crypto import LOGIN_THROTTLE, derive_key, hash_token, signature_matches
@@ -63,16 +64,7 @@ def _throttle_subject(settings: Settings, kind: str, value: str) -> str:
 
 
 def user_of(row: asyncpg.Record) -> schemas.User:
-    return schemas.User(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        role=row["role"],
-        status=row["status"],
-        preferences=row["preferences"],
-        webhook_url=row["webhook_url"],
-        created_at=row["created_at"],
-    )
+    return as_struct(row, schemas.User)
 
 
 def _tokens(settings: Settings, user_id: str, role: str, refresh_token: str) -> dict[str, Any]:
@@ -252,25 +244,12 @@ async def subscription(db: Db, user_id: str) -> schemas.Subscription:
     row = await db.fetchrow("accounts_subscription", user_id=user_id)
     if row is None:
         raise not_found("subscription")
-    return schemas.Subscription(
-        plan=row["plan"],
-        status=row["status"],
-        limits=schemas.Limits(
-            per_hour=row["per_hour"],
-            per_day=row["per_day"],
-            per_month=row["per_month"],
-            tokens_per_month=row["tokens_per_month"],
-        ),
-        usage=schemas.Usage(
-            this_hour=row["this_hour"],
-            today=row["today"],
-            tokens_today=row["tokens_today"],
-            cost_today=str(row["cost_today"]),
-            this_month=row["this_month"],
-            tokens_this_month=row["tokens_this_month"],
-        ),
+    return as_struct(
+        row,
+        schemas.Subscription,
+        limits=as_struct(row, schemas.Limits),
+        usage=as_struct(row, schemas.Usage, cost_today=str(row["cost_today"])),
         resets=schemas.Resets(hour=row["reset_hour"], day=row["reset_day"], month=row["reset_month"]),
-        blocked_until=row["blocked_until"],
     )
 
 

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, patch, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from api.accounts.schemas import Subscription
 from api.admin import schemas, service
-from api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.paging import DEFAULT_LIMIT, Cursor, Limit
 from api.security import requires_admin
 from core.database.gateway import Db
 
@@ -32,8 +32,8 @@ class AdminUsersController(Controller):
         self,
         db: NamedDependency[Db],
         q: Annotated[str | None, QueryParameter(max_length=320)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> schemas.AdminUserPage:
         return await service.list_users(db.as_service(LISTING_ACCOUNTS), q, limit, cursor)
 

@@ -6,20 +6,17 @@ from api.accounts import schemas as account_schemas
 from api.accounts.service import audit, change_plan, subscription
 from api.admin import schemas
 from api.errors import not_found, validation_error
+from api.like import like_escape
 from api.paging import page
 from core import cursors
 from core.database.gateway import Db
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def list_users(db: Db, q: str | None, limit: int, cursor: str | None) -> schemas.AdminUserPage:
     after_at, after_id = cursors.decode(cursor, "users", cursors.TIMESTAMP, cursors.UUID) if cursor else (None, None)
     rows = await db.fetch(
         "admin_users_list",
-        q=_like_escape(q) if q else None,
+        q=like_escape(q) if q else None,
         after_at=after_at,
         after_id=after_id,
         limit=limit + 1,

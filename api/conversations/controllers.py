@@ -7,19 +7,18 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.types import ControllerRouterHandler
 
 from api.conversations import schemas, service
 from api.live import service as live
+from api.paging import DEFAULT_LIMIT, Cursor, DescribedCursor, DescribedLimit, Limit
 from api.security import STATUS_CHECKED_BY_HANDLER, requires_admin
 from core.database.gateway import Db
 
 # Routes that act for no single user run as mukti_service, for these reasons (docs/privacy.md).
 QUEUE_TOTALS = "admin: queue totals across all users"
-
-Limit = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)]
 
 
 class ConversationController(Controller):
@@ -34,7 +33,7 @@ class ConversationController(Controller):
 
     @get("/", summary="The caller's conversations, most recently active first")
     async def list(
-        self, request: Request, db: NamedDependency[Db], limit: Limit = 20, cursor: FromQuery[str | None] = None
+        self, request: Request, db: NamedDependency[Db], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> schemas.ConversationPage:
         return await service.list_conversations(db, request.user.id, limit, cursor)
 
@@ -69,10 +68,8 @@ class ConversationController(Controller):
         db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         before: Annotated[int | None, QueryParameter(ge=1, description="only messages with a smaller seq")] = None,
-        limit: Annotated[
-            int, QueryParameter(ge=1, le=service.MAX_LIMIT, description="page size (default 20, max 100)")
-        ] = 20,
-        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
+        limit: DescribedLimit = DEFAULT_LIMIT,
+        cursor: DescribedCursor = None,
     ) -> schemas.HistoryPage:
         return await service.history_page(
             db, request.user.id, conversation_id, before=before, cursor=cursor, limit=limit

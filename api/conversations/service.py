@@ -11,28 +11,19 @@ from api.conversations import schemas
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
 from api.paging import page
+from api.records import as_struct
 from api.security import account_unusable
 from core import cursors
 from core.database.gateway import Db
 from core.database.wake import JobWaker
 from core.settings import Settings
 
-MAX_LIMIT = 100
 # The kinds of this feature's cursors (core/cursors.py).
 CONVERSATIONS, HISTORY = "conversations", "history"
 
 
 def _conversation(row: asyncpg.Record) -> schemas.Conversation:
-    return schemas.Conversation(
-        id=row["id"],
-        title=row["title"],
-        technique_id=row["technique_id"],
-        technique_version=row["technique_version"],
-        message_count=row["message_count"],
-        last_activity_at=row["last_activity_at"],
-        created_at=row["created_at"],
-        model=row["model"],
-    )
+    return as_struct(row, schemas.Conversation)
 
 
 async def _technique(db: Db, user_id: str, technique_id: str | None) -> tuple[str | None, int | None]:
@@ -201,25 +192,16 @@ async def queue_status(db: Db, user_id: str, request_id: str) -> schemas.QueueSt
             completion_tokens=row["completion_tokens"],
             stopped=row["stopped"],
         )
-    return schemas.QueueStatus(
-        request_id=row["request_id"],
-        status=row["status"],
-        position=row["position"],
-        attempts=row["attempts"],
-        reply=reply,
-        error=row["error"],
-        partial=row["partial"],
-    )
+    return as_struct(row, schemas.QueueStatus, reply=reply)
 
 
 async def queue_overview(db: Db) -> schemas.QueueOverview:
     row = await db.fetchrow("conversations_admin_queue")
     assert row is not None  # aggregates only: always one row
-    return schemas.QueueOverview(
+    return as_struct(
+        row,
+        schemas.QueueOverview,
         pending_by_priority=msgspec.convert(row["pending_by_priority"], list[schemas.PendingCount]),
-        processing=row["processing"],
-        failed_24h=row["failed_24h"],
-        oldest_pending_seconds=row["oldest_pending_seconds"],
     )
 
 

@@ -29,6 +29,24 @@ def _seq(seq: int) -> int:
     return seq
 
 
+async def _resubmit(
+    request: Request, db: Db, conversation_id: UUID, content: str | None, *, mode: str, seq: int | None = None
+) -> Response[QuestionAccepted]:
+    """Regenerate and edit go through the question flow and answer as asking does: 202, the
+    queue entry in Location."""
+    accepted = await conversations.submit_question(
+        db,
+        request.app.state.settings,
+        request.app.state.waker,
+        request.user.id,
+        str(conversation_id),
+        content,
+        mode=mode,
+        seq=seq,
+    )
+    return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+
+
 class DialogueController(Controller):
     path = "/conversations/{conversation_id:uuid}"
     tags = ["dialogue"]
@@ -44,16 +62,7 @@ class DialogueController(Controller):
     async def regenerate(
         self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
     ) -> Response[QuestionAccepted]:
-        accepted = await conversations.submit_question(
-            db,
-            request.app.state.settings,
-            request.app.state.waker,
-            request.user.id,
-            str(conversation_id),
-            None,
-            mode="regenerate",
-        )
-        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+        return await _resubmit(request, db, conversation_id, None, mode="regenerate")
 
     @patch(
         "/messages/{seq:int}",
@@ -70,17 +79,7 @@ class DialogueController(Controller):
         seq: Seq,
         data: JSONBody[schemas.QuestionEdit],
     ) -> Response[QuestionAccepted]:
-        accepted = await conversations.submit_question(
-            db,
-            request.app.state.settings,
-            request.app.state.waker,
-            request.user.id,
-            str(conversation_id),
-            data.content,
-            mode="edit",
-            seq=_seq(seq),
-        )
-        return Response(accepted, status_code=202, headers={"Location": f"/queue/{accepted.request_id}"})
+        return await _resubmit(request, db, conversation_id, data.content, mode="edit", seq=_seq(seq))
 
     @get(
         "/export",

@@ -10,6 +10,7 @@ import asyncpg
 
 from api.dialogue import schemas
 from api.errors import not_found, validation_error
+from api.records import as_struct
 from core.database.gateway import Db
 
 
@@ -20,13 +21,8 @@ async def export(db: Db, user_id: str, conversation_id: UUID) -> schemas.Exporte
         if head is None:
             raise not_found("conversation")
         rows = await tx.fetch("dialogue_export_messages", conversation_id=conversation_id, user_id=user_id)
-    return schemas.ExportedConversation(
-        id=head["id"],
-        title=head["title"],
-        technique=head["technique"],
-        model=head["model"],
-        created_at=head["created_at"],
-        messages=[schemas.ExportedMessage(**dict(row)) for row in rows],
+    return as_struct(
+        head, schemas.ExportedConversation, messages=[schemas.ExportedMessage(**dict(row)) for row in rows]
     )
 
 

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from api.library import schemas, service
 from api.library.service import Sort
-from api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.paging import DEFAULT_LIMIT, Cursor, Limit
 from api.security import requires_moderator
 from core.database.gateway import Db
 
@@ -28,7 +28,6 @@ def reading_db(request: Request, db: Db) -> Db:
     return db.as_service(MODERATOR_READING) if request.user.is_moderator else db
 
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 SortBy = Annotated[Sort, QueryParameter(description="top: Wilson lower bound of the votes; new: newest")]
 Search = Annotated[str | None, QueryParameter(max_length=200, description="substring of the name or description")]
 
@@ -45,7 +44,7 @@ class TechniqueController(Controller):
         sort: SortBy = "top",
         q: Search = None,
         limit: Limit = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> schemas.TechniquePage:
         return await service.list_techniques(db.reads(), request.user, sort, q, limit, cursor)
 
@@ -84,7 +83,7 @@ class TechniqueController(Controller):
         db: NamedDependency[Db],
         technique_id: FromPath[UUID],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> schemas.TechniqueVersionPage:
         return await service.list_versions(reading_db(request, db), request.user, str(technique_id), limit, cursor)
 
@@ -113,7 +112,7 @@ class ResourceController(Controller):
         sort: SortBy = "top",
         q: Search = None,
         limit: Limit = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> schemas.ResourcePage:
         return await service.list_resources(db.reads(), request.user, sort, q, limit, cursor)
 
@@ -159,7 +158,7 @@ class ModerationController(Controller):
 
     @get("/queue", summary="Pending technique versions and resources, oldest first")
     async def queue(
-        self, db: NamedDependency[Db], limit: Limit = DEFAULT_LIMIT, cursor: FromQuery[str | None] = None
+        self, db: NamedDependency[Db], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> schemas.QueuePage:
         return await service.moderation_queue(db.as_service(MODERATION_QUEUE), limit, cursor)
 

@@ -17,6 +17,7 @@ import msgspec
 
 from api.errors import not_found, validation_error
 from api.library import schemas
+from api.like import like_escape
 from api.paging import page
 from api.security import CurrentUser
 from core.cursors import INT4, REAL, TIMESTAMP, UUID, decode, encode
@@ -47,8 +48,7 @@ def like_pattern(q: str | None) -> str | None:
     q = (q or "").strip()
     if not q:
         return None
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escape(q)}%"
 
 
 def _edits(data: msgspec.Struct) -> dict[str, object]:

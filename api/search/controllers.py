@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.types import ControllerRouterHandler
 
+from api.paging import DEFAULT_LIMIT, DescribedCursor, DescribedLimit
 from api.search import service
 from api.search.schemas import SearchPage
 from core.database.gateway import Db
@@ -27,8 +28,8 @@ class SearchController(Controller):
         db: NamedDependency[Db],
         q: Annotated[str | None, QueryParameter(description='web-search syntax: words, "a phrase", -word, or')] = None,
         conversation_id: Annotated[uuid.UUID | None, QueryParameter(description="only this conversation")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100, description="page size (default 20, max 100)")] = 20,
-        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
+        limit: DescribedLimit = DEFAULT_LIMIT,
+        cursor: DescribedCursor = None,
     ) -> SearchPage:
         return await service.search(db, request.user.id, q, conversation_id=conversation_id, cursor=cursor, limit=limit)
 

@@ -9,6 +9,7 @@ import asyncpg
 
 from api.errors import validation_error
 from api.paging import page
+from api.records import as_struct
 from api.search.schemas import SearchHit, SearchPage
 from core import cursors
 from core.database.gateway import Db
@@ -73,15 +74,5 @@ async def search(
         limit,
         lambda last: cursors.encode(SEARCH, last["rank"], last["conversation_id"], last["seq"], fingerprint),
     )
-    items = [
-        SearchHit(
-            conversation_id=str(r["conversation_id"]),
-            seq=r["seq"],
-            role=r["role"],
-            snippet=r["snippet"],
-            rank=r["rank"],
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
+    items = [as_struct(r, SearchHit, conversation_id=str(r["conversation_id"])) for r in rows]
     return SearchPage(items=items, next_cursor=next_cursor)

@@ -13,10 +13,11 @@ from typing import Annotated
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from api.errors import ApiError
+from api.paging import DEFAULT_LIMIT, Cursor, Limit
 from api.sharing import pages, service
 from api.sharing.schemas import (
     ShareAnalytics,
@@ -59,8 +60,8 @@ class ConversationSharesController(Controller):
         request: Request,
         db: NamedDependency[Db],
         conversation_id: FromPath[uuid.UUID],
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, QueryParameter()] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> ShareList:
         return await service.list_shares(db, request.user.id, conversation_id, limit, cursor)
 

@@ -22,6 +22,7 @@ from api.accounts.passwords import hash_password, verify_password
 from api.enums import ShareStatus
 from api.errors import ApiError, not_found, validation_error
 from api.paging import page
+from api.records import as_struct
 from api.sharing.schemas import (
     DayViews,
     ReferrerViews,
@@ -114,13 +115,11 @@ async def create_share(
     )
     if row is None:
         raise not_found("conversation")
-    return ShareCreated(
-        id=row["id"],
+    return as_struct(
+        row,
+        ShareCreated,
         token=token,
         url=f"{base_url.rstrip('/')}/shared/{token}",
-        expires_at=row["expires_at"],
-        max_views=row["max_views"],
-        snapshot_seq=row["snapshot_seq"],
         password_protected=password_hash is not None,
     )
 

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.paging import DEFAULT_LIMIT, Cursor, Limit
 from api.security import requires_admin
 from api.usage import schemas, service
 from core.database.gateway import Db
@@ -44,8 +44,8 @@ class ReportsController(Controller):
         self,
         db: NamedDependency[Db],
         month: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> schemas.MonthlyReport:
         return await service.monthly_report(db.as_service(MONTHLY_REPORT).reads(), month, limit, cursor)
 

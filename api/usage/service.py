@@ -13,6 +13,7 @@ import asyncpg
 
 from api.errors import validation_error
 from api.paging import page
+from api.records import as_struct
 from api.usage import schemas
 from core import cursors
 from core.database.gateway import Db
@@ -107,23 +108,13 @@ async def usage_series(
         rows, today = await primary.run(both)
     key = GROUP_KEYS.get(group_by or "")
     items = [
-        schemas.UsageDay(
-            day=row["day"],
-            questions=row["questions"],
-            prompt_tokens=row["prompt_tokens"],
-            completion_tokens=row["completion_tokens"],
-            cost=str(row["cost"]),
-            **({key: row["key"]} if key else {}),
-        )
-        for row in rows
+        as_struct(row, schemas.UsageDay, cost=str(row["cost"]), **({key: row["key"]} if key else {})) for row in rows
     ]
     return schemas.UsageSeries(
         items=items,
-        today=schemas.UsageToday(
-            day=today["day"],
-            questions=today["questions"],
-            prompt_tokens=today["prompt_tokens"],
-            completion_tokens=today["completion_tokens"],
+        today=as_struct(
+            today,
+            schemas.UsageToday,
             tokens=today["prompt_tokens"] + today["completion_tokens"],
             cost=str(today["cost"]),
         ),
@@ -137,15 +128,6 @@ async def monthly_report(db: Db, raw_month: str | None, limit: int, cursor: str 
     items, next_cursor = page(rows, limit, lambda r: cursors.encode("monthly_report", r["user_id"]))
     return schemas.MonthlyReport(
         month=month.strftime("%Y-%m"),
-        items=[
-            schemas.MonthlyReportItem(
-                user_id=row["user_id"],
-                questions=row["questions"],
-                prompt_tokens=row["prompt_tokens"],
-                completion_tokens=row["completion_tokens"],
-                cost=str(row["cost"]),
-            )
-            for row in items
-        ],
+        items=[as_struct(row, schemas.MonthlyReportItem, cost=str(row["cost"])) for row in items],
         next_cursor=next_cursor,
     )

@@ -18,7 +18,7 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx2  # the HTTP library the openai package is built on (its connection limits)
@@ -218,21 +218,28 @@ class LlmClient:
         return sum(shard.in_flight for shard in self._shards)
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
-        # The least busy pool: no pool ever holds more than its share of the calls in flight.
+        async with self._call(model) as client:
+            completion = await self._complete(client, model, messages)
+        self._record_tokens(model, completion.prompt_tokens, completion.completion_tokens)
+        return completion
+
+    @contextlib.asynccontextmanager
+    async def _call(self, model: str) -> AsyncIterator[openai.AsyncOpenAI]:
+        """The client of one call, on the least busy pool (no pool ever holds more than its
+        share of the calls in flight); the call is counted in flight and recorded with its
+        outcome and duration."""
         shard = min(self._shards, key=lambda s: s.in_flight)
         shard.in_flight += 1
         started = time.perf_counter()
         outcome = "ok"
         try:
-            completion = await self._complete(shard.client, model, messages)
+            yield shard.client
         except BaseException as exc:
             outcome = _outcome_of(exc)
             raise
         finally:
             shard.in_flight -= 1
             self._record_call(model, outcome, started)
-        self._record_tokens(model, completion.prompt_tokens, completion.completion_tokens)
-        return completion
 
     def _record_call(self, model: str, outcome: str, started: float) -> None:
         if self._metrics is not None:
@@ -255,18 +262,8 @@ class LlmClient:
         """Stream a reply, calling `on_text` with each piece (leading whitespace dropped, so the
         pieces join to the stored reply exactly). Setting `stop` ends the call at once: the
         reply so far comes back with `stopped` and estimated usage."""
-        shard = min(self._shards, key=lambda s: s.in_flight)
-        shard.in_flight += 1
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            reply = await self._stream(shard.client, model, messages, on_text, stop)
-        except BaseException as exc:
-            outcome = _outcome_of(exc)
-            raise
-        finally:
-            shard.in_flight -= 1
-            self._record_call(model, outcome, started)
+        async with self._call(model) as client:
+            reply = await self._stream(client, model, messages, on_text, stop)
         self._record_tokens(model, reply.prompt_tokens, reply.completion_tokens)
         return reply
 
