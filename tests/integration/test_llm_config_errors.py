@@ -42,18 +42,24 @@ async def test_a_configuration_error_fails_the_request_at_once(client, db, setti
     async with inprocess_worker(settings):
         accepted = await ask(client, learner, "What is justice?")
         done = await wait_answered(client, learner, accepted["request_id"])
+        await scraped_while_running(
+            client,
+            'mukti_llm_calls_total{model="gpt-4o-mini",outcome="config_error"} 1.0',
+            'mukti_jobs_total{outcome="succeeded",task="answer_question"} 1.0',
+        )
 
     assert done["status"] == "failed" and done["attempts"] == 1
     assert f"HTTP {status}" in done["error"] and "configuration" in done["error"]
-    # The worker's last flush ran as it stopped; a loaded machine may still be committing it.
-    expected = (
-        'mukti_llm_calls_total{model="gpt-4o-mini",outcome="config_error"} 1.0',
-        'mukti_jobs_total{outcome="succeeded",task="answer_question"} 1.0',
-    )
+
+
+async def scraped_while_running(client, *lines: str) -> None:
+    """The worker's counters reach a scrape with its next flush (every 0.2 s here). Waited
+    for while it runs: the request is stored before its job returns to Procrastinate, so a
+    worker stopped at once may stop that job before it counts as succeeded."""
 
     async def scraped():
         scrape = (await client.get("/metrics")).text
-        return scrape if all(line in scrape for line in expected) else None
+        return scrape if all(line in scrape for line in lines) else None
 
     await wait_until(scraped, 10, "the worker's metrics in a scrape")
 
@@ -64,20 +70,14 @@ async def test_a_temporary_error_is_still_retried(client, db, settings, stub):
     async with inprocess_worker(settings):
         accepted = await ask(client, learner, "What is courage?")
         done = await wait_answered(client, learner, accepted["request_id"])
+        await scraped_while_running(
+            client,
+            'mukti_llm_calls_total{model="gpt-4o-mini",outcome="server_error"} 1.0',
+            'mukti_llm_calls_total{model="gpt-4o-mini",outcome="ok"} 1.0',
+            'mukti_jobs_total{outcome="retry",task="answer_question"} 1.0',
+            'mukti_llm_tokens_total{kind="completion",model="gpt-4o-mini"}',
+        )
     assert done["status"] == "completed" and done["attempts"] == 2
-    # As above: the worker's last flush may still be committing when it has stopped.
-    expected = (
-        'mukti_llm_calls_total{model="gpt-4o-mini",outcome="server_error"} 1.0',
-        'mukti_llm_calls_total{model="gpt-4o-mini",outcome="ok"} 1.0',
-        'mukti_jobs_total{outcome="retry",task="answer_question"} 1.0',
-        'mukti_llm_tokens_total{kind="completion",model="gpt-4o-mini"}',
-    )
-
-    async def scraped():
-        scrape = (await client.get("/metrics")).text
-        return scrape if all(line in scrape for line in expected) else None
-
-    await wait_until(scraped, 10, "the worker's metrics in a scrape")
 
 
 async def test_the_worker_warns_about_models_the_endpoint_lacks(db, settings, stub, caplog):
