@@ -33,6 +33,7 @@ import procrastinate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ask import SUBMIT  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -102,7 +103,7 @@ async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
 
 async def submit(pool: asyncpg.Pool, user: str, conversation: str) -> None:
     outcome = await pool.fetchval(
-        "SELECT outcome FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
+        f"SELECT outcome FROM {SUBMIT}($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
     )
     assert outcome == "accepted", outcome
 

@@ -69,7 +69,7 @@ SELECT mukti_delete_conversation_v1($1::uuid, $2::uuid);
 -- conversations_submit_question --
 -- The hot path: limits, quota, message, request row and job in one call (one round trip).
 SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
-  FROM mukti_submit_question_v3($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8);
+  FROM mukti_submit_question_v4($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8);
 
 -- conversations_queue_status --
 -- A request of user $2 with its position (NULL unless pending), while processing the text
