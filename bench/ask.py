@@ -1,16 +1,17 @@
 """Benchmark of asking a question: POST /conversations/{id}/messages over HTTP against
 `mukti api --workers 2`, and the same SQL function driven directly by pgbench.
 
-    uv run python bench/ask.py [--users 2000] [--rate 1000] [--seconds 10] [--concurrency 64]
+    uv run python bench/ask.py [--users 2000] [--rate R] [--seconds 10] [--concurrency 64]
 
 Phases, each on an emptied queue (so that each starts with the same queue depth):
-  1. HTTP at a fixed offered rate (open loop: requests are sent on schedule whatever the
-     answers; latency is measured from the scheduled send time, so a stall counts fully),
-     from a lean keep-alive client written on asyncio streams (httpx costs more CPU per
-     request than the server's route, on the same 2 cores);
-  2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
-     installed (a Lua script sends each request with its user's token), else the same
-     Python client, which says so;
+  1. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
+     installed (a Lua script sends each request with its user's token), else the Python
+     client of phase 2, which says so;
+  2. HTTP at a fixed offered rate, `--rate` or else half of phase 1's figure (open loop:
+     requests are sent on schedule whatever the answers; latency is measured from the
+     scheduled send time, so a stall counts fully), from a lean keep-alive client written
+     on asyncio streams (httpx costs more CPU per request than the server's route, on the
+     same 2 cores);
   3. pgbench running the submit SQL for the same duration: today's function (SUBMIT, the
      one the API calls) beside the previous version (BASELINE), alternating `--rounds`
      times, while a side connection sends the API's coalesced wake-ups (one NOTIFY per
@@ -195,7 +196,7 @@ def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: 
     return accepted
 
 
-async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
+async def fixed_rate(client: Client, rate: float, seconds: float) -> tuple[float, float]:
     """Open loop; a request due while all `max_connections` are busy is counted, not sent,
     so that an overloaded server shows as shed load instead of an ever-growing backlog."""
     tasks: set[asyncio.Task] = set()
@@ -213,10 +214,11 @@ async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     client.close()
-    return client.report(
+    accepted = client.report(
         f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
         time.perf_counter() - start,
     )
+    return accepted, percentile(client.latencies, 0.99) * 1000
 
 
 async def saturated_python(client: Client, seconds: float) -> float:
@@ -359,7 +361,7 @@ def pgbench_versions(url: str, args: argparse.Namespace) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--rate", type=float, help="offered rate of phase 2 (default: half the saturated rate)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
@@ -406,7 +408,7 @@ def main() -> None:
             )
         elif args.pgbouncer:
             print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
-        results: dict[str, tuple[float, float]] = {}
+        results: dict[str, tuple[float, float, float, float]] = {}
         try:
             for label, api_url, env in routes:
                 print(f"-- the API's pool: {label}")
@@ -417,34 +419,36 @@ def main() -> None:
         direct = pgbench_versions(url, args)
         baseline = results["direct"]
         print(
-            f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}{'vs pgbench':>12}"
+            f"\n{'the API reaches Postgres':<30}{'saturated':>12}{'vs direct':>11}{'vs pgbench':>12}"
+            f"{'offered':>10}{'accepted':>10}{'p99':>11}"
         )
-        for label, (fixed, saturated) in results.items():
+        for label, (saturated, rate, fixed, p99) in results.items():
             print(
-                f"{label:<32}{fixed:>12,.0f}/s{saturated:>12,.0f}/s{saturated / baseline[1]:>11.2f}"
-                f"{saturated / direct:>12.2f}"
+                f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline[0]:>11.2f}{saturated / direct:>12.2f}"
+                f"{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
             )
 
 
 def http_phases(
     url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
-) -> tuple[float, float]:
+) -> tuple[float, float, float, float]:
     """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
-    (accepted/s at the fixed rate, accepted/s saturated)."""
+    (accepted/s saturated, offered rate, accepted/s at it, p99 ms at it)."""
     port = free_port()
     api = start_api(api_url, port, **env)
     try:
-        empty_queue(url)
-        fixed = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
         empty_queue(url)
         if wrk := shutil.which("wrk"):
             saturated = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
         else:
             saturated = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
+        empty_queue(url)
+        rate = args.rate or saturated / 2
+        fixed, p99 = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), rate, args.seconds))
     finally:
         api.terminate()
         api.wait(timeout=30)
-    return fixed, saturated
+    return saturated, rate, fixed, p99
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@
 -- v4: v3's outcomes, cheaper (measured with bench/ask.py, v3 beside v4): the user's text
 -- search configuration is an expression (in the query it was parsed and planned on every
 -- call), and the queue position's correction uses mukti_pending_after_v2 (PL/pgSQL: its
--- plan is kept; v1, a SQL function, was parsed and planned on every call).
+-- plan is kept; v1, a SQL function, was parsed and planned on every call). And it sets
+-- the caller's Row-Level Security scope itself (docs/privacy.md), so that the API can send
+-- it alone, in one round trip instead of three (BEGIN and scope, the call, COMMIT; see
+-- core/database/scope.py SELF_SCOPED): with no user in the transaction's scope it scopes
+-- the transaction to p_user_id, as the API would have; scoped to another user it refuses.
 --
 -- p_mode:
 --   'ask'         p_content is a new question: a user message and an 'answer' request
@@ -76,7 +80,14 @@ DECLARE
     v_queued_at    timestamptz;
     v_ts_config    regconfig;
     v_preferences  jsonb;
+    v_scope        text;
 BEGIN
+    v_scope := nullif(current_setting('mukti.user_id', true), '');
+    IF v_scope IS NULL THEN
+        PERFORM set_config('mukti.user_id', p_user_id::text, true);  -- transaction-local, as the API's
+    ELSIF v_scope::uuid IS DISTINCT FROM p_user_id THEN
+        RAISE EXCEPTION 'the transaction is scoped to another user' USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF p_mode NOT IN ('ask', 'regenerate', 'edit') THEN
         RAISE EXCEPTION 'unknown mode %', p_mode USING ERRCODE = 'invalid_parameter_value';
     END IF;

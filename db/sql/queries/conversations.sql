@@ -67,8 +67,9 @@ RETURNING id::text, title, technique_id::text, technique_version, message_count,
 SELECT mukti_delete_conversation_v1($1::uuid, $2::uuid);
 
 -- conversations_submit_question --
--- The hot path: limits, quota, message, request row and job in one call (one round trip).
-SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
+-- The hot path: limits, quota, message, request row and job in one call, one round trip:
+-- v4 scopes its transaction to the user itself (core/database/scope.py SELF_SCOPED).
+/* scopes itself */ SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
   FROM mukti_submit_question_v4($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8);
 
 -- conversations_queue_status --
