@@ -11,6 +11,8 @@
 -- it alone, in one round trip instead of three (BEGIN and scope, the call, COMMIT; see
 -- core/database/scope.py SELF_SCOPED): with no user in the transaction's scope it scopes
 -- the transaction to p_user_id, as the API would have; scoped to another user it refuses.
+-- The job names the request's owner too, so that the worker scopes its transactions to
+-- them without looking the owner up first (jobs/answering.py).
 --
 -- p_mode:
 --   'ask'         p_content is a new question: a user message and an 'answer' request
@@ -243,7 +245,7 @@ BEGIN
     WITH job AS (
         SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(
             'questions', 'answer_question', v_plan.priority, p_conversation_id::text, NULL,
-            jsonb_build_object('request_id', v_request_id::text), NULL
+            jsonb_build_object('request_id', v_request_id::text, 'user_id', p_user_id::text), NULL
         )::procrastinate_job_to_defer_v1]))[1] AS id
     )
     INSERT INTO request_queue (id, user_id, conversation_id, message_seq, plan_id, model, priority,
