@@ -113,6 +113,7 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
             reply.first_token_ms,
             reply.usage_estimated,
             reply.stopped,
+            row["user_id"],
         )
         return done["outcome"]
     except asyncio.CancelledError:

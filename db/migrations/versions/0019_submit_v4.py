@@ -1,4 +1,5 @@
-"""submit v4: a cheaper accept path (mukti_submit_question_v4, mukti_pending_after_v2).
+"""submit v4: a cheaper accept path (mukti_submit_question_v4, mukti_pending_after_v2), and
+the calls that scope themselves (mukti_scope_to_user_v1, mukti_complete_stream_v2).
 
 The same outcomes as v3; the per-call costs that EXPLAIN and pgbench found are gone (see
 the function files). Functions only: nothing to lock but the catalog.
@@ -15,8 +16,10 @@ branch_labels = None
 depends_on = None
 
 FUNCTIONS = {
+    "mukti_scope_to_user_v1": "uuid",
     "mukti_pending_after_v2": "integer, timestamptz, uuid",
     "mukti_submit_question_v4": "uuid, uuid, text, integer, integer, integer, text, integer",
+    "mukti_complete_stream_v2": "uuid, text, integer, integer, integer, integer, boolean, boolean, uuid",
 }
 
 

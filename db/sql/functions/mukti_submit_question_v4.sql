@@ -10,7 +10,8 @@
 -- the caller's Row-Level Security scope itself (docs/privacy.md), so that the API can send
 -- it alone, in one round trip instead of three (BEGIN and scope, the call, COMMIT; see
 -- core/database/scope.py SELF_SCOPED): with no user in the transaction's scope it scopes
--- the transaction to p_user_id, as the API would have; scoped to another user it refuses.
+-- the transaction to p_user_id, as the API would have; scoped to another user it refuses
+-- (mukti_scope_to_user_v1).
 -- The job names the request's owner too, so that the worker scopes its transactions to
 -- them without looking the owner up first (jobs/answering.py).
 --
@@ -82,14 +83,8 @@ DECLARE
     v_queued_at    timestamptz;
     v_ts_config    regconfig;
     v_preferences  jsonb;
-    v_scope        text;
 BEGIN
-    v_scope := nullif(current_setting('mukti.user_id', true), '');
-    IF v_scope IS NULL THEN
-        PERFORM set_config('mukti.user_id', p_user_id::text, true);  -- transaction-local, as the API's
-    ELSIF v_scope::uuid IS DISTINCT FROM p_user_id THEN
-        RAISE EXCEPTION 'the transaction is scoped to another user' USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    PERFORM mukti_scope_to_user_v1(p_user_id);
     IF p_mode NOT IN ('ask', 'regenerate', 'edit') THEN
         RAISE EXCEPTION 'unknown mode %', p_mode USING ERRCODE = 'invalid_parameter_value';
     END IF;

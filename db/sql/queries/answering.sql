@@ -43,8 +43,10 @@ SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max
 SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)
 
 -- answering_complete_stream --
--- A streamed reply ($6 time to first token, $7 usage estimated, $8 stopped by a cancel).
-SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_stream_v1($1, $2, $3, $4, $5, $6, $7, $8)
+-- A streamed reply ($6 time to first token, $7 usage estimated, $8 stopped by a cancel) of
+-- user $9's request, in one round trip (core/database/scope.py SELF_SCOPED).
+/* scopes itself */ SELECT outcome, reply_seq, cost, limit_reached
+  FROM mukti_complete_stream_v2($1, $2, $3, $4, $5, $6, $7, $8, $9::uuid)
 
 -- answering_cancel_processing --
 -- A cancel reached a request before any text was generated: cancelled, no reply (the
