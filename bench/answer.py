@@ -6,7 +6,10 @@ Phases (each bounded by --seconds):
   1. stock Procrastinate draining no-op jobs on the same database: jobs/s (the baseline);
   2. 0 ms stub: a backlog of questions, each in its own conversation, answered by one
      `mukti worker` process, then by --processes of them: completions/s from first
-     pickup to last stored reply, and the ratio (the better of the two) to phase 1;
+     pickup to last stored reply, and the ratio (the better of the two) to phase 1. The
+     one-process run is done twice, on a backlog asked through the previous submit
+     function (its jobs do not name the owner: the worker looks it up) and through
+     today's, side by side;
   3. 2 s stub: the LLM calls one worker process keeps in flight (the stub's maximum of
      concurrent calls) and completions/s;
   4. pickup latency: questions enqueued at a steady rate into an idle worker, from
@@ -33,6 +36,7 @@ import procrastinate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ask import BASELINE, SUBMIT  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -100,14 +104,14 @@ async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
     return pairs
 
 
-async def submit(pool: asyncpg.Pool, user: str, conversation: str) -> None:
+async def submit(pool: asyncpg.Pool, user: str, conversation: str, function: str = SUBMIT) -> None:
     outcome = await pool.fetchval(
-        "SELECT outcome FROM mukti_submit_question_v2($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
+        f"SELECT outcome FROM {function}($1::uuid, $2::uuid, $3, 0, 0, 3)", user, conversation, QUESTION
     )
     assert outcome == "accepted", outcome
 
 
-async def submit_all(pool: asyncpg.Pool, pairs: list[tuple[str, str]]) -> None:
+async def submit_all(pool: asyncpg.Pool, pairs: list[tuple[str, str]], function: str = SUBMIT) -> None:
     # One user's questions serialise on their subscription row: one sender per user.
     by_user: dict[str, list[str]] = {}
     for user, conversation in pairs:
@@ -115,7 +119,7 @@ async def submit_all(pool: asyncpg.Pool, pairs: list[tuple[str, str]]) -> None:
 
     async def send(user: str, convs: list[str]) -> None:
         for conversation in convs:
-            await submit(pool, user, conversation)
+            await submit(pool, user, conversation, function)
 
     await asyncio.gather(*(send(u, c) for u, c in by_user.items()))
     await analyze(pool.execute)
@@ -196,17 +200,19 @@ async def main_async(args, url: str) -> None:
                 "MUKTI_WORKER_CONCURRENCY": str(args.concurrency),
             }
 
-            # 2. 0 ms stub: a backlog drained by one worker process.
-            await clear_queue(pool)
-            await submit_all(pool, await conversations(pool, args.requests))
-            with process(["worker"], worker_env):
-                await wait_completed(pool, args.requests, args.seconds)
-            n, fast_rate = await completion_rate(pool)
-            print(
-                f"0 ms stub: {n}/{args.requests} completed, {fast_rate:.0f} completions/s "
-                f"(one worker process, concurrency {args.concurrency})",
-                flush=True,
-            )
+            # 2. 0 ms stub: a backlog drained by one worker process, asked through the
+            # previous submit function, then through today's.
+            for function in (BASELINE, SUBMIT):
+                await clear_queue(pool)
+                await submit_all(pool, await conversations(pool, args.requests), function)
+                with process(["worker"], worker_env):
+                    await wait_completed(pool, args.requests, args.seconds)
+                n, fast_rate = await completion_rate(pool)
+                print(
+                    f"0 ms stub, asked through {function}: {n}/{args.requests} completed, {fast_rate:.0f} "
+                    f"completions/s (one worker process, concurrency {args.concurrency})",
+                    flush=True,
+                )
             ratio_to = fast_rate
             if args.processes > 1:
                 # The same backlog drained by several worker processes (each fetches on its own).

@@ -1,26 +1,27 @@
 """Benchmark of asking a question: POST /conversations/{id}/messages over HTTP against
 `mukti api --workers 2`, and the same SQL function driven directly by pgbench.
 
-    uv run python bench/ask.py [--users 2000] [--rate 1000] [--seconds 10] [--concurrency 64]
+    uv run python bench/ask.py [--users 2000] [--rate R] [--seconds 10] [--concurrency 64]
 
 Phases, each on an emptied queue (so that each starts with the same queue depth):
-  1. HTTP at a fixed offered rate (open loop: requests are sent on schedule whatever the
-     answers; latency is measured from the scheduled send time, so a stall counts fully),
-     from a lean keep-alive client written on asyncio streams (httpx costs more CPU per
-     request than the server's route, on the same 2 cores);
-  2. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
-     installed (a Lua script sends each request with its user's token), else the same
-     Python client, which says so;
-  3. pgbench running `SELECT mukti_submit_question_v2(...)` for the same duration, twice:
-     with Procrastinate's per-row NOTIFY trigger on the questions queue (as before
-     migration 0018), and without it while a side connection sends the API's coalesced
-     wake-ups (one NOTIFY per MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
+  1. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
+     installed (a Lua script sends each request with its user's token), else the Python
+     client of phase 2, which says so;
+  2. HTTP at a fixed offered rate, `--rate` or else half of phase 1's figure (open loop:
+     requests are sent on schedule whatever the answers; latency is measured from the
+     scheduled send time, so a stall counts fully), from a lean keep-alive client written
+     on asyncio streams (httpx costs more CPU per request than the server's route, on the
+     same 2 cores);
+  3. pgbench running the submit SQL for the same duration: today's function (SUBMIT, the
+     one the API calls) beside the previous version (BASELINE), alternating `--rounds`
+     times, while a side connection sends the API's coalesced wake-ups (one NOTIFY per
+     MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
-Prints accepted/s, p50/p99, the ratio HTTP/pgbench and the connection routes side by side
-(`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
+Prints accepted/s, p50/p99, the ratio HTTP/pgbench (of SUBMIT) and the connection routes
+side by side (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
+from bench.common import free_port, scratch_database  # noqa: E402
 from core.database.queries import QUERIES  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
@@ -58,6 +59,9 @@ CONVERSATION_ID = "md5('c' || {n})::uuid"
 BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
+# The function the API calls (db/sql/queries/conversations.sql), and the one it replaced.
+SUBMIT = "mukti_submit_question_v4"
+BASELINE = "mukti_submit_question_v3"
 
 
 def arrange(url: str, users: int) -> list[tuple[str, str]]:
@@ -192,7 +196,7 @@ def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: 
     return accepted
 
 
-async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
+async def fixed_rate(client: Client, rate: float, seconds: float) -> tuple[float, float]:
     """Open loop; a request due while all `max_connections` are busy is counted, not sent,
     so that an overloaded server shows as shed load instead of an ever-growing backlog."""
     tasks: set[asyncio.Task] = set()
@@ -210,10 +214,11 @@ async def fixed_rate(client: Client, rate: float, seconds: float) -> float:
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     client.close()
-    return client.report(
+    accepted = client.report(
         f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
         time.perf_counter() - start,
     )
+    return accepted, percentile(client.latencies, 0.99) * 1000
 
 
 async def saturated_python(client: Client, seconds: float) -> float:
@@ -303,10 +308,10 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
     )
 
 
-def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
+def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SUBMIT) -> float:
     script = (
         f"\\set n random(1, {users})\n"
-        f"SELECT outcome FROM mukti_submit_question_v2({USER_ID.format(n=':n')}, "
+        f"SELECT outcome FROM {function}({USER_ID.format(n=':n')}, "
         f"{CONVERSATION_ID.format(n=':n')}, '{QUESTION}', {BURST_LIMIT}, {BURST_WINDOW});\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:
@@ -320,7 +325,7 @@ def pgbench(url: str, users: int, seconds: int, clients: int) -> float:
         ).stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
-    print(f"pgbench, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms")
+    print(f"pgbench {function}, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms")
     return tps
 
 
@@ -331,37 +336,36 @@ def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
             conn.execute(QUERIES["jobs_wake_workers"].sql)
 
 
-def pgbench_notify_modes(url: str, args: argparse.Namespace) -> float:
-    """pgbench of the submit SQL with per-row NOTIFYs, then coalesced; returns the latter."""
-    empty_queue(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(PER_ROW_NOTIFY)
-    print("per-row NOTIFY (before 0018):", end=" ")
-    before = pgbench(url, args.users, args.seconds, args.pgbench_clients)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(COALESCED)
-    empty_queue(url)
+def pgbench_versions(url: str, args: argparse.Namespace) -> float:
+    """pgbench of BASELINE and SUBMIT in turn, `args.rounds` times, each on an emptied
+    queue, with the API's coalesced wake-ups running; returns SUBMIT's mean calls/s."""
     interval = Settings.from_env().wake_window / args.wake_processes
     stop = threading.Event()
     notifier = threading.Thread(target=wake_ups, args=(url, interval, stop))
     notifier.start()
+    rates: dict[str, list[float]] = {BASELINE: [], SUBMIT: []}
     try:
-        print(f"coalesced, 1 NOTIFY per {interval * 1000:.1f} ms:", end=" ")
-        after = pgbench(url, args.users, args.seconds, args.pgbench_clients)
+        print(f"(coalesced wake-ups: 1 NOTIFY per {interval * 1000:.1f} ms)")
+        for _ in range(args.rounds):
+            for function in rates:
+                empty_queue(url)
+                rates[function].append(pgbench(url, args.users, args.seconds, args.pgbench_clients, function))
     finally:
         stop.set()
         notifier.join()
-    print(f"pgbench coalesced / per-row NOTIFY: {after / before:.2f}x")
+    before, after = (sum(rates[f]) / len(rates[f]) for f in (BASELINE, SUBMIT))
+    print(f"pgbench mean {BASELINE} {before:,.0f}/s, {SUBMIT} {after:,.0f}/s: {after / before:.2f}x")
     return after
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--rate", type=float, help="offered rate of phase 2 (default: half the saturated rate)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pgbench-clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="pgbench rounds of each function, alternating")
     parser.add_argument("--wake-processes", type=int, default=2, help="API processes sending wake-ups")
     parser.add_argument("--pgbench-only", action="store_true", help="only the pgbench phase")
     parser.add_argument(
@@ -381,7 +385,7 @@ def main() -> None:
     with scratch_database("ask") as url:
         pairs = arrange(url, args.users)
         if args.pgbench_only:
-            pgbench_notify_modes(url, args)
+            pgbench_versions(url, args)
             return
         settings = Settings.from_env()
         targets = [
@@ -404,7 +408,7 @@ def main() -> None:
             )
         elif args.pgbouncer:
             print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
-        results: dict[str, tuple[float, float]] = {}
+        results: dict[str, tuple[float, float, float, float]] = {}
         try:
             for label, api_url, env in routes:
                 print(f"-- the API's pool: {label}")
@@ -412,37 +416,39 @@ def main() -> None:
         finally:
             if bouncer is not None:
                 bouncer.stop()
-        direct = pgbench_notify_modes(url, args)
+        direct = pgbench_versions(url, args)
         baseline = results["direct"]
         print(
-            f"\n{'the API reaches Postgres':<32}{'fixed rate':>14}{'saturated':>14}{'vs direct':>11}{'vs pgbench':>12}"
+            f"\n{'the API reaches Postgres':<30}{'saturated':>12}{'vs direct':>11}{'vs pgbench':>12}"
+            f"{'offered':>10}{'accepted':>10}{'p99':>11}"
         )
-        for label, (fixed, saturated) in results.items():
+        for label, (saturated, rate, fixed, p99) in results.items():
             print(
-                f"{label:<32}{fixed:>12,.0f}/s{saturated:>12,.0f}/s{saturated / baseline[1]:>11.2f}"
-                f"{saturated / direct:>12.2f}"
+                f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline[0]:>11.2f}{saturated / direct:>12.2f}"
+                f"{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
             )
 
 
 def http_phases(
     url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
-) -> tuple[float, float]:
+) -> tuple[float, float, float, float]:
     """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
-    (accepted/s at the fixed rate, accepted/s saturated)."""
+    (accepted/s saturated, offered rate, accepted/s at it, p99 ms at it)."""
     port = free_port()
     api = start_api(api_url, port, **env)
     try:
-        empty_queue(url)
-        fixed = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), args.rate, args.seconds))
         empty_queue(url)
         if wrk := shutil.which("wrk"):
             saturated = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
         else:
             saturated = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
+        empty_queue(url)
+        rate = args.rate or saturated / 2
+        fixed, p99 = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), rate, args.seconds))
     finally:
         api.terminate()
         api.wait(timeout=30)
-    return fixed, saturated
+    return saturated, rate, fixed, p99
 
 
 if __name__ == "__main__":

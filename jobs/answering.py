@@ -70,9 +70,11 @@ def _outcome(row: asyncpg.Record | None) -> asyncpg.Record:
 
 
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
-async def answer_question(context: JobContext, request_id: str) -> str:
+async def answer_question(context: JobContext, request_id: str, user_id: str | None = None) -> str:
     res = resources_of(context)
-    db = owner_db(res, await res.db.fetchval("job_request_owner", request_id=request_id))
+    # Jobs deferred by mukti_submit_question_v4 name the request's owner: no look-up. (A
+    # wrong owner would only hide the request from this job, which then does nothing.)
+    db = owner_db(res, user_id or await res.db.fetchval("job_request_owner", request_id=request_id))
     if db is None:
         return "already finished"
     row = await db.fetchrow("answering_start_attempt", request_id=request_id)
@@ -114,6 +116,7 @@ async def answer_question(context: JobContext, request_id: str) -> str:
                 first_token_ms=reply.first_token_ms,
                 usage_estimated=reply.usage_estimated,
                 stopped=reply.stopped,
+                user_id=row["user_id"],
             )
         )
         return done["outcome"]

@@ -10,7 +10,9 @@ This is the one place that sets either. Both are set with `set_config(..., true)
 the first statement of a transaction, sent with its BEGIN in one round trip: they end
 with the transaction, so nothing carries over to the next user of the connection, in
 our pool or behind a transaction-mode pooler. A call outside an explicit transaction
-runs in one of its own (BEGIN and scope, the statement, COMMIT).
+runs in one of its own (BEGIN and scope, the statement, COMMIT), unless it carries the
+SELF_SCOPED mark: a call of a SQL function that scopes its transaction to the user it is
+given and refuses any other scope (mukti_submit_question_v4) runs alone, one round trip.
 
 `for_user(pool, user_id)` and `as_service(pool, why)` wrap an asyncpg pool and offer
 the pool methods the services use (`fetch`, `fetchrow`, `fetchval`, `execute`,
@@ -30,13 +32,19 @@ import asyncpg
 USER_SETTING = "mukti.user_id"
 SERVICE_ROLE = "mukti_service"
 
+# The mark of a statement that scopes itself (see above), at the start of its text.
+SELF_SCOPED = "/* scopes itself */"
+
 _ISOLATION = {"read_committed": "READ COMMITTED", "repeatable_read": "REPEATABLE READ", "serializable": "SERIALIZABLE"}
+
+
+_USER_SCOPE = f"SELECT set_config('{USER_SETTING}', "
 
 
 def user_scope_sql(user_id: str) -> str:
     # A literal, so that it rides with BEGIN in one simple-protocol message: the value is
     # parsed as a UUID first (a ValueError otherwise), so nothing else can be spliced in.
-    return f"SELECT set_config('{USER_SETTING}', '{uuid.UUID(str(user_id))}', true)"
+    return f"{_USER_SCOPE}'{uuid.UUID(str(user_id))}', true)"
 
 
 def service_scope_sql(why: str) -> str:
@@ -83,7 +91,7 @@ class ScopedConnection:
         await self.raw.execute("COMMIT")
 
     async def _call(self, method: str, query: str, *args: Any, **kwargs: Any) -> Any:
-        if self.raw.is_in_transaction():
+        if self.raw.is_in_transaction() or (self._scope_sql.startswith(_USER_SCOPE) and query.startswith(SELF_SCOPED)):
             return await getattr(self.raw, method)(query, *args, **kwargs)
         async with self.transaction():
             return await getattr(self.raw, method)(query, *args, **kwargs)

@@ -21,6 +21,7 @@ import logging
 
 import asyncpg
 
+from core.database.failures import is_database_unavailable
 from core.database.gateway import Db
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,14 @@ class JobWaker:
     async def _notify(self) -> None:
         try:
             await self._db.execute("jobs_wake_workers")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except Exception as error:
+            # Best effort: polling finds the job. asyncpg's InternalClientError (a connection
+            # the server has just terminated, during a restart) is none of the classes below.
+            if not (
+                isinstance(error, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError))
+                or is_database_unavailable(error)
+            ):
+                raise
             log.warning("worker wake-up not sent (polling will find the job): %s", error)
 
     async def close(self) -> None:

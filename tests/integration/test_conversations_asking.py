@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -62,7 +63,7 @@ async def test_a_question_is_accepted_whole(ask_client, db, settings):
         "answer_question",
         0,
         conversation_id,
-        f'{{"request_id": "{body["request_id"]}"}}',
+        f'{{"user_id": "{user.id}", "request_id": "{body["request_id"]}"}}',
     )
     message = await db.fetchrow("SELECT * FROM recent_messages WHERE conversation_id = $1::uuid", conversation_id)
     assert (message["seq"], message["role"], message["content"], str(message["request_id"])) == (
@@ -224,7 +225,7 @@ async def test_paid_questions_are_fetched_first_in_the_order_of_the_reported_pos
 
     fetched = []
     while (job := await db.fetchrow("SELECT * FROM procrastinate_fetch_job_v2(ARRAY['questions'], NULL)"))["id"]:
-        fetched.append(job["args"].split('"')[3])
+        fetched.append(json.loads(job["args"])["request_id"])
     assert fetched == by_position
     assert fetched[:3] == request_ids[1::2]  # paid first, oldest first
 

@@ -40,11 +40,12 @@ SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max
          ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
 
 -- answering_complete_stream --
--- A streamed reply: stopped means cut short by a cancel, usage_estimated that the
--- provider sent no usage.
-SELECT outcome, reply_seq, cost, limit_reached
-  FROM mukti_complete_stream_v1(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
-                                :first_token_ms, :usage_estimated, :stopped)
+-- A streamed reply of :user_id's request (stopped: cut short by a cancel; usage_estimated:
+-- the provider sent no usage), in one round trip: the function scopes itself
+-- (core/database/scope.py SELF_SCOPED).
+/* scopes itself */ SELECT outcome, reply_seq, cost, limit_reached
+  FROM mukti_complete_stream_v2(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
+                                :first_token_ms, :usage_estimated, :stopped, :user_id::uuid)
 
 -- answering_cancel_processing --
 -- A cancel reached a request before any text was generated: cancelled, no reply (the
