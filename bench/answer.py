@@ -37,7 +37,7 @@ import procrastinate
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ask import BASELINE, SUBMIT  # noqa: E402
-from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
+from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database, wait_http  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
@@ -64,16 +64,6 @@ def process(args: list[str], env: dict[str, str]):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def percentile(values: list[float], p: float) -> float:

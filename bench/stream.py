@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -39,7 +38,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import free_port, scratch_database  # noqa: E402
+from bench.common import free_port, scratch_database, wait_http  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from db.stream_channel import CHANNEL  # noqa: E402
 
@@ -79,16 +78,6 @@ def start_api(url: str, port: int) -> subprocess.Popen:
         raise SystemExit("the API did not start")
     threading.Thread(target=proc.stderr.read, daemon=True).start()
     return proc
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
 
 
 def arrange(url: str, n: int, prefix: str, plan: str = "bench") -> list[tuple[str, str, str]]:
