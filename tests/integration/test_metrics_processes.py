@@ -51,6 +51,10 @@ async def test_one_scrape_shows_the_totals_of_every_process(
                         scrape = (await http.get(urls[0] + "/metrics")).text
                         if (
                             _value(scrape, 'mukti_jobs_total{outcome="succeeded",task="answer_question"}') == 2
+                            # The conversation's title is generated after the first reply, in
+                            # a job of its own: once it is done no LLM call is left in flight.
+                            and _value(scrape, 'mukti_jobs_total{outcome="succeeded",task="generate_title"}') == 1
+                            and _value(scrape, "mukti_llm_calls_in_flight") == 0
                             and _value(scrape, 'mukti_processes{role="api"}') == 2
                             and _value(scrape, 'mukti_processes{role="worker"}') == 1
                             and _value(scrape, 'mukti_http_requests_total{method="GET",route="/health",status="200"}')
