@@ -12,10 +12,12 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      scheduled send time, so a stall counts fully), from a lean keep-alive client written
      on asyncio streams (httpx costs more CPU per request than the server's route, on the
      same 2 cores);
-  3. pgbench running the submit SQL for the same duration: today's function (SUBMIT, the
-     one the API calls) beside the previous version (BASELINE), alternating `--rounds`
-     times, while a side connection sends the API's coalesced wake-ups (one NOTIFY per
-     MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
+  3. pgbench running the submit SQL for the same duration, alternating `--rounds` times:
+     the accept path as issue 18 found it (BASELINE, v3, with Procrastinate's per-row
+     NOTIFY trigger that migration 0018 removed for questions), the same function on
+     today's schema, and today's function (SUBMIT, the one the API calls); where the
+     schema is today's, a side connection sends the API's coalesced wake-ups (one NOTIFY
+     per MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
@@ -47,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import free_port, scratch_database  # noqa: E402
+from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.database.queries import QUERIES  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
@@ -60,7 +62,7 @@ BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
 # The function the API calls (db/sql/queries/conversations.sql), and the one it replaced.
-SUBMIT = "mukti_submit_question_v4"
+SUBMIT = "mukti_submit_question_v5"
 BASELINE = "mukti_submit_question_v3"
 
 
@@ -308,7 +310,7 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
     )
 
 
-def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SUBMIT) -> float:
+def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SUBMIT, label: str = "") -> float:
     script = (
         f"\\set n random(1, {users})\n"
         f"SELECT outcome FROM {function}({USER_ID.format(n=':n')}, "
@@ -325,7 +327,9 @@ def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SU
         ).stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
-    print(f"pgbench {function}, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms")
+    print(
+        f"pgbench {label or function}, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms"
+    )
     return tps
 
 
@@ -336,26 +340,49 @@ def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
             conn.execute(QUERIES["jobs_wake_workers"].sql)
 
 
-def pgbench_versions(url: str, args: argparse.Namespace) -> float:
-    """pgbench of BASELINE and SUBMIT in turn, `args.rounds` times, each on an emptied
-    queue, with the API's coalesced wake-ups running; returns SUBMIT's mean calls/s."""
-    interval = Settings.from_env().wake_window / args.wake_processes
+# (label, function, Procrastinate's job-inserted trigger): the accept path as issue 18
+# found it, the same function on today's schema, today's function.
+VARIANTS = (
+    (f"{BASELINE}, per-row NOTIFY (as filed)", BASELINE, PER_ROW_NOTIFY),
+    (f"{BASELINE}, coalesced wake-ups", BASELINE, COALESCED),
+    (f"{SUBMIT}, coalesced wake-ups", SUBMIT, COALESCED),
+)
+
+
+def pgbench_variant(url: str, args: argparse.Namespace, label: str, function: str, trigger: str) -> float:
+    """pgbench of `function` on an emptied queue with Procrastinate's job-inserted
+    `trigger`; with the coalesced one, the API's wake-ups run beside it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(trigger)
+    empty_queue(url)
     stop = threading.Event()
-    notifier = threading.Thread(target=wake_ups, args=(url, interval, stop))
-    notifier.start()
-    rates: dict[str, list[float]] = {BASELINE: [], SUBMIT: []}
+    notifier = threading.Thread(
+        target=wake_ups, args=(url, Settings.from_env().wake_window / args.wake_processes, stop)
+    )
+    if trigger is COALESCED:
+        notifier.start()
     try:
-        print(f"(coalesced wake-ups: 1 NOTIFY per {interval * 1000:.1f} ms)")
-        for _ in range(args.rounds):
-            for function in rates:
-                empty_queue(url)
-                rates[function].append(pgbench(url, args.users, args.seconds, args.pgbench_clients, function))
+        return pgbench(url, args.users, args.seconds, args.pgbench_clients, function, label)
     finally:
         stop.set()
-        notifier.join()
-    before, after = (sum(rates[f]) / len(rates[f]) for f in (BASELINE, SUBMIT))
-    print(f"pgbench mean {BASELINE} {before:,.0f}/s, {SUBMIT} {after:,.0f}/s: {after / before:.2f}x")
-    return after
+        if notifier.is_alive():
+            notifier.join()
+
+
+def pgbench_versions(url: str, args: argparse.Namespace) -> float:
+    """Each of VARIANTS in turn, `args.rounds` times; prints the means and ratios, returns
+    SUBMIT's mean calls/s (the schema is left as today's)."""
+    interval = Settings.from_env().wake_window / args.wake_processes
+    print(f"(coalesced wake-ups: 1 NOTIFY per {interval * 1000:.1f} ms)")
+    rates: dict[str, list[float]] = {label: [] for label, _, _ in VARIANTS}
+    for _ in range(args.rounds):
+        for label, function, trigger in VARIANTS:
+            rates[label].append(pgbench_variant(url, args, label, function, trigger))
+    means = {label: sum(r) / len(r) for label, r in rates.items()}
+    today = means[VARIANTS[-1][0]]
+    for label, mean in means.items():
+        print(f"pgbench mean {label:<58} {mean:>7,.0f}/s   today's / this: {today / mean:.2f}x")
+    return today
 
 
 def main() -> None:

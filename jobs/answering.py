@@ -72,7 +72,7 @@ def _outcome(row: asyncpg.Record | None) -> asyncpg.Record:
 @app.task(name="answer_question", queue="questions", pass_context=True, retry=ScheduledRetry())
 async def answer_question(context: JobContext, request_id: str, user_id: str | None = None) -> str:
     res = resources_of(context)
-    # Jobs deferred by mukti_submit_question_v4 name the request's owner: no look-up. (A
+    # Jobs deferred by mukti_submit_question_v4 and v5 name the request's owner: no look-up. (A
     # wrong owner would only hide the request from this job, which then does nothing.)
     db = owner_db(res, user_id or await res.db.fetchval("job_request_owner", request_id=request_id))
     if db is None:

@@ -1,4 +1,4 @@
-"""The accept path scopes itself (mukti_submit_question_v4, core/database/scope.py SELF_SCOPED):
+"""The accept path scopes itself (mukti_submit_question_v5, core/database/scope.py SELF_SCOPED):
 the API sends it alone, one round trip, and Row-Level Security still applies."""
 
 from __future__ import annotations
