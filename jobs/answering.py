@@ -74,10 +74,11 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
     res = resources_of(context)
     # Jobs deferred by mukti_submit_question_v4 and v5 name the request's owner: no look-up. (A
     # wrong owner would only hide the request from this job, which then does nothing.)
-    db = owner_db(res, user_id or await res.db.fetchval("job_request_owner", request_id=request_id))
+    owner = user_id or await res.db.fetchval("job_request_owner", request_id=request_id)
+    db = owner_db(res, owner)
     if db is None:
         return "already finished"
-    row = await db.fetchrow("answering_start_attempt", request_id=request_id)
+    row = await db.fetchrow("answering_start_attempt", request_id=request_id, user_id=owner)
     if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:

@@ -37,7 +37,8 @@ async def _attempt(
     latency_ms: int = 300,
 ) -> str:
     """One attempt as jobs/answering.py makes it: take the request, then complete or fail it."""
-    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id) is not None
+    owner = await db.fetchval("SELECT user_id::text FROM request_queue WHERE id = $1::uuid", request_id)
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=owner) is not None
     if error is None:
         row = await complete_sql(db, request_id, "What do you think?", prompt_tokens, completion_tokens, latency_ms)
     else:

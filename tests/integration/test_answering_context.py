@@ -24,11 +24,11 @@ async def test_a_question_already_archived_behind_a_backlog_still_reaches_the_ll
         == 5
     )
 
-    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[0])
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[0], user_id=user.id)
     messages = json.loads(row["messages"])
     assert messages == [{"role": "user", "content": "question number 1"}]
 
-    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[10])
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[10], user_id=user.id)
     assert json.loads(row["messages"])[-1] == {"role": "user", "content": "question number 11"}
 
 
@@ -38,7 +38,7 @@ async def test_a_request_interrupted_past_its_attempts_fails_instead_of_looping(
     request_id = await submit_sql(db, user.id, conversation_id, "why?", max_attempts=2)
     # Two runs taken and cut off (a crashing worker) without recording a failure.
     for _ in range(3):
-        row = await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id)
+        row = await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
     assert row["attempts"] == 3 > row["max_attempts"]
     failed = await Db.on(db).fetchrow(
         "answering_fail_attempt", request_id=request_id, error="interrupted", retry_in_seconds=0
@@ -79,7 +79,7 @@ async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgra
     conversation_id = await create_conversation(db, user.id)
     for n in range(2):
         request_id = await submit_sql(db, user.id, conversation_id, f"question {n}")
-        await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id)
+        await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
         done = await complete_sql(db, request_id, "Why?", 10, 5, 20)
     assert done["limit_reached"] == "daily_limit_reached"
     body, blocked = await db.fetchrow(

@@ -45,7 +45,7 @@ async def test_messages_back_dated_150_days_are_archived_into_their_own_month(db
             user.id,
             conversation,
         )
-        await Db.on(db).fetchrow("answering_start_attempt", request_id=str(request))
+        await Db.on(db).fetchrow("answering_start_attempt", request_id=str(request), user_id=user.id)
         done = await complete_sql(db, str(request), "Why so?", 10, 5, 100)
         assert done["outcome"] == "completed"
 

@@ -1,8 +1,10 @@
-"""The accept path scopes itself (mukti_submit_question_v5, core/database/scope.py SELF_SCOPED):
-the API sends it alone, one round trip, and Row-Level Security still applies."""
+"""The accept path and the worker's start of an attempt scope themselves (mukti_submit_question_v5,
+mukti_start_attempt_v1; core/database/scope.py SELF_SCOPED):
+each is sent alone, one round trip, and Row-Level Security still applies."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -94,3 +96,24 @@ async def test_a_transaction_scoped_to_another_user_is_refused(db, settings, app
         async with scoped.transaction():
             await scoped.fetchrow(SUBMIT, *args(user.id, conversation_id))
     assert await db.fetchval("SELECT count(*) FROM request_queue WHERE user_id = $1::uuid", user.id) == 0
+
+
+START = QUERIES["answering_start_attempt"].sql
+
+
+async def test_the_worker_takes_a_request_in_one_statement_and_only_as_its_owner(db, settings, app_conn):
+    user, other = await create_user(db, settings), await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = (await app_conn.fetchrow(SUBMIT, *args(user.id, conversation_id)))["request_id"]
+    # Named as another user's, the request stays hidden by Row-Level Security: untouched.
+    named_wrongly = QUERIES["answering_start_attempt"].args({"request_id": request_id, "user_id": other.id})
+    assert await ScopedConnection(app_conn, user_scope_sql(other.id)).fetchrow(START, *named_wrongly) is None
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "pending"
+    # As its owner: one statement sent, the request taken, its context loaded.
+    raw = Recorder(app_conn)
+    owned = QUERIES["answering_start_attempt"].args({"request_id": request_id, "user_id": user.id})
+    row = await ScopedConnection(raw, user_scope_sql(user.id)).fetchrow(START, *owned)
+    assert raw.sent == [START]
+    assert (row["attempts"], row["user_id"]) == (1, user.id)
+    assert [m["content"] for m in json.loads(row["messages"])] == ["Why?"]
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "processing"

@@ -22,4 +22,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     lock_timeout()
-    execute_sql("DROP FUNCTION IF EXISTS mukti_submit_question_v5(uuid, uuid, text, integer, integer, integer, text, integer);")
+    execute_sql(
+        "DROP FUNCTION IF EXISTS mukti_submit_question_v5(uuid, uuid, text, integer, integer, integer, text, integer);"
+    )

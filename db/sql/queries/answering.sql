@@ -1,43 +1,10 @@
 -- answering_start_attempt --
--- Take a request for one LLM attempt and load its whole context in one statement:
--- the request turns 'processing' (attempts + 1), and the row carries the recent
--- messages up to the question (replies to earlier questions included, later questions
--- not; the question itself even when already archived), the technique's prompt and questioning style at the conversation's version,
--- and the user's name and preferences. No row: the request is finished (or gone).
-WITH req AS (
-    UPDATE request_queue q
-       SET status = 'processing', attempts = q.attempts + 1, started_at = clock_timestamp(),
-           next_attempt_at = NULL
-     WHERE q.id = :request_id AND q.status IN ('pending', 'processing')
-    RETURNING q.id, q.user_id, q.conversation_id, q.message_seq, q.target_seq, q.model, q.attempts, q.max_attempts,
-              q.cancel_requested_at
-)
-SELECT req.id AS request_id, req.user_id::text AS user_id, req.attempts, req.max_attempts, req.model,
-       req.message_seq, req.cancel_requested_at IS NOT NULL AS cancel_requested,
-       -- Live viewers (api/live) learn that processing started: a state item on mukti_stream.
-       pg_notify('mukti_stream', json_build_array(json_build_array(req.id, 's'))::text) AS notified,
-       tv.name AS technique_name, tv.system_prompt, tv.questioning_style,
-       u.display_name, u.preferences::text AS preferences,
-       (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.seq), '[]')
-          FROM (SELECT r.seq, r.role, r.content FROM recent_messages r
-                 WHERE r.conversation_id = req.conversation_id
-                   AND (r.seq <= req.message_seq OR r.role <> 'user')
-                   -- A regenerate asks again: the reply it replaces (and what follows) is not shown.
-                   AND (req.target_seq IS NULL OR r.seq < req.target_seq)
-                UNION ALL
-                -- With more than 50 questions queued in one conversation the question
-                -- itself may already be archived: the LLM must still see it.
-                SELECT a.seq, a.role, a.content FROM archived_messages a
-                 WHERE a.conversation_id = req.conversation_id AND a.seq = req.message_seq
-                   AND NOT EXISTS (SELECT 1 FROM recent_messages r2
-                                    WHERE r2.conversation_id = req.conversation_id
-                                      AND r2.seq = req.message_seq)) m)::text AS messages
-  FROM req
-  JOIN conversations c ON c.id = req.conversation_id
-  JOIN users u ON u.id = req.user_id
-  LEFT JOIN techniques t ON t.id = c.technique_id
-  LEFT JOIN technique_versions tv
-         ON tv.technique_id = t.id AND tv.version = coalesce(c.technique_version, t.approved_version, t.latest_version)
+-- Take :user_id's request for one LLM attempt and load its whole context (see the
+-- function), in one round trip: the function scopes itself (core/database/scope.py
+-- SELF_SCOPED). No row: the request is finished (or gone).
+/* scopes itself */ SELECT request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
+       technique_name, system_prompt, questioning_style, display_name, preferences, messages
+  FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid)
 
 -- answering_complete_stream --
 -- A streamed reply of :user_id's request (stopped: cut short by a cancel; usage_estimated:
