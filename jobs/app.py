@@ -7,8 +7,13 @@ configured database (one database per process).
 
 from __future__ import annotations
 
+import time
+import weakref
+from typing import Any
+
 import procrastinate
 import psycopg
+import psycopg_pool
 
 from core.settings import Settings
 from jobs.outage import OutageGuard, ResilientConnector
@@ -24,6 +29,29 @@ app = procrastinate.App(
 
 async def _autocommit(connection: psycopg.AsyncConnection) -> None:
     await connection.set_autocommit(True)
+
+
+# A connection back in the pool for less than this is lent again without a check.
+CHECK_IDLE_AFTER = 1.0  # seconds
+_returned_at: weakref.WeakKeyDictionary[psycopg.AsyncConnection, float] = weakref.WeakKeyDictionary()
+
+
+async def _note_returned(connection: psycopg.AsyncConnection) -> None:
+    _returned_at[connection] = time.monotonic()
+
+
+async def _check_if_idle(connection: psycopg.AsyncConnection) -> None:
+    """Procrastinate has the pool check every connection it lends (a round trip, two per
+    job: fetch and finish); one in use a moment ago is alive as far as any check can
+    tell. One that died since is the outage guard's case (jobs/outage.py): the query
+    fails, the pool drops the broken connection, and the guard tries again."""
+    returned = _returned_at.get(connection)
+    if returned is None or time.monotonic() - returned >= CHECK_IDLE_AFTER:
+        await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+
+def _pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
+    return psycopg_pool.AsyncConnectionPool(**{**kwargs, "check": _check_if_idle, "reset": _note_returned})
 
 
 def configured_app(
@@ -45,6 +73,7 @@ def configured_app(
         # autocommit it is one round trip, not three (BEGIN, the query, COMMIT). The
         # worker fetches jobs one at a time, so each round trip saved is throughput.
         configure=_autocommit,
+        pool_factory=_pool,
         kwargs={
             "application_name": "mukti-worker",
             # Commits on these connections do not wait for the WAL flush (~1.5 ms here):
