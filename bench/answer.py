@@ -1,6 +1,7 @@
 """Benchmark of answering: the worker draining questions against the offline LLM stub.
 
     uv run python bench/answer.py [--requests 2000] [--slow-requests 1500] [--concurrency 100] [--processes 2]
+                                  [--pickup-requests 300] [--pickup-rate 50] [--api-load 200]
 
 Phases (each bounded by --seconds):
   1. stock Procrastinate draining no-op jobs on the same database: jobs/s (the baseline);
@@ -12,10 +13,28 @@ Phases (each bounded by --seconds):
      today's, side by side;
   3. 2 s stub: the LLM calls one worker process keeps in flight (the stub's maximum of
      concurrent calls) and completions/s;
-  4. pickup latency: questions enqueued at a steady rate into an idle worker, from
-     enqueue (queued_at) to processing (started_at), p50 and p99.
+  4. pickup latency: questions enqueued at a steady rate (--pickup-rate) into an idle
+     worker, from enqueue (queued_at) to processing (started_at), p50 and p99: woken by
+     Procrastinate's per-row NOTIFY, then by the API's coalesced NOTIFY (both asked by
+     calling the submit function, as the API does); then, unless --api-load is 0, again
+     with the coalesced NOTIFY while a `mukti api --workers 2` (same database, same LLM
+     stub settings as the worker) accepts --api-load questions/s over HTTP from other
+     users. The measured questions go through that API too (POST
+     /conversations/{id}/messages), so the API processes' own wake-ups are what wakes the
+     worker. The load's users are on a plan of LOWER priority (bench/ask.py's 'bench', 5)
+     than the measured users' ('paid', 10): Procrastinate fetches by priority, then id, so
+     a backlog of load questions (the worker may answer fewer than the API accepts) delays
+     a measured question only until a slot of the worker frees, not until the backlog is
+     drained. The load starts a second before the measured questions and ends a second
+     after them; the queue is ANALYZEd at the end of that second, as autovacuum does on a
+     queue in steady use (with an empty queue's statistics each fetch of a job scans the
+     whole backlog). Each measured question comes from a user of its own. Printed: the
+     load offered and accepted (and the answers that were not 202), the measured
+     questions' HTTP figures, their pickup latency, and how many load questions the
+     worker answered meanwhile. Each worker is started, then waited for until it LISTENs.
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on
-127.0.0.1:5432. The stub and the worker run as processes of their own, on 127.0.0.1.
+127.0.0.1:5432. The stub, the worker and the API run as processes of their own, on
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -36,7 +56,8 @@ import procrastinate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ask import BASELINE, SUBMIT  # noqa: E402
+from api.security import issue_access_token  # noqa: E402
+from bench.ask import BASELINE, SUBMIT, Client, arrange, fixed_rate, start_api  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database, wait_http  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -44,6 +65,10 @@ from core.settings import Settings  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What would have to be true for this to be false?"
 PER_USER = 90  # under the paid plan's 100 questions an hour
+# Phase 4 under load: the measured questions' plan (conversations() below) and the load's
+# (bench/ask.py's arrange()), whose priority is lower.
+MEASURED_PLAN, LOAD_PLAN = "paid", "bench"
+LEAD = 1.0  # seconds of load before the measured questions and after them
 
 
 @contextlib.contextmanager
@@ -76,10 +101,10 @@ async def clear_queue(pool: asyncpg.Pool) -> None:
     await pool.execute("TRUNCATE request_queue, recent_messages, rate_limits")
 
 
-async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
-    """n fresh (user, conversation) pairs, PER_USER conversations per paid user."""
+async def conversations(pool: asyncpg.Pool, n: int, per_user: int = PER_USER) -> list[tuple[str, str]]:
+    """n fresh (user, conversation) pairs, `per_user` conversations per paid user."""
     pairs = []
-    for start in range(0, n, PER_USER):
+    for start in range(0, n, per_user):
         user = await pool.fetchval(
             "WITH u AS (INSERT INTO users (email) VALUES ($1) RETURNING id) "
             "INSERT INTO subscriptions (user_id, plan_id) SELECT id, 'paid' FROM u RETURNING user_id::text",
@@ -88,7 +113,7 @@ async def conversations(pool: asyncpg.Pool, n: int) -> list[tuple[str, str]]:
         rows = await pool.fetch(
             "INSERT INTO conversations (user_id) SELECT $1::uuid FROM generate_series(1, $2) RETURNING id::text",
             user,
-            min(PER_USER, n - start),
+            min(per_user, n - start),
         )
         pairs += [(user, r["id"]) for r in rows]
     return pairs
@@ -121,15 +146,130 @@ async def analyze(execute) -> None:
     await execute("ANALYZE procrastinate_jobs, request_queue, recent_messages, conversations")
 
 
-async def wait_completed(pool: asyncpg.Pool, n: int, seconds: float) -> int:
+async def wait_completed(pool: asyncpg.Pool, n: int, seconds: float, plan: str | None = None) -> int:
+    """Until n requests (of `plan`, or of any) are completed, at most `seconds`; the count."""
     deadline = time.monotonic() + seconds
     done = 0
     while time.monotonic() < deadline:
-        done = await pool.fetchval("SELECT count(*) FROM request_queue WHERE status = 'completed'")
+        done = await pool.fetchval(
+            "SELECT count(*) FROM request_queue WHERE status = 'completed' AND ($1::text IS NULL OR plan_id = $1)",
+            plan,
+        )
         if done >= n:
             break
         await asyncio.sleep(0.25)
     return done
+
+
+@contextlib.asynccontextmanager
+async def listening_worker(pool: asyncpg.Pool, env: dict[str, str], seconds: float = 60):
+    """A `mukti worker` process, entered once it LISTENs for jobs (registered, its first
+    fetch done or under way): on a busy machine its start alone can take seconds."""
+    since = await pool.fetchval("SELECT clock_timestamp()")
+    with process(["worker"], env):
+        deadline = time.monotonic() + seconds
+        # Polled: another process brings it about, and Postgres has no event for it.
+        while not await pool.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_start >= $1 AND query ILIKE 'LISTEN %procrastinate%')",
+            since,
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the worker did not start listening")
+            await asyncio.sleep(0.05)
+        yield
+
+
+async def pickup_latencies(pool: asyncpg.Pool, plan: str | None = None) -> list[float]:
+    """Enqueue (queued_at) to processing (started_at) of the requests (of `plan`), in ms."""
+    return [
+        r["ms"]
+        for r in await pool.fetch(
+            "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
+            "WHERE started_at IS NOT NULL AND ($1::text IS NULL OR plan_id = $1)",
+            plan,
+        )
+    ]
+
+
+async def pickup_under_api_load(pool: asyncpg.Pool, url: str, stub_url: str, worker_env: dict[str, str], args) -> None:
+    """Phase 4 with the API's load (see the module docstring): prints the load's line,
+    the measured questions' HTTP line, the pickup latency and the load answered meanwhile."""
+    await clear_queue(pool)
+    await pool.execute(COALESCED)
+    settings = Settings.from_env()
+    span = args.pickup_requests / args.pickup_rate
+    # One user per measured question: one user's questions serialise on their subscription
+    # row, and 50/s from two users would wait for each other in the API.
+    measured = [
+        (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
+        for u, c in await conversations(pool, args.pickup_requests, per_user=1)
+    ]
+    # One conversation per load question, so that none waits behind its conversation's lock.
+    load = [
+        (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
+        for u, c in arrange(url, math.ceil(args.api_load * (span + 2 * LEAD)))
+    ]
+    priority = dict(
+        await pool.fetch("SELECT id, priority FROM plans WHERE id = ANY($1::text[])", [MEASURED_PLAN, LOAD_PLAN])
+    )
+    assert priority[LOAD_PLAN] < priority[MEASURED_PLAN], priority
+    plans = f"plan '{LOAD_PLAN}' priority {priority[LOAD_PLAN]} < '{MEASURED_PLAN}' {priority[MEASURED_PLAN]}"
+    httpx.post(stub_url + "/_reset")
+    port = free_port()
+    api = start_api(url, port, **worker_env)  # returns once both API processes have started
+    try:
+        async with listening_worker(pool, worker_env):  # and idle
+
+            async def trickle() -> None:
+                await asyncio.sleep(LEAD)  # the load's lead-in: part of the schedule
+                # The queue's statistics as autovacuum keeps them on a queue in steady use
+                # (see analyze()): without them each fetch of a job scans the backlog.
+                await analyze(pool.execute)
+                await fixed_rate(
+                    Client(port, measured, max_connections=256),
+                    args.pickup_rate,
+                    span,
+                    f"measured questions (HTTP, plan '{MEASURED_PLAN}')",
+                )
+
+            started = time.perf_counter()
+            (accepted, _), _ = await asyncio.gather(
+                fixed_rate(
+                    Client(port, load, max_connections=256),
+                    args.api_load,
+                    span + 2 * LEAD,
+                    f"API load (other users, {plans})",
+                ),
+                trickle(),
+            )
+            elapsed = time.perf_counter() - started
+            answered, queued, measured_answered = await pool.fetchrow(
+                "SELECT count(*) FILTER (WHERE plan_id = $1 AND status = 'completed'), "
+                "count(*) FILTER (WHERE plan_id = $1), "
+                "count(*) FILTER (WHERE plan_id = $2 AND status = 'completed') FROM request_queue",
+                LOAD_PLAN,
+                MEASURED_PLAN,
+            )
+            await wait_completed(pool, len(measured), args.seconds, plan=MEASURED_PLAN)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    latencies = await pickup_latencies(pool, MEASURED_PLAN)
+    print(
+        f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s, coalesced NOTIFY, while the API "
+        f"accepts {accepted:.0f}/s (offered {args.api_load:.0f}/s) from users on a lower-priority plan "
+        f"({plans}): p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
+        f"({len(latencies)} questions)",
+        flush=True,
+    )
+    print(
+        f"load questions answered during the phase: {answered} of {queued} accepted "
+        f"({answered / elapsed:.0f}/s over {elapsed:.1f} s; one worker process, concurrency {args.concurrency}), "
+        f"and {measured_answered} of the {len(measured)} measured questions",
+        flush=True,
+    )
+    await clear_queue(pool)
 
 
 async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
@@ -238,14 +378,14 @@ async def main_async(args, url: str) -> None:
 
             # 4. Pickup latency: a steady trickle into an idle worker (0 ms stub), woken by
             # Procrastinate's per-row NOTIFY (before migration 0018), then as the API now
-            # wakes it (one coalesced NOTIFY per MUKTI_WAKE_WINDOW, core/database/wake.py).
+            # wakes it (one coalesced NOTIFY per MUKTI_WAKE_WINDOW, core/database/wake.py),
+            # then the latter while the API accepts --api-load questions/s from others.
             for mode, trigger in (("per-row NOTIFY", PER_ROW_NOTIFY), ("coalesced NOTIFY", COALESCED)):
                 await clear_queue(pool)
                 await pool.execute(trigger)
                 httpx.post(stub_url + "/_reset")
                 pairs = await conversations(pool, args.pickup_requests)
-                with process(["worker"], worker_env):
-                    await asyncio.sleep(3)  # the worker is up and idle
+                async with listening_worker(pool, worker_env):  # and idle
                     interval = 1 / args.pickup_rate
                     waker = JobWaker(pool, window=Settings.from_env().wake_window)
                     for user, conversation in pairs:
@@ -255,19 +395,16 @@ async def main_async(args, url: str) -> None:
                         await asyncio.sleep(interval)
                     await waker.close()
                     await wait_completed(pool, len(pairs), args.seconds)
-                latencies = [
-                    r["ms"]
-                    for r in await pool.fetch(
-                        "SELECT extract(epoch FROM started_at - queued_at) * 1000 AS ms FROM request_queue "
-                        "WHERE started_at IS NOT NULL"
-                    )
-                ]
+                latencies = await pickup_latencies(pool)
                 print(
                     f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s, {mode}: "
                     f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
                     f"({len(latencies)} questions)",
                     flush=True,
                 )
+            # The same trickle, now through the API while it accepts the load (see above).
+            if args.api_load:
+                await pickup_under_api_load(pool, url, stub_url, worker_env, args)
     finally:
         await pool.close()
 
@@ -283,6 +420,12 @@ def main() -> None:
     parser.add_argument("--slow-requests", type=int, default=1500)
     parser.add_argument("--pickup-requests", type=int, default=300)
     parser.add_argument("--pickup-rate", type=float, default=50)
+    parser.add_argument(
+        "--api-load",
+        type=float,
+        default=200,
+        help="questions/s the API accepts from other users during the last pickup run (0: no such run)",
+    )
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--processes", type=int, default=2, help="worker processes of the extra 0 ms run")
     parser.add_argument("--seconds", type=float, default=25, help="time limit of each phase")

@@ -198,9 +198,10 @@ def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: 
     return accepted
 
 
-async def fixed_rate(client: Client, rate: float, seconds: float) -> tuple[float, float]:
+async def fixed_rate(client: Client, rate: float, seconds: float, label: str = "HTTP") -> tuple[float, float]:
     """Open loop; a request due while all `max_connections` are busy is counted, not sent,
-    so that an overloaded server shows as shed load instead of an ever-growing backlog."""
+    so that an overloaded server shows as shed load instead of an ever-growing backlog.
+    Prints `label`, the offered rate, accepted/s, p50/p99 and the answers by status."""
     tasks: set[asyncio.Task] = set()
     start, n = time.perf_counter(), int(rate * seconds)
     for i in range(n):
@@ -217,7 +218,7 @@ async def fixed_rate(client: Client, rate: float, seconds: float) -> tuple[float
     await asyncio.gather(*tasks)
     client.close()
     accepted = client.report(
-        f"HTTP, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
+        f"{label}, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
         time.perf_counter() - start,
     )
     return accepted, percentile(client.latencies, 0.99) * 1000
