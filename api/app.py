@@ -26,6 +26,7 @@ from core.database.gateway import Db
 from core.database.pool import create_pool
 from core.database.replica import ReadRouter
 from core.database.wake import JobWaker
+from core.heap import freeze_startup_heap
 from core.logs import configure_logging
 from core.metrics import SharedMetrics, pool_gauges
 from core.settings import Settings
@@ -128,4 +129,6 @@ def asgi() -> Litestar:
     """Entry point for ASGI servers (`uvicorn --factory api.app:asgi`)."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()  # once per server process (tests build apps in-process: not there)
+    return app

@@ -11,7 +11,7 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      requests are sent on schedule whatever the answers; latency is measured from the
      scheduled send time, so a stall counts fully), from a lean keep-alive client written
      on asyncio streams (httpx costs more CPU per request than the server's route, on the
-     same 2 cores);
+     same 2 cores), after WARM_UP seconds at that rate that are printed but not counted;
   3. pgbench running the submit SQL for the same duration, alternating `--rounds` times:
      the accept path as issue 18 found it (BASELINE, v3, with Procrastinate's per-row
      NOTIFY trigger that migration 0018 removed for questions), the same function on
@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from api.security import issue_access_token  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
 from core.database.queries import QUERIES  # noqa: E402
+from core.heap import freeze_startup_heap  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.servers import PgBouncer, pgbouncer_binary  # noqa: E402
 
@@ -61,6 +62,7 @@ CONVERSATION_ID = "md5('c' || {n})::uuid"
 BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
+WARM_UP = 2  # seconds at the offered rate before phase 2 counts
 # The function the API calls (db/sql/queries/conversations.sql), and the one it replaced.
 SUBMIT = "mukti_submit_question_v5"
 BASELINE = "mukti_submit_question_v3"
@@ -90,14 +92,23 @@ def arrange(url: str, users: int) -> list[tuple[str, str]]:
 
 
 def empty_queue(url: str) -> None:
+    """No questions, no hits, every conversation and subscription back to zero: in one
+    transaction, so that a request the API still answers from the last phase waits for
+    it and then finds a consistent state (it can also deadlock with the TRUNCATE, which
+    is then tried again)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for sql in (
-            "TRUNCATE request_queue, recent_messages, rate_limits, procrastinate_jobs CASCADE",
-            "UPDATE conversations SET message_count = 0, archived_count = 0",
-            "UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0",
-            "VACUUM ANALYZE",
-        ):
-            conn.execute(sql)
+        for attempt in range(20):
+            try:
+                with conn.transaction():
+                    conn.execute("TRUNCATE request_queue, recent_messages, rate_limits, procrastinate_jobs CASCADE")
+                    conn.execute("UPDATE conversations SET message_count = 0, archived_count = 0")
+                    conn.execute("UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0")
+                break
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
+        conn.execute("VACUUM ANALYZE")
 
 
 def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
@@ -320,12 +331,14 @@ def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SU
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:
         f.write(script)
         f.flush()
-        out = subprocess.run(
+        run = subprocess.run(
             ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", f.name, url],
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
+        )
+    if run.returncode != 0:
+        raise SystemExit(f"pgbench {label or function} failed:\n{run.stderr}")
+    out = run.stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
     print(
@@ -350,7 +363,9 @@ VARIANTS = (
 )
 
 
-def pgbench_variant(url: str, args: argparse.Namespace, label: str, function: str, trigger: str) -> float:
+def pgbench_variant(
+    url: str, args: argparse.Namespace, label: str, function: str, trigger: str, seconds: int | None = None
+) -> float:
     """pgbench of `function` on an emptied queue with Procrastinate's job-inserted
     `trigger`; with the coalesced one, the API's wake-ups run beside it."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -363,7 +378,7 @@ def pgbench_variant(url: str, args: argparse.Namespace, label: str, function: st
     if trigger is COALESCED:
         notifier.start()
     try:
-        return pgbench(url, args.users, args.seconds, args.pgbench_clients, function, label)
+        return pgbench(url, args.users, seconds or args.seconds, args.pgbench_clients, function, label)
     finally:
         stop.set()
         if notifier.is_alive():
@@ -377,7 +392,7 @@ def pgbench_versions(url: str, args: argparse.Namespace) -> float:
     print(f"(coalesced wake-ups: 1 NOTIFY per {interval * 1000:.1f} ms)")
     rates: dict[str, list[float]] = {label: [] for label, _, _ in VARIANTS}
     # Not counted: the first run on a new database also pays for its first reads.
-    pgbench(url, args.users, 3, args.pgbench_clients, SUBMIT, "(warm-up, not counted)")
+    pgbench_variant(url, args, "(warm-up, not counted)", SUBMIT, COALESCED, seconds=3)
     for _ in range(args.rounds):
         for label, function, trigger in VARIANTS:
             rates[label].append(pgbench_variant(url, args, label, function, trigger))
@@ -421,6 +436,8 @@ def main() -> None:
         targets = [
             (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
         ]
+        # The load generator's own garbage collections must not count as the server's latency.
+        freeze_startup_heap()
         print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
         routes = [("direct", url, {}), ("direct, statement cache off", url, {"MUKTI_DB_STATEMENT_CACHE_SIZE": "0"})]
         bouncer = None
@@ -474,6 +491,9 @@ def http_phases(
             saturated = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
         empty_queue(url)
         rate = args.rate or saturated / 2
+        # Not counted: after the TRUNCATE every server connection of the API plans its
+        # statements anew, and the client opens its connections (p99 of ~0.7 s here).
+        asyncio.run(fixed_rate(Client(port, targets, max_connections=256), rate, WARM_UP, "warm-up (not counted)"))
         fixed, p99 = asyncio.run(fixed_rate(Client(port, targets, max_connections=256), rate, args.seconds))
     finally:
         api.terminate()

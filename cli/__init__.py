@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from cli.up import cmd_up
+from core.heap import freeze_startup_heap
 from core.logs import configure_logging
 from core.settings import Settings
 
@@ -59,6 +60,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     settings = Settings.from_env()
+    freeze_startup_heap()  # here, not in run_worker: tests run workers in-process
     # uvloop (installed with uvicorn[standard], as the API uses it) cuts the event loop's
     # share of a job's CPU time, the worker's limit at hundreds of jobs per second.
     try:
