@@ -56,8 +56,7 @@ import procrastinate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.security import issue_access_token  # noqa: E402
-from bench.ask import BASELINE, SUBMIT, Client, arrange, fixed_rate, start_api  # noqa: E402
+from bench.ask import BASELINE, SUBMIT, Client, arrange, ask_targets, fixed_rate, start_api  # noqa: E402
 from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database, wait_http  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -201,15 +200,9 @@ async def pickup_under_api_load(pool: asyncpg.Pool, url: str, stub_url: str, wor
     span = args.pickup_requests / args.pickup_rate
     # One user per measured question: one user's questions serialise on their subscription
     # row, and 50/s from two users would wait for each other in the API.
-    measured = [
-        (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
-        for u, c in await conversations(pool, args.pickup_requests, per_user=1)
-    ]
+    measured = ask_targets(settings, await conversations(pool, args.pickup_requests, per_user=1))
     # One conversation per load question, so that none waits behind its conversation's lock.
-    load = [
-        (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600))
-        for u, c in arrange(url, math.ceil(args.api_load * (span + 2 * LEAD)))
-    ]
+    load = ask_targets(settings, arrange(url, math.ceil(args.api_load * (span + 2 * LEAD))))
     priority = dict(
         await pool.fetch("SELECT id, priority FROM plans WHERE id = ANY($1::text[])", [MEASURED_PLAN, LOAD_PLAN])
     )

@@ -91,6 +91,11 @@ def arrange(url: str, users: int) -> list[tuple[str, str]]:
         ]
 
 
+def ask_targets(settings: Settings, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(path, token) of a question in each (user, conversation) pair, as the clients send them."""
+    return [(f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs]
+
+
 def empty_queue(url: str) -> None:
     """No questions, no hits, every conversation and subscription back to zero: in one
     transaction, so that a request the API still answers from the last phase waits for
@@ -433,9 +438,7 @@ def main() -> None:
             pgbench_versions(url, args)
             return
         settings = Settings.from_env()
-        targets = [
-            (f"/conversations/{c}/messages", issue_access_token(settings, u, "user", ttl=3600)) for u, c in pairs
-        ]
+        targets = ask_targets(settings, pairs)
         # The load generator's own garbage collections must not count as the server's latency.
         freeze_startup_heap()
         print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
