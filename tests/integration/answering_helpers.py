@@ -117,10 +117,10 @@ async def submit_sql(
 async def complete_sql(
     db: asyncpg.Connection, request_id: str, content: str, prompt_tokens: int, completion_tokens: int, latency_ms: int
 ) -> asyncpg.Record:
-    """Complete a taken attempt through mukti_complete_request_v3 directly (the worker's
+    """Complete a taken attempt through mukti_complete_request_v4 directly (the worker's
     streamed completion, answering_complete_stream, wraps it)."""
     row = await db.fetchrow(
-        "SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v3($1, $2, $3, $4, $5)",
+        "SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v4($1, $2, $3, $4, $5)",
         request_id,
         content,
         prompt_tokens,

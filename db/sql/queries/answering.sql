@@ -11,7 +11,7 @@
 -- the provider sent no usage), in one round trip: the function scopes itself
 -- (core/database/scope.py SELF_SCOPED).
 /* scopes itself */ SELECT outcome, reply_seq, cost, limit_reached
-  FROM mukti_complete_stream_v2(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
+  FROM mukti_complete_stream_v3(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
                                 :first_token_ms, :usage_estimated, :stopped, :user_id::uuid)
 
 -- answering_cancel_processing --

@@ -1,0 +1,32 @@
+"""complete v4: less database work per answer (mukti_complete_request_v4 sets the stream's
+columns in the update that completes the request and refuses a request cancelled
+meanwhile under its lock; mukti_complete_stream_v3 calls it without the v1 wrapper).
+
+Functions only: nothing to lock but the catalog.
+
+Revision ID: 0022
+Revises: 0021
+"""
+
+from db.migrations.sqlfile import execute_sql, lock_timeout, run_sql_file
+
+revision = "0022"
+down_revision = "0021"
+branch_labels = None
+depends_on = None
+
+FUNCTIONS = {
+    "mukti_complete_request_v4": "uuid, text, integer, integer, integer, integer, boolean, boolean",
+    "mukti_complete_stream_v3": "uuid, text, integer, integer, integer, integer, boolean, boolean, uuid",
+}
+
+
+def upgrade() -> None:
+    lock_timeout()
+    for name in FUNCTIONS:
+        run_sql_file(f"functions/{name}.sql")
+
+
+def downgrade() -> None:
+    lock_timeout()
+    execute_sql("".join(f"DROP FUNCTION IF EXISTS {name}({args});" for name, args in reversed(FUNCTIONS.items())))

@@ -1,0 +1,82 @@
+"""The worker's stored reply (answering_complete_stream: mukti_complete_stream_v3 and
+mukti_complete_request_v4): the stream's columns set with the completion, the relayed
+pieces replaced by the reply, and a request cancelled meanwhile left as it is."""
+
+from __future__ import annotations
+
+from core.database.gateway import Db
+from tests.factories import create_user
+from tests.integration.answering_helpers import submit_sql
+from tests.integration.conversations_support import create_conversation
+
+
+async def complete_stream(db, request_id: str, user_id: str, **stream) -> dict:
+    row = await Db.on(db).fetchrow(
+        "answering_complete_stream",
+        request_id=request_id,
+        content="What do you mean by that?",
+        prompt_tokens=12,
+        completion_tokens=6,
+        latency_ms=30,
+        first_token_ms=stream.get("first_token_ms"),
+        usage_estimated=stream.get("usage_estimated", False),
+        stopped=stream.get("stopped", False),
+        user_id=user_id,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def test_a_streamed_reply_is_stored_with_its_stream_columns_and_replaces_its_pieces(db, settings):
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = await submit_sql(db, user.id, conversation_id, "Is a virtue a habit?")
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
+    await Db.on(db).execute(
+        "answering_stream_append",
+        request_ids=[request_id],
+        attempts=[1],
+        offsets=[0],
+        user_ids=[user.id],
+        contents=["What do"],
+        payloads=[],
+    )
+
+    done = await complete_stream(db, request_id, user.id, first_token_ms=7, usage_estimated=True, stopped=True)
+
+    assert done["outcome"] == "completed" and done["reply_seq"] == 2
+    row = await db.fetchrow(
+        "SELECT status, stopped, usage_estimated, first_token_ms, "
+        "(SELECT count(*) FROM request_stream_chunks s WHERE s.request_id = q.id) AS pieces "
+        "FROM request_queue q WHERE q.id = $1::uuid",
+        request_id,
+    )
+    assert dict(row) == {
+        "status": "completed",
+        "stopped": True,
+        "usage_estimated": True,
+        "first_token_ms": 7,
+        "pieces": 0,
+    }
+
+
+async def test_a_request_cancelled_before_its_reply_is_stored_gets_no_reply(db, settings):
+    # A worker that outlived its heartbeat may still be streaming a request whose user
+    # cancelled it while it was pending again: its reply must not be stored.
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = await submit_sql(db, user.id, conversation_id, "Is a virtue a habit?")
+    cancelled = await db.fetchrow("SELECT * FROM mukti_cancel_request_v1($1::uuid, $2::uuid)", user.id, request_id)
+    assert dict(cancelled) == {"outcome": "cancelled", "status": "cancelled"}
+
+    done = await complete_stream(db, request_id, user.id)
+
+    assert done["outcome"] == "already_cancelled" and done["reply_seq"] is None
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "cancelled"
+    written = await db.fetchrow(
+        "SELECT (SELECT count(*) FROM recent_messages WHERE conversation_id = $1::uuid AND role = 'assistant') AS replies, "
+        "(SELECT count(*) FROM usage_events WHERE request_id = $2::uuid) AS usage",
+        conversation_id,
+        request_id,
+    )
+    assert dict(written) == {"replies": 0, "usage": 0}
