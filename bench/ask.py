@@ -63,8 +63,10 @@ BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
 WARM_UP = 2  # seconds at the offered rate before phase 2 counts
-# The function the API calls (db/sql/queries/conversations.sql), and the one it replaced.
-SUBMIT = "mukti_submit_question_v5"
+# The function the API calls (db/sql/queries/conversations.sql), the one it replaced, and
+# the one issue 18 found.
+SUBMIT = "mukti_submit_question_v6"
+PREVIOUS = "mukti_submit_question_v5"
 BASELINE = "mukti_submit_question_v3"
 
 
@@ -360,10 +362,11 @@ def wake_ups(url: str, interval: float, stop: threading.Event) -> None:
 
 
 # (label, function, Procrastinate's job-inserted trigger): the accept path as issue 18
-# found it, the same function on today's schema, today's function.
+# found it, the same function on today's schema, the previous function and today's.
 VARIANTS = (
     (f"{BASELINE}, per-row NOTIFY (as filed)", BASELINE, PER_ROW_NOTIFY),
     (f"{BASELINE}, coalesced wake-ups", BASELINE, COALESCED),
+    (f"{PREVIOUS}, coalesced wake-ups", PREVIOUS, COALESCED),
     (f"{SUBMIT}, coalesced wake-ups", SUBMIT, COALESCED),
 )
 

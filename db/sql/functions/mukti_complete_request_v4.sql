@@ -10,7 +10,9 @@
 --   its heartbeat;
 -- - a user who has set no language gets 'english' without the call of
 --   mukti_text_search_config_v1, a SQL function planned on every call (as in
---   mukti_submit_question_v5).
+--   mukti_submit_question_v5);
+-- - planned without sequential scans, as mukti_submit_question_v6 is (the plans a worker's
+--   session made while the queue tables were nearly empty scanned them whole as they grew).
 -- What v3 says holds otherwise:
 --
 -- v3: v2 plus the dialogue (API.md "Dialogue"): a 'regenerate' request writes a new
@@ -46,6 +48,7 @@ CREATE FUNCTION mukti_complete_request_v4(
     OUT limit_reached text
 )
     LANGUAGE plpgsql
+    SET enable_seqscan = off
 AS $$
 DECLARE
     r            request_queue%ROWTYPE;

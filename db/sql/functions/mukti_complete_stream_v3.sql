@@ -5,7 +5,9 @@
 -- stored reply replaces them) and the API processes told (channel mukti_stream, a state
 -- item: they read the reply and send `done`).
 -- v3: v2 without the nested mukti_complete_stream_v1, whose status check before the
--- locks and second update of the request row v4 of the lifecycle function now does.
+-- locks and second update of the request row v4 of the lifecycle function now does; and
+-- planned without sequential scans (see mukti_submit_question_v6): the pieces of the
+-- requests streaming now are often none when a worker's session plans the delete.
 CREATE FUNCTION mukti_complete_stream_v3(
     p_request_id uuid,
     p_content text,
@@ -22,6 +24,7 @@ CREATE FUNCTION mukti_complete_stream_v3(
     OUT limit_reached text
 )
     LANGUAGE plpgsql
+    SET enable_seqscan = off
 AS $$
 BEGIN
     PERFORM mukti_scope_to_user_v1(p_user_id);

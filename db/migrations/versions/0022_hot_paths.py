@@ -1,6 +1,9 @@
-"""complete v4: less database work per answer (mukti_complete_request_v4 sets the stream's
-columns in the update that completes the request and refuses a request cancelled
-meanwhile under its lock; mukti_complete_stream_v3 calls it without the v1 wrapper).
+"""hot paths: the accept call planned without sequential scans (mukti_submit_question_v6:
+plans kept from a session's first calls on empty queue tables scanned them whole as the
+queue grew), and less database work per answer (mukti_complete_request_v4 sets the
+stream's columns in the update that completes the request and refuses a request
+cancelled meanwhile under its lock; mukti_complete_stream_v3 calls it without the v1
+wrapper).
 
 Functions only: nothing to lock but the catalog.
 
@@ -16,6 +19,7 @@ branch_labels = None
 depends_on = None
 
 FUNCTIONS = {
+    "mukti_submit_question_v6": "uuid, uuid, text, integer, integer, integer, text, integer",
     "mukti_complete_request_v4": "uuid, text, integer, integer, integer, integer, boolean, boolean",
     "mukti_complete_stream_v3": "uuid, text, integer, integer, integer, integer, boolean, boolean, uuid",
 }
