@@ -3,9 +3,11 @@ plans kept from a session's first calls on empty queue tables scanned them whole
 queue grew), and less database work per answer (mukti_complete_request_v4 sets the
 stream's columns in the update that completes the request and refuses a request
 cancelled meanwhile under its lock; mukti_complete_stream_v3 calls it without the v1
-wrapper).
+wrapper); and Procrastinate's fetch of the next job planned on each call, without sorts
+(schema/0022_fetch_plans.up.sql: a plan kept from an empty queue read the whole backlog
+for every fetch).
 
-Functions only: nothing to lock but the catalog.
+Functions and a function's settings only: nothing to lock but the catalog.
 
 Revision ID: 0022
 Revises: 0021
@@ -29,8 +31,10 @@ def upgrade() -> None:
     lock_timeout()
     for name in FUNCTIONS:
         run_sql_file(f"functions/{name}.sql")
+    run_sql_file("schema/0022_fetch_plans.up.sql")
 
 
 def downgrade() -> None:
     lock_timeout()
+    run_sql_file("schema/0022_fetch_plans.down.sql")
     execute_sql("".join(f"DROP FUNCTION IF EXISTS {name}({args});" for name, args in reversed(FUNCTIONS.items())))
