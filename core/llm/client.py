@@ -1,8 +1,11 @@
-"""The LLM client of a worker process: `openai.AsyncOpenAI` clients for all its calls.
+"""The LLM client of a worker process: OpenAI's chat-completion API over plain HTTP.
 
-One LlmClient per process keeps its connection pools, so hundreds of calls in flight
-reuse keep-alive connections instead of opening one per call. The client's own
-retries are off: retries are the job queue's, with their backoff in the database.
+One LlmClient per process keeps its connection pools (`httpx2`, the HTTP library the
+openai package is built on), so hundreds of calls in flight reuse keep-alive connections
+instead of opening one per call. The requests are built and the replies read as plain
+JSON, without the openai client's per-call machinery (its request options, auth and retry
+wrappers cost more CPU than the HTTP call itself). There are no client retries: retries
+are the job queue's, with their backoff in the database.
 
 Answers are streamed (`stream`): the text is handed on piece by piece as it arrives,
 usage comes in the stream's last chunk (`stream_options.include_usage`), and a provider
@@ -21,14 +24,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import httpx2  # the HTTP library the openai package is built on (its connection limits)
-import openai
+import httpx2
 
 from core.metrics import SharedMetrics
 from core.settings import Settings
 
 # Sent when the server needs no key (the offline stub, a local vLLM or Ollama).
 NO_KEY = "mukti-no-key"
+# The endpoint without LLM_BASE_URL (an LLM_API_KEY alone): OpenAI's API.
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)
@@ -147,18 +151,58 @@ def parse_retry_after(headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def _llm_error(exc: openai.APIStatusError | openai.APIConnectionError) -> LlmError:
-    """A call's failure as the openai package reports it, as an LlmError: the server's
-    answer (with its Retry-After), a timeout, or no connection."""
-    if isinstance(exc, openai.APIStatusError):
-        return LlmError(
-            f"LLM answered {exc.status_code}: {exc.message}",
-            status=exc.status_code,
-            retry_after=parse_retry_after(exc.response.headers),
-        )
-    if isinstance(exc, openai.APITimeoutError):  # a kind of APIConnectionError
+def _failure(exc: httpx2.HTTPError) -> LlmError:
+    """A request that got no answer: a timeout (of the connect or of a wait for data), or no connection."""
+    if isinstance(exc, httpx2.TimeoutException):
         return LlmError("LLM call timed out", outcome="timeout")
-    return LlmError(f"LLM unreachable: {exc}")
+    return LlmError(f"LLM unreachable: {type(exc).__name__}: {exc}")
+
+
+def _status_error(response: httpx2.Response) -> LlmError:
+    """An error answer (its body read) with the server's message, as the openai package
+    reads it (`error.message` of a JSON body, else the text), and its Retry-After."""
+    message = response.text.strip()
+    try:
+        body = json.loads(message)
+    except ValueError:
+        message = message[:500]  # e.g. a proxy's HTML page
+    else:
+        error = body.get("error", body) if isinstance(body, dict) else None
+        text = error.get("message") if isinstance(error, dict) else None
+        message = text if isinstance(text, str) and text else message[:500]
+    return LlmError(
+        f"LLM answered {response.status_code}: {message}",
+        status=response.status_code,
+        retry_after=parse_retry_after(response.headers),
+    )
+
+
+async def _open(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+    """The response to `request`, its body still to read (the caller closes it); an error
+    answer (its body read for the message), a timeout or no connection as LlmError."""
+    try:
+        response = await client.send(request, stream=True)
+        if not response.is_error:
+            return response
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+    except httpx2.HTTPError as exc:
+        raise _failure(exc) from exc
+    raise _status_error(response)
+
+
+async def _fetch(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+    """The response to `request`, read whole (see `_open`)."""
+    response = await _open(client, request)
+    try:
+        await response.aread()
+    except httpx2.HTTPError as exc:
+        raise _failure(exc) from exc
+    finally:
+        await response.aclose()
+    return response
 
 
 # Connections per HTTP pool. The pool's bookkeeping on every call walks all its
@@ -169,7 +213,7 @@ SHARD_CONNECTIONS = 32
 
 @dataclass
 class _Shard:
-    client: openai.AsyncOpenAI
+    client: httpx2.AsyncClient
     in_flight: int = 0
 
 
@@ -189,12 +233,15 @@ class LlmClient:
         limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
         self._shards = [
             _Shard(
-                openai.AsyncOpenAI(
-                    base_url=base_url,
-                    api_key=api_key or NO_KEY,
+                # As the openai client sets up its own: the timeout bounds the connect, each
+                # send and each wait for data; redirects are followed; paths are relative to
+                # the base URL (its path kept: ".../v1" + "chat/completions").
+                httpx2.AsyncClient(
+                    base_url=base_url or OPENAI_BASE_URL,
+                    headers={"Authorization": f"Bearer {api_key or NO_KEY}"},
                     timeout=timeout,
-                    max_retries=0,
-                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+                    limits=limits,
+                    follow_redirects=True,
                 )
             )
             for _ in range(shards)
@@ -224,7 +271,7 @@ class LlmClient:
         return completion
 
     @contextlib.asynccontextmanager
-    async def _call(self, model: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    async def _call(self, model: str) -> AsyncIterator[httpx2.AsyncClient]:
         """The client of one call, on the least busy pool (no pool ever holds more than its
         share of the calls in flight); the call is counted in flight and recorded with its
         outcome and duration."""
@@ -253,7 +300,8 @@ class LlmClient:
 
     async def list_models(self) -> set[str]:
         """The model ids the endpoint offers (`GET /models`)."""
-        response = await self._shards[0].client.get("/models", cast_to=httpx2.Response)
+        client = self._shards[0].client
+        response = await _fetch(client, client.build_request("GET", "models"))
         return {str(item.get("id")) for item in (response.json().get("data") or []) if isinstance(item, dict)}
 
     async def stream(
@@ -269,7 +317,7 @@ class LlmClient:
 
     async def _stream(
         self,
-        client: openai.AsyncOpenAI,
+        client: httpx2.AsyncClient,
         model: str,
         messages: list[dict[str, str]],
         on_text: Callable[[str], None],
@@ -280,21 +328,8 @@ class LlmClient:
         received: dict = {"usage": None, "first_token_ms": None, "cut": False, "length": 0}
 
         async def read() -> None:
-            try:
-                # Raw lines, parsed as plain JSON: the typed stream would build a model per chunk.
-                response = await client.post(
-                    "/chat/completions",
-                    cast_to=httpx2.Response,
-                    stream=True,
-                    body={
-                        "model": model,
-                        "messages": messages,
-                        "stream": True,
-                        "stream_options": {"include_usage": True},
-                    },
-                )
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                raise _llm_error(exc) from exc
+            body = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
+            response = await _open(client, client.build_request("POST", "chat/completions", json=body))
             try:
                 await _read_events(response, parts, received, on_text, started)
             except httpx2.TimeoutException as exc:
@@ -336,19 +371,12 @@ class LlmClient:
             stopped=stopped,
         )
 
-    async def _complete(self, client: openai.AsyncOpenAI, model: str, messages: list[dict[str, str]]) -> Completion:
+    async def _complete(self, client: httpx2.AsyncClient, model: str, messages: list[dict[str, str]]) -> Completion:
         started = time.perf_counter()
+        body = {"model": model, "messages": messages}
+        response = await _fetch(client, client.build_request("POST", "chat/completions", json=body))
         try:
-            # The chat completions route through the client's generic `post`: the same request,
-            # errors and timeouts as `chat.completions.create`, without its per-call type
-            # transforms of the parameters and of the response (~40% of a call's CPU time, the
-            # worker's limit at hundreds of calls per second). The reply is read as plain JSON.
-            response = await client.post(
-                "/chat/completions", body={"model": model, "messages": messages}, cast_to=httpx2.Response
-            )
             reply = response.json()
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise _llm_error(exc) from exc
         except ValueError as exc:
             raise LlmError(f"LLM answered with invalid JSON: {exc}", outcome="bad_reply") from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
@@ -368,7 +396,7 @@ class LlmClient:
 
     async def aclose(self) -> None:
         for shard in self._shards:
-            await shard.client.close()
+            await shard.client.aclose()
 
 
 async def _read_events(
@@ -376,14 +404,16 @@ async def _read_events(
 ) -> None:
     """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
     (usage, time to first token). A stream that ends before its finish is an error."""
-    finished = False
+    finished = done = False
     async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+        # After [DONE] the body is read to its end (its last chunk is still to come): a
+        # response closed before its end closes its connection instead of keeping it alive.
+        if done or not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            finished = True
-            break
+            finished = done = True
+            continue
         try:
             chunk = json.loads(data)
             if chunk.get("error"):

@@ -10,8 +10,12 @@ benchmark drive it over real HTTP through its control endpoints:
     POST /_control {latency_ms, latency_jitter_ms, fail_next, fail_status, retry_after, hang,
                     tokens_per_second, reply_repeat, stream_usage,
                     break_next, break_after, stall_next, stall_after}
-    GET  /_stats   -> {total, in_flight, max_in_flight, failures,
+    GET  /_stats   -> {total, in_flight, max_in_flight, failures, connections,
                        calls: [{content, started, first_token, ended}]}  (?calls=0: calls left out)
+
+`connections` counts the client connections the completions came on (distinct client
+addresses; a client that keeps its connections alive opens few). Like the call log, it is
+kept only when the stub records calls.
 
 Streaming knobs: `tokens_per_second` paces the chunks (0: as fast as possible);
 `reply_repeat` makes replies that many times longer; `stream_usage: false` leaves the
@@ -184,6 +188,7 @@ class StubState:
     in_flight: int = 0
     max_in_flight: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    clients: set[Any] = field(default_factory=set)
 
     KNOBS = (
         "latency_ms",
@@ -215,6 +220,7 @@ class StubState:
             "failures": self.failures,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "connections": len(self.clients),
             "calls": self.calls if with_calls else [],
         }
 
@@ -237,6 +243,8 @@ class StubApp:
                 break
         route = (scope["method"], scope["path"].rstrip("/"))
         if route == ("POST", "/v1/chat/completions"):
+            if self.record_calls:
+                self.state.clients.add(tuple(scope.get("client") or ()))
             await self._completion(body, receive, send)
         elif route == ("GET", "/v1/models"):
             await _json(

@@ -1,0 +1,141 @@
+"""The LLM client against real local HTTP servers: keep-alive connections, and failures
+(error answers, timeouts, no server) as LlmError with the right outcome and message."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.llm.client import LlmClient, LlmError
+from core.llm.stub import StubServer
+from tests.integration.answering_helpers import stub_control, stub_stats
+
+MESSAGES = [{"role": "user", "content": "Is courage a kind of knowledge?"}]
+
+
+@pytest.fixture
+async def llm(stub: StubServer) -> AsyncIterator[LlmClient]:
+    client = LlmClient(base_url=stub.base_url, api_key=None, timeout=1, max_connections=4)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def stream(llm: LlmClient):
+    return await llm.stream("gpt-4o-mini", MESSAGES, lambda _text: None, asyncio.Event())
+
+
+async def test_sequential_streamed_calls_reuse_one_connection(llm, stub):
+    for _ in range(5):
+        reply = await stream(llm)
+        assert reply.content.endswith("?") and not reply.usage_estimated and not reply.stopped
+    await llm.complete("gpt-4o-mini", MESSAGES)
+    stats = stub_stats(stub)
+    assert (stats["total"], stats["connections"]) == (6, 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "public"),
+    [
+        (401, "config_error", "refused our credentials (HTTP 401)"),
+        (404, "config_error", "does not know this plan's model (HTTP 404)"),
+        (422, "config_error", "refused the request (HTTP 422)"),
+        (429, "rate_limited", "rate limiting us"),
+        (503, "server_error", "answered with an error (HTTP 503)"),
+    ],
+)
+async def test_an_error_answer_is_an_llm_error_with_its_message(llm, stub, status, outcome, public):
+    stub_control(stub, fail_next=2, fail_status=status, retry_after=7)
+    for call in (stream(llm), llm.complete("gpt-4o-mini", MESSAGES)):
+        with pytest.raises(LlmError) as raised:
+            await call
+        error = raised.value
+        assert (error.status, error.outcome, error.retry_after) == (status, outcome, 7.0)
+        assert public in error.public
+        assert str(error) == f"LLM answered {status}: stub failure ({status})"
+    # The error answers were read to their end: the connection stays in use.
+    await stream(llm)
+    assert stub_stats(stub)["connections"] == 1
+
+
+async def test_an_error_answer_that_is_not_json_is_quoted():
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        page = b"<html>bad gateway</html>"
+        writer.write(
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nRetry-After-Ms: 1500\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(page), page)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    llm = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=1, max_connections=1)
+    try:
+        with pytest.raises(LlmError) as raised:
+            await stream(llm)
+    finally:
+        await llm.aclose()
+        server.close()
+    assert str(raised.value) == "LLM answered 502: <html>bad gateway</html>"
+    assert (raised.value.outcome, raised.value.retry_after) == ("server_error", 1.5)
+
+
+async def test_a_request_reaches_the_endpoint_path_with_the_key():
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    llm = LlmClient(base_url=f"http://127.0.0.1:{port}/api/v1/", api_key="sk-test", timeout=1, max_connections=1)
+    try:
+        with pytest.raises(LlmError, match="LLM answered 401"):
+            await llm.list_models()
+        with pytest.raises(LlmError, match="LLM answered 401"):
+            await stream(llm)
+    finally:
+        await llm.aclose()
+        server.close()
+    assert [head.split(b"\r\n")[0] for head in seen] == [
+        b"GET /api/v1/models HTTP/1.1",
+        b"POST /api/v1/chat/completions HTTP/1.1",
+    ]
+    assert all(b"\r\nauthorization: bearer sk-test\r\n" in head.lower() for head in seen)
+
+
+async def test_no_answer_in_time_is_a_timeout(llm, stub):
+    stub_control(stub, hang=True)
+    with pytest.raises(LlmError) as raised:
+        await stream(llm)
+    assert (raised.value.outcome, str(raised.value)) == ("timeout", "LLM call timed out")
+    assert raised.value.public == "the language model did not answer in time"
+
+
+async def test_a_stalled_stream_fails_after_the_timeout(llm, stub):
+    stub_control(stub, stall_next=1, stall_after=2)
+    with pytest.raises(LlmError, match="the stream stalled"):
+        await stream(llm)
+
+
+async def test_no_server_is_unreachable():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    llm = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", api_key=None, timeout=1, max_connections=1)
+    try:
+        with pytest.raises(LlmError) as raised:
+            await stream(llm)
+    finally:
+        await llm.aclose()
+    assert str(raised.value).startswith("LLM unreachable: ConnectError")
+    assert raised.value.outcome == "unreachable"
