@@ -399,21 +399,35 @@ class LlmClient:
             await shard.client.aclose()
 
 
+# How long the end of a stream's body may take to follow its [DONE].
+END_AFTER_DONE = 0.5
+
+
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    """The rest of a finished stream's body (its last chunk follows [DONE] at once): a
+    response closed before its end closes its connection instead of keeping it alive. A
+    server that holds the stream open longer costs its connection, not the reply."""
+    with contextlib.suppress(httpx2.HTTPError, TimeoutError):
+        async with asyncio.timeout(END_AFTER_DONE):
+            async for _ in lines:
+                pass
+
+
 async def _read_events(
     response: httpx2.Response, parts: list[str], received: dict, on_text: Callable[[str], None], started: float
 ) -> None:
     """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
     (usage, time to first token). A stream that ends before its finish is an error."""
-    finished = done = False
-    async for line in response.aiter_lines():
-        # After [DONE] the body is read to its end (its last chunk is still to come): a
-        # response closed before its end closes its connection instead of keeping it alive.
-        if done or not line.startswith("data:"):
+    finished = False
+    lines = response.aiter_lines()
+    async for line in lines:
+        if not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            finished = done = True
-            continue
+            finished = True
+            await _read_to_end(lines)
+            break
         try:
             chunk = json.loads(data)
             if chunk.get("error"):

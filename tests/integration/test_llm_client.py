@@ -139,3 +139,32 @@ async def test_no_server_is_unreachable():
         await llm.aclose()
     assert str(raised.value).startswith("LLM unreachable: ConnectError")
     assert raised.value.outcome == "unreachable"
+
+
+async def test_a_stream_held_open_after_its_end_still_gives_the_reply():
+    # A server that sends [DONE] but does not end the body: the reply is complete, so the
+    # call succeeds (the connection is given up) instead of failing as a stalled stream.
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        events = (
+            b'data: {"choices": [{"delta": {"content": "Why so?"}, "finish_reason": "stop"}]}\n\n'
+            b'data: {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}}\n\n'
+            b"data: [DONE]\n\n"
+        )
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"%x\r\n%s\r\n" % (len(events), events)
+        )
+        await writer.drain()
+        await asyncio.sleep(30)  # the terminating chunk never comes
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    llm = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=5, max_connections=1)
+    try:
+        reply = await asyncio.wait_for(stream(llm), timeout=3)
+    finally:
+        await llm.aclose()
+        server.close()
+    assert (reply.content, reply.prompt_tokens, reply.completion_tokens) == ("Why so?", 9, 3)
+    assert not reply.stopped and not reply.usage_estimated
