@@ -21,6 +21,10 @@ SERVER = "postgresql://postgres@127.0.0.1:5432"
 _SCHEMA = Path(__file__).resolve().parents[1] / "db/sql/schema"
 PER_ROW_NOTIFY = (_SCHEMA / "0018_performance.down.sql").read_text()
 COALESCED = (_SCHEMA / "0018_performance.up.sql").read_text()
+# Procrastinate's fetch of the next job as shipped, and as migration 0022 has it planned
+# (on every call, without sorts).
+FETCH_AS_SHIPPED = (_SCHEMA / "0022_fetch_plans.down.sql").read_text()
+FETCH_PLANNED_EACH_CALL = (_SCHEMA / "0022_fetch_plans.up.sql").read_text()
 
 
 @contextlib.contextmanager
