@@ -6,8 +6,9 @@ pgbench of the submit SQL (bench/ask.py's script and users) on a fresh database,
 the same database after loading history behind it: `--requests` completed requests and
 `--rate-limits` expired rate-limit rows (spread over the last 30 days over the bench's
 users, as the accept path writes them), vacuumed and analyzed as autovacuum would leave
-them. Prints both rates and their ratio (goal: within 10%) and the sizes loaded. Both
-runs start with an empty queue and after a CHECKPOINT (`--rounds` of each, averaged).
+them. Prints both rates and their ratio (goal: within 10%) and the sizes loaded. Each
+run starts with no questions queued and after a CHECKPOINT (`--rounds` of each,
+averaged); between the aged runs only what a run added is removed, the history stays.
 Uses DATABASE_URL or a scratch database.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -79,20 +81,40 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_database("aged") as url:
         arrange(url, args.users)
-        fresh = measure(url, args, "fresh")
+        fresh = measure(url, args, "fresh", empty_queue)
         empty_queue(url)
         load_history(url, args.users, args.requests, args.rate_limits)
-        aged = measure(url, args, "aged")
+        messages = 2 * (args.requests // args.users) + 2
+        aged = measure(url, args, "aged", lambda url: undo_run(url, messages))
         print(f"aged / fresh: {aged / fresh:.2f} (goal: within 10%, >= 0.90)")
 
 
-def measure(url: str, args: argparse.Namespace, label: str) -> float:
-    """The mean of `args.rounds` pgbench runs, each on an emptied queue and after a
-    CHECKPOINT: the aged runs must not pay for writing out the gigabytes just loaded
-    (nor the fresh ones for the database just created), which no steady state does."""
+def undo_run(url: str, messages: int) -> None:
+    """What a pgbench run added to the aged database, and nothing of its history, gone: the
+    history's requests are all completed and its rate-limit hits all over a day old, while
+    a run's questions are pending and its hits new; the history has no recent messages."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("DELETE FROM procrastinate_jobs")
+            conn.execute("DELETE FROM request_queue WHERE status <> 'completed'")
+            conn.execute("DELETE FROM rate_limits WHERE hit_at > now() - interval '1 day'")
+            conn.execute("DELETE FROM recent_messages")
+            conn.execute("UPDATE conversations SET message_count = %(m)s, archived_count = %(m)s", {"m": messages})
+            conn.execute("UPDATE subscriptions SET questions_this_hour = 0, questions_today = 0")
+        conn.execute("VACUUM ANALYZE")
+        kept = conn.execute(
+            "SELECT (SELECT count(*) FROM request_queue), (SELECT count(*) FROM rate_limits)"
+        ).fetchone()
+    print(f"(history kept: {kept[0]:,} requests, {kept[1]:,} rate-limit rows)")
+
+
+def measure(url: str, args: argparse.Namespace, label: str, reset: Callable[[str], None]) -> float:
+    """The mean of `args.rounds` pgbench runs, each after `reset` (what the last run added
+    gone) and a CHECKPOINT: the aged runs must not pay for writing out the gigabytes just
+    loaded (nor the fresh ones for the database just created), which no steady state does."""
     rates = []
     for _ in range(args.rounds):
-        empty_queue(url)
+        reset(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
         rates.append(pgbench(url, args.users, args.seconds, args.pgbench_clients, label=f"{label}: {SUBMIT}"))
