@@ -325,7 +325,7 @@ class LlmClient:
     ) -> StreamedReply:
         started = time.perf_counter()
         parts: list[str] = []
-        received: dict = {"usage": None, "first_token_ms": None, "cut": False, "length": 0}
+        received: dict = {"usage": None, "first_token_ms": None, "cut": False, "length": 0, "done": False}
 
         async def read() -> None:
             body = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
@@ -346,12 +346,14 @@ class LlmClient:
         finally:
             for task in (reading, stopping):
                 task.cancel()
-        stopped = not reading.done() or reading.cancelled() or received["cut"]
-        if stopped:
+        interrupted = not reading.done() or reading.cancelled()
+        if interrupted:
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
         else:
             reading.result()  # raises the call's error
+        # A stop that came after [DONE], while only the body's end was being read, stopped nothing.
+        stopped = received["cut"] or (interrupted and not received["done"])
         content = "".join(parts)
         if not content and not stopped:
             raise LlmError("LLM returned an empty reply")
@@ -425,7 +427,7 @@ async def _read_events(
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            finished = True
+            finished = received["done"] = True
             await _read_to_end(lines)
             break
         try:

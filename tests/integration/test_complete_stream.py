@@ -4,9 +4,13 @@ pieces replaced by the reply, and a request cancelled meanwhile left as it is.""
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
+
 from core.database.gateway import Db
 from tests.factories import create_user
-from tests.integration.answering_helpers import submit_sql
+from tests.integration.answering_helpers import submit_sql, wait_until
 from tests.integration.conversations_support import create_conversation
 
 
@@ -80,3 +84,37 @@ async def test_a_request_cancelled_before_its_reply_is_stored_gets_no_reply(db, 
         request_id,
     )
     assert dict(written) == {"replies": 0, "usage": 0}
+
+
+async def test_a_cancel_committed_while_the_reply_waits_for_its_locks_wins(db, database_url, settings):
+    # The cancel holds its locks while the worker's completion starts: the completion
+    # waits, then finds the request cancelled under its lock and stores nothing (the v1
+    # wrapper checked before taking the locks, saw 'pending', and completed it).
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = await submit_sql(db, user.id, conversation_id, "Is a virtue a habit?")
+    canceller = await asyncpg.connect(database_url)
+    completer = await asyncpg.connect(database_url)
+    try:
+        cancel = canceller.transaction()
+        await cancel.start()
+        cancelled = await canceller.fetchrow(
+            "SELECT * FROM mukti_cancel_request_v1($1::uuid, $2::uuid)", user.id, request_id
+        )
+        assert cancelled["outcome"] == "cancelled"
+        completing = asyncio.ensure_future(complete_stream(completer, request_id, user.id))
+        waiting = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+        await wait_until(
+            lambda: db.fetchval(waiting, completer.get_server_pid()), 10, "the completion waiting for a lock"
+        )
+        await cancel.commit()
+        done = await asyncio.wait_for(completing, 10)
+    finally:
+        await canceller.close()
+        await completer.close()
+
+    assert done["outcome"] == "already_cancelled"
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "cancelled"
+    assert not await db.fetchval(
+        "SELECT count(*) FROM recent_messages WHERE conversation_id = $1::uuid AND role = 'assistant'", conversation_id
+    )

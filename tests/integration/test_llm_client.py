@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -141,30 +142,53 @@ async def test_no_server_is_unreachable():
     assert raised.value.outcome == "unreachable"
 
 
-async def test_a_stream_held_open_after_its_end_still_gives_the_reply():
-    # A server that sends [DONE] but does not end the body: the reply is complete, so the
-    # call succeeds (the connection is given up) instead of failing as a stalled stream.
+HELD_OPEN_EVENTS = (
+    b'data: {"choices": [{"delta": {"content": "Why so?"}, "finish_reason": "stop"}]}\n\n'
+    b'data: {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@contextlib.asynccontextmanager
+async def held_open_server() -> AsyncIterator[LlmClient]:
+    """A server that sends a whole reply and its [DONE] but never ends the body."""
+    release = asyncio.Event()
+
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        events = (
-            b'data: {"choices": [{"delta": {"content": "Why so?"}, "finish_reason": "stop"}]}\n\n'
-            b'data: {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}}\n\n'
-            b"data: [DONE]\n\n"
-        )
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"%x\r\n%s\r\n" % (len(events), events)
+            b"%x\r\n%s\r\n" % (len(HELD_OPEN_EVENTS), HELD_OPEN_EVENTS)
         )
         await writer.drain()
-        await asyncio.sleep(30)  # the terminating chunk never comes
+        await release.wait()  # the terminating chunk never comes
+        writer.close()
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     llm = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=5, max_connections=1)
     try:
-        reply = await asyncio.wait_for(stream(llm), timeout=3)
+        yield llm
     finally:
+        release.set()
         await llm.aclose()
         server.close()
+        await server.wait_closed()
+
+
+async def test_a_stream_held_open_after_its_end_still_gives_the_reply():
+    # The reply is complete at [DONE]: the call succeeds (the connection is given up)
+    # instead of failing as a stalled stream after the timeout.
+    async with held_open_server() as llm:
+        reply = await asyncio.wait_for(stream(llm), timeout=3)
     assert (reply.content, reply.prompt_tokens, reply.completion_tokens) == ("Why so?", 9, 3)
     assert not reply.stopped and not reply.usage_estimated
+
+
+async def test_a_stop_after_the_end_of_the_reply_stops_nothing():
+    # The stop comes with the reply's last piece; the client is by then only reading the
+    # body's end after [DONE]: the reply is whole, not cut short.
+    stop = asyncio.Event()
+    async with held_open_server() as llm:
+        reply = await asyncio.wait_for(llm.stream("gpt-4o-mini", MESSAGES, lambda _text: stop.set(), stop), timeout=3)
+    assert (reply.content, reply.prompt_tokens, reply.stopped) == ("Why so?", 9, False)
