@@ -13,7 +13,7 @@ Design (the API's half is api/live/relay.py; the wire format db/stream_channel.p
   notifying commits per second are the budget, and this keeps them at most one per
   `flush_interval` per worker process. A reply's first text is written at once (time to
   first token is what users notice); later pieces wait for the interval, gathering more.
-- The final piece is not relayed: the stored reply (mukti_complete_stream_v1) carries
+- The final piece is not relayed: the stored reply (mukti_complete_stream_v3) carries
   all the text, and readers take what they miss from it when they see `done`.
 - A failed batch write ends the attempts it carried (their relayed text would have a
   gap): they fail and are retried, and their viewers see `reset`.

@@ -19,7 +19,10 @@
 -- function with a subquery: it is parsed and planned on every call, ~0.3 ms, 12% of the
 -- call; bench/ask.py). A user who has set one still gets it from that function.
 -- v6: v5 planned without sequential scans (SET enable_seqscan = off, which holds for the
--- functions, triggers and foreign-key checks it runs). A session keeps the plans of its
+-- functions, triggers and foreign-key checks it runs, unless the same session planned one
+-- of those first from elsewhere: plans are not remade when a setting changes; the shared
+-- helpers it calls are called only from functions that carry the setting, or from older
+-- versions of them). A session keeps the plans of its
 -- first calls; made while the queue tables were empty or nearly (a quiet hour, a purge,
 -- a fresh deployment), they scan those tables whole, and stay so as the queue grows:
 -- with 8,000 questions pending, the queue position's count, the job's foreign-key check

@@ -1,1 +1,3 @@
-ALTER FUNCTION procrastinate_fetch_job_v2(character varying[], bigint) RESET ALL;
+ALTER FUNCTION procrastinate_fetch_job_v2(character varying[], bigint)
+    RESET enable_sort
+    RESET plan_cache_mode;
