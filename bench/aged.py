@@ -125,27 +125,13 @@ def measure(url: str, args: argparse.Namespace, label: str, reset: Callable[[str
         reset(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-            wal_after_checkpoint(
-                conn,
-                lambda: pgbench(
-                    url,
-                    args.users,
-                    WARM_UP,
-                    args.pgbench_clients,
-                    label=f"{label}, warm-up after the checkpoint, not counted",
-                ),
-            )
-            rates.append(
-                wal_after_checkpoint(
-                    conn,
-                    lambda: pgbench(url, args.users, args.seconds, args.pgbench_clients, label=f"{label}: {SUBMIT}"),
-                )
-            )
+            run(conn, url, args, WARM_UP, f"{label}, warm-up after the checkpoint, not counted")
+            rates.append(run(conn, url, args, args.seconds, f"{label}: {SUBMIT}"))
     return sum(rates) / len(rates)
 
 
-def wal_after_checkpoint(conn: psycopg.Connection, run: Callable[[], float]) -> float:
-    """`run`'s calls/s, printing the WAL it wrote per accepted question."""
+def run(conn: psycopg.Connection, url: str, args: argparse.Namespace, seconds: int, label: str) -> float:
+    """pgbench's calls/s for `seconds`, printing the WAL it wrote per accepted question."""
 
     def counters() -> tuple[int, int, int, int]:
         row = conn.execute(
@@ -156,7 +142,7 @@ def wal_after_checkpoint(conn: psycopg.Connection, run: Callable[[], float]) -> 
         return row
 
     calls0, records0, fpi0, bytes0 = counters()
-    rate = run()
+    rate = pgbench(url, args.users, seconds, args.pgbench_clients, label=label)
     calls1, records1, fpi1, bytes1 = counters()
     calls = max(calls1 - calls0, 1)
     print(
