@@ -6,7 +6,7 @@ One run of `answer_question` is one LLM attempt:
      retries); its text is relayed to live viewers as it comes (jobs/relay.py), and a
      cancel by the user stops it;
   3. success (or stopped by a cancel, with text): one SQL function stores reply, archive,
-     usage and limits in one transaction;
+     usage and limits, and finishes this job, in one transaction;
      failure: one SQL function records it and either reschedules (the job is retried by
      Procrastinate at the time it returns: 2^(attempt-1) s plus jitter, or the LLM's
      Retry-After) or fails the request for good (notification, webhook). An LLM answer
@@ -118,8 +118,11 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
                 usage_estimated=reply.usage_estimated,
                 stopped=reply.stopped,
                 user_id=row["user_id"],
+                job_id=context.job.id,
             )
         )
+        if context.job.id is not None:  # (a fetched job always has its id)
+            res.finished_jobs.add(context.job.id)  # the call above finished the job too
         return done["outcome"]
     except asyncio.CancelledError:
         # Worker shutdown past its grace period: the job is retried at once elsewhere.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -40,6 +40,9 @@ class WorkerResources:
     http: httpx.AsyncClient
     metrics: SharedMetrics
     relay: Relay
+    # Jobs whose task finished them in its own last transaction (the stored reply,
+    # mukti_complete_stream_v4): the worker skips Procrastinate's finish for them.
+    finished_jobs: set[int] = field(default_factory=set)
 
 
 def db_pool_size(settings: Settings) -> int:

@@ -21,6 +21,7 @@ import time
 
 from procrastinate import JobContext
 from procrastinate.exceptions import JobAborted
+from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 
 from core.settings import Settings
@@ -47,6 +48,18 @@ class ResilientWorker(Worker):
     def __init__(self, *, guard: OutageGuard, **kwargs) -> None:
         super().__init__(**kwargs)
         self.guard = guard
+
+    async def _persist_job_status(self, job, status, retry_decision, context, job_result) -> None:
+        # A job whose task finished it in its own last transaction (jobs/answering.py's
+        # stored reply) is gone: Procrastinate's finish would find no row and raise.
+        # Anything else (a retry, a failure) is Procrastinate's to record, as always.
+        finished = resources_of(context).finished_jobs
+        if job.id in finished:
+            finished.discard(job.id)
+            if status == Status.SUCCEEDED and retry_decision is None:
+                self._job_ids_to_abort.pop(job.id, None)
+                return
+        await super()._persist_job_status(job, status, retry_decision, context, job_result)
 
     def stop(self) -> None:
         # Shutting down must not wait for a database that is gone.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from procrastinate.manager import JobManager
 
 from core.llm.stub import StubServer
 from core.settings import Settings
@@ -13,6 +14,7 @@ from tests.integration.answering_helpers import (
     stub_control,
     stub_stats,
     wait_answered,
+    wait_until,
 )
 
 
@@ -137,3 +139,27 @@ async def test_reaching_the_hourly_limit_blocks_until_a_slot_frees_and_notifies_
     retry_after = int(refused.headers["retry-after"])
     seconds_left = await db.fetchval("SELECT extract(epoch FROM $1::timestamptz - now())", blocked)
     assert abs(retry_after - float(seconds_left)) <= 1.5
+
+
+async def test_an_answer_finishes_its_job_in_the_transaction_that_stores_the_reply(client, db, settings, monkeypatch):
+    # mukti_complete_stream_v4 deletes the answering job with the reply; Procrastinate's
+    # own finish (a second transaction) is skipped for it and would fail on the gone row.
+    finished: list[str] = []
+    finish_job = JobManager.finish_job
+
+    async def counted_finish(self, job, status, delete_job):
+        finished.append(job.task_name)
+        await finish_job(self, job, status, delete_job)
+
+    monkeypatch.setattr(JobManager, "finish_job", counted_finish)
+    learner = await new_learner(client, db)
+    async with inprocess_worker(settings):
+        accepted = await ask(client, learner, "Can a rule be fair if nobody chose it?")
+        done = await wait_answered(client, learner, accepted["request_id"])
+        # The conversation's title, asked for with its first question, is a job like any other.
+        await wait_until(
+            lambda: db.fetchval("SELECT NOT EXISTS (SELECT FROM procrastinate_jobs)"), 10, "every job finished"
+        )
+
+    assert done["status"] == "completed"
+    assert "answer_question" not in finished and finished, finished

@@ -1,6 +1,7 @@
-"""The worker's stored reply (answering_complete_stream: mukti_complete_stream_v3 and
+"""The worker's stored reply (answering_complete_stream: mukti_complete_stream_v4, v3 and
 mukti_complete_request_v4): the stream's columns set with the completion, the relayed
-pieces replaced by the reply, and a request cancelled meanwhile left as it is."""
+pieces replaced by the reply, the answering job finished with it, and a request
+cancelled meanwhile left as it is."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ async def complete_stream(db, request_id: str, user_id: str, **stream) -> dict:
         usage_estimated=stream.get("usage_estimated", False),
         stopped=stream.get("stopped", False),
         user_id=user_id,
+        job_id=stream.get("job_id"),
     )
     assert row is not None
     return dict(row)
@@ -118,3 +120,25 @@ async def test_a_cancel_committed_while_the_reply_waits_for_its_locks_wins(db, d
     assert not await db.fetchval(
         "SELECT count(*) FROM recent_messages WHERE conversation_id = $1::uuid AND role = 'assistant'", conversation_id
     )
+
+
+async def test_the_reply_finishes_the_job_that_answered_it(db, settings):
+    user = await create_user(db, settings)
+    conversation_id = await create_conversation(db, user.id)
+    request_id = await submit_sql(db, user.id, conversation_id, "Is a virtue a habit?")
+    worker_id = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    job_id = await db.fetchval("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['questions'], $1)", worker_id)
+    assert job_id == await db.fetchval("SELECT job_id FROM request_queue WHERE id = $1::uuid", request_id)
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
+
+    tx = db.transaction()
+    await tx.start()
+    done = await complete_stream(db, request_id, user.id, job_id=job_id)
+    assert done["outcome"] == "completed"
+    assert not await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE id = $1", job_id)
+    await tx.rollback()  # one transaction: the job comes back with the reply undone
+    assert await db.fetchval("SELECT status FROM procrastinate_jobs WHERE id = $1", job_id) == "doing"
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "processing"
+
+    await complete_stream(db, request_id, user.id, job_id=job_id)
+    assert not await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE id = $1", job_id)

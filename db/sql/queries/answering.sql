@@ -8,11 +8,12 @@
 
 -- answering_complete_stream --
 -- A streamed reply of :user_id's request (stopped: cut short by a cancel; usage_estimated:
--- the provider sent no usage), in one round trip: the function scopes itself
+-- the provider sent no usage), and the Procrastinate job :job_id that answered it
+-- finished, in one transaction and one round trip: the function scopes itself
 -- (core/database/scope.py SELF_SCOPED).
 /* scopes itself */ SELECT outcome, reply_seq, cost, limit_reached
-  FROM mukti_complete_stream_v3(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
-                                :first_token_ms, :usage_estimated, :stopped, :user_id::uuid)
+  FROM mukti_complete_stream_v4(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
+                                :first_token_ms, :usage_estimated, :stopped, :user_id::uuid, :job_id::bigint)
 
 -- answering_cancel_processing --
 -- A cancel reached a request before any text was generated: cancelled, no reply (the
