@@ -2,6 +2,8 @@
 
     uv run python bench/llm_client.py [--calls 3000] [--in-flight 100] [--compare OLD_CLIENT_PY]
 
+(An OLD_CLIENT_PY from before 3 December 2026 is built on httpx2: `uv run --with httpx2 python ...`.)
+
 The offline stub runs as a process of its own (`mukti llm-stub`, no latency); this process
 makes `--calls` streamed calls with `--in-flight` at a time, after a warm-up, and prints its
 own CPU seconds per call (time.process_time), calls/s and the TCP connections it opened (a
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import httpcore2._backends.anyio
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,16 +38,25 @@ connections_opened = 0
 
 
 def count_connections() -> None:
-    """Count every TCP connection the HTTP pools open (all clients here use httpcore2's anyio backend)."""
-    backend = httpcore2._backends.anyio.AnyIOBackend
-    connect = backend.connect_tcp
+    """Count every TCP connection the HTTP pools open: aiohttp's TCPConnector, and httpcore2's
+    anyio backend that clients before 3 December 2026 were built on (no longer a dependency:
+    `uv run --with httpx2 ...` to compare with one)."""
+    targets: list[tuple[type, str]] = [(aiohttp.TCPConnector, "_create_direct_connection")]
+    try:
+        anyio_backend = importlib.import_module("httpcore2._backends.anyio")
+    except ImportError:
+        pass
+    else:
+        targets.append((anyio_backend.AnyIOBackend, "connect_tcp"))
+    for cls, name in targets:
+        connect = getattr(cls, name)
 
-    async def counted(self, *args, **kwargs):
-        global connections_opened
-        connections_opened += 1
-        return await connect(self, *args, **kwargs)
+        async def counted(self, *args, _connect=connect, **kwargs):
+            global connections_opened
+            connections_opened += 1
+            return await _connect(self, *args, **kwargs)
 
-    backend.connect_tcp = counted  # type: ignore[method-assign]
+        setattr(cls, name, counted)
 
 
 def load(path: Path, name: str) -> ModuleType:

@@ -83,7 +83,7 @@ class ResilientWorker(Worker):
 def quiet_per_job_logs() -> None:
     """A line per job and per LLM call would dominate the log (and a core) at hundreds
     of jobs per second; errors and retries still show (warnings and up)."""
-    for name in ("procrastinate", "httpx", "httpx2"):
+    for name in ("procrastinate", "aiohttp"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -1,11 +1,12 @@
 """The LLM client of a worker process: OpenAI's chat-completion API over plain HTTP.
 
-One LlmClient per process keeps its connection pools (`httpx2`, the HTTP library the
-openai package is built on), so hundreds of calls in flight reuse keep-alive connections
-instead of opening one per call. The requests are built and the replies read as plain
-JSON, without the openai client's per-call machinery (its request options, auth and retry
-wrappers cost more CPU than the HTTP call itself). There are no client retries: retries
-are the job queue's, with their backoff in the database.
+One LlmClient per process keeps one `aiohttp` session and its connection pool, so hundreds
+of calls in flight reuse keep-alive connections instead of opening one per call. The
+requests are built and the replies read as plain JSON, without the openai client's
+per-call machinery (its request options, auth and retry wrappers cost more CPU than the
+HTTP call itself). aiohttp rather than httpx (which the openai package is built on): a
+streamed call costs the worker about a quarter of the CPU (docs/performance.md). There
+are no client retries: retries are the job queue's, with their backoff in the database.
 
 Answers are streamed (`stream`): the text is handed on piece by piece as it arrives,
 usage comes in the stream's last chunk (`stream_options.include_usage`), and a provider
@@ -24,7 +25,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import httpx2
+import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from core.metrics import SharedMetrics
 from core.settings import Settings
@@ -151,70 +154,63 @@ def parse_retry_after(headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def _failure(exc: httpx2.HTTPError) -> LlmError:
+def _failure(exc: BaseException) -> LlmError:
     """A request that got no answer: a timeout (of the connect or of a wait for data), or no connection."""
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return LlmError("LLM call timed out", outcome="timeout")
     return LlmError(f"LLM unreachable: {type(exc).__name__}: {exc}")
 
 
-def _status_error(response: httpx2.Response) -> LlmError:
+def _status_error(status: int, body: bytes, headers) -> LlmError:
     """An error answer (its body read) with the server's message, as the openai package
     reads it (`error.message` of a JSON body, else the text), and its Retry-After."""
-    message = response.text.strip()
+    message = body.decode("utf-8", "replace").strip()
     try:
-        body = json.loads(message)
+        parsed = json.loads(message)
     except ValueError:
         message = message[:500]  # e.g. a proxy's HTML page
     else:
-        error = body.get("error", body) if isinstance(body, dict) else None
+        error = parsed.get("error", parsed) if isinstance(parsed, dict) else None
         text = error.get("message") if isinstance(error, dict) else None
         message = text if isinstance(text, str) and text else message[:500]
-    return LlmError(
-        f"LLM answered {response.status_code}: {message}",
-        status=response.status_code,
-        retry_after=parse_retry_after(response.headers),
-    )
+    return LlmError(f"LLM answered {status}: {message}", status=status, retry_after=parse_retry_after(headers))
 
 
-async def _open(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
-    """The response to `request`, its body still to read (the caller closes it); an error
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+async def _open(
+    session: aiohttp.ClientSession, method: str, url: URL, body: dict | None = None, via: dict | None = None
+) -> aiohttp.ClientResponse:
+    """The response to a request, its body still to read (the caller releases it); an error
     answer (its body read for the message), a timeout or no connection as LlmError."""
     try:
-        response = await client.send(request, stream=True)
-        if not response.is_error:
+        if body is None:
+            response = await session.request(method, url)
+        else:
+            response = await session.request(
+                method, url, data=json.dumps(body, separators=(",", ":")).encode(), headers=JSON_HEADERS
+            )
+        if response.status < 400:
             return response
         try:
-            await response.aread()
+            content = await response.read()
         finally:
-            await response.aclose()
-    except httpx2.HTTPError as exc:
+            response.release()
+    except (aiohttp.ClientError, TimeoutError) as exc:
         raise _failure(exc) from exc
-    raise _status_error(response)
+    raise _status_error(response.status, content, response.headers)
 
 
-async def _fetch(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
-    """The response to `request`, read whole (see `_open`)."""
-    response = await _open(client, request)
+async def _fetch(session: aiohttp.ClientSession, method: str, url: URL, body: dict | None = None) -> bytes:
+    """The body of the answer to a request, read whole (see `_open`)."""
+    response = await _open(session, method, url, body)
     try:
-        await response.aread()
-    except httpx2.HTTPError as exc:
+        return await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
         raise _failure(exc) from exc
     finally:
-        await response.aclose()
-    return response
-
-
-# Connections per HTTP pool. The pool's bookkeeping on every call walks all its
-# connections (and probes each idle one's socket): one pool of 1,000 connections costs
-# milliseconds of CPU per call, several pools of 32 cost what one small pool does.
-SHARD_CONNECTIONS = 32
-
-
-@dataclass
-class _Shard:
-    client: httpx2.AsyncClient
-    in_flight: int = 0
+        response.release()
 
 
 class LlmClient:
@@ -228,24 +224,35 @@ class LlmClient:
         metrics: SharedMetrics | None = None,
     ) -> None:
         self._metrics = metrics
-        shards = -(-max_connections // SHARD_CONNECTIONS)
-        per_shard = -(-max_connections // shards)
-        limits = httpx2.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._shards = [
-            _Shard(
-                # As the openai client sets up its own: the timeout bounds the connect, each
-                # send and each wait for data; redirects are followed; paths are relative to
-                # the base URL (its path kept: ".../v1" + "chat/completions").
-                httpx2.AsyncClient(
-                    base_url=base_url or OPENAI_BASE_URL,
-                    headers={"Authorization": f"Bearer {api_key or NO_KEY}"},
-                    timeout=timeout,
-                    limits=limits,
-                    follow_redirects=True,
-                )
+        # Paths are relative to the base URL, its path kept: ".../v1" + "chat/completions".
+        base = URL((base_url or OPENAI_BASE_URL).rstrip("/") + "/")
+        self._chat_url = base.join(URL("chat/completions"))
+        self._models_url = base.join(URL("models"))
+        self._headers = {"Authorization": f"Bearer {api_key or NO_KEY}"}
+        # As the openai client sets up its own: the timeout bounds the connect (with the wait
+        # for a free connection) and each wait for data, not the whole reply.
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
+        self._max_connections = max_connections
+        # A proxy from the environment (HTTP(S)_PROXY, NO_PROXY), looked up once rather than
+        # by aiohttp's trust_env on every request.
+        self._proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
+        with contextlib.suppress(LookupError):
+            self._proxy = get_env_proxy_for_url(base)
+        self._session: aiohttp.ClientSession | None = None
+        self._in_flight = 0
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The session, made on first use (it belongs to the running event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+                headers=self._headers,
+                timeout=self._timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                proxy=self._proxy[0],
+                proxy_auth=self._proxy[1],
             )
-            for _ in range(shards)
-        ]
+        return self._session
 
     @classmethod
     def from_settings(
@@ -262,30 +269,29 @@ class LlmClient:
 
     @property
     def in_flight(self) -> int:
-        return sum(shard.in_flight for shard in self._shards)
+        return self._in_flight
 
     async def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
-        async with self._call(model) as client:
-            completion = await self._complete(client, model, messages)
+        async with self._call(model) as session:
+            completion = await self._complete(session, model, messages)
         self._record_tokens(model, completion.prompt_tokens, completion.completion_tokens)
         return completion
 
     @contextlib.asynccontextmanager
-    async def _call(self, model: str) -> AsyncIterator[httpx2.AsyncClient]:
-        """The client of one call, on the least busy pool (no pool ever holds more than its
-        share of the calls in flight); the call is counted in flight and recorded with its
+    async def _call(self, model: str) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session of one call; the call is counted in flight and recorded with its
         outcome and duration."""
-        shard = min(self._shards, key=lambda s: s.in_flight)
-        shard.in_flight += 1
+        session = self._client()
+        self._in_flight += 1
         started = time.perf_counter()
         outcome = "ok"
         try:
-            yield shard.client
+            yield session
         except BaseException as exc:
             outcome = _outcome_of(exc)
             raise
         finally:
-            shard.in_flight -= 1
+            self._in_flight -= 1
             self._record_call(model, outcome, started)
 
     def _record_call(self, model: str, outcome: str, started: float) -> None:
@@ -300,9 +306,8 @@ class LlmClient:
 
     async def list_models(self) -> set[str]:
         """The model ids the endpoint offers (`GET /models`)."""
-        client = self._shards[0].client
-        response = await _fetch(client, client.build_request("GET", "models"))
-        return {str(item.get("id")) for item in (response.json().get("data") or []) if isinstance(item, dict)}
+        body = await _fetch(self._client(), "GET", self._models_url)
+        return {str(item.get("id")) for item in (json.loads(body).get("data") or []) if isinstance(item, dict)}
 
     async def stream(
         self, model: str, messages: list[dict[str, str]], on_text: Callable[[str], None], stop: asyncio.Event
@@ -310,14 +315,14 @@ class LlmClient:
         """Stream a reply, calling `on_text` with each piece (leading whitespace dropped, so the
         pieces join to the stored reply exactly). Setting `stop` ends the call at once: the
         reply so far comes back with `stopped` and estimated usage."""
-        async with self._call(model) as client:
-            reply = await self._stream(client, model, messages, on_text, stop)
+        async with self._call(model) as session:
+            reply = await self._stream(session, model, messages, on_text, stop)
         self._record_tokens(model, reply.prompt_tokens, reply.completion_tokens)
         return reply
 
     async def _stream(
         self,
-        client: httpx2.AsyncClient,
+        session: aiohttp.ClientSession,
         model: str,
         messages: list[dict[str, str]],
         on_text: Callable[[str], None],
@@ -329,15 +334,16 @@ class LlmClient:
 
         async def read() -> None:
             body = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
-            response = await _open(client, client.build_request("POST", "chat/completions", json=body))
+            response = await _open(session, "POST", self._chat_url, body)
             try:
-                await _read_events(response, parts, received, on_text, started)
-            except httpx2.TimeoutException as exc:
+                await _read_events(response.content, parts, received, on_text, started)
+            except TimeoutError as exc:
                 raise LlmError("LLM call timed out (the stream stalled)") from exc
-            except httpx2.HTTPError as exc:
+            except aiohttp.ClientError as exc:
                 raise LlmError(f"LLM stream broke: {type(exc).__name__}: {exc}") from exc
             finally:
-                await response.aclose()
+                # Back to the pool if the body was read to its end, else the connection is closed.
+                response.release()
 
         reading = asyncio.ensure_future(read())
         stopping = asyncio.ensure_future(stop.wait())
@@ -373,12 +379,11 @@ class LlmClient:
             stopped=stopped,
         )
 
-    async def _complete(self, client: httpx2.AsyncClient, model: str, messages: list[dict[str, str]]) -> Completion:
+    async def _complete(self, session: aiohttp.ClientSession, model: str, messages: list[dict[str, str]]) -> Completion:
         started = time.perf_counter()
-        body = {"model": model, "messages": messages}
-        response = await _fetch(client, client.build_request("POST", "chat/completions", json=body))
+        body = await _fetch(session, "POST", self._chat_url, {"model": model, "messages": messages})
         try:
-            reply = response.json()
+            reply = json.loads(body)
         except ValueError as exc:
             raise LlmError(f"LLM answered with invalid JSON: {exc}", outcome="bad_reply") from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
@@ -397,64 +402,74 @@ class LlmClient:
         )
 
     async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 # How long the end of a stream's body may take to follow its [DONE].
 END_AFTER_DONE = 0.5
 
 
-async def _read_to_end(lines: AsyncIterator[str]) -> None:
+async def _read_to_end(content: aiohttp.StreamReader) -> None:
     """The rest of a finished stream's body (its last chunk follows [DONE] at once): a
-    response closed before its end closes its connection instead of keeping it alive. A
+    response released before its end closes its connection instead of keeping it alive. A
     server that holds the stream open longer costs its connection, not the reply."""
-    with contextlib.suppress(httpx2.HTTPError, TimeoutError):
+    if content.at_eof():
+        return
+    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
         async with asyncio.timeout(END_AFTER_DONE):
-            async for _ in lines:
+            while await content.readany():
                 pass
 
 
 async def _read_events(
-    response: httpx2.Response, parts: list[str], received: dict, on_text: Callable[[str], None], started: float
+    content: aiohttp.StreamReader, parts: list[str], received: dict, on_text: Callable[[str], None], started: float
 ) -> None:
     """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
     (usage, time to first token). A stream that ends before its finish is an error."""
     finished = False
-    lines = response.aiter_lines()
-    async for line in lines:
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            finished = received["done"] = True
-            await _read_to_end(lines)
-            break
-        try:
-            chunk = json.loads(data)
-            if chunk.get("error"):
-                raise LlmError(f"LLM stream error: {chunk['error']}")
-            usage = chunk.get("usage")
-            if usage:
-                received["usage"] = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content") or ""
-                if not parts:
-                    text = text.lstrip()
-                room = MAX_REPLY_CHARS - received["length"]
-                if len(text) >= room:
-                    text, received["cut"] = text[:room], True
-                received["length"] += len(text)
-                if text:
-                    if received["first_token_ms"] is None:
-                        received["first_token_ms"] = round((time.perf_counter() - started) * 1000)
-                    parts.append(text)
-                    on_text(text)
-                if choice.get("finish_reason"):
-                    finished = True
-            if received["cut"]:
+    pending = b""
+    while True:
+        chunk = await content.readany()
+        lines = (pending + chunk).split(b"\n")
+        # The last piece is a line still to finish, or (at the end of the body) the last line.
+        pending = lines.pop() if chunk else b""
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                received["done"] = True
+                await _read_to_end(content)
                 return
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise LlmError(f"LLM sent an unexpected chunk: {exc}") from exc
+            try:
+                event = json.loads(data)
+                if event.get("error"):
+                    raise LlmError(f"LLM stream error: {event['error']}")
+                usage = event.get("usage")
+                if usage:
+                    received["usage"] = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+                for choice in event.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if not parts:
+                        text = text.lstrip()
+                    room = MAX_REPLY_CHARS - received["length"]
+                    if len(text) >= room:
+                        text, received["cut"] = text[:room], True
+                    received["length"] += len(text)
+                    if text:
+                        if received["first_token_ms"] is None:
+                            received["first_token_ms"] = round((time.perf_counter() - started) * 1000)
+                        parts.append(text)
+                        on_text(text)
+                    if choice.get("finish_reason"):
+                        finished = True
+                if received["cut"]:
+                    return
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise LlmError(f"LLM sent an unexpected chunk: {exc}") from exc
+        if not chunk:
+            break
     if not finished:
         raise LlmError("the LLM's stream ended before the reply was finished")

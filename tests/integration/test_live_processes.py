@@ -333,7 +333,10 @@ async def test_streams_that_break_or_stall_are_retried_and_usage_without_a_usage
 
 
 async def test_a_client_that_does_not_read_is_dropped_and_can_resume(database_url, db, settings, stub, tmp_path):
-    stub_control(stub, reply_repeat=1100)
+    # The reply takes about a second, whatever the worker's LLM client costs, and the worker
+    # writes it in batches of 0.2 s: each batch is several NOTIFY payloads, delivered to the
+    # API at once (more than the client's queue of 2 holds while the client does not read).
+    stub_control(stub, reply_repeat=1100, tokens_per_second=17_600)
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
     asked = await submit_sql(db, user.id, conversation_id, "What is the good?")
@@ -353,7 +356,7 @@ async def test_a_client_that_does_not_read_is_dropped_and_can_resume(database_ur
         await loop.sock_sendall(sock, request.encode())
         received = await loop.sock_recv(sock, 12)
         assert received.startswith(b"HTTP/1.1 200")
-        with worker_process(database_url, stub.base_url, tmp_path / "worker.log"):
+        with worker_process(database_url, stub.base_url, tmp_path / "worker.log", MUKTI_LIVE_FLUSH_INTERVAL="0.2"):
 
             async def stored():
                 return await stored_reply(db, asked)

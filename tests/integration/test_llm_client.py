@@ -138,7 +138,7 @@ async def test_no_server_is_unreachable():
             await stream(llm)
     finally:
         await llm.aclose()
-    assert str(raised.value).startswith("LLM unreachable: ConnectError")
+    assert str(raised.value).startswith("LLM unreachable: ClientConnectorError")
     assert raised.value.outcome == "unreachable"
 
 
