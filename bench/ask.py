@@ -65,7 +65,7 @@ QUESTION = "What would have to be true for this to be false?"
 WARM_UP = 2  # seconds at the offered rate before phase 2 counts
 # The function the API calls (db/sql/queries/conversations.sql), the one it replaced, and
 # the one issue 18 found.
-SUBMIT = "mukti_submit_question_v6"
+SUBMIT = "mukti_submit_question_v7"
 PREVIOUS = "mukti_submit_question_v5"
 BASELINE = "mukti_submit_question_v3"
 

@@ -130,7 +130,7 @@ async def submit_question(
     mode: str = "ask",
     seq: int | None = None,
 ) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v6 (it scopes itself: one round trip): accepted, or
+    """One call of mukti_submit_question_v7 (it scopes itself: one round trip): accepted, or
     a 401/404/409/429 with nothing else written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit' (question `seq`
     gets `content`, its reply is regenerated). The function also checks that the user is
     active (the route skips the middleware's lookup). An accepted question pokes `waker`

@@ -12,7 +12,7 @@ with the transaction, so nothing carries over to the next user of the connection
 our pool or behind a transaction-mode pooler. A call outside an explicit transaction
 runs in one of its own (BEGIN and scope, the statement, COMMIT), unless it carries the
 SELF_SCOPED mark: a call of a SQL function that scopes its transaction to the user it is
-given and refuses any other scope (mukti_submit_question_v6) runs alone, one round trip.
+given and refuses any other scope (mukti_submit_question_v7) runs alone, one round trip.
 
 `for_user(pool, user_id)` and `as_service(pool, why)` wrap an asyncpg pool and offer
 the pool methods the services use (`fetch`, `fetchrow`, `fetchval`, `execute`,

@@ -180,7 +180,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 async def _open(
-    session: aiohttp.ClientSession, method: str, url: URL, body: dict | None = None, via: dict | None = None
+    session: aiohttp.ClientSession, method: str, url: URL, body: dict | None = None
 ) -> aiohttp.ClientResponse:
     """The response to a request, its body still to read (the caller releases it); an error
     answer (its body read for the message), a timeout or no connection as LlmError."""

@@ -1,5 +1,5 @@
 """The accept call keeps using indexes when the queue grows under a session that planned
-it on an empty queue (mukti_submit_question_v6, SET enable_seqscan = off): a session
+it on an empty queue (mukti_submit_question_v7, SET enable_seqscan = off): a session
 keeps the plans of its first calls, and plans made on empty tables scan them whole."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The accept path and the worker's start of an attempt scope themselves (mukti_submit_question_v6,
+"""The accept path and the worker's start of an attempt scope themselves (mukti_submit_question_v7,
 mukti_start_attempt_v1; core/database/scope.py SELF_SCOPED):
 each is sent alone, one round trip, and Row-Level Security still applies."""
 

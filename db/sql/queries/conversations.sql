@@ -70,9 +70,9 @@ SELECT mukti_delete_conversation_v1(:conversation_id::uuid, :user_id::uuid);
 
 -- conversations_submit_question --
 -- The hot path: limits, quota, message, request row and job in one call, one round trip:
--- v6 (as v4) scopes its transaction to the user itself (core/database/scope.py SELF_SCOPED).
+-- v7 (as v4) scopes its transaction to the user itself (core/database/scope.py SELF_SCOPED).
 /* scopes itself */ SELECT outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
-  FROM mukti_submit_question_v6(:user_id::uuid, :conversation_id::uuid, :content, :burst_limit, :burst_window,
+  FROM mukti_submit_question_v7(:user_id::uuid, :conversation_id::uuid, :content, :burst_limit, :burst_window,
                                 :max_attempts, :mode, :seq);
 
 -- conversations_queue_status --
