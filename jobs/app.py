@@ -71,14 +71,13 @@ def configured_app(
         timeout=settings.db_acquire_timeout,
         # Every Procrastinate query is one statement (its SQL functions are atomic): in
         # autocommit it is one round trip, not three (BEGIN, the query, COMMIT). The
-        # worker's fetch loop is serial (one fetch in flight, for all its free slots:
-        # jobs/worker.py), so each round trip saved is throughput.
+        # worker fetches jobs one at a time, so each round trip saved is throughput.
         configure=_autocommit,
         pool_factory=_pool,
         kwargs={
             "application_name": "mukti-worker",
             # Commits on these connections do not wait for the WAL flush (~1.5 ms here):
-            # the serial fetch loop would otherwise take one batch of jobs per flush. No acknowledged
+            # the serial fetch loop would otherwise take one job per flush. No acknowledged
             # data can be lost: an asynchronous commit keeps atomicity and WAL order, a crash
             # only drops the last few such commits, and every durable commit flushes all
             # earlier ones. What these connections write is Procrastinate's bookkeeping
