@@ -19,9 +19,9 @@ import logging
 import signal
 import time
 
-from procrastinate import JobContext, utils
+from procrastinate import JobContext
 from procrastinate.exceptions import JobAborted
-from procrastinate.jobs import Job, Status
+from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 
 from core.settings import Settings
@@ -36,10 +36,6 @@ log = logging.getLogger("mukti.worker")
 EXIT_STOPPED = 0
 EXIT_FAILED = 1
 EXIT_GAVE_UP = 75  # sysexits.h EX_TEMPFAIL: try again later
-
-# The most jobs one fetch takes (one per free slot): bounds the statement's work and how
-# long the first job of a batch waits for the last one's row.
-MAX_FETCH = 32
 
 
 class PresumedDead(Exception):
@@ -64,66 +60,6 @@ class ResilientWorker(Worker):
                 self._job_ids_to_abort.pop(job.id, None)
                 return
         await super()._persist_job_status(job, status, retry_decision, context, job_result)
-
-    async def _fetch_and_process_jobs(self) -> None:
-        """Procrastinate's loop (take a job while a slot is free, until none is left or the
-        worker stops), but one fetch takes a job for every free slot, up to MAX_FETCH: one
-        statement, plan and commit instead of one per job (mukti_fetch_jobs_v1, the same
-        choice as procrastinate_fetch_job_v2). A worker never holds more jobs than slots,
-        so a job fetched is a job running, and none waits behind this worker's backlog."""
-        while not self._stop_event.is_set():
-            first = asyncio.create_task(self._job_semaphore.acquire())
-            await utils.wait_any(first, self._stop_event.wait())
-            if self._stop_event.is_set():
-                if first.done():
-                    self._job_semaphore.release()
-                else:
-                    first.cancel()
-                break
-            slots = 1
-            while slots < MAX_FETCH and not self._job_semaphore.locked():
-                await self._job_semaphore.acquire()  # free: returns at once
-                slots += 1
-            jobs: list[Job] = []
-            try:
-                jobs = await self._fetch_jobs(slots)
-            finally:
-                for _ in range(slots - len(jobs)):
-                    self._job_semaphore.release()
-                self._new_job_event.clear()
-            for job in jobs:
-                self._start_job(job)
-            if len(jobs) < slots:
-                break  # the queue has nothing more for now: wait for a wake-up or the poll
-
-    async def _fetch_jobs(self, limit: int) -> list[Job]:
-        """Up to `limit` jobs, marked 'doing' for this worker, in the queue's order."""
-        assert self.worker_id is not None  # registered before the loop starts
-        rows = await ConnectorDb(self.app.connector).fetch(
-            "worker_fetch_jobs", queues=self.queues, worker_id=self.worker_id, limit=limit
-        )
-        return sorted((Job.from_row(row) for row in rows), key=lambda job: (-job.priority, job.id or 0))
-
-    def _start_job(self, job: Job) -> None:
-        """Run a fetched job in a task of its own, as Procrastinate's loop does; its slot
-        frees when the task ends."""
-        job_id = job.id
-        context = JobContext(
-            app=self.app,
-            worker_name=self.worker_name,
-            worker_queues=self.queues,
-            additional_context=self.additional_context.copy() if self.additional_context else {},
-            job=job,
-            abort_reason=lambda: self._job_ids_to_abort.get(job_id) if job_id else None,
-            start_timestamp=time.time(),
-        )
-        task = asyncio.create_task(self._process_job(context), name=f"process job {job.task_name}[{job.id}]")
-        self._running_jobs[task] = context
-        task.add_done_callback(self._job_ended)
-
-    def _job_ended(self, task: asyncio.Task) -> None:
-        del self._running_jobs[task]
-        self._job_semaphore.release()
 
     def stop(self) -> None:
         # Shutting down must not wait for a database that is gone.
