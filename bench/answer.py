@@ -31,7 +31,10 @@ Phases (each bounded by --seconds):
      whole backlog). Each measured question comes from a user of its own. Printed: the
      load offered and accepted (and the answers that were not 202), the measured
      questions' HTTP figures, their pickup latency, and how many load questions the
-     worker answered meanwhile. Each worker is started, then waited for until it LISTENs.
+     worker answered meanwhile. Run twice: by a worker without reserved slots
+     (MUKTI_WORKER_RESERVED_SLOTS=0, as before migration 0025), then by one as shipped,
+     which keeps a tenth of its slots for the highest plan's questions (jobs/reserve.py).
+     Each worker is started, then waited for until it LISTENs.
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on
 127.0.0.1:5432. The stub, the worker and the API run as processes of their own, on
 127.0.0.1.
@@ -200,9 +203,12 @@ async def pickup_latencies(pool: asyncpg.Pool, plan: str | None = None) -> list[
     ]
 
 
-async def pickup_under_api_load(pool: asyncpg.Pool, url: str, stub_url: str, worker_env: dict[str, str], args) -> None:
-    """Phase 4 with the API's load (see the module docstring): prints the load's line,
-    the measured questions' HTTP line, the pickup latency and the load answered meanwhile."""
+async def pickup_under_api_load(
+    pool: asyncpg.Pool, url: str, stub_url: str, worker_env: dict[str, str], args, reserve: str
+) -> None:
+    """Phase 4 with the API's load (see the module docstring), by a worker whose reserved
+    slots are as `reserve` says: prints the load's line, the measured questions' HTTP line,
+    the pickup latency and the load answered meanwhile."""
     await clear_queue(pool)
     await pool.execute(COALESCED)
     settings = Settings.from_env()
@@ -259,7 +265,7 @@ async def pickup_under_api_load(pool: asyncpg.Pool, url: str, stub_url: str, wor
         api.wait(timeout=30)
     latencies = await pickup_latencies(pool, MEASURED_PLAN)
     print(
-        f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s, coalesced NOTIFY, while the API "
+        f"pickup latency (enqueue -> processing) at {args.pickup_rate}/s, {reserve}, coalesced NOTIFY, while the API "
         f"accepts {accepted:.0f}/s (offered {args.api_load:.0f}/s) from users on a lower-priority plan "
         f"({plans}): p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
         f"({len(latencies)} questions)",
@@ -407,9 +413,15 @@ async def main_async(args, url: str) -> None:
                     f"({len(latencies)} questions)",
                     flush=True,
                 )
-            # The same trickle, now through the API while it accepts the load (see above).
+            # The same trickle, now through the API while it accepts the load (see above),
+            # by a worker without reserved slots (as before migration 0025), then with them
+            # as shipped: a tenth of the slots kept for the highest plan, the measured one.
             if args.api_load:
-                await pickup_under_api_load(pool, url, stub_url, worker_env, args)
+                for reserve, env in (
+                    ("no reserved slots", {"MUKTI_WORKER_RESERVED_SLOTS": "0"}),
+                    ("reserved slots as shipped", {}),
+                ):
+                    await pickup_under_api_load(pool, url, stub_url, {**worker_env, **env}, args, reserve)
     finally:
         await pool.close()
 

@@ -126,6 +126,10 @@ class Settings:
     worker_concurrency: int = 50
     worker_shutdown_timeout: float = 30.0
     worker_poll_interval: float = 0.1
+    # Slots of a worker's concurrency kept for questions of the reserved priority or higher
+    # (jobs/reserve.py); -1: a tenth of the concurrency. Priority -1: the highest plan's.
+    worker_reserved_slots: int = -1
+    worker_reserved_priority: int = -1
     wake_window: float = 0.005
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
@@ -181,6 +185,12 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
+    def reserved_slots(self) -> int:
+        """How many of a worker's slots only questions of the reserved priority may take."""
+        if self.worker_reserved_slots >= 0:
+            return self.worker_reserved_slots
+        return self.worker_concurrency // 10
+
     def require_database_url(self) -> str:
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not set (mukti up starts an embedded Postgres for you)")
@@ -203,6 +213,16 @@ class Settings:
             raise ValueError("MUKTI_REPLICA_MAX_LAG must be a positive number of seconds")
         if self.replica_check_interval <= 0:
             raise ValueError("MUKTI_REPLICA_CHECK_INTERVAL must be a positive number of seconds")
+        if self.worker_concurrency < 1:
+            raise ValueError("MUKTI_WORKER_CONCURRENCY must be at least 1")
+        if not -1 <= self.worker_reserved_slots < self.worker_concurrency:
+            raise ValueError(
+                "MUKTI_WORKER_RESERVED_SLOTS must be between 0 and MUKTI_WORKER_CONCURRENCY - 1 (-1: a tenth of it)"
+            )
+        if self.worker_reserved_priority < -1:
+            raise ValueError(
+                "MUKTI_WORKER_RESERVED_PRIORITY must be a priority (0 or more), or -1 for the highest plan's"
+            )
         if self.log_format not in ("text", "json"):
             raise ValueError("MUKTI_LOG_FORMAT must be 'text' or 'json'")
         if self.max_body_size < 1024:

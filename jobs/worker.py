@@ -29,6 +29,7 @@ from jobs.app import configured_app
 from jobs.backoff import RetryLater
 from jobs.connector import ConnectorDb
 from jobs.outage import OutageGuard
+from jobs.reserve import ReservingJobManager, SlotReserve, slot_reserve
 from jobs.resources import db_pool_size, open_resources, resources_of
 
 log = logging.getLogger("mukti.worker")
@@ -43,11 +44,20 @@ class PresumedDead(Exception):
 
 
 class ResilientWorker(Worker):
-    """Procrastinate's worker, told about the outage guard its queries go through."""
+    """Procrastinate's worker, told about the outage guard its queries go through and
+    about its reserved slots (jobs/reserve.py), whose fetches its app's job manager makes."""
 
-    def __init__(self, *, guard: OutageGuard, **kwargs) -> None:
+    def __init__(self, *, guard: OutageGuard, reserve: SlotReserve | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.guard = guard
+        self.reserve = reserve
+
+    async def _process_job(self, context: JobContext) -> None:
+        try:
+            await super()._process_job(context)
+        finally:
+            if self.reserve is not None and self.reserve.job_ended():
+                self._new_job_event.set()
 
     async def _persist_job_status(self, job, status, retry_decision, context, job_result) -> None:
         # A job whose task finished it in its own last transaction (jobs/answering.py's
@@ -129,8 +139,13 @@ async def run_worker(
     try:
         async with open_resources(settings) as resources, app.open_async():
             app.perform_import_paths()
+            reserve = await slot_reserve(settings, app.connector, queues)
+            if reserve is not None:
+                # This app serves this worker alone: its fetches go through the reserve.
+                app.job_manager = ReservingJobManager(app.connector, reserve)
             worker = ResilientWorker(
                 guard=guard,
+                reserve=reserve,
                 app=app,
                 queues=queues,
                 concurrency=settings.worker_concurrency,

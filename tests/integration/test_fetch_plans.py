@@ -1,30 +1,40 @@
-"""Procrastinate's fetch of the next job stays cheap when the backlog grows under a
-worker session that first fetched from an empty queue (migration 0022: the fetch is
-planned on each call, without sorts)."""
+"""Procrastinate's fetch of the next job, and the reserved slots' fetch (migration 0025),
+stay cheap when the backlog grows under a worker session that first fetched from an empty
+queue (migration 0022: the fetch is planned on each call, without sorts)."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 BACKLOG = 1000
 DEFER = (
     "SELECT procrastinate_defer_jobs_v1(ARRAY(SELECT ROW('questions', 'answer_question', 5, 'conversation-' || g, "
     "NULL, '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1 FROM generate_series(1, $1) g))"
 )
-FETCH = "SELECT id FROM procrastinate_fetch_job_v2(ARRAY['questions'], $1)"
+FETCHES = {
+    "procrastinate": "SELECT id FROM procrastinate_fetch_job_v2(ARRAY['questions'], $1)",
+    # A reserved slot's fetch of the backlog's own priority (5), as a worker whose highest
+    # plan is the backlog's makes it.
+    "reserved": "SELECT id FROM mukti_fetch_job_v1(ARRAY['questions'], $1, 5)",
+}
 
 
-async def test_a_worker_session_that_planned_on_an_empty_queue_fetches_without_reading_the_backlog(db, database_url):
+@pytest.mark.parametrize("fetch", FETCHES)
+async def test_a_worker_session_that_planned_on_an_empty_queue_fetches_without_reading_the_backlog(
+    db, database_url, fetch
+):
+    query = FETCHES[fetch]
     await db.execute("VACUUM ANALYZE procrastinate_jobs")
     early = await asyncpg.connect(database_url)
     try:
         worker_id = await early.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
         for _ in range(10):  # past the plan cache's five custom plans
-            assert await early.fetchval(FETCH, worker_id) is None
+            assert await early.fetchval(query, worker_id) is None
         await db.execute(DEFER, BACKLOG)  # each job with a lock of its own, as questions have
 
         async with early.transaction():
-            fetched = [await early.fetchval(FETCH, worker_id) for _ in range(5)]
+            fetched = [await early.fetchval(query, worker_id) for _ in range(5)]
             read = await early.fetchval(
                 "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
                 "WHERE relname = 'procrastinate_jobs'"

@@ -4,3 +4,16 @@
 -- The heartbeat, and whether this worker's row still exists (no row returned: another
 -- worker's sweeper deleted it as stalled).
 UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker_id RETURNING id;
+
+-- worker_fetch_job_of_priority --
+-- The next job of priority :min_priority or higher for this worker (mukti_fetch_job_v1),
+-- with the columns of Procrastinate's own fetch (procrastinate.jobs.Job.from_row); no row:
+-- none is ready.
+SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id
+  FROM mukti_fetch_job_v1(:queues::varchar[], :worker_id::bigint, :min_priority::integer);
+
+-- worker_plan_priorities --
+-- The highest and the lowest priority of the plans: a worker reserves slots for the
+-- highest when MUKTI_WORKER_RESERVED_PRIORITY is not set, and none when every plan has
+-- the same.
+SELECT max(priority) AS highest, min(priority) AS lowest FROM plans;

@@ -1,0 +1,182 @@
+"""Reserved slots (jobs/reserve.py, mukti_fetch_job_v1 of migration 0025): a worker keeps
+the last of its slots for the highest plan's questions, so a backlog of lower-priority
+questions holding every other slot does not make them wait for an LLM call to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import asyncpg
+import pytest
+
+from core.llm.stub import StubServer
+from core.settings import Settings
+from jobs.app import configured_app
+from jobs.reserve import slot_reserve
+from tests.factories import create_user
+from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
+
+RESERVED = "SELECT id FROM mukti_fetch_job_v1($1::varchar[], $2, $3)"
+STOCK = "SELECT id FROM procrastinate_fetch_job_v2($1::varchar[], $2)"
+
+
+async def defer(conn: asyncpg.Connection, priority: int, lock: str | None, *, queue: str = "questions") -> int:
+    return await conn.fetchval(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, args) "
+        "VALUES ($1, 'answer_question', $2, $3, '{}') RETURNING id",
+        queue,
+        priority,
+        lock,
+    )
+
+
+async def new_worker(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+
+
+async def test_a_reserved_fetch_takes_only_jobs_of_its_priority_or_higher_in_queue_order(db):
+    low = [await defer(db, 0, f"conversation-{n}") for n in range(3)]
+    mid = await defer(db, 5, "conversation-mid")
+    high = [await defer(db, 10, f"conversation-high-{n}") for n in range(2)]
+    worker = await new_worker(db)
+    taken = [await db.fetchval(RESERVED, ["questions"], worker, 5) for _ in range(4)]
+    assert taken == [*high, mid, None]
+    rows = await db.fetch("SELECT id, status, worker_id FROM procrastinate_jobs WHERE status = 'doing'")
+    assert {(r["id"], r["worker_id"]) for r in rows} == {(job, worker) for job in [*high, mid]}
+    assert await db.fetchval(RESERVED, ["questions"], worker, None) == low[0]  # NULL: any priority
+
+
+async def test_a_reserved_fetch_keeps_a_conversations_questions_in_order(db):
+    # A high-priority question of a conversation whose earlier question is running, or
+    # queued ahead of it, waits: the lock check looks at jobs of every priority.
+    running = await defer(db, 0, "conversation-a")
+    await db.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = $1", running)
+    await defer(db, 10, "conversation-a")
+    worker = await new_worker(db)
+    assert await db.fetchval(RESERVED, ["questions"], worker, 10) is None
+    await db.execute("DELETE FROM procrastinate_jobs WHERE id = $1", running)
+    assert await db.fetchval(RESERVED, ["titles"], worker, 10) is None  # another queue's
+    assert await db.fetchval(RESERVED, ["questions"], worker, 10) is not None
+
+
+async def test_without_a_minimum_it_takes_what_procrastinates_fetch_takes(db):
+    for n in range(4):
+        await defer(db, n % 3 * 5, f"conversation-{n % 2}")
+    await defer(db, 0, None, queue="titles")
+    worker = await new_worker(db)
+    for queues in (["questions"], None):
+        orders = []
+        for query, extra in ((STOCK, ()), (RESERVED, (None,))):
+            tx = db.transaction()
+            await tx.start()
+            order = []
+            while (job := await db.fetchval(query, queues, worker, *extra)) is not None:
+                order.append(job)
+            await tx.rollback()
+            orders.append(order)
+        assert orders[0] == orders[1] and orders[0], (queues, orders)
+
+
+@pytest.fixture
+def settings(db_settings: dict, stub: StubServer) -> Settings:
+    # Four slots, the last kept for the paid plan (priority 10, the highest of the plans).
+    return Settings(
+        **db_settings, llm_base_url=stub.base_url, llm_timeout=10, worker_concurrency=4, worker_reserved_slots=1
+    )
+
+
+async def ask(db: asyncpg.Connection, settings: Settings, plan: str, n: int) -> list[str]:
+    """n questions of one new user on `plan`, each in a conversation of its own that has a
+    title (no title job follows the answer: only the questions run)."""
+    user = await create_user(db, settings, plan=plan)
+    ids = []
+    for _ in range(n):
+        conversation = await db.fetchval(
+            "INSERT INTO conversations (user_id, title, title_source) VALUES ($1::uuid, 'On doubt', 'user') "
+            "RETURNING id::text",
+            user.id,
+        )
+        ids.append(
+            await db.fetchval(
+                "SELECT request_id::text FROM mukti_submit_question_v7($1::uuid, $2::uuid, 'Why?', 0, 0, 3)",
+                user.id,
+                conversation,
+            )
+        )
+    return ids
+
+
+async def statuses(db: asyncpg.Connection, ids: list[str]) -> dict[str, int]:
+    rows = await db.fetch(
+        "SELECT status, count(*) AS n FROM request_queue WHERE id = ANY($1::uuid[]) GROUP BY status", ids
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def test_a_paid_question_starts_at_once_while_free_questions_hold_every_other_slot(db, settings, stub):
+    stub_control(stub, latency_ms=3000)
+    free = await ask(db, settings, "free", 5)
+    async with inprocess_worker(settings):
+        await wait_until(
+            lambda: db.fetchval(
+                "SELECT count(*) = 3 FROM request_queue WHERE id = ANY($1::uuid[]) AND status = 'processing'", free
+            ),
+            10,
+            "three free questions in their LLM calls",
+        )
+        [paid] = await ask(db, settings, "paid", 1)
+        await wait_until(
+            lambda: db.fetchval("SELECT status <> 'pending' FROM request_queue WHERE id = $1::uuid", paid),
+            10,
+            "the paid question taken",
+        )
+        # The free backlog never took the reserved slot: two of its questions still wait.
+        assert await statuses(db, free) == {"processing": 3, "pending": 2}
+        waited = await db.fetchval(
+            "SELECT extract(epoch FROM started_at - queued_at) FROM request_queue WHERE id = $1::uuid", paid
+        )
+        # Without the reserve it would wait for a free question's 3 s call to end.
+        assert waited < 1.5, f"the paid question waited {waited:.2f} s for a slot"
+        stub_control(stub, latency_ms=0)
+        await wait_until(
+            lambda: db.fetchval(
+                "SELECT bool_and(status = 'completed') FROM request_queue WHERE id = ANY($1::uuid[])", [*free, paid]
+            ),
+            30,
+            "every question answered",
+        )
+
+
+async def test_a_lower_priority_backlog_goes_on_in_the_ordinary_slots_without_waiting_for_a_poll(db, settings, stub):
+    # The loop stops fetching when the reserved slot has nothing to take; each answer that
+    # ends must wake it. With a 60 s poll and no NOTIFY (the questions were asked in SQL),
+    # nothing else would: 9 questions in 3 ordinary slots take three rounds of 0.3 s.
+    slow_poll = dataclasses.replace(settings, worker_poll_interval=60.0)
+    stub_control(stub, latency_ms=300)
+    free = await ask(db, settings, "free", 9)
+    started = time.monotonic()
+    async with inprocess_worker(slow_poll):
+        await wait_until(
+            lambda: db.fetchval(
+                "SELECT bool_and(status = 'completed') FROM request_queue WHERE id = ANY($1::uuid[])", free
+            ),
+            20,
+            "the free backlog answered",
+        )
+    assert time.monotonic() - started < 20
+    # Never more than three at once: the stub saw at most three calls in flight.
+    assert stub_stats(stub)["max_in_flight"] == 3
+
+
+async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_questions(db, settings):
+    app = configured_app(settings)
+    async with app.open_async():
+        reserve = await slot_reserve(settings, app.connector)
+        assert reserve is not None and (reserve.slots, reserve.priority) == (1, 10)  # 'paid', above 'free' (0)
+        assert await slot_reserve(settings, app.connector, ["titles", "webhooks"]) is None
+        explicit = await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector)
+        assert explicit is not None and explicit.priority == 3
+        await db.execute("UPDATE plans SET priority = 7")
+        assert await slot_reserve(settings, app.connector, ["questions"]) is None  # no plan ranks above another
+        assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
