@@ -21,6 +21,15 @@ CREATE FUNCTION mukti_fetch_job_v1(
     SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
+    -- While its reserved slots wait, a worker fetches on every wake-up (up to hundreds a
+    -- second under load), mostly to find no job of that priority: this look-up in the
+    -- ordered index answers that case for ~0.2 ms a call, the query below ~0.7 ms (its
+    -- planning, pgbench, one client, 1,000 lower-priority jobs queued).
+    IF p_min_priority IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM procrastinate_jobs WHERE status = 'todo' AND priority >= p_min_priority
+    ) THEN
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH candidate AS (
         SELECT jobs.id
