@@ -1,7 +1,7 @@
 """Benchmark of answering: the worker draining questions against the offline LLM stub.
 
     uv run python bench/answer.py [--requests 2000] [--slow-requests 1500] [--concurrency 100] [--processes 2]
-                                  [--pickup-requests 300] [--pickup-rate 50] [--api-load 200]
+                                  [--pickup-requests 300] [--pickup-rate 50] [--api-load 200] [--held-requests 20]
 
 Phases (each bounded by --seconds):
   1. stock Procrastinate draining no-op jobs on the same database: jobs/s (the baseline);
@@ -35,6 +35,11 @@ Phases (each bounded by --seconds):
      (MUKTI_WORKER_RESERVED_SLOTS=0, as before migration 0025), then by one as shipped,
      which keeps a tenth of its slots for the highest plan's questions (jobs/reserve.py).
      Each worker is started, then waited for until it LISTENs.
+  5. pickup latency behind slow calls: free-plan questions (priority 0) in LLM calls of
+     0.5-1.5 times --held-latency s hold the slots of a worker of --held-concurrency, with a backlog left;
+     --held-requests paid questions (priority 10) are asked at --held-rate/s (woken by the
+     coalesced NOTIFY). Without reserved slots each waits for a free question's call to
+     end; with them (a tenth of the slots, for the highest plan) it starts at once.
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on
 127.0.0.1:5432. The stub, the worker and the API run as processes of their own, on
 127.0.0.1.
@@ -112,14 +117,17 @@ async def clear_queue(pool: asyncpg.Pool) -> None:
     await pool.execute("TRUNCATE request_queue, recent_messages, rate_limits")
 
 
-async def conversations(pool: asyncpg.Pool, n: int, per_user: int = PER_USER) -> list[tuple[str, str]]:
-    """n fresh (user, conversation) pairs, `per_user` conversations per paid user."""
+async def conversations(
+    pool: asyncpg.Pool, n: int, per_user: int = PER_USER, plan: str = MEASURED_PLAN
+) -> list[tuple[str, str]]:
+    """n fresh (user, conversation) pairs, `per_user` conversations per user on `plan`."""
     pairs = []
     for start in range(0, n, per_user):
         user = await pool.fetchval(
             "WITH u AS (INSERT INTO users (email) VALUES ($1) RETURNING id) "
-            "INSERT INTO subscriptions (user_id, plan_id) SELECT id, 'paid' FROM u RETURNING user_id::text",
+            "INSERT INTO subscriptions (user_id, plan_id) SELECT id, $2 FROM u RETURNING user_id::text",
             f"bench-{uuid.uuid4().hex}@example.org",
+            plan,
         )
         rows = await pool.fetch(
             "INSERT INTO conversations (user_id) SELECT $1::uuid FROM generate_series(1, $2) RETURNING id::text",
@@ -280,6 +288,65 @@ async def pickup_under_api_load(
     await clear_queue(pool)
 
 
+async def pickup_behind_slow_calls(pool: asyncpg.Pool, stub_url: str, worker_env: dict[str, str], args) -> None:
+    """Phase 5 (see the module docstring): paid questions asked while free questions in
+    slow LLM calls hold the worker's slots, without reserved slots and as shipped."""
+    concurrency = args.held_concurrency
+    interval = 1 / args.held_rate
+    for reserve, env in (
+        ("no reserved slots", {"MUKTI_WORKER_RESERVED_SLOTS": "0"}),
+        ("reserved slots as shipped", {}),
+    ):
+        await clear_queue(pool)
+        httpx.post(stub_url + "/_reset")
+        # Calls of 0.5-1.5x the mean, spread as real ones are (equal calls would end together
+        # and free the slots in waves).
+        httpx.post(
+            stub_url + "/_control",
+            json={"latency_ms": args.held_latency * 500, "latency_jitter_ms": args.held_latency * 1000},
+        )
+        # Enough free questions to keep every slot busy until the last paid one is asked
+        # (the free plan allows 10 an hour: 5 per user).
+        backlog = concurrency + math.ceil(args.held_requests * interval * concurrency / args.held_latency)
+        await submit_all(pool, await conversations(pool, backlog, per_user=5, plan="free"))
+        paid = await conversations(pool, args.held_requests, per_user=1)
+        held_env = {**worker_env, "MUKTI_WORKER_CONCURRENCY": str(concurrency), **env}
+        async with listening_worker(pool, held_env):
+            # Until the free questions hold the slots they may take (all, or all but the reserved).
+            deadline = time.monotonic() + args.seconds
+            while await pool.fetchval("SELECT count(*) FROM request_queue WHERE status = 'processing'") < (
+                concurrency * 9 // 10
+            ):
+                if time.monotonic() > deadline:
+                    raise SystemExit("the free questions did not fill the worker's slots")
+                await asyncio.sleep(0.05)
+            waker = JobWaker(pool, window=Settings.from_env().wake_window)
+            for user, conversation in paid:
+                await submit(pool, user, conversation)
+                waker.poke()
+                await asyncio.sleep(interval)
+            await waker.close()
+            deadline = time.monotonic() + args.seconds
+            while await pool.fetchval(
+                "SELECT count(*) FROM request_queue WHERE plan_id = $1 AND started_at IS NULL", MEASURED_PLAN
+            ):
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            latencies = await pickup_latencies(pool, MEASURED_PLAN)
+            # The worker's shutdown waits for the calls in flight.
+            httpx.post(stub_url + "/_control", json={"latency_ms": 0, "latency_jitter_ms": 0})
+        print(
+            f"pickup latency of '{MEASURED_PLAN}' questions at {args.held_rate:g}/s while free questions in LLM "
+            f"calls of {args.held_latency / 2:g}-{args.held_latency * 1.5:g} s hold the slots (concurrency "
+            f"{concurrency}), {reserve}: "
+            f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, "
+            f"{len(latencies)} of {len(paid)} taken in the time limit",
+            flush=True,
+        )
+    await clear_queue(pool)
+
+
 async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
     row = await pool.fetchrow(
         "SELECT count(*) AS n, extract(epoch FROM max(completed_at) - min(started_at)) AS span "
@@ -422,6 +489,10 @@ async def main_async(args, url: str) -> None:
                     ("reserved slots as shipped", {}),
                 ):
                     await pickup_under_api_load(pool, url, stub_url, {**worker_env, **env}, args, reserve)
+
+            # 5. Pickup of paid questions while free ones in slow LLM calls hold the slots.
+            if args.held_requests:
+                await pickup_behind_slow_calls(pool, stub_url, worker_env, args)
     finally:
         await pool.close()
 
@@ -447,6 +518,10 @@ def main() -> None:
         help="questions/s the API accepts from other users during the last pickup run (0: no such run)",
     )
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--held-requests", type=int, default=20, help="paid questions of phase 5 (0: no phase 5)")
+    parser.add_argument("--held-rate", type=float, default=1, help="paid questions/s in phase 5")
+    parser.add_argument("--held-latency", type=float, default=5, help="mean seconds of an LLM call in phase 5")
+    parser.add_argument("--held-concurrency", type=int, default=50, help="the worker's slots in phase 5")
     parser.add_argument("--processes", type=int, default=2, help="worker processes of the extra 0 ms run")
     parser.add_argument("--seconds", type=float, default=25, help="time limit of each phase")
     args = parser.parse_args()
