@@ -66,8 +66,13 @@ def test_reserved_slots_default_to_a_tenth_of_the_concurrency_and_are_bounded():
     assert Settings(worker_concurrency=9).reserved_slots() == 0  # too few slots to keep one
     assert Settings(worker_concurrency=4, worker_reserved_slots=1).reserved_slots() == 1
     Settings(worker_concurrency=4, worker_reserved_slots=3).check()
-    for bad in ({"worker_reserved_slots": 4}, {"worker_reserved_slots": -2}, {"worker_reserved_priority": -5}):
+    bad: list[dict[str, Any]] = [
+        {"worker_reserved_slots": 4},
+        {"worker_reserved_slots": -2},
+        {"worker_reserved_priority": -5},
+    ]
+    for setting in bad:
         with pytest.raises(ValueError, match="MUKTI_WORKER_RESERVED_"):
-            Settings(worker_concurrency=4, **bad).check()
+            Settings(worker_concurrency=4, **setting).check()
     with pytest.raises(ValueError, match="MUKTI_WORKER_CONCURRENCY must be at least 1"):
         Settings(worker_concurrency=0).check()
