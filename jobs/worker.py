@@ -22,6 +22,7 @@ import time
 from procrastinate import JobContext
 from procrastinate.exceptions import JobAborted
 from procrastinate.jobs import Status
+from procrastinate.manager import JobManager
 from procrastinate.worker import Worker
 
 from core.settings import Settings
@@ -51,13 +52,25 @@ class ResilientWorker(Worker):
         super().__init__(**kwargs)
         self.guard = guard
         self.reserve = reserve
+        if reserve is not None:
+            reserve.running = self._count_running
+
+    def _count_running(self) -> int:
+        # Procrastinate's own record of the job tasks (rebuilt when its loop starts; a task
+        # leaves it in a done callback, so one that just ended may still be in it).
+        return sum(not task.done() for task in self._running_jobs)
 
     async def _process_job(self, context: JobContext) -> None:
         try:
             await super()._process_job(context)
         finally:
-            if self.reserve is not None and self.reserve.job_ended():
+            if self.reserve is not None and self.reserve.job_ending():
                 self._new_job_event.set()
+
+    async def _handle_notification(self, *, channel: str, notification) -> None:
+        if self.reserve is not None and notification.get("type") == "job_inserted":
+            self.reserve.notified += 1
+        await super()._handle_notification(channel=channel, notification=notification)
 
     async def _persist_job_status(self, job, status, retry_decision, context, job_result) -> None:
         # A job whose task finished it in its own last transaction (jobs/answering.py's
@@ -140,9 +153,11 @@ async def run_worker(
         async with open_resources(settings) as resources, app.open_async():
             app.perform_import_paths()
             reserve = await slot_reserve(settings, app.connector, queues)
-            if reserve is not None:
-                # This app serves this worker alone: its fetches go through the reserve.
-                app.job_manager = ReservingJobManager(app.connector, reserve)
+            # The app is the module's, bound to this worker while it runs (jobs/app.py):
+            # its fetches go through the reserve, and a later worker starts from a plain manager.
+            app.job_manager = (
+                JobManager(app.connector) if reserve is None else ReservingJobManager(app.connector, reserve)
+            )
             worker = ResilientWorker(
                 guard=guard,
                 reserve=reserve,

@@ -48,8 +48,8 @@ async def test_a_reserved_fetch_takes_only_jobs_of_its_priority_or_higher_in_que
 
 
 async def test_a_reserved_fetch_keeps_a_conversations_questions_in_order(db):
-    # A high-priority question of a conversation whose earlier question is running, or
-    # queued ahead of it, waits: the lock check looks at jobs of every priority.
+    # A high-priority question of a conversation whose earlier, lower-priority question
+    # is running waits: the lock check looks at the jobs of every priority.
     running = await defer(db, 0, "conversation-a")
     await db.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = $1", running)
     await defer(db, 10, "conversation-a")
@@ -180,3 +180,6 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
         await db.execute("UPDATE plans SET priority = 7")
         assert await slot_reserve(settings, app.connector, ["questions"]) is None  # no plan ranks above another
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
+        # A database the migrations have not reached yet: the worker runs without a reserve.
+        await db.execute("DROP FUNCTION mukti_fetch_job_v1(varchar[], bigint, integer)")
+        assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None

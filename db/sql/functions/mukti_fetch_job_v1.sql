@@ -3,8 +3,8 @@
 -- that a backlog of lower-priority jobs never holds every slot a higher-priority question
 -- could start in. Otherwise the choice is procrastinate_fetch_job_v2's: open jobs of the
 -- given queues (all when NULL) whose time has come, by priority then id, none whose lock
--- has a job running or one before it in that order (the lock check looks at jobs of every
--- priority: a conversation's questions stay in order), skipping rows another worker is
+-- has a job running or one before it in that order (the lock check looks at the jobs of
+-- every priority, not only those above the minimum), skipping rows another worker is
 -- taking; the job taken is marked 'doing' for this worker. No row: no such job.
 -- With a minimum the ordered index on (priority, id) of open jobs is read from the top
 -- down to that priority only. Planned on each call and without sorts, as 0022 has

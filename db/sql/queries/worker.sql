@@ -12,8 +12,10 @@ UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker_id RE
 SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id
   FROM mukti_fetch_job_v1(:queues::varchar[], :worker_id::bigint, :min_priority::integer);
 
--- worker_plan_priorities --
--- The highest and the lowest priority of the plans: a worker reserves slots for the
--- highest when MUKTI_WORKER_RESERVED_PRIORITY is not set, and none when every plan has
--- the same.
-SELECT max(priority) AS highest, min(priority) AS lowest FROM plans;
+-- worker_reserve_facts --
+-- What a worker's reserved slots depend on: the highest and the lowest priority of the
+-- plans (it reserves slots for the highest when MUKTI_WORKER_RESERVED_PRIORITY is not set,
+-- and none when every plan has the same), and whether migration 0025's fetch exists.
+SELECT max(priority) AS highest, min(priority) AS lowest,
+       to_regprocedure('mukti_fetch_job_v1(character varying[], bigint, integer)') IS NOT NULL AS fetch_ready
+  FROM plans;
