@@ -66,6 +66,11 @@ class StreamedReply:
 # The longest reply a message can hold (recent_messages_content_length): a longer stream is
 # cut there and stored as stopped.
 MAX_REPLY_CHARS = 100_000
+# The longest event line a stream may send: room for a whole reply in one event (some
+# proxies send it so), each of its MAX_REPLY_CHARS escaped as a surrogate pair (12 bytes).
+# An endpoint that sends more without a line end is broken; its bytes are not buffered
+# until the read timeout.
+MAX_EVENT_LINE_BYTES = 4 << 20
 
 
 def estimate_tokens(text: str) -> int:
@@ -435,6 +440,8 @@ async def _read_events(
         lines = (pending + chunk).split(b"\n")
         # The last piece is a line still to finish, or (at the end of the body) the last line.
         pending = lines.pop() if chunk else b""
+        if len(pending) > MAX_EVENT_LINE_BYTES:
+            raise LlmError(f"LLM sent an event line longer than {MAX_EVENT_LINE_BYTES} bytes")
         for line in lines:
             if not line.startswith(b"data:"):
                 continue

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.llm.client import LlmClient, LlmError
+from core.llm.client import MAX_EVENT_LINE_BYTES, LlmClient, LlmError
 from core.llm.stub import StubServer
 from tests.integration.answering_helpers import stub_control, stub_stats
 
@@ -192,3 +192,33 @@ async def test_a_stop_after_the_end_of_the_reply_stops_nothing():
     async with held_open_server() as llm:
         reply = await asyncio.wait_for(llm.stream("gpt-4o-mini", MESSAGES, lambda _text: stop.set(), stop), timeout=3)
     assert (reply.content, reply.prompt_tokens, reply.stopped) == ("Why so?", 9, False)
+
+
+async def test_an_event_line_without_end_fails_the_call_without_buffering_it():
+    # A broken endpoint that streams bytes without a line end: the call fails once the line
+    # passes its cap, long before the read timeout, instead of buffering all of it.
+    sent = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        piece = b"data: " + b"x" * (64 * 1024)
+        with contextlib.suppress(ConnectionError):
+            while sent < 8 * MAX_EVENT_LINE_BYTES:
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                await writer.drain()
+                sent += len(piece)
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    llm = LlmClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=30, max_connections=1)
+    try:
+        with pytest.raises(LlmError, match=f"event line longer than {MAX_EVENT_LINE_BYTES} bytes"):
+            await asyncio.wait_for(stream(llm), timeout=10)
+    finally:
+        await llm.aclose()
+        server.close()
+        await server.wait_closed()
+    assert MAX_EVENT_LINE_BYTES < sent < 8 * MAX_EVENT_LINE_BYTES
