@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import PgServer, janitor, unique_name
+from tests.harness import ClonePool, PgServer
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("MUKTI_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -74,11 +74,9 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_server: PgServer, template_db: str, tmp_path_factory, chromium_path) -> Iterator[Stack]:
+def stack(pg_server: PgServer, clones: ClonePool, tmp_path_factory, chromium_path) -> Iterator[Stack]:
     """The stub, the API and a worker as processes of their own, on a database cloned for this module."""
-    name = unique_name("mukti_t")
-    clone = janitor(pg_server, name, template=template_db)
-    clone.init()
+    name = clones.take()
     database_url = pg_server.url(name)
     logs_dir = tmp_path_factory.mktemp("web-stack")
     stub_port, api_port = _free_port(), _free_port()
@@ -122,7 +120,7 @@ def stack(pg_server: PgServer, template_db: str, tmp_path_factory, chromium_path
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        clone.drop()
+        clones.give_back(name)
 
 
 @pytest.fixture(scope="module")
