@@ -151,11 +151,6 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
         )
         if failed["outcome"] != "noop":
             await db.execute("answering_notify_state", request_id=request_id)
-        elif context.job.id is not None and not await res.db.fetchval("answering_job_exists", job_id=context.job.id):
-            # The request had ended: when it was this attempt's own stored reply, committed
-            # but unacknowledged (the connection dropped), the job went with it and
-            # Procrastinate has nothing left to finish.
-            res.finished_jobs.add(context.job.id)
         if failed["outcome"] == "retry":
             raise RetryLater(failed["next_attempt_at"]) from exc
         return failed["outcome"]

@@ -20,7 +20,7 @@ import signal
 import time
 
 from procrastinate import JobContext
-from procrastinate.exceptions import JobAborted
+from procrastinate.exceptions import ConnectorException, JobAborted
 from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 from procrastinate.worker import Worker
@@ -82,7 +82,22 @@ class ResilientWorker(Worker):
             if status == Status.SUCCEEDED and retry_decision is None:
                 self._job_ids_to_abort.pop(job.id, None)
                 return
-        await super()._persist_job_status(job, status, retry_decision, context, job_result)
+        try:
+            await super()._persist_job_status(job, status, retry_decision, context, job_result)
+        except ConnectorException as exc:
+            # The same end, unacknowledged: the reply was stored (and the job finished with
+            # it) in a transaction that committed, but the connection dropped before its
+            # answer came, or the task was cancelled while waiting for it. The job's later
+            # steps (a failed attempt found the request completed; a shutdown's release)
+            # changed nothing, and Procrastinate's finish or retry finds no row.
+            if "Job was not found" not in str(exc.__cause__) or await self._job_present(job.id):
+                raise
+            self._job_ids_to_abort.pop(job.id, None)
+            log.info("job %s was finished by its own last transaction (its acknowledgement was lost)", job.id)
+
+    async def _job_present(self, job_id: int | None) -> bool:
+        row = await ConnectorDb(self.app.connector).fetchrow("worker_job_exists", job_id=job_id)
+        return bool(row["present"])
 
     def stop(self) -> None:
         # Shutting down must not wait for a database that is gone.

@@ -128,24 +128,44 @@ class ClonePool:
         started = time.perf_counter()
         while len(self._ahead) < self.AHEAD + 1:
             self._ahead.append(self._cloning.submit(self._clone))
-        name = self._ahead.popleft().result()  # a failed clone fails this test only
+        ahead = self._ahead[0]
+        try:
+            name = ahead.result()
+        finally:
+            if ahead.done():  # taken, or failed (this test fails); if interrupted, close() drops it
+                self._ahead.popleft()
         self.waits.append(time.perf_counter() - started)
         return name
 
+    def _drop(self, name: str) -> None:
+        try:
+            janitor(self._server, name).drop()
+        except Exception as exc:
+            raise RuntimeError(f"dropping test database {name} failed") from exc
+
     def give_back(self, name: str) -> None:
-        """Drop a clone taken before (its connections are cut)."""
-        self._drops = [f for f in self._drops if not f.done() or f.exception() is not None]
-        self._drops.append(self._dropping.submit(janitor(self._server, name).drop))
+        """Drop a clone taken before (its connections are cut). Raises a failed earlier drop
+        (with its database's name) here, in the teardown of the next test to give one back."""
+        failed = _errors([f for f in self._drops if f.done()])
+        self._drops = [f for f in self._drops if not f.done()]
+        self._drops.append(self._dropping.submit(self._drop, name))
+        if failed:
+            raise ExceptionGroup("test databases left behind", failed)
 
     def close(self) -> None:
-        """Drop the clones made ahead; raises the first failed drop."""
+        """Drop the clones made ahead; raises every failed drop."""
         for ahead in self._ahead:
             with contextlib.suppress(Exception):  # (a failed clone was never anyone's database)
-                self.give_back(ahead.result())
+                self._drops.append(self._dropping.submit(self._drop, ahead.result()))
         self._cloning.shutdown(wait=True)
         self._dropping.shutdown(wait=True)
-        for drop in self._drops:
-            drop.result()
+        failed = _errors(self._drops)
+        if failed:
+            raise ExceptionGroup("test databases left behind", failed)
+
+
+def _errors(done: list[Future[None]]) -> list[Exception]:
+    return [error for future in done if isinstance(error := future.exception(), Exception)]
 
 
 def unique_name(prefix: str) -> str:

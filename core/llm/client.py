@@ -434,14 +434,18 @@ async def _read_events(
     """Read an OpenAI chat-completion event stream into `parts` (and `on_text`) and `received`
     (usage, time to first token). A stream that ends before its finish is an error."""
     finished = False
-    pending = b""
+    pending = bytearray()  # a line still to finish (only new chunks are searched: linear time)
     while True:
         chunk = await content.readany()
-        lines = (pending + chunk).split(b"\n")
-        # The last piece is a line still to finish, or (at the end of the body) the last line.
-        pending = lines.pop() if chunk else b""
-        if len(pending) > MAX_EVENT_LINE_BYTES:
-            raise LlmError(f"LLM sent an event line longer than {MAX_EVENT_LINE_BYTES} bytes")
+        end = chunk.rfind(b"\n")
+        if chunk and end < 0:
+            pending += chunk
+            if len(pending) > MAX_EVENT_LINE_BYTES:
+                raise LlmError(f"LLM sent an event line longer than {MAX_EVENT_LINE_BYTES} bytes")
+            continue
+        # Whole lines up to the chunk's last line end, or (at the end of the body) all that is left.
+        lines = (bytes(pending) + (chunk[:end] if chunk else b"")).split(b"\n")
+        pending = bytearray(chunk[end + 1 :]) if chunk else bytearray()
         for line in lines:
             if not line.startswith(b"data:"):
                 continue

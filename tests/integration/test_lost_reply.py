@@ -1,7 +1,7 @@
 """A stored reply whose acknowledgement is lost: the completion commits, then the worker's
 connection drops before the answer to it arrives. The attempt's failure path finds the
-request completed; the job went with the reply, so nothing is left for Procrastinate to
-finish, and the worker goes on (a real `mukti worker` process behind a TCP proxy that
+request completed; the job went with the reply, so Procrastinate's finish finds no row,
+which the worker takes as done (jobs/worker.py), and it goes on (a real `mukti worker` process behind a TCP proxy that
 drops that one connection)."""
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ async def test_a_reply_whose_acknowledgement_is_lost_is_stored_once_and_the_work
     finally:
         await proxy.close()
     text = log.read_text(errors="replace")
+    assert "was finished by its own last transaction" in text, text
     assert "Job was not found" not in text, text
     assert "Traceback" not in text, text
     replies = await db.fetchval(

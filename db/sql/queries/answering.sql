@@ -85,9 +85,3 @@ SELECT mukti_job_owner_v1('delivery', :delivery_id::uuid)::text
 
 -- maintenance_purge_stream_chunks --
 SELECT mukti_purge_stream_chunks_v1(:batch) AS deleted
-
--- answering_job_exists --
--- Whether a job is still queued or running: a stored reply deletes its job in the same
--- transaction, so after an attempt whose stored reply committed unacknowledged (the
--- connection dropped) the job is gone.
-SELECT EXISTS (SELECT FROM procrastinate_jobs WHERE id = :job_id)

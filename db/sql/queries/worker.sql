@@ -19,3 +19,8 @@ SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at,
 SELECT max(priority) AS highest, min(priority) AS lowest,
        to_regprocedure('mukti_fetch_job_v1(character varying[], bigint, integer)') IS NOT NULL AS fetch_ready
   FROM plans;
+
+-- worker_job_exists --
+-- Whether a job's row is still there: a stored reply deletes its job in its own
+-- transaction (mukti_complete_stream_v4), which may have committed unacknowledged.
+SELECT EXISTS (SELECT FROM procrastinate_jobs WHERE id = :job_id) AS present
