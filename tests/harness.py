@@ -117,10 +117,12 @@ class ClonePool:
         self._ahead: collections.deque[Future[str]] = collections.deque()
         self._drops: list[Future[None]] = []
         self.waits: list[float] = []  # how long each take() waited for its clone
+        self.made: list[str] = []  # every clone made (appended by the cloning threads)
 
     def _clone(self) -> str:
         name = unique_name("mukti_t")
         janitor(self._server, name, template=self._template).init()
+        self.made.append(name)
         return name
 
     def take(self) -> str:
