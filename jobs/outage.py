@@ -62,11 +62,14 @@ class OutageGuard:
 
     def __init__(self, give_up_after: float, on_give_up: Callable[[], object] | None = None) -> None:
         self.give_up_after = give_up_after
-        self.on_give_up = on_give_up
+        self._on_give_up = [] if on_give_up is None else [on_give_up]
         self.down_since: float | None = None
         self.gave_up = False
         self._stopping = asyncio.Event()
         self._last_report = 0.0
+
+    def also_on_give_up(self, callback: Callable[[], object]) -> None:
+        self._on_give_up.append(callback)
 
     def stop_retrying(self) -> None:
         """The worker is stopping: from now on a failure is raised at once."""
@@ -104,8 +107,11 @@ class OutageGuard:
         if now - self.down_since >= self.give_up_after:
             self._give_up(now - self.down_since)
             raise DatabaseGone(f"database unreachable for {now - self.down_since:.0f} s") from exc
+        # The wait never runs past the deadline: the last try comes when the configured
+        # time is up, not up to MAX_DELAY later.
+        delay = min(retry_delay(attempt), self.down_since + self.give_up_after - now)
         try:
-            await asyncio.wait_for(self._stopping.wait(), retry_delay(attempt))
+            await asyncio.wait_for(self._stopping.wait(), delay)
         except TimeoutError:
             return
         raise exc  # stopping while waiting
@@ -126,8 +132,8 @@ class OutageGuard:
             down_for,
             self.give_up_after,
         )
-        if self.on_give_up is not None:
-            self.on_give_up()
+        for callback in self._on_give_up:
+            callback()
 
 
 def _cause(exc: BaseException) -> BaseException:
@@ -141,6 +147,21 @@ class ResilientConnector(procrastinate.PsycopgConnector):
     def __init__(self, *, guard: OutageGuard, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.guard = guard
+        self._abandoning: asyncio.Task[None] | None = None
+        guard.also_on_give_up(self._abandon_pool)
+
+    def _abandon_pool(self) -> None:
+        """The guard gave up: the pool closes now, so that a query waiting for a connection
+        fails at once instead of after the acquire timeout, as every later one does; the
+        shutdown that follows (each running job records its outcome) waits for nothing."""
+        if self._async_pool is not None and self._abandoning is None:
+            # psycopg_pool waits up to `timeout` for its own tasks, which may be connecting.
+            self._abandoning = asyncio.create_task(self._async_pool.close(timeout=1.0))
+
+    async def close_async(self) -> None:
+        if self._abandoning is not None:
+            await self._abandoning
+        await super().close_async()
 
     async def execute_query_async(self, query, **arguments: Any) -> None:
         run = super().execute_query_async

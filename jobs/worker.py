@@ -63,6 +63,18 @@ class ResilientWorker(Worker):
     async def _process_job(self, context: JobContext) -> None:
         try:
             await super()._process_job(context)
+        except Exception as exc:
+            # Procrastinate keeps a task's own errors; what reaches here is a failure to
+            # record the job's outcome, in a task nobody awaits (asyncio would only say
+            # "Task exception was never retrieved"). The job stays 'doing': the sweeper
+            # retries it once this worker's heartbeat is stale (jobs/sweeper.py).
+            job = context.job
+            if self.guard.gave_up:
+                log.warning("job %s (%s) left 'doing': the database is gone", job.id, job.task_name)
+            else:
+                log.error(
+                    "job %s (%s) left 'doing': its outcome could not be recorded", job.id, job.task_name, exc_info=exc
+                )
         finally:
             if self.reserve is not None and self.reserve.job_ending():
                 self._new_job_event.set()
