@@ -11,11 +11,17 @@ slot, it is an ordinary running job.
 When the reserved band has nothing to take, Procrastinate's fetch loop waits for a wake-up
 (a NOTIFY, or the next poll). A job that ends then frees an ordinary slot, so it wakes the
 loop (`job_ending`); otherwise the lower-priority backlog would wait for the next poll.
+
+The priority is the highest plan's unless MUKTI_WORKER_RESERVED_PRIORITY says otherwise:
+then the worker reads the plans again every PLANS_READ_EVERY seconds, so that a plan added
+or re-ranked while it runs is served without a restart (and while no plan ranks above
+another, nothing is reserved).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from procrastinate.connector import BaseConnector
@@ -28,14 +34,19 @@ from jobs.connector import ConnectorDb
 
 log = logging.getLogger("mukti.worker")
 
+PLANS_READ_EVERY = 30.0  # seconds between two reads of the plans' priorities
+
 
 class SlotReserve:
-    """Tells which fetches of one worker are reserved, from the jobs it has running."""
+    """Tells which fetches of one worker are reserved, from the jobs it has running.
+    `priority` None: nothing is reserved (no plan ranks above another, for now)."""
 
-    def __init__(self, *, concurrency: int, slots: int, priority: int) -> None:
+    def __init__(self, *, concurrency: int, slots: int, priority: int | None, follows_plans: bool = False) -> None:
         self.concurrency = concurrency
         self.slots = slots
         self.priority = priority
+        self.follows_plans = follows_plans
+        self.plans_read_at = time.monotonic()
         # The worker's running jobs, counted by the worker itself (ResilientWorker binds
         # it): a count kept here could drift, e.g. from a job task cancelled before it ran.
         self.running: Callable[[], int] = lambda: 0
@@ -48,8 +59,20 @@ class SlotReserve:
     def min_priority(self, ending: int = 0) -> int | None:
         """The minimum priority of the job the next fetch may take (None: any), `ending`
         of the running jobs left out (they are ending)."""
+        if self.priority is None:
+            return None
         free_after = self.concurrency - (self.running() - ending) - 1
         return self.priority if free_after < self.slots else None
+
+    async def follow_plans(self, connector: BaseConnector) -> None:
+        """Read the plans again when it is time to (a query every PLANS_READ_EVERY s)."""
+        if not self.follows_plans or time.monotonic() - self.plans_read_at < PLANS_READ_EVERY:
+            return
+        self.plans_read_at = time.monotonic()
+        priority = plans_priority(await ConnectorDb(connector).fetchrow("worker_reserve_facts"))
+        if priority != self.priority:
+            self.priority = priority
+            _log_reserve(self)
 
     def job_ending(self) -> bool:
         """A job of this worker is ending; True when its fetch loop must be woken: it
@@ -70,6 +93,7 @@ class ReservingJobManager(JobManager):
 
     async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
         reserve = self.reserve
+        await reserve.follow_plans(self.connector)
         while True:
             seen = (reserve.ended, reserve.notified)
             min_priority = reserve.min_priority()
@@ -90,25 +114,46 @@ class ReservingJobManager(JobManager):
             # this fetch ran, and the wake-up that said so is lost: fetch again.
 
 
+def plans_priority(facts) -> int | None:
+    """The priority the reserve keeps slots for when it follows the plans: the highest
+    plan's, or None while no plan ranks above another."""
+    if facts["highest"] is None or facts["highest"] == facts["lowest"]:
+        return None
+    return facts["highest"]
+
+
+def _log_reserve(reserve: SlotReserve) -> None:
+    if reserve.priority is None:
+        log.info("no plan ranks above another: no slots reserved")
+    else:
+        log.info(
+            "%d of %d slots reserved for jobs of priority %d or higher",
+            reserve.slots,
+            reserve.concurrency,
+            reserve.priority,
+        )
+
+
 async def slot_reserve(
     settings: Settings, connector: BaseConnector, queues: list[str] | None = None
 ) -> SlotReserve | None:
     """The reserve of a worker started with `settings` on `queues` (None: all): None when
-    it keeps no slot (0 reserved slots, a worker that does not answer questions, a
-    database without migration 0025, or no plan ranks above another when the priority is
-    the plans')."""
+    it keeps no slot (0 reserved slots, a worker that does not answer questions, or a
+    database without migration 0025). One that follows the plans may reserve nothing for
+    a while (its priority None: no plan ranks above another)."""
     slots = settings.reserved_slots()
-    priority = settings.worker_reserved_priority
     if slots == 0 or (queues is not None and answer_question.queue not in queues):
         return None
     facts = await ConnectorDb(connector).fetchrow("worker_reserve_facts")
     if not facts["fetch_ready"]:
         log.warning("no slots reserved: the database lacks mukti_fetch_job_v1 (run the migrations)")
         return None
-    if priority < 0:
-        if facts["highest"] is None or facts["highest"] == facts["lowest"]:
-            log.info("no plan ranks above another: no slots reserved")
-            return None
-        priority = facts["highest"]
-    log.info("%d of %d slots reserved for jobs of priority %d or higher", slots, settings.worker_concurrency, priority)
-    return SlotReserve(concurrency=settings.worker_concurrency, slots=slots, priority=priority)
+    follows_plans = settings.worker_reserved_priority < 0
+    reserve = SlotReserve(
+        concurrency=settings.worker_concurrency,
+        slots=slots,
+        priority=plans_priority(facts) if follows_plans else settings.worker_reserved_priority,
+        follows_plans=follows_plans,
+    )
+    _log_reserve(reserve)
+    return reserve

@@ -13,7 +13,7 @@ import pytest
 from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.app import configured_app
-from jobs.reserve import slot_reserve
+from jobs.reserve import PLANS_READ_EVERY, ReservingJobManager, slot_reserve
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
 
@@ -173,13 +173,46 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
     app = configured_app(settings)
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)
-        assert reserve is not None and (reserve.slots, reserve.priority) == (1, 10)  # 'paid', above 'free' (0)
+        # 'paid', above 'free' (0), and read again as the plans change.
+        assert reserve is not None and (reserve.slots, reserve.priority, reserve.follows_plans) == (1, 10, True)
         assert await slot_reserve(settings, app.connector, ["titles", "webhooks"]) is None
         explicit = await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector)
-        assert explicit is not None and explicit.priority == 3
+        assert explicit is not None and (explicit.priority, explicit.follows_plans) == (3, False)
         await db.execute("UPDATE plans SET priority = 7")
-        assert await slot_reserve(settings, app.connector, ["questions"]) is None  # no plan ranks above another
+        level = await slot_reserve(settings, app.connector, ["questions"])
+        # No plan ranks above another: nothing reserved, until one does.
+        assert level is not None and level.priority is None and level.min_priority() is None
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
         # A database the migrations have not reached yet: the worker runs without a reserve.
         await db.execute("DROP FUNCTION mukti_fetch_job_v1(varchar[], bigint, integer)")
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None
+
+
+async def test_a_running_worker_follows_the_plans_priorities(db, settings):
+    # Every plan at one priority when the worker starts; then 'paid' is ranked above.
+    await db.execute("UPDATE plans SET priority = 0")
+    app = configured_app(settings)
+    async with app.open_async():
+        reserve = await slot_reserve(settings, app.connector)
+        assert reserve is not None and reserve.priority is None
+        manager = ReservingJobManager(app.connector, reserve)
+        reserve.running = lambda: settings.worker_concurrency - 1  # only the last slot is free
+        worker = await new_worker(db)
+
+        first = await defer(db, 0, "conversation-1")
+        assert (await manager.fetch_job(["questions"], worker)).id == first  # nothing reserved yet
+
+        await db.execute("UPDATE plans SET priority = 20 WHERE id = 'paid'")
+        second = await defer(db, 0, "conversation-2")
+        # Read at most every PLANS_READ_EVERY seconds: this fetch still sees the old plans.
+        assert (await manager.fetch_job(["questions"], worker)).id == second
+
+        reserve.plans_read_at -= PLANS_READ_EVERY  # the next read is due
+        third = await defer(db, 0, "conversation-3")
+        assert await manager.fetch_job(["questions"], worker) is None  # the last slot is kept
+        assert reserve.priority == 20
+        paid = await defer(db, 20, "conversation-4")
+        assert (await manager.fetch_job(["questions"], worker)).id == paid
+
+        reserve.running = lambda: 0  # ordinary slots free again: the free question goes on
+        assert (await manager.fetch_job(["questions"], worker)).id == third
