@@ -159,9 +159,15 @@ class ResilientConnector(procrastinate.PsycopgConnector):
             self._abandoning = asyncio.create_task(self._async_pool.close(timeout=1.0))
 
     async def close_async(self) -> None:
-        if self._abandoning is not None:
-            await self._abandoning
-        await super().close_async()
+        try:
+            if self._abandoning is not None:
+                # Shielded: a cancel pending on the caller (giving up cancels the worker's
+                # main task) must not cancel the close itself.
+                await asyncio.shield(self._abandoning)
+        except Exception:
+            log.warning("closing the pool after giving up failed", exc_info=True)
+        finally:
+            await super().close_async()
 
     async def execute_query_async(self, query, **arguments: Any) -> None:
         run = super().execute_query_async

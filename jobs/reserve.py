@@ -12,7 +12,7 @@ When the reserved band has nothing to take, Procrastinate's fetch loop waits for
 (a NOTIFY, or the next poll). A job that ends then frees an ordinary slot, so it wakes the
 loop (`job_ending`); otherwise the lower-priority backlog would wait for the next poll.
 
-The priority is the highest plan's unless MUKTI_WORKER_RESERVED_PRIORITY says otherwise:
+The priority is MUKTI_WORKER_RESERVED_PRIORITY's, or by default (-1) the highest plan's:
 then the worker reads the plans again every PLANS_READ_EVERY seconds, so that a plan added
 or re-ranked while it runs is served without a restart (and while no plan ranks above
 another, nothing is reserved).

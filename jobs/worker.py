@@ -25,6 +25,7 @@ from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 from procrastinate.worker import Worker
 
+from core.database.failures import is_database_unavailable
 from core.settings import Settings
 from jobs.app import configured_app
 from jobs.backoff import RetryLater
@@ -69,8 +70,8 @@ class ResilientWorker(Worker):
             # "Task exception was never retrieved"). The job stays 'doing': the sweeper
             # retries it once this worker's heartbeat is stale (jobs/sweeper.py).
             job = context.job
-            if self.guard.gave_up:
-                log.warning("job %s (%s) left 'doing': the database is gone", job.id, job.task_name)
+            if self.guard.gave_up or is_database_unavailable(exc):
+                log.warning("job %s (%s) left 'doing': the database is out of reach", job.id, job.task_name)
             else:
                 log.error(
                     "job %s (%s) left 'doing': its outcome could not be recorded", job.id, job.task_name, exc_info=exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import time
 from collections import Counter
@@ -204,7 +205,9 @@ async def test_the_worker_gives_up_after_the_configured_time_with_a_failure_code
         exited_after = time.monotonic() - stopped
     log = worker_log.read_text()
     assert code == 75, log
-    assert "database unreachable for 3 s (MUKTI_WORKER_GIVE_UP_AFTER=3): giving up" in log, log[-5000:]
+    gave_up = re.search(r"database unreachable for (\d+) s \(MUKTI_WORKER_GIVE_UP_AFTER=3\): giving up", log)
+    # At the deadline (rounded; a last try may wait for a connection): it was up to 5 s late.
+    assert gave_up is not None and int(gave_up.group(1)) <= 4, log[-5000:]
     # The give-up, then a shutdown that waits for no connection: the jobs running when
     # the database went (periodic maintenance) end within their own acquire timeout (5 s,
     # counted from the stop), and recording their outcome fails at once. Each of those

@@ -188,7 +188,7 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None
 
 
-async def test_a_running_worker_follows_the_plans_priorities(db, settings):
+async def test_the_reserve_follows_the_plans_priorities_at_its_fetches(db, settings):
     # Every plan at one priority when the worker starts; then 'paid' is ranked above.
     await db.execute("UPDATE plans SET priority = 0")
     app = configured_app(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -45,6 +46,19 @@ async def test_gives_up_after_the_configured_time_and_says_so(caplog):
         await guard.call(flaky)
     assert gave_up.is_set() and guard.gave_up
     assert "giving up" in caplog.text and "MUKTI_WORKER_GIVE_UP_AFTER" in caplog.text
+
+
+async def test_the_last_wait_ends_at_the_deadline(monkeypatch):
+    # Waits of 0.8 s against a 1 s deadline: tries at 0 and 0.8 s, then one at 1 s, where
+    # the guard gives up (a full wait would have made the last try, and the give-up, 1.6 s).
+    monkeypatch.setattr("jobs.outage.retry_delay", lambda attempt: 0.8)
+    guard = OutageGuard(give_up_after=1.0)
+    flaky = Flaky(ConnectionRefusedError(111, "refused"), failures=10**6)
+    started = time.monotonic()
+    with pytest.raises(DatabaseGone):
+        await guard.call(flaky)
+    assert time.monotonic() - started < 1.4
+    assert flaky.calls == 3
 
 
 async def test_stopping_ends_a_retry_wait_at_once():
