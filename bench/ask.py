@@ -6,13 +6,16 @@
 Phases, each on an emptied queue (so that each starts with the same queue depth):
   1. HTTP saturated (closed loop, `--concurrency` connections): with `wrk` when it is
      installed (a Lua script sends each request with its user's token), else the Python
-     client of phase 2, which says so;
+     client of phase 2, which says so, after WARM_UP seconds of it that are printed but
+     not counted; it also prints the box's CPU per accepted question (/proc) and the API
+     processes' part of it;
   2. HTTP at a fixed offered rate, `--rate` or else half of phase 1's figure (open loop:
      requests are sent on schedule whatever the answers; latency is measured from the
      scheduled send time, so a stall counts fully), from a lean keep-alive client written
      on asyncio streams (httpx costs more CPU per request than the server's route, on the
      same 2 cores), after WARM_UP seconds at that rate that are printed but not counted;
-  3. pgbench running the submit SQL for the same duration, alternating `--rounds` times:
+  3. pgbench running the submit SQL for the same duration, alternating `--rounds` times
+     (each run printed with the box's CPU per call):
      the accept path as issue 18 found it (BASELINE, v3, with Procrastinate's per-row
      NOTIFY trigger that migration 0018 removed for questions), the same function on
      today's schema, and today's function (SUBMIT, the one the API calls); where the
@@ -23,7 +26,8 @@ statement cache on, the default), direct with the cache off, and through a PgBou
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
 Prints accepted/s, p50/p99, the ratio HTTP/pgbench (of SUBMIT) and the connection routes
-side by side (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
+side by side, then the CPU per question of pgbench and of HTTP direct (the API's part
+and the rest): with both routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
@@ -49,7 +53,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import COALESCED, PER_ROW_NOTIFY, free_port, scratch_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    COALESCED,
+    PER_ROW_NOTIFY,
+    box_cpu_seconds,
+    children,
+    free_port,
+    process_cpu_seconds,
+    scratch_database,
+)
 from core.database.queries import QUERIES  # noqa: E402
 from core.heap import freeze_startup_heap  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -242,7 +254,7 @@ async def fixed_rate(client: Client, rate: float, seconds: float, label: str = "
     return accepted, percentile(client.latencies, 0.99) * 1000
 
 
-async def saturated_python(client: Client, seconds: float) -> float:
+async def saturated_python(client: Client, seconds: float, note: str = "") -> float:
     start = time.perf_counter()
     stop = start + seconds
 
@@ -254,7 +266,7 @@ async def saturated_python(client: Client, seconds: float) -> float:
     client.close()
     return client.report(
         f"HTTP, saturated ({client.max_connections} in flight, Python client: wrk is not "
-        f"installed) for {seconds:.0f} s",
+        f"installed) for {seconds:.0f} s{note}",
         time.perf_counter() - start,
     )
 
@@ -292,7 +304,9 @@ end
 """
 
 
-def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connections: int, seconds: int) -> float:
+def saturated_wrk(
+    wrk: str, port: int, targets: list[tuple[str, str]], connections: int, seconds: int, note: str = ""
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         script, targets_file = Path(tmp, "ask.lua"), Path(tmp, "targets.txt")
         script.write_text(f"BODY = {json.dumps(json.dumps({'content': QUESTION}))}\n" + WRK_SCRIPT)
@@ -321,7 +335,7 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
         {"socket errors": result["errors"]} if result["errors"] else {}
     )
     return report(
-        f"HTTP, saturated (wrk, {connections} connections) for {seconds} s",
+        f"HTTP, saturated (wrk, {connections} connections) for {seconds} s{note}",
         statuses.get(202, 0) / result["seconds"],
         result["p50_us"] / 1000,
         result["p99_us"] / 1000,
@@ -329,7 +343,18 @@ def saturated_wrk(wrk: str, port: int, targets: list[tuple[str, str]], connectio
     )
 
 
-def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SUBMIT, label: str = "") -> float:
+def pgbench(
+    url: str,
+    users: int,
+    seconds: int,
+    clients: int,
+    function: str = SUBMIT,
+    label: str = "",
+    cpu: list[float] | None = None,
+) -> float:
+    """Calls/s of `function` under pgbench; prints them with the box's CPU per call
+    (Postgres, pgbench and whatever else ran: the box is meant to be quiet), which is
+    also appended to `cpu` (ms)."""
     script = (
         f"\\set n random(1, {users})\n"
         f"SELECT outcome FROM {function}({USER_ID.format(n=':n')}, "
@@ -338,18 +363,25 @@ def pgbench(url: str, users: int, seconds: int, clients: int, function: str = SU
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:
         f.write(script)
         f.flush()
+        busy = box_cpu_seconds()
         run = subprocess.run(
             ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", f.name, url],
             capture_output=True,
             text=True,
         )
+        busy = box_cpu_seconds() - busy
     if run.returncode != 0:
         raise SystemExit(f"pgbench {label or function} failed:\n{run.stderr}")
     out = run.stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out).group(1)
+    calls = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    ms_per_call = 1000 * busy / max(calls, 1)
+    if cpu is not None:
+        cpu.append(ms_per_call)
     print(
-        f"pgbench {label or function}, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average {latency} ms"
+        f"pgbench {label or function}, {clients} clients for {seconds} s: {tps:,.0f} calls/s  latency average "
+        f"{latency} ms  box CPU {ms_per_call:.2f} ms a call"
     )
     return tps
 
@@ -372,7 +404,13 @@ VARIANTS = (
 
 
 def pgbench_variant(
-    url: str, args: argparse.Namespace, label: str, function: str, trigger: str, seconds: int | None = None
+    url: str,
+    args: argparse.Namespace,
+    label: str,
+    function: str,
+    trigger: str,
+    seconds: int | None = None,
+    cpu: list[float] | None = None,
 ) -> float:
     """pgbench of `function` on an emptied queue with Procrastinate's job-inserted
     `trigger`; with the coalesced one, the API's wake-ups run beside it."""
@@ -386,29 +424,32 @@ def pgbench_variant(
     if trigger is COALESCED:
         notifier.start()
     try:
-        return pgbench(url, args.users, seconds or args.seconds, args.pgbench_clients, function, label)
+        return pgbench(url, args.users, seconds or args.seconds, args.pgbench_clients, function, label, cpu)
     finally:
         stop.set()
         if notifier.is_alive():
             notifier.join()
 
 
-def pgbench_versions(url: str, args: argparse.Namespace) -> float:
+def pgbench_versions(url: str, args: argparse.Namespace) -> tuple[float, float]:
     """Each of VARIANTS in turn, `args.rounds` times; prints the means and ratios, returns
-    SUBMIT's mean calls/s (the schema is left as today's)."""
+    SUBMIT's mean calls/s and the box's mean CPU per call of it in ms (the schema is left
+    as today's)."""
     interval = Settings.from_env().wake_window / args.wake_processes
     print(f"(coalesced wake-ups: 1 NOTIFY per {interval * 1000:.1f} ms)")
     rates: dict[str, list[float]] = {label: [] for label, _, _ in VARIANTS}
+    cpu: dict[str, list[float]] = {label: [] for label, _, _ in VARIANTS}
     # Not counted: the first run on a new database also pays for its first reads.
     pgbench_variant(url, args, "(warm-up, not counted)", SUBMIT, COALESCED, seconds=3)
     for _ in range(args.rounds):
         for label, function, trigger in VARIANTS:
-            rates[label].append(pgbench_variant(url, args, label, function, trigger))
+            rates[label].append(pgbench_variant(url, args, label, function, trigger, cpu=cpu[label]))
     means = {label: sum(r) / len(r) for label, r in rates.items()}
     today = means[VARIANTS[-1][0]]
     for label, mean in means.items():
         print(f"pgbench mean {label:<58} {mean:>7,.0f}/s   today's / this: {today / mean:.2f}x")
-    return today
+    today_cpu = cpu[VARIANTS[-1][0]]
+    return today, sum(today_cpu) / len(today_cpu)
 
 
 def main() -> None:
@@ -461,7 +502,7 @@ def main() -> None:
             )
         elif args.pgbouncer:
             print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
-        results: dict[str, tuple[float, float, float, float]] = {}
+        results: dict[str, tuple[float, float, float, float, float, float]] = {}
         try:
             for label, api_url, env in routes:
                 print(f"-- the API's pool: {label}")
@@ -469,32 +510,54 @@ def main() -> None:
         finally:
             if bouncer is not None:
                 bouncer.stop()
-        direct = pgbench_versions(url, args)
+        direct, pgbench_cpu = pgbench_versions(url, args)
         baseline = results["direct"]
         print(
             f"\n{'the API reaches Postgres':<30}{'saturated':>12}{'vs direct':>11}{'vs pgbench':>12}"
             f"{'offered':>10}{'accepted':>10}{'p99':>11}"
         )
-        for label, (saturated, rate, fixed, p99) in results.items():
+        for label, (saturated, rate, fixed, p99, _, _) in results.items():
             print(
                 f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline[0]:>11.2f}{saturated / direct:>12.2f}"
                 f"{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
             )
+        # Both routes keep the box's cores busy: their ratio of throughput is about the
+        # inverse of their CPU per question, which says what the HTTP route adds.
+        box_ms, api_ms = baseline[4], baseline[5]
+        print(
+            f"CPU per question (the box): pgbench {pgbench_cpu:.2f} ms; HTTP direct {box_ms:.2f} ms, of which the "
+            f"API processes {api_ms:.2f} ms and the rest (Postgres, wrk) {box_ms - api_ms:.2f} ms: "
+            f"pgbench / HTTP {pgbench_cpu / box_ms:.2f}"
+        )
 
 
 def http_phases(
     url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, float, float, float]:
     """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
-    (accepted/s saturated, offered rate, accepted/s at it, p99 ms at it)."""
+    (accepted/s saturated, offered rate, accepted/s at it, p99 ms at it, and while
+    saturated the box's CPU per accepted question and the API processes' part of it, ms)."""
     port = free_port()
     api = start_api(api_url, port, **env)
     try:
+        wrk = shutil.which("wrk")
+
+        def saturate(seconds: int, note: str = "") -> float:
+            if wrk:
+                return saturated_wrk(wrk, port, targets, args.concurrency, seconds, note)
+            return asyncio.run(saturated_python(Client(port, targets, args.concurrency), seconds, note))
+
+        # Not counted, as pgbench's first run is not: the API's processes and connections
+        # start cold (first requests, the pool growing to its size, statements prepared).
+        saturate(WARM_UP, " (warm-up, not counted)")
         empty_queue(url)
-        if wrk := shutil.which("wrk"):
-            saturated = saturated_wrk(wrk, port, targets, args.concurrency, args.seconds)
-        else:
-            saturated = asyncio.run(saturated_python(Client(port, targets, args.concurrency), args.seconds))
+        servers = children(api.pid)
+        busy, api_busy = box_cpu_seconds(), process_cpu_seconds(servers)
+        saturated = saturate(args.seconds)
+        accepted = max(saturated * args.seconds, 1)
+        box_ms = 1000 * (box_cpu_seconds() - busy) / accepted
+        api_ms = 1000 * (process_cpu_seconds(servers) - api_busy) / accepted
+        print(f"CPU per accepted question while saturated: the box {box_ms:.2f} ms, the API processes {api_ms:.2f} ms")
         empty_queue(url)
         rate = args.rate or saturated / 2
         # Not counted: after the TRUNCATE every server connection of the API plans its
@@ -504,7 +567,7 @@ def http_phases(
     finally:
         api.terminate()
         api.wait(timeout=30)
-    return saturated, rate, fixed, p99
+    return saturated, rate, fixed, p99, box_ms, api_ms
 
 
 if __name__ == "__main__":
