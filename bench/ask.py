@@ -20,13 +20,15 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      NOTIFY trigger that migration 0018 removed for questions), the same function on
      today's schema, and today's function (SUBMIT, the one the API calls); where the
      schema is today's, a side connection sends the API's coalesced wake-ups (one NOTIFY
-     per MUKTI_WAKE_WINDOW per API process: `--wake-processes`).
+     per MUKTI_WAKE_WINDOW per API process: `--wake-processes`); then today's function
+     with as many pgbench clients as the API's two pools hold (2 x MUKTI_DB_POOL_MAX), the
+     same concurrency inside Postgres as the HTTP phases had.
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
-Prints accepted/s, p50/p99, the ratio HTTP/pgbench (of SUBMIT) and the connection routes
-side by side, then the CPU per question of pgbench and of HTTP direct (the API's part
+Prints accepted/s, p50/p99, the ratios HTTP/pgbench (of SUBMIT, at `--pgbench-clients`
+and at the API's connection count) and the connection routes side by side, then the CPU per question of pgbench and of HTTP direct (the API's part
 and the rest): with both routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
@@ -411,6 +413,7 @@ def pgbench_variant(
     trigger: str,
     seconds: int | None = None,
     cpu: list[float] | None = None,
+    clients: int | None = None,
 ) -> float:
     """pgbench of `function` on an emptied queue with Procrastinate's job-inserted
     `trigger`; with the coalesced one, the API's wake-ups run beside it."""
@@ -424,7 +427,7 @@ def pgbench_variant(
     if trigger is COALESCED:
         notifier.start()
     try:
-        return pgbench(url, args.users, seconds or args.seconds, args.pgbench_clients, function, label, cpu)
+        return pgbench(url, args.users, seconds or args.seconds, clients or args.pgbench_clients, function, label, cpu)
     finally:
         stop.set()
         if notifier.is_alive():
@@ -511,16 +514,37 @@ def main() -> None:
             if bouncer is not None:
                 bouncer.stop()
         direct, pgbench_cpu = pgbench_versions(url, args)
+        # pgbench with as many connections as the API's pools hold (2 processes): the same
+        # SQL with the same concurrency inside Postgres, which does the most per core with
+        # few busy backends (docs/operations.md, "Sizing the pools").
+        api_connections = 2 * settings.db_pool_max
+        matched = [
+            pgbench_variant(
+                url,
+                args,
+                f"{SUBMIT}, the API's {api_connections} connections",
+                SUBMIT,
+                COALESCED,
+                clients=api_connections,
+            )
+            for _ in range(args.rounds)
+        ]
+        same_connections = sum(matched) / len(matched)
+        print(f"pgbench mean {SUBMIT} with {api_connections} clients: {same_connections:,.0f}/s")
         baseline = results["direct"]
         print(
             f"\n{'the API reaches Postgres':<30}{'saturated':>12}{'vs direct':>11}{'vs pgbench':>12}"
-            f"{'offered':>10}{'accepted':>10}{'p99':>11}"
+            f"{'vs same conn.':>15}{'offered':>10}{'accepted':>10}{'p99':>11}"
         )
         for label, (saturated, rate, fixed, p99, _, _) in results.items():
             print(
                 f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline[0]:>11.2f}{saturated / direct:>12.2f}"
-                f"{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
+                f"{saturated / same_connections:>15.2f}{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
             )
+        print(
+            f"(vs pgbench: {args.pgbench_clients} pgbench clients; vs same conn.: {api_connections}, "
+            "the API's pools together)"
+        )
         # Both routes keep the box's cores busy: their ratio of throughput is about the
         # inverse of their CPU per question, which says what the HTTP route adds.
         box_ms, api_ms = baseline[4], baseline[5]

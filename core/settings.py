@@ -111,7 +111,11 @@ class Settings:
     public_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path(".mukti"))
     db_pool_min: int = 2
-    db_pool_max: int = 20
+    # Per API process. Postgres does the most per core with a few busy backends per core:
+    # on 2 cores, 2 processes x 20 connections cost it 1.3 ms of CPU per accepted question
+    # against 0.9 ms with 2 x 4, and accepted 20 % fewer (docs/operations.md, "Sizing the
+    # pools"). Requests beyond the pool wait for a connection (MUKTI_DB_ACQUIRE_TIMEOUT).
+    db_pool_max: int = 4
     db_acquire_timeout: float = 5.0
     # The role the API and worker act as when they log in as another (docs/privacy.md).
     db_role: str | None = None
