@@ -211,6 +211,12 @@ class Settings:
         """Refuse configurations that are unsafe to serve with."""
         if self.env not in ("development", "production"):
             raise ValueError("MUKTI_ENV must be 'development' or 'production'")
+        if self.db_pool_max < 1 or not 0 <= self.db_pool_min <= self.db_pool_max:
+            # asyncpg's own refusal names neither variable, and comes only when the pool opens.
+            raise ValueError(
+                "MUKTI_DB_POOL_MAX must be at least 1, and MUKTI_DB_POOL_MIN between 0 and MUKTI_DB_POOL_MAX "
+                f"(got {self.db_pool_min} and {self.db_pool_max})"
+            )
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
         if self.replica_max_lag <= 0:

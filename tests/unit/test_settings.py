@@ -76,3 +76,11 @@ def test_reserved_slots_default_to_a_tenth_of_the_concurrency_and_are_bounded():
             Settings(worker_concurrency=4, **setting).check()
     with pytest.raises(ValueError, match="MUKTI_WORKER_CONCURRENCY must be at least 1"):
         Settings(worker_concurrency=0).check()
+
+
+def test_pool_bounds_are_checked_before_any_pool_opens():
+    Settings().check()  # the defaults: 2 to 4
+    Settings(db_pool_min=0, db_pool_max=1).check()
+    for low, high in ((5, 4), (-1, 4), (0, 0)):
+        with pytest.raises(ValueError, match=f"MUKTI_DB_POOL_MAX must be at least 1.*got {low} and {high}"):
+            Settings(db_pool_min=low, db_pool_max=high).check()
