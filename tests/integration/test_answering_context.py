@@ -32,6 +32,18 @@ async def test_a_question_already_archived_behind_a_backlog_still_reaches_the_ll
     assert json.loads(row["messages"])[-1] == {"role": "user", "content": "question number 11"}
 
 
+async def test_the_start_of_an_attempt_commits_without_waiting_for_the_wal_flush(db, settings):
+    # Its NOTIFY holds Postgres's notify lock until the commit ends (db/sql/queries/answering.sql).
+    user = await create_user(db, settings)
+    request_id = await submit_sql(db, user.id, await create_conversation(db, user.id), "why?")
+    async with db.transaction():
+        assert await db.fetchval("SHOW synchronous_commit") == "on"
+        assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
+        assert await db.fetchval("SHOW synchronous_commit") == "off"
+    # Only that transaction's commit: the session's setting is back.
+    assert await db.fetchval("SHOW synchronous_commit") == "on"
+
+
 async def test_a_request_interrupted_past_its_attempts_fails_instead_of_looping(db, settings):
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)

@@ -2,9 +2,17 @@
 -- Take :user_id's request for one LLM attempt and load its whole context (see the
 -- function), in one round trip: the function scopes itself (core/database/scope.py
 -- SELF_SCOPED). No row: the request is finished (or gone).
+-- Its commit does not wait for the WAL flush (set_config(..., true) lasts until the
+-- commit): the function's NOTIFY holds Postgres's cluster-wide notify lock until its
+-- commit ends, so with the flush every worker's start queued behind the others'. Nothing
+-- acknowledged depends on it: should the database crash before the flush, the request is
+-- 'pending' again, as if no attempt had started (its job, also fetched without a flush,
+-- jobs/app.py, is then 'todo' again or still held by its worker, as after any crash);
+-- the reply is stored by a durable commit, which flushes this one with it.
 /* scopes itself */ SELECT request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
        technique_name, system_prompt, questioning_style, display_name, preferences, messages
-  FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid)
+  FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid),
+       set_config('synchronous_commit', 'off', true) AS commit_without_flush
 
 -- answering_complete_stream --
 -- A streamed reply of :user_id's request (stopped: cut short by a cancel; usage_estimated:
