@@ -29,7 +29,7 @@ transaction mode (cache off, as docs/operations.md configures it) when `pgbounce
 installed (`--no-pgbouncer` skips it).
 Prints accepted/s, p50/p99, the ratios HTTP/pgbench (of SUBMIT, at `--pgbench-clients`
 and at the API's connection count) and the connection routes side by side, then the CPU per question of pgbench and of HTTP direct (the API's part
-and the rest): with both routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase 3 alone). Uses DATABASE_URL, or creates
+and the rest): with both routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase 3's runs of the four functions alone). Uses DATABASE_URL, or creates
 (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 

@@ -111,10 +111,11 @@ class Settings:
     public_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path(".mukti"))
     db_pool_min: int = 2
-    # Per API process. Postgres does the most per core with a few busy backends per core:
-    # on 2 cores, 2 processes x 20 connections cost it 1.3 ms of CPU per accepted question
-    # against 0.9 ms with 2 x 4, and accepted 20 % fewer (docs/operations.md, "Sizing the
-    # pools"). Requests beyond the pool wait for a connection (MUKTI_DB_ACQUIRE_TIMEOUT).
+    # Per API process (and for the read replica's pool). Postgres does the most per core
+    # with a few busy backends per core: on 2 cores, 2 processes x 20 connections cost it
+    # 1.36-1.41 ms of CPU per accepted question against 1.10-1.16 ms with 2 x 4, and
+    # accepted 6-11 % fewer (docs/operations.md, "Sizing the pools"). Requests beyond the
+    # pool wait for a connection (MUKTI_DB_ACQUIRE_TIMEOUT).
     db_pool_max: int = 4
     db_acquire_timeout: float = 5.0
     # The role the API and worker act as when they log in as another (docs/privacy.md).
@@ -215,7 +216,7 @@ class Settings:
             # asyncpg's own refusal names neither variable, and comes only when the pool opens.
             raise ValueError(
                 "MUKTI_DB_POOL_MAX must be at least 1, and MUKTI_DB_POOL_MIN between 0 and MUKTI_DB_POOL_MAX "
-                f"(got {self.db_pool_min} and {self.db_pool_max})"
+                f"(got MUKTI_DB_POOL_MIN={self.db_pool_min}, MUKTI_DB_POOL_MAX={self.db_pool_max})"
             )
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")

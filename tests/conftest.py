@@ -134,7 +134,9 @@ def db_settings(request: pytest.FixtureRequest, database_url: str) -> dict:
 def settings(db_settings: dict) -> Settings:
     # Every in-process request comes from one client address: no registration throttle
     # in the way of tests that register many accounts (test_accounts_abuse.py sets its own).
-    return Settings(**db_settings, worker_concurrency=10, register_per_address=1000)
+    # A pool larger than the default of 4: the race tests (hundreds of requests gathered at
+    # once) mean to have many transactions in flight together, not queued for a connection.
+    return Settings(**db_settings, worker_concurrency=10, register_per_address=1000, db_pool_max=20)
 
 
 @pytest.fixture

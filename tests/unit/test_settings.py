@@ -82,5 +82,8 @@ def test_pool_bounds_are_checked_before_any_pool_opens():
     Settings().check()  # the defaults: 2 to 4
     Settings(db_pool_min=0, db_pool_max=1).check()
     for low, high in ((5, 4), (-1, 4), (0, 0)):
-        with pytest.raises(ValueError, match=f"MUKTI_DB_POOL_MAX must be at least 1.*got {low} and {high}"):
+        with pytest.raises(
+            ValueError,
+            match=f"MUKTI_DB_POOL_MAX must be at least 1.*got MUKTI_DB_POOL_MIN={low}, MUKTI_DB_POOL_MAX={high}",
+        ):
             Settings(db_pool_min=low, db_pool_max=high).check()

@@ -6,9 +6,10 @@
 -- commit): the function's NOTIFY holds Postgres's cluster-wide notify lock until its
 -- commit ends, so with the flush every worker's start queued behind the others'. Nothing
 -- acknowledged depends on it: should the database crash before the flush, the request is
--- 'pending' again, as if no attempt had started (its job, also fetched without a flush,
--- jobs/app.py, is then 'todo' again or still held by its worker, as after any crash);
--- the reply is stored by a durable commit, which flushes this one with it.
+-- back as it was before this attempt (attempts one lower; a reader may have seen it
+-- 'processing' meanwhile), and its job, also fetched without a flush (jobs/app.py), is
+-- 'todo' again or still held by its worker, as after any crash. Every durable commit
+-- that follows (the reply, a failure, a cancel) flushes this one with it.
 /* scopes itself */ SELECT request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
        technique_name, system_prompt, questioning_style, display_name, preferences, messages
   FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid),
