@@ -28,9 +28,10 @@ statement cache on, the default), direct with the cache off, and through a PgBou
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
 Prints accepted/s, p50/p99, the ratios HTTP/pgbench (of SUBMIT, at `--pgbench-clients`
-and at the API's connection count) and the connection routes side by side, then the CPU per question of pgbench and of HTTP direct (the API's part
-and the rest): with both routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase 3's runs of the four functions alone). Uses DATABASE_URL, or creates
-(and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
+and at the API's connection count) and the connection routes side by side, then the CPU
+per question of pgbench and of HTTP direct (the API's part and the rest): with both
+routes keeping the cores busy, their ratio bounds HTTP/pgbench (`--pgbench-only`: phase
+3's runs of the four functions alone). Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on 127.0.0.1:5432. Load goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import psycopg
@@ -505,7 +507,7 @@ def main() -> None:
             )
         elif args.pgbouncer:
             print("pgbouncer is not installed (apt-get install pgbouncer): the pooled route is skipped")
-        results: dict[str, tuple[float, float, float, float, float, float]] = {}
+        results: dict[str, HttpFigures] = {}
         try:
             for label, api_url, env in routes:
                 print(f"-- the API's pool: {label}")
@@ -536,10 +538,11 @@ def main() -> None:
             f"\n{'the API reaches Postgres':<30}{'saturated':>12}{'vs direct':>11}{'vs pgbench':>12}"
             f"{'vs same conn.':>15}{'offered':>10}{'accepted':>10}{'p99':>11}"
         )
-        for label, (saturated, rate, fixed, p99, _, _) in results.items():
+        for label, route in results.items():
+            saturated = route.saturated
             print(
-                f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline[0]:>11.2f}{saturated / direct:>12.2f}"
-                f"{saturated / same_connections:>15.2f}{rate:>8,.0f}/s{fixed:>8,.0f}/s{p99:>8.1f} ms"
+                f"{label:<30}{saturated:>10,.0f}/s{saturated / baseline.saturated:>11.2f}{saturated / direct:>12.2f}"
+                f"{saturated / same_connections:>15.2f}{route.rate:>8,.0f}/s{route.fixed:>8,.0f}/s{route.p99:>8.1f} ms"
             )
         print(
             f"(vs pgbench: {args.pgbench_clients} pgbench clients; vs same conn.: {api_connections}, "
@@ -547,7 +550,7 @@ def main() -> None:
         )
         # Both routes keep the box's cores busy: their ratio of throughput is about the
         # inverse of their CPU per question, which says what the HTTP route adds.
-        box_ms, api_ms = baseline[4], baseline[5]
+        box_ms, api_ms = baseline.box_ms, baseline.api_ms
         print(
             f"CPU per question (the box): pgbench {pgbench_cpu:.2f} ms; HTTP direct {box_ms:.2f} ms, of which the "
             f"API processes {api_ms:.2f} ms and the rest (Postgres, wrk) {box_ms - api_ms:.2f} ms: "
@@ -555,12 +558,21 @@ def main() -> None:
         )
 
 
+class HttpFigures(NamedTuple):
+    """Phases 1 and 2 on one route."""
+
+    saturated: float  # accepted/s
+    rate: float  # offered in phase 2, /s
+    fixed: float  # accepted/s at that rate
+    p99: float  # ms, at that rate
+    box_ms: float  # the box's CPU per accepted question while saturated
+    api_ms: float  # the API processes' part of it
+
+
 def http_phases(
     url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
-) -> tuple[float, float, float, float, float, float]:
-    """Phases 1 and 2 against an API whose pool reaches the database at `api_url`:
-    (accepted/s saturated, offered rate, accepted/s at it, p99 ms at it, and while
-    saturated the box's CPU per accepted question and the API processes' part of it, ms)."""
+) -> HttpFigures:
+    """Phases 1 and 2 against an API whose pool reaches the database at `api_url`."""
     port = free_port()
     api = start_api(api_url, port, **env)
     try:
@@ -591,7 +603,7 @@ def http_phases(
     finally:
         api.terminate()
         api.wait(timeout=30)
-    return saturated, rate, fixed, p99, box_ms, api_ms
+    return HttpFigures(saturated, rate, fixed, p99, box_ms, api_ms)
 
 
 if __name__ == "__main__":

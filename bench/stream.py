@@ -38,12 +38,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.security import issue_access_token  # noqa: E402
-from bench.common import free_port, scratch_database, wait_http  # noqa: E402
+from bench.common import free_port, process_cpu_seconds, scratch_database, wait_http  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from db.stream_channel import CHANNEL  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def serve_stub(port: int) -> None:
@@ -107,11 +106,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -266,7 +260,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
 
         await listener.add_listener(CHANNEL, count)
         before = await db_counters(url)
-        idle_rss, cpu_start, wall_start = rss_kib(api.pid), cpu_seconds(api.pid), time.monotonic()
+        idle_rss, cpu_start, wall_start = rss_kib(api.pid), process_cpu_seconds([api.pid]), time.monotonic()
 
         tasks = [
             asyncio.create_task(stream_one(stream_port, token, conversation, f"Q{i}: what makes a life good?"))
@@ -282,7 +276,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
                 busy_streams = generating
                 busy_rate = await ask_load(url, ask_port, args.ask_clients, args.ask_seconds)
         wall = time.monotonic() - wall_start
-        cpu = cpu_seconds(api.pid) - cpu_start
+        cpu = process_cpu_seconds([api.pid]) - cpu_start
         results = [t.result() for t in tasks]
         after = await db_counters(url)
         await listener.close()
