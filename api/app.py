@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 
 from api import accounts, admin, conversations, dialogue, library, live, search, sharing, usage, web
+from api.conversations.batches import AcceptBatches
 from api.database import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import reject_nul_characters
@@ -50,6 +51,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     metrics = SharedMetrics("api")
 
+    def count_accept_batch(outcome: str, size: int) -> None:
+        metrics.inc("mukti_accept_batches_total", {"outcome": outcome})
+        metrics.inc("mukti_accept_batched_questions_total", {"outcome": outcome}, size)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
@@ -70,12 +75,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         await app.state.router.start()
         app.state.db = Db(app.state.pool, router=app.state.router)
+        app.state.accepts = AcceptBatches(
+            app.state.db,
+            settings,
+            senders=settings.db_pool_max,
+            max_batch=settings.accept_batch_max,
+            on_batch=count_accept_batch,
+        )
         # The one LISTEN of this process for live answers (api/live/relay.py).
         app.state.live = Hub(settings, app.state.pool)
         try:
             await app.state.live.start()
             yield
         finally:
+            await app.state.accepts.close()
             await app.state.waker.close()
             await app.state.router.close()
             flusher.cancel()
@@ -103,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "db": None,
                 "live": None,
                 "waker": None,
+                "accepts": None,
             }
         ),
         # The request id first: everything after it logs with the id.

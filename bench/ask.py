@@ -24,7 +24,8 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      with as many pgbench clients as the API's two pools hold (2 x MUKTI_DB_POOL_MAX), the
      same concurrency inside Postgres as the HTTP phases had.
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
-statement cache on, the default), direct with the cache off, and through a PgBouncer in
+statement cache on, the default), direct with each question in a transaction of its own
+(MUKTI_ACCEPT_BATCH_MAX=1: the accept batches off), direct with the cache off, and through a PgBouncer in
 transaction mode (cache off, as docs/operations.md configures it) when `pgbouncer` is
 installed (`--no-pgbouncer` skips it).
 Prints accepted/s, p50/p99, the ratios HTTP/pgbench (of SUBMIT, at `--pgbench-clients`
@@ -159,6 +160,14 @@ def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
     # Keep reading its log so that a chatty process never blocks on a full pipe.
     threading.Thread(target=proc.stderr.read, daemon=True).start()
     return proc
+
+
+def wal_flushes(url: str) -> int:
+    """WAL flushes of the server so far (pg_stat_wal: commits that wrote wait for one; many
+    commits in flight at once share one)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()
+        return int(row[0]) if row else 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -491,7 +500,12 @@ def main() -> None:
         # The load generator's own garbage collections must not count as the server's latency.
         freeze_startup_heap()
         print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
-        routes = [("direct", url, {}), ("direct, statement cache off", url, {"MUKTI_DB_STATEMENT_CACHE_SIZE": "0"})]
+        routes = [
+            ("direct", url, {}),
+            # The accept batches off (api/conversations/batches.py): what they add, side by side.
+            ("direct, one per transaction", url, {"MUKTI_ACCEPT_BATCH_MAX": "1"}),
+            ("direct, statement cache off", url, {"MUKTI_DB_STATEMENT_CACHE_SIZE": "0"}),
+        ]
         bouncer = None
         if args.pgbouncer and pgbouncer_binary():
             server = urlparse(url)
@@ -588,12 +602,16 @@ def http_phases(
         saturate(WARM_UP, " (warm-up, not counted)")
         empty_queue(url)
         servers = children(api.pid)
-        busy, api_busy = box_cpu_seconds(), process_cpu_seconds(servers)
+        busy, api_busy, flushes = box_cpu_seconds(), process_cpu_seconds(servers), wal_flushes(url)
         saturated = saturate(args.seconds)
         accepted = max(saturated * args.seconds, 1)
         box_ms = 1000 * (box_cpu_seconds() - busy) / accepted
         api_ms = 1000 * (process_cpu_seconds(servers) - api_busy) / accepted
-        print(f"CPU per accepted question while saturated: the box {box_ms:.2f} ms, the API processes {api_ms:.2f} ms")
+        flushed = (wal_flushes(url) - flushes) / accepted
+        print(
+            f"CPU per accepted question while saturated: the box {box_ms:.2f} ms, the API processes {api_ms:.2f} ms; "
+            f"WAL flushes per accepted question {flushed:.2f}"
+        )
         empty_queue(url)
         rate = args.rate or saturated / 2
         # Not counted: after the TRUNCATE every server connection of the API plans its

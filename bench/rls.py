@@ -31,6 +31,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.conversations import service as conversations  # noqa: E402
+from api.conversations.batches import AcceptBatches  # noqa: E402
 from api.search import service as search  # noqa: E402
 from bench.common import scratch_database  # noqa: E402
 from core.database.gateway import Db  # noqa: E402
@@ -109,7 +110,9 @@ async def arrange(url: str, users: int, messages: int) -> list[tuple[str, str]]:
 
 def operations(settings: Settings, pairs: list[tuple[str, str]], rng: random.Random):
     def ask(db, user_id, conversation_id):
-        return conversations.submit_question(db, settings, None, user_id, conversation_id, "and what is courage?")
+        # One sender, one call at a time: each question goes alone, as v7 (no batches).
+        accepts = AcceptBatches(db, settings, senders=1, max_batch=1)
+        return conversations.submit_question(accepts, None, user_id, conversation_id, "and what is courage?")
 
     def history(db, user_id, conversation_id):
         return conversations.history_page(db, user_id, uuid.UUID(conversation_id), before=None, limit=20, cursor=None)

@@ -76,6 +76,12 @@ CATALOG: dict[str, Family] = {
         "counter",
         "Lag-tolerant reads (search, older history, past usage, listings, reports), by the server that served them",
     ),
+    "mukti_accept_batches_total": Family(
+        "counter",
+        "Accept batches (two or more questions in one transaction), by outcome (committed; sent_alone: refused, "
+        "then sent one by one; failed: the database went away)",
+    ),
+    "mukti_accept_batched_questions_total": Family("counter", "Questions sent in accept batches, by outcome"),
     "mukti_queue_depth": Family("gauge", "Requests in the question queue by status (pending, processing)"),
     "mukti_queue_pending": Family("gauge", "Pending requests by priority (higher is served first)"),
     "mukti_queue_oldest_pending_seconds": Family("gauge", "Age of the oldest pending request"),

@@ -136,6 +136,9 @@ class Settings:
     worker_reserved_slots: int = -1
     worker_reserved_priority: int = -1
     wake_window: float = 0.005
+    # The most questions an API process sends to Postgres in one transaction when they
+    # queue for its connections (api/conversations/batches.py); 1: each alone.
+    accept_batch_max: int = 16
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
@@ -217,6 +220,10 @@ class Settings:
             raise ValueError(
                 "MUKTI_DB_POOL_MAX must be at least 1, and MUKTI_DB_POOL_MIN between 0 and MUKTI_DB_POOL_MAX "
                 f"(got MUKTI_DB_POOL_MIN={self.db_pool_min}, MUKTI_DB_POOL_MAX={self.db_pool_max})"
+            )
+        if self.accept_batch_max < 1:
+            raise ValueError(
+                "MUKTI_ACCEPT_BATCH_MAX must be at least 1 (1: every question in a transaction of its own)"
             )
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")

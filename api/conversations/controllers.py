@@ -92,7 +92,7 @@ class ConversationController(Controller):
     ) -> Response[schemas.QuestionAccepted] | ServerSentEvent:
         state = request.app.state
         accepted = await service.submit_question(
-            db, state.settings, state.waker, request.user.id, str(conversation_id), data.content
+            state.accepts, state.waker, request.user.id, str(conversation_id), data.content
         )
         headers = {"Location": f"/queue/{accepted.request_id}"}
         if "text/event-stream" in request.headers.get("accept", ""):

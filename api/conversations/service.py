@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from api.conversations import schemas
+from api.conversations.batches import AcceptBatches, Question
 from api.errors import ApiError, not_found, validation_error
 from api.limits import MAX_QUESTION_CHARS
 from api.paging import page
@@ -16,7 +17,6 @@ from api.security import account_unusable
 from core import cursors
 from core.database.gateway import Db
 from core.database.wake import JobWaker
-from core.settings import Settings
 
 # The kinds of this feature's cursors (core/cursors.py).
 CONVERSATIONS, HISTORY = "conversations", "history"
@@ -120,8 +120,7 @@ def check_content(content: str) -> None:
 
 
 async def submit_question(
-    db: Db,
-    settings: Settings,
+    accepts: AcceptBatches,
     waker: JobWaker | None,
     user_id: str,
     conversation_id: str,
@@ -130,26 +129,16 @@ async def submit_question(
     mode: str = "ask",
     seq: int | None = None,
 ) -> schemas.QuestionAccepted:
-    """One call of mukti_submit_question_v7 (it scopes itself: one round trip): accepted, or
-    a 401/404/409/429 with nothing else written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit' (question `seq`
-    gets `content`, its reply is regenerated). The function also checks that the user is
-    active (the route skips the middleware's lookup). An accepted question pokes `waker`
-    (the questions queue has no per-row NOTIFY, core/database/wake.py); None where no
+    """One call of mukti_submit_question_v7 (it scopes itself), alone or in one of this
+    process's accept batches (api/conversations/batches.py): accepted, or a 401/404/409/429
+    with nothing else written. `mode` is 'ask', 'regenerate' (the last reply again) or 'edit'
+    (question `seq` gets `content`, its reply is regenerated). The function also checks that
+    the user is active (the route skips the middleware's lookup). An accepted question pokes
+    `waker` (the questions queue has no per-row NOTIFY, core/database/wake.py); None where no
     worker runs (benchmarks of the API path alone)."""
     if mode != "regenerate":
         check_content(content or "")
-    row = await db.fetchrow(
-        "conversations_submit_question",
-        user_id=user_id,
-        conversation_id=conversation_id,
-        content=content,
-        burst_limit=settings.burst_limit,
-        burst_window=settings.burst_window,
-        max_attempts=settings.max_attempts,
-        mode=mode,
-        seq=seq,
-    )
-    assert row is not None  # the function returns one row, whatever the outcome
+    row = await accepts.submit(Question(user_id, conversation_id, content, mode, seq))
     outcome = row["outcome"]
     if outcome == "accepted":
         if waker is not None:

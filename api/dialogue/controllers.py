@@ -30,13 +30,12 @@ def _seq(seq: int) -> int:
 
 
 async def _resubmit(
-    request: Request, db: Db, conversation_id: UUID, content: str | None, *, mode: str, seq: int | None = None
+    request: Request, conversation_id: UUID, content: str | None, *, mode: str, seq: int | None = None
 ) -> Response[QuestionAccepted]:
     """Regenerate and edit go through the question flow and answer as asking does: 202, the
     queue entry in Location."""
     accepted = await conversations.submit_question(
-        db,
-        request.app.state.settings,
+        request.app.state.accepts,
         request.app.state.waker,
         request.user.id,
         str(conversation_id),
@@ -59,10 +58,8 @@ class DialogueController(Controller):
         summary="Ask again for the last reply: a new version of it, counted against the limits",
         operation_id="regenerateReply",
     )
-    async def regenerate(
-        self, request: Request, db: NamedDependency[Db], conversation_id: FromPath[UUID]
-    ) -> Response[QuestionAccepted]:
-        return await _resubmit(request, db, conversation_id, None, mode="regenerate")
+    async def regenerate(self, request: Request, conversation_id: FromPath[UUID]) -> Response[QuestionAccepted]:
+        return await _resubmit(request, conversation_id, None, mode="regenerate")
 
     @patch(
         "/messages/{seq:int}",
@@ -74,12 +71,11 @@ class DialogueController(Controller):
     async def edit(
         self,
         request: Request,
-        db: NamedDependency[Db],
         conversation_id: FromPath[UUID],
         seq: Seq,
         data: JSONBody[schemas.QuestionEdit],
     ) -> Response[QuestionAccepted]:
-        return await _resubmit(request, db, conversation_id, data.content, mode="edit", seq=_seq(seq))
+        return await _resubmit(request, conversation_id, data.content, mode="edit", seq=_seq(seq))
 
     @get(
         "/export",

@@ -87,3 +87,9 @@ def test_pool_bounds_are_checked_before_any_pool_opens():
             match=f"MUKTI_DB_POOL_MAX must be at least 1.*got MUKTI_DB_POOL_MIN={low}, MUKTI_DB_POOL_MAX={high}",
         ):
             Settings(db_pool_min=low, db_pool_max=high).check()
+
+
+def test_an_accept_batch_holds_at_least_one_question():
+    Settings(accept_batch_max=1).check()
+    with pytest.raises(ValueError, match="MUKTI_ACCEPT_BATCH_MAX must be at least 1"):
+        Settings(accept_batch_max=0).check()

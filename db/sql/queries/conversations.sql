@@ -75,6 +75,14 @@ SELECT mukti_delete_conversation_v1(:conversation_id::uuid, :user_id::uuid);
   FROM mukti_submit_question_v7(:user_id::uuid, :conversation_id::uuid, :content, :burst_limit, :burst_window,
                                 :max_attempts, :mode, :seq);
 
+-- conversations_submit_questions --
+-- Several of the above in one transaction, of any users (api/conversations/batches.py):
+-- each item scopes itself to its user as v7 does; the rows carry `item`, the 1-based
+-- place of the question in the arrays.
+/* scopes itself */ SELECT item, outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
+  FROM mukti_submit_questions_v1(:user_ids::uuid[], :conversation_ids::uuid[], :contents::text[], :modes::text[],
+                                 :seqs::integer[], :burst_limit, :burst_window, :max_attempts);
+
 -- conversations_queue_status --
 -- A request of :user_id with its position (NULL unless pending), while processing the text
 -- of its current attempt so far (the relayed pieces, in order) and, once completed, the
