@@ -173,7 +173,7 @@ async def test_a_batch_refused_by_postgres_is_sent_again_question_by_question(db
         return_exceptions=True,
     )
     assert isinstance(results[1], asyncpg.CheckViolationError)
-    assert [r["outcome"] for i, r in enumerate(results) if i != 1] == ["accepted"] * 3  # type: ignore[index]
+    assert [r["outcome"] for i, r in enumerate(results) if i != 1] == ["accepted"] * 3
     assert batches.reported == [("sent_alone", 4)]
     assert (await written(db))["requests"] == 3
     await assert_consistent(db)
