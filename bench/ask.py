@@ -162,6 +162,18 @@ def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
     return proc
 
 
+def accept_batches(url: str) -> tuple[float, float]:
+    """(batches, questions in them) the API's processes have counted so far (core/metrics.py)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        totals: dict[str, float] = dict(
+            conn.execute(
+                "SELECT name, sum(value) FROM metric_totals WHERE name IN "
+                "('mukti_accept_batches_total', 'mukti_accept_batched_questions_total') GROUP BY name"
+            ).fetchall()
+        )
+    return totals.get("mukti_accept_batches_total", 0.0), totals.get("mukti_accept_batched_questions_total", 0.0)
+
+
 def wal_flushes(url: str) -> int:
     """WAL flushes of the server so far (pg_stat_wal: commits that wrote wait for one; many
     commits in flight at once share one)."""
@@ -588,6 +600,7 @@ def http_phases(
 ) -> HttpFigures:
     """Phases 1 and 2 against an API whose pool reaches the database at `api_url`."""
     port = free_port()
+    batches_before = accept_batches(url)
     api = start_api(api_url, port, **env)
     try:
         wrk = shutil.which("wrk")
@@ -621,6 +634,12 @@ def http_phases(
     finally:
         api.terminate()
         api.wait(timeout=30)
+    # The API's processes flush their counters as they stop (db/metrics_store.py).
+    batches, in_batches = (after - before for after, before in zip(accept_batches(url), batches_before, strict=True))
+    print(
+        f"accept batches over these phases: {batches:,.0f}, of {in_batches / max(batches, 1):.1f} questions on average "
+        f"({in_batches:,.0f} questions in them, warm-ups included)"
+    )
     return HttpFigures(saturated, rate, fixed, p99, box_ms, api_ms)
 
 

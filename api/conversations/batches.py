@@ -69,13 +69,15 @@ class AcceptBatches:
         self._max_batch = max_batch
         self._on_batch = on_batch
         self._waiting: deque[_Waiting] = deque()
+        self._active = 0  # senders sending or about to: counted down as one stops looking
         self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, question: Question) -> asyncpg.Record:
         """v7's row for `question` (outcome, request_id, ...), or the error its call raised."""
         future: asyncio.Future[asyncpg.Record] = asyncio.get_running_loop().create_future()
         self._waiting.append((question, future))
-        if len(self._running) < self._senders:
+        if self._active < self._senders:
+            self._active += 1
             task = asyncio.create_task(self._send_waiting())
             self._running.add(task)
             task.add_done_callback(self._running.discard)
@@ -87,6 +89,14 @@ class AcceptBatches:
             await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _send_waiting(self) -> None:
+        try:
+            await self._send_until_none_waits()
+        finally:
+            # In the same step as the last look at the line (no await in between): a
+            # question queued from here on finds this sender gone and starts another.
+            self._active -= 1
+
+    async def _send_until_none_waits(self) -> None:
         while self._waiting:
             batch: list[_Waiting] = []
             while self._waiting and len(batch) < self._max_batch:

@@ -221,3 +221,17 @@ async def test_a_request_cancelled_while_its_question_waits_writes_nothing(db, s
     assert await db.fetchval("SELECT count(*) FROM request_queue WHERE user_id = $1::uuid", second) == 0
     assert batches.reported == []
     await assert_consistent(db)
+
+
+async def test_a_question_asked_as_the_last_sender_stops_is_still_sent(db, settings, pool):
+    learners = await _learners(db, settings, 3)
+    batches = Batches(pool, settings)
+    # Each question is asked the moment the previous one's answer arrives: its sender is
+    # then finishing its last look at the line, and must not be counted as still sending.
+    # (asyncio.timeout, not wait_for: that would run the call in a task of its own, a turn
+    # of the loop later.)
+    for user, conversation in learners:
+        async with asyncio.timeout(10):
+            row = await batches.ask(user, conversation)
+        assert row["outcome"] == "accepted"
+    assert batches.reported == []
