@@ -79,7 +79,7 @@ CATALOG: dict[str, Family] = {
     "mukti_accept_batches_total": Family(
         "counter",
         "Accept batches (two or more questions in one transaction), by outcome (committed; sent_alone: refused, "
-        "then sent one by one; failed: the database went away)",
+        "then sent one by one; failed: the database went away or did not answer in time)",
     ),
     "mukti_accept_batched_questions_total": Family("counter", "Questions sent in accept batches, by outcome"),
     "mukti_queue_depth": Family("gauge", "Requests in the question queue by status (pending, processing)"),

@@ -221,9 +221,10 @@ class Settings:
                 "MUKTI_DB_POOL_MAX must be at least 1, and MUKTI_DB_POOL_MIN between 0 and MUKTI_DB_POOL_MAX "
                 f"(got MUKTI_DB_POOL_MIN={self.db_pool_min}, MUKTI_DB_POOL_MAX={self.db_pool_max})"
             )
-        if self.accept_batch_max < 1:
+        if not 1 <= self.accept_batch_max <= 100:
+            # 100: mukti_submit_questions_v1's own bound (a batch holds all its users' locks).
             raise ValueError(
-                "MUKTI_ACCEPT_BATCH_MAX must be at least 1 (1: every question in a transaction of its own)"
+                "MUKTI_ACCEPT_BATCH_MAX must be from 1 to 100 (1: every question in a transaction of its own)"
             )
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")

@@ -10,11 +10,14 @@ finds a sender free goes at once, alone, as one call of v7: batching adds no wai
 the waits the pool imposed already (docs/performance.md "Accept batches").
 
 Failures:
-- A batch that fails with the transaction surely rolled back (an error of the server, or of
-  the client before it sent anything, such as a value it cannot encode) is sent again
-  question by question, so that each question gets its own outcome or error, as alone.
-- A batch cut off by the database going away (core/database/failures.py) or by the
-  statement timeout gives every question in it that error: whether it committed is
+- A question that waited in the line longer than MUKTI_DB_ACQUIRE_TIMEOUT is not sent: it
+  gets TimeoutError (503), as it would have waiting for a connection.
+- A batch that fails with the transaction surely rolled back (an error of the server,
+  such as a check, a deadlock, a lock or statement timeout; or of the client before it sent
+  anything, such as a value it cannot encode) is sent again question by question, at
+  once, so that each question gets its own outcome or error, as alone.
+- A batch cut off by the database going away, or by asyncpg's command timeout, gives
+  every question in it that error (core/database/failures.py): whether it committed is
   unknown, as for a single call, and sending it again could accept a question twice.
 - A request cancelled while its question waits here writes nothing: its question is
   dropped before it is sent. Once sent, it commits or fails with the others.
@@ -23,6 +26,8 @@ Failures:
 from __future__ import annotations
 
 import asyncio
+import copy
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +37,8 @@ import asyncpg
 from core.database.failures import is_database_unavailable
 from core.database.gateway import Db
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,11 @@ class Question:
     seq: int | None = None
 
 
-_Waiting = tuple[Question, "asyncio.Future[asyncpg.Record]"]
+@dataclass(slots=True)
+class _Waiting:
+    question: Question
+    future: asyncio.Future[asyncpg.Record]
+    since: float  # the loop's time when it joined the line
 
 
 class AcceptBatches:
@@ -60,7 +71,7 @@ class AcceptBatches:
     ) -> None:
         """`db` unscoped (each call scopes itself); `on_batch(outcome, size)` is told of every
         batch of two or more: 'committed', 'sent_alone' (refused, then sent one by one) or
-        'failed' (the database went away)."""
+        'failed' (the database went away or did not answer in time)."""
         if senders < 1 or max_batch < 1:
             raise ValueError("an accept line needs at least one sender and batches of at least one")
         self._db = db
@@ -68,52 +79,82 @@ class AcceptBatches:
         self._senders = senders
         self._max_batch = max_batch
         self._on_batch = on_batch
+        # As long as a request would have waited for a connection of the pool.
+        self._patience = settings.db_acquire_timeout
         self._waiting: deque[_Waiting] = deque()
         self._active = 0  # senders sending or about to: counted down as one stops looking
         self._running: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def submit(self, question: Question) -> asyncpg.Record:
-        """v7's row for `question` (outcome, request_id, ...), or the error its call raised."""
-        future: asyncio.Future[asyncpg.Record] = asyncio.get_running_loop().create_future()
-        self._waiting.append((question, future))
-        if self._active < self._senders:
+        """v7's row for `question` (outcome, request_id, ...), or the error its call raised;
+        TimeoutError (a 503) when it waited longer than MUKTI_DB_ACQUIRE_TIMEOUT to be sent,
+        as it would have for a connection."""
+        if self._closed:
+            raise RuntimeError("the accept line is closed: the process is stopping")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[asyncpg.Record] = loop.create_future()
+        self._waiting.append(_Waiting(question, future, loop.time()))
+        self._start_sender()
+        return await future
+
+    async def close(self) -> None:
+        """Take no more questions and wait for those in the line and in flight (the pool must
+        stay open until then)."""
+        self._closed = True
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _start_sender(self) -> None:
+        if self._waiting and self._active < self._senders:
             self._active += 1
             task = asyncio.create_task(self._send_waiting())
             self._running.add(task)
             task.add_done_callback(self._running.discard)
-        return await future
-
-    async def close(self) -> None:
-        """Wait for the batches in flight (the pool must stay open until then)."""
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _send_waiting(self) -> None:
         try:
             await self._send_until_none_waits()
         finally:
             # In the same step as the last look at the line (no await in between): a
-            # question queued from here on finds this sender gone and starts another.
+            # question queued from here on finds this sender gone and starts another. A
+            # sender that stopped early (cancelled) leaves its line to a new one.
             self._active -= 1
+            self._start_sender()
 
     async def _send_until_none_waits(self) -> None:
         while self._waiting:
-            batch: list[_Waiting] = []
-            while self._waiting and len(batch) < self._max_batch:
-                waiting = self._waiting.popleft()
-                if not waiting[1].done():  # its request was cancelled while it waited
-                    batch.append(waiting)
+            batch = self._take()
             try:
                 if len(batch) == 1:
-                    await self._send_alone(*batch[0])
+                    await self._send_alone(batch[0])
                 elif batch:
                     await self._send_batch(batch)
+            except Exception as error:  # a bug of ours: its questions get it, the line goes on
+                for waiting in batch:
+                    _settle(waiting.future, error=error)
             finally:
-                # Only a sender cancelled mid-call (the process stopping) leaves any unsettled.
-                for _, future in batch:
-                    future.cancel()
+                # Only a sender cancelled mid-call leaves any unsettled.
+                for waiting in batch:
+                    waiting.future.cancel()
 
-    async def _send_alone(self, question: Question, future: asyncio.Future[asyncpg.Record]) -> None:
+    def _take(self) -> list[_Waiting]:
+        """Up to max_batch questions from the head of the line: those whose request was
+        cancelled meanwhile dropped, those that waited too long refused."""
+        now = asyncio.get_running_loop().time()
+        batch: list[_Waiting] = []
+        while self._waiting and len(batch) < self._max_batch:
+            waiting = self._waiting.popleft()
+            if waiting.future.done():
+                continue
+            if now - waiting.since > self._patience:
+                _settle(waiting.future, error=TimeoutError("the question waited too long for the database"))
+                continue
+            batch.append(waiting)
+        return batch
+
+    async def _send_alone(self, waiting: _Waiting) -> None:
+        question = waiting.question
         try:
             row = await self._db.for_user(question.user_id).fetchrow(
                 "conversations_submit_question",
@@ -126,14 +167,15 @@ class AcceptBatches:
                 mode=question.mode,
                 seq=question.seq,
             )
+            if row is None:
+                raise RuntimeError("mukti_submit_question_v7 returned no row")
         except Exception as error:
-            _settle(future, error=error)
+            _settle(waiting.future, error=error)
         else:
-            assert row is not None  # the function returns one row, whatever the outcome
-            _settle(future, row)
+            _settle(waiting.future, row)
 
     async def _send_batch(self, batch: list[_Waiting]) -> None:
-        questions = [question for question, _ in batch]
+        questions = [waiting.question for waiting in batch]
         try:
             rows = await self._db.fetch(
                 "conversations_submit_questions",
@@ -147,23 +189,28 @@ class AcceptBatches:
                 max_attempts=self._settings.max_attempts,
             )
         except Exception as error:
-            # Unknown whether it committed: the connection went away, or the statement timed
-            # out (asyncpg cancels it; the commit may have won). Else nothing was written.
-            unknown = is_database_unavailable(error) or isinstance(error, TimeoutError)
-            self._count("failed" if unknown else "sent_alone", len(batch))
-            for waiting in batch:
-                if unknown:
-                    _settle(waiting[1], error=error)
-                else:
-                    await self._send_alone(*waiting)
+            # Unknown whether it committed: the connection went away, or asyncpg's command
+            # timeout cancelled it (TimeoutError, an OSError: the commit may have won).
+            # Otherwise Postgres rolled it back, or the driver sent nothing.
+            if is_database_unavailable(error):
+                self._count("failed", len(batch))
+                for waiting in batch:
+                    # Each request re-raises it: a copy each, so tracebacks do not pile up.
+                    _settle(waiting.future, error=copy.copy(error))
+                return
+            self._count("sent_alone", len(batch))
+            await asyncio.gather(*(self._send_alone(waiting) for waiting in batch))
             return
         self._count("committed", len(batch))
         for row in rows:
-            _settle(batch[row["item"] - 1][1], row)
+            _settle(batch[row["item"] - 1].future, row)
 
     def _count(self, outcome: str, size: int) -> None:
         if self._on_batch is not None:
-            self._on_batch(outcome, size)
+            try:
+                self._on_batch(outcome, size)
+            except Exception:  # a metric must not cost a question its answer
+                log.exception("the accept batches' counter failed")
 
 
 def _settle(

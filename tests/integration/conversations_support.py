@@ -51,10 +51,11 @@ async def create_plan(db: asyncpg.Connection, plan_id: str, *, per_hour: int, pe
 
 
 async def written(db: asyncpg.Connection) -> dict[str, int]:
-    """Rows a question writes, all users together."""
+    """Rows a question writes, all users together (messages: the recent ones and those the
+    51st and later moved to the archive)."""
     row = await db.fetchrow("""
         SELECT (SELECT count(*) FROM rate_limits WHERE action = 'question') AS hits,
-               (SELECT count(*) FROM recent_messages) AS messages,
+               (SELECT count(*) FROM recent_messages) + (SELECT count(*) FROM archived_messages) AS messages,
                (SELECT count(*) FROM request_queue) AS requests,
                (SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'answer_question') AS jobs,
                (SELECT coalesce(sum(questions_this_hour), 0) FROM subscriptions) AS this_hour,

@@ -7,6 +7,7 @@ writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 
 import asyncpg
@@ -127,9 +128,14 @@ async def test_a_scoped_transaction_and_arrays_of_different_lengths_are_refused(
             # Called inside a transaction: each item's scope ends with the call.
             assert (await Db.on(conn).fetch("conversations_submit_questions", **batch))[0]["outcome"] == "accepted"
             assert await conn.fetchval("SELECT current_setting('mukti.user_id', true)") == ""
-        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must not be scoped"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be neither scoped nor the service role"):
             async with conn.transaction():
                 await conn.execute("SELECT set_config('mukti.user_id', $1, true)", user)
+                await Db.on(conn).fetch("conversations_submit_questions", **batch)
+        # The service role's row policies admit every user's rows: no item would be kept to its own.
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be neither scoped nor the service role"):
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('role', 'mukti_service', true)")
                 await Db.on(conn).fetch("conversations_submit_questions", **batch)
     with pytest.raises(asyncpg.InvalidParameterValueError, match="of one length"):
         await Db(pool).fetch("conversations_submit_questions", **{**batch, "modes": ["ask", "ask"]})
@@ -189,7 +195,9 @@ async def test_a_batch_cut_off_by_the_database_is_not_sent_again(db, settings, p
         asks = asyncio.gather(*(batches.ask(u, c) for u, c in learners), return_exceptions=True)
         pid = await _waiting_on_a_lock(db, "mukti_submit_questions_v1")
         assert await db.fetchval("SELECT pg_terminate_backend($1)", pid)
-        results = await asks
+        # (Resent, the questions would wait for the held locks: fail, do not hang.)
+        async with asyncio.timeout(20):
+            results = await asks
         await holder.execute("ROLLBACK")
     finally:
         await holder.close()
@@ -235,3 +243,34 @@ async def test_a_question_asked_as_the_last_sender_stops_is_still_sent(db, setti
             row = await batches.ask(user, conversation)
         assert row["outcome"] == "accepted"
     assert batches.reported == []
+
+
+async def test_a_question_that_waited_longer_than_for_a_connection_is_refused_unsent(db, settings, pool, database_url):
+    (first, first_conversation), (second, second_conversation) = await _learners(db, settings, 2)
+    batches = Batches(pool, dataclasses.replace(settings, db_acquire_timeout=0.05))
+    holder = await asyncpg.connect(database_url)
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT 1 FROM subscriptions WHERE user_id = $1::uuid FOR UPDATE", first)
+        sent = asyncio.create_task(batches.ask(first, first_conversation))
+        await _waiting_on_a_lock(db, "mukti_submit_question_v7")
+        late = asyncio.create_task(batches.ask(second, second_conversation))
+        await asyncio.sleep(0.1)  # the time a connection would have been waited for, passed in the line
+        await holder.execute("ROLLBACK")
+        assert (await sent)["outcome"] == "accepted"  # taken before its time was up
+    finally:
+        await holder.close()
+    with pytest.raises(TimeoutError, match="waited too long"):
+        await late
+    assert await db.fetchval("SELECT count(*) FROM request_queue WHERE user_id = $1::uuid", second) == 0
+
+
+async def test_a_failing_counter_costs_no_question_its_answer(db, settings, pool):
+    learners = await _learners(db, settings, 6)
+
+    def broken(outcome: str, size: int) -> None:
+        raise RuntimeError("the metrics are broken")
+
+    line = AcceptBatches(Db(pool), settings, senders=1, max_batch=16, on_batch=broken)
+    rows = await asyncio.gather(*(line.submit(Question(u, c, "Why?")) for u, c in learners))
+    assert [row["outcome"] for row in rows] == ["accepted"] * 6

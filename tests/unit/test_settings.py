@@ -89,7 +89,9 @@ def test_pool_bounds_are_checked_before_any_pool_opens():
             Settings(db_pool_min=low, db_pool_max=high).check()
 
 
-def test_an_accept_batch_holds_at_least_one_question():
+def test_an_accept_batch_holds_from_one_to_a_hundred_questions():
     Settings(accept_batch_max=1).check()
-    with pytest.raises(ValueError, match="MUKTI_ACCEPT_BATCH_MAX must be at least 1"):
-        Settings(accept_batch_max=0).check()
+    Settings(accept_batch_max=100).check()
+    for size in (0, 101):
+        with pytest.raises(ValueError, match="MUKTI_ACCEPT_BATCH_MAX must be from 1 to 100"):
+            Settings(accept_batch_max=size).check()

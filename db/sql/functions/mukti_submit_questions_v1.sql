@@ -8,19 +8,23 @@
 -- they share all three (bench/ask.py: Postgres's CPU per question falls by about half with
 -- eight in a batch; docs/performance.md "Accept batches").
 --
--- Items run in the order of their user ids (then their place in the arrays), so that two
--- batches lock the users' subscription rows, then their conversations, in one order and do
--- not deadlock with each other. The rows come back with `item`, the 1-based place of the
--- question in the arrays.
+-- Locks: a batch holds the locks of all its items until it commits, so it takes them in
+-- one order: first its rows of request_queue_pending_counts (slots 64-127, its own: the
+-- trigger mukti_count_pending_v2 counts there while `mukti.pending_slot` is set, every
+-- plan's priority locked in priority order), then the items in the order of their user
+-- ids (each item: the user's subscription, then the conversation, as v7). Two batches
+-- whose backends share a slot wait for each other before either holds a user; a single
+-- call never counts in a batch's slot. The rows come back with `item`, the 1-based place
+-- of the question in the arrays.
 --
--- One item raising (a content check, a lock timeout, a deadlock with another kind of
--- transaction) fails the whole batch and nothing of it is written: the caller then sends
--- each question alone, so that every question gets its own outcome or error.
+-- One item raising (a content check, a lock or statement timeout, a deadlock with another
+-- kind of transaction) fails the whole batch and nothing of it is written: the caller then
+-- sends each question alone, so that every question gets its own outcome or error.
 --
--- Scope: the transaction must not be scoped on entry (a batch acts for several users: it
--- refuses, as v7 refuses a transaction scoped to another user); each item sets its user,
--- and the scope is cleared again on return, so nothing after the call in the same
--- transaction acts for the last item's user.
+-- Scope: the transaction must not be scoped on entry, nor run as mukti_service (whose
+-- row policies admit every user's rows: an item would no longer see only its own); each
+-- item sets its user, and the scope (and the counting slot) are cleared again on return,
+-- so nothing after the call in the same transaction acts for the last item's user.
 CREATE FUNCTION mukti_submit_questions_v1(
     p_user_ids uuid[],
     p_conversation_ids uuid[],
@@ -43,27 +47,41 @@ CREATE FUNCTION mukti_submit_questions_v1(
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_n integer := coalesce(cardinality(p_user_ids), 0);
-    v_i integer;
+    v_n    integer := coalesce(cardinality(p_user_ids), 0);
+    v_slot integer := 64 + pg_backend_pid() % 64;
+    v_item record;
 BEGIN
     IF coalesce(cardinality(p_conversation_ids), 0) <> v_n OR coalesce(cardinality(p_contents), 0) <> v_n
        OR coalesce(cardinality(p_modes), 0) <> v_n OR coalesce(cardinality(p_seqs), 0) <> v_n THEN
         RAISE EXCEPTION 'the arrays of a batch must be of one length' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF nullif(current_setting('mukti.user_id', true), '') IS NOT NULL THEN
-        RAISE EXCEPTION 'a batch of questions acts for several users: the transaction must not be scoped'
-            USING ERRCODE = 'insufficient_privilege';
+    IF v_n > 100 THEN
+        RAISE EXCEPTION 'a batch holds at most 100 questions (got %)', v_n USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR v_i IN SELECT u.i FROM unnest(p_user_ids) WITH ORDINALITY AS u(user_id, i) ORDER BY u.user_id, u.i LOOP
-        PERFORM set_config('mukti.user_id', p_user_ids[v_i]::text, true);
-        item := v_i;
+    IF nullif(current_setting('mukti.user_id', true), '') IS NOT NULL OR current_user = 'mukti_service' THEN
+        RAISE EXCEPTION 'a batch of questions acts for several users, each in its own scope: the transaction must '
+                        'be neither scoped nor the service role' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('mukti.pending_slot', v_slot::text, true);
+    INSERT INTO request_queue_pending_counts AS c (priority, slot, pending)
+    SELECT DISTINCT p.priority, v_slot, 0 FROM plans p ORDER BY 1
+    ON CONFLICT ON CONSTRAINT request_queue_pending_counts_pkey DO UPDATE SET pending = c.pending;
+    -- One unnest of all the arrays: items line up by position whatever their bounds.
+    FOR v_item IN
+        SELECT i.* FROM unnest(p_user_ids, p_conversation_ids, p_contents, p_modes, p_seqs)
+                        WITH ORDINALITY AS i(user_id, conversation_id, content, mode, seq, place)
+         ORDER BY i.user_id, i.place
+    LOOP
+        PERFORM set_config('mukti.user_id', v_item.user_id::text, true);
+        item := v_item.place;
         SELECT s.outcome, s.request_id, s.message_seq, s.queue_position, s.retry_after_seconds, s.detail
           INTO outcome, request_id, message_seq, queue_position, retry_after_seconds, detail
-          FROM mukti_submit_question_v7(p_user_ids[v_i], p_conversation_ids[v_i], p_contents[v_i],
+          FROM mukti_submit_question_v7(v_item.user_id, v_item.conversation_id, v_item.content,
                                         p_burst_limit, p_burst_window_seconds, p_max_attempts,
-                                        p_modes[v_i], p_seqs[v_i]) AS s;
+                                        v_item.mode, v_item.seq) AS s;
         RETURN NEXT;
     END LOOP;
     PERFORM set_config('mukti.user_id', '', true);
+    PERFORM set_config('mukti.pending_slot', '', true);
 END;
 $$;
