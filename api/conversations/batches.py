@@ -11,11 +11,12 @@ the waits the pool imposed already (docs/performance.md "Accept batches").
 
 Failures:
 - A question that waited in the line longer than MUKTI_DB_ACQUIRE_TIMEOUT is not sent: it
-  gets TimeoutError (503), as it would have waiting for a connection.
+  gets TimeoutError (503), as it would have waiting for a connection. (One taken just in
+  time may then wait for a connection as long again: at most twice the setting.)
 - A batch that fails with the transaction surely rolled back (an error of the server,
   such as a check, a deadlock, a lock or statement timeout; or of the client before it sent
-  anything, such as a value it cannot encode) is sent again question by question, at
-  once, so that each question gets its own outcome or error, as alone.
+  anything, such as a value it cannot encode) is sent again question by question, in the
+  order they came, so that each question gets its own outcome or error, as alone.
 - A batch cut off by the database going away, or by asyncpg's command timeout, gives
   every question in it that error (core/database/failures.py): whether it committed is
   unknown, as for a single call, and sending it again could accept a question twice.
@@ -108,19 +109,21 @@ class AcceptBatches:
     def _start_sender(self) -> None:
         if self._waiting and self._active < self._senders:
             self._active += 1
-            task = asyncio.create_task(self._send_waiting())
+            task = asyncio.create_task(self._send_until_none_waits())
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(self._sender_stopped)
 
-    async def _send_waiting(self) -> None:
-        try:
-            await self._send_until_none_waits()
-        finally:
-            # In the same step as the last look at the line (no await in between): a
-            # question queued from here on finds this sender gone and starts another. A
-            # sender that stopped early (cancelled) leaves its line to a new one.
-            self._active -= 1
-            self._start_sender()
+    def _sender_stopped(self, task: asyncio.Task[None]) -> None:
+        # A done callback: it runs for every sender, one cancelled before its first step
+        # too. A question queued while this sender was stopping, and found every sender
+        # counted, is taken up here, a turn of the loop later.
+        self._running.discard(task)
+        self._active -= 1
+        if task.cancelled() and self._closed:  # the process's shutdown cancelled it
+            while self._waiting:
+                _settle(self._waiting.popleft().future, error=ConnectionAbortedError("the API process is stopping"))
+            return
+        self._start_sender()
 
     async def _send_until_none_waits(self) -> None:
         while self._waiting:
@@ -134,9 +137,10 @@ class AcceptBatches:
                 for waiting in batch:
                     _settle(waiting.future, error=error)
             finally:
-                # Only a sender cancelled mid-call leaves any unsettled.
+                # Only a sender cancelled mid-call leaves any unsettled: whether its call
+                # committed is unknown (an OSError: 503, as a lost connection).
                 for waiting in batch:
-                    waiting.future.cancel()
+                    _settle(waiting.future, error=ConnectionAbortedError("the call was cut off: outcome unknown"))
 
     def _take(self) -> list[_Waiting]:
         """Up to max_batch questions from the head of the line: those whose request was
@@ -199,7 +203,10 @@ class AcceptBatches:
                     _settle(waiting.future, error=copy.copy(error))
                 return
             self._count("sent_alone", len(batch))
-            await asyncio.gather(*(self._send_alone(waiting) for waiting in batch))
+            # One by one, in the order they came: one connection, as this sender's share of
+            # the pool, and one user's questions numbered as they were asked.
+            for waiting in batch:
+                await self._send_alone(waiting)
             return
         self._count("committed", len(batch))
         for row in rows:

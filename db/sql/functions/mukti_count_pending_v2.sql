@@ -4,7 +4,7 @@
 -- two statements that touch several priorities). TRUNCATE empties the counts too.
 -- v2: v1, counting in the slot a transaction names in `mukti.pending_slot` when it names
 -- one. The API's accept batches (mukti_submit_questions_v1) hold several users' locks in
--- one transaction: they count in slots of their own (64-127), locked before any user's
+-- one transaction: they count in slots of their own (64-127), taken before any user's
 -- rows, so that neither another batch nor a single call can hold a batch's slot row while
 -- waiting for a user the batch holds. Everything else counts in slot pid % 64, as in v1.
 CREATE FUNCTION mukti_count_pending_v2()

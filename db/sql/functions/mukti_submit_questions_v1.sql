@@ -9,11 +9,11 @@
 -- eight in a batch; docs/performance.md "Accept batches").
 --
 -- Locks: a batch holds the locks of all its items until it commits, so it takes them in
--- one order: first its rows of request_queue_pending_counts (slots 64-127, its own: the
--- trigger mukti_count_pending_v2 counts there while `mukti.pending_slot` is set, every
--- plan's priority locked in priority order), then the items in the order of their user
--- ids (each item: the user's subscription, then the conversation, as v7). Two batches
--- whose backends share a slot wait for each other before either holds a user; a single
+-- one order: first its counting slot (64-127, its own: the trigger mukti_count_pending_v2
+-- counts in request_queue_pending_counts under the slot named in `mukti.pending_slot`),
+-- held by a transaction-level advisory lock, then the items in the order of their user ids
+-- (each item: the user's subscription, then the conversation, as v7). Two batches whose
+-- backends share a slot wait for each other, whole, before either holds a user; a single
 -- call never counts in a batch's slot. The rows come back with `item`, the 1-based place
 -- of the question in the arrays.
 --
@@ -62,10 +62,10 @@ BEGIN
         RAISE EXCEPTION 'a batch of questions acts for several users, each in its own scope: the transaction must '
                         'be neither scoped nor the service role' USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- The slot first: every priority's row of it, whatever plans exist by the time an item
+    -- reads its own, is this transaction's until it ends.
+    PERFORM pg_advisory_xact_lock(hashtext('mukti.pending_slot'), v_slot);
     PERFORM set_config('mukti.pending_slot', v_slot::text, true);
-    INSERT INTO request_queue_pending_counts AS c (priority, slot, pending)
-    SELECT DISTINCT p.priority, v_slot, 0 FROM plans p ORDER BY 1
-    ON CONFLICT ON CONSTRAINT request_queue_pending_counts_pkey DO UPDATE SET pending = c.pending;
     -- One unnest of all the arrays: items line up by position whatever their bounds.
     FOR v_item IN
         SELECT i.* FROM unnest(p_user_ids, p_conversation_ids, p_contents, p_modes, p_seqs)
