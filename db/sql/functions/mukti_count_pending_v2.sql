@@ -7,6 +7,8 @@
 -- one transaction: they count in slots of their own (64-127), taken before any user's
 -- rows, so that neither another batch nor a single call can hold a batch's slot row while
 -- waiting for a user the batch holds. Everything else counts in slot pid % 64, as in v1.
+-- A copy of v1's body, not a wrapper: a trigger's transition tables are visible only to
+-- the function the trigger runs, not to one it calls.
 CREATE FUNCTION mukti_count_pending_v2()
     RETURNS trigger
     LANGUAGE plpgsql
