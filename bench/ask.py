@@ -164,13 +164,10 @@ def start_api(url: str, port: int, **extra: str) -> subprocess.Popen:
 
 def accept_batches(url: str) -> tuple[float, float]:
     """(batches, questions in them) the API's processes have counted so far (core/metrics.py)."""
+    totals: dict[str, float] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        totals: dict[str, float] = dict(
-            conn.execute(
-                "SELECT name, sum(value) FROM metric_totals WHERE name IN "
-                "('mukti_accept_batches_total', 'mukti_accept_batched_questions_total') GROUP BY name"
-            ).fetchall()
-        )
+        for name, _labels, value in conn.execute(QUERIES["metrics_totals"].sql):
+            totals[name] = totals.get(name, 0.0) + float(value)
     return totals.get("mukti_accept_batches_total", 0.0), totals.get("mukti_accept_batched_questions_total", 0.0)
 
 

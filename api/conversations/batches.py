@@ -76,12 +76,17 @@ class AcceptBatches:
         if senders < 1 or max_batch < 1:
             raise ValueError("an accept line needs at least one sender and batches of at least one")
         self._db = db
-        self._settings = settings
         self._senders = senders
         self._max_batch = max_batch
         self._on_batch = on_batch
         # As long as a request would have waited for a connection of the pool.
         self._patience = settings.db_acquire_timeout
+        # The parameters every call of a question shares, read once.
+        self._limits = {
+            "burst_limit": settings.burst_limit,
+            "burst_window": settings.burst_window,
+            "max_attempts": settings.max_attempts,
+        }
         self._waiting: deque[_Waiting] = deque()
         self._active = 0  # senders sending or about to: counted down as one stops looking
         self._running: set[asyncio.Task[None]] = set()
@@ -92,7 +97,7 @@ class AcceptBatches:
         TimeoutError (a 503) when it waited longer than MUKTI_DB_ACQUIRE_TIMEOUT to be sent,
         as it would have for a connection."""
         if self._closed:
-            raise RuntimeError("the accept line is closed: the process is stopping")
+            raise _stopping()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[asyncpg.Record] = loop.create_future()
         self._waiting.append(_Waiting(question, future, loop.time()))
@@ -121,7 +126,7 @@ class AcceptBatches:
         self._active -= 1
         if task.cancelled() and self._closed:  # the process's shutdown cancelled it
             while self._waiting:
-                _settle(self._waiting.popleft().future, error=ConnectionAbortedError("the API process is stopping"))
+                _settle(self._waiting.popleft().future, error=_stopping())
             return
         self._start_sender()
 
@@ -165,11 +170,9 @@ class AcceptBatches:
                 user_id=question.user_id,
                 conversation_id=question.conversation_id,
                 content=question.content,
-                burst_limit=self._settings.burst_limit,
-                burst_window=self._settings.burst_window,
-                max_attempts=self._settings.max_attempts,
                 mode=question.mode,
                 seq=question.seq,
+                **self._limits,
             )
             if row is None:
                 raise RuntimeError("mukti_submit_question_v7 returned no row")
@@ -188,9 +191,7 @@ class AcceptBatches:
                 contents=[q.content for q in questions],
                 modes=[q.mode for q in questions],
                 seqs=[q.seq for q in questions],
-                burst_limit=self._settings.burst_limit,
-                burst_window=self._settings.burst_window,
-                max_attempts=self._settings.max_attempts,
+                **self._limits,
             )
         except Exception as error:
             # Unknown whether it committed: the connection went away, or asyncpg's command
@@ -218,6 +219,11 @@ class AcceptBatches:
                 self._on_batch(outcome, size)
             except Exception:  # a metric must not cost a question its answer
                 log.exception("the accept batches' counter failed")
+
+
+def _stopping() -> ConnectionAbortedError:
+    # An OSError: the API answers 503, as for a database out of reach.
+    return ConnectionAbortedError("the API process is stopping")
 
 
 def _settle(
