@@ -82,6 +82,11 @@ CATALOG: dict[str, Family] = {
         "then sent one by one; failed: the database went away or did not answer in time)",
     ),
     "mukti_accept_batched_questions_total": Family("counter", "Questions sent in accept batches, by outcome"),
+    "mukti_reply_batches_total": Family(
+        "counter",
+        "Reply batches of a worker (two or more stored replies in one transaction), by outcome (as accept batches)",
+    ),
+    "mukti_reply_batched_total": Family("counter", "Replies stored in reply batches, by outcome"),
     "mukti_queue_depth": Family("gauge", "Requests in the question queue by status (pending, processing)"),
     "mukti_queue_pending": Family("gauge", "Pending requests by priority (higher is served first)"),
     "mukti_queue_oldest_pending_seconds": Family("gauge", "Age of the oldest pending request"),

@@ -139,6 +139,9 @@ class Settings:
     # The most questions an API process sends to Postgres in one transaction when they
     # queue for its connections (api/conversations/batches.py); 1: each alone.
     accept_batch_max: int = 16
+    # The most replies a worker process stores in one transaction when they queue for its
+    # connections (jobs/replies.py); 1: each alone.
+    reply_batch_max: int = 16
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
@@ -226,6 +229,9 @@ class Settings:
             raise ValueError(
                 "MUKTI_ACCEPT_BATCH_MAX must be from 1 to 100 (1: every question in a transaction of its own)"
             )
+        if not 1 <= self.reply_batch_max <= 100:
+            # 100: mukti_complete_streams_v1's own bound.
+            raise ValueError("MUKTI_REPLY_BATCH_MAX must be from 1 to 100 (1: every reply in a transaction of its own)")
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
         if self.replica_max_lag <= 0:

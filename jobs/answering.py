@@ -6,7 +6,8 @@ One run of `answer_question` is one LLM attempt:
      retries); its text is relayed to live viewers as it comes (jobs/relay.py), and a
      cancel by the user stops it;
   3. success (or stopped by a cancel, with text): one SQL function stores reply, archive,
-     usage and limits, and finishes this job, in one transaction;
+     usage and limits, and finishes this job, in one transaction (shared with the other
+     replies the process stores at that moment: jobs/replies.py);
      failure: one SQL function records it and either reschedules (the job is retried by
      Procrastinate at the time it returns: 2^(attempt-1) s plus jitter, or the LLM's
      Retry-After) or fails the request for good (notification, webhook). An LLM answer
@@ -29,6 +30,7 @@ from core.database.gateway import Db
 from core.llm.client import LlmError
 from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
+from jobs.replies import Reply
 from jobs.resources import owner_db, resources_of
 
 log = logging.getLogger("mukti.answering")
@@ -106,10 +108,12 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
         if reply.stopped and not reply.content:
             await db.execute("answering_cancel_processing", request_id=request_id)
             return "cancelled"
-        done = _outcome(
-            await db.fetchrow(
-                "answering_complete_stream",
+        # Stored with the other replies this process finishes meanwhile (jobs/replies.py).
+        done = await res.replies.submit(
+            Reply(
                 request_id=request_id,
+                user_id=str(row["user_id"]),
+                job_id=context.job.id,
                 content=reply.content,
                 prompt_tokens=reply.prompt_tokens,
                 completion_tokens=reply.completion_tokens,
@@ -117,8 +121,6 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
                 first_token_ms=reply.first_token_ms,
                 usage_estimated=reply.usage_estimated,
                 stopped=reply.stopped,
-                user_id=row["user_id"],
-                job_id=context.job.id,
             )
         )
         if context.job.id is not None:  # (a fetched job always has its id)

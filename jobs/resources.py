@@ -25,6 +25,7 @@ from core.tasks import BackgroundTasks
 from db import metrics_store
 from db.pricing import warn_unpriced_models
 from jobs.relay import Relay
+from jobs.replies import ReplyBatches
 
 log = logging.getLogger("mukti.worker")
 
@@ -40,6 +41,8 @@ class WorkerResources:
     http: httpx.AsyncClient
     metrics: SharedMetrics
     relay: Relay
+    # The stored replies' batch line (jobs/replies.py).
+    replies: ReplyBatches
     # Jobs whose task finished them in its own last transaction (the stored reply,
     # mukti_complete_stream_v4): the worker skips Procrastinate's finish for them.
     finished_jobs: set[int] = field(default_factory=set)
@@ -97,10 +100,27 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         cancel_poll=settings.live_cancel_poll,
     )
     await relay.start()
+
+    def count_reply_batch(outcome: str, size: int) -> None:
+        metrics.inc("mukti_reply_batches_total", {"outcome": outcome})
+        metrics.inc("mukti_reply_batched_total", {"outcome": outcome}, size)
+
+    replies = ReplyBatches(
+        db,
+        # One connection never taken by the replies: replies held on a lock (a user's
+        # subscription, busy with an accept) must not keep the next jobs from starting.
+        senders=db_pool_size(settings) - 1,
+        max_batch=settings.reply_batch_max,
+        patience=settings.db_acquire_timeout,
+        on_batch=count_reply_batch,
+    )
     try:
         await warn_about_missing_models(db, llm)
-        yield WorkerResources(settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay)
+        yield WorkerResources(
+            settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay, replies=replies
+        )
     finally:
+        await replies.close()
         await relay.stop()
         await background.stop()
         await http.aclose()

@@ -24,6 +24,16 @@
   FROM mukti_complete_stream_v4(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
                                 :first_token_ms, :usage_estimated, :stopped, :user_id::uuid, :job_id::bigint)
 
+-- answering_complete_streams --
+-- Several of the above in one transaction, of any users (jobs/replies.py): each item
+-- scopes itself to its user as v4 does; the rows carry `item`, the 1-based place of the
+-- reply in the arrays.
+/* scopes itself */ SELECT item, outcome, reply_seq, cost, limit_reached
+  FROM mukti_complete_streams_v1(:request_ids::uuid[], :contents::text[], :prompt_tokens::integer[],
+                                 :completion_tokens::integer[], :latency_ms::integer[], :first_token_ms::integer[],
+                                 :usage_estimated::boolean[], :stopped::boolean[], :user_ids::uuid[],
+                                 :job_ids::bigint[])
+
 -- answering_cancel_processing --
 -- A cancel reached a request before any text was generated: cancelled, no reply (the
 -- quota slot stays used: the LLM was called); live viewers are told.
