@@ -71,6 +71,7 @@ from bench.common import (  # noqa: E402
     FETCH_AS_SHIPPED,
     FETCH_PLANNED_EACH_CALL,
     PER_ROW_NOTIFY,
+    box_cpu_seconds,
     free_port,
     scratch_database,
     wait_http,
@@ -347,6 +348,28 @@ async def pickup_behind_slow_calls(pool: asyncpg.Pool, stub_url: str, worker_env
     await clear_queue(pool)
 
 
+async def drain(pool: asyncpg.Pool, n: int, seconds: float) -> str:
+    """Wait for a backlog of n to be answered (as wait_completed); what the box spent on it
+    from the first pickup on (the worker's start excluded): how busy its cores were, its
+    CPU per answer, and the answers per transaction that stored them (distinct xmin of the
+    completed requests: more than 1 with reply batches, jobs/replies.py)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not await pool.fetchval(
+        "SELECT EXISTS (SELECT FROM request_queue WHERE started_at IS NOT NULL)"
+    ):
+        await asyncio.sleep(0.01)
+    done_before = await pool.fetchval("SELECT count(*) FROM request_queue WHERE status = 'completed'")
+    cpu, wall = box_cpu_seconds(), time.monotonic()
+    done = await wait_completed(pool, n, deadline - time.monotonic())
+    cpu, wall = box_cpu_seconds() - cpu, time.monotonic() - wall
+    commits = await pool.fetchval("SELECT count(DISTINCT xmin::text) FROM request_queue WHERE status = 'completed'")
+    answered = max(done - done_before, 1)
+    return (
+        f"box busy {100 * cpu / wall / (os.cpu_count() or 1):.0f} %, {1000 * cpu / answered:.2f} ms of CPU per "
+        f"answer, {done / max(commits, 1):.1f} answers per stored-reply transaction"
+    )
+
+
 async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
     row = await pool.fetchrow(
         "SELECT count(*) AS n, extract(epoch FROM max(completed_at) - min(started_at)) AS span "
@@ -414,11 +437,11 @@ async def main_async(args, url: str) -> None:
                 await clear_queue(pool)
                 await submit_all(pool, await conversations(pool, args.requests), function)
                 with process(["worker"], worker_env):
-                    await wait_completed(pool, args.requests, args.seconds)
+                    spent = await drain(pool, args.requests, args.seconds)
                 n, fast_rate = await completion_rate(pool)
                 print(
                     f"0 ms stub, asked through {function}: {n}/{args.requests} completed, {fast_rate:.0f} "
-                    f"completions/s (one worker process, concurrency {args.concurrency})",
+                    f"completions/s (one worker process, concurrency {args.concurrency}); {spent}",
                     flush=True,
                 )
             ratio_to = fast_rate
@@ -429,11 +452,11 @@ async def main_async(args, url: str) -> None:
                 with contextlib.ExitStack() as workers:
                     for _ in range(args.processes):
                         workers.enter_context(process(["worker"], worker_env))
-                    await wait_completed(pool, args.requests, args.seconds)
+                    spent = await drain(pool, args.requests, args.seconds)
                 n, multi_rate = await completion_rate(pool)
                 print(
                     f"0 ms stub: {n}/{args.requests} completed, {multi_rate:.0f} completions/s with "
-                    f"{args.processes} worker processes ({multi_rate / args.processes:.0f} per process)",
+                    f"{args.processes} worker processes ({multi_rate / args.processes:.0f} per process); {spent}",
                     flush=True,
                 )
                 ratio_to = max(ratio_to, multi_rate)

@@ -139,9 +139,10 @@ class Settings:
     # The most questions an API process sends to Postgres in one transaction when they
     # queue for its connections (api/conversations/batches.py); 1: each alone.
     accept_batch_max: int = 16
-    # The most replies a worker process stores in one transaction when they queue for its
-    # connections (jobs/replies.py); 1: each alone.
+    # The most replies a worker process stores in one transaction, and how many such
+    # transactions it runs at once (jobs/replies.py): one sender batches the most.
     reply_batch_max: int = 16
+    reply_senders: int = 1
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
@@ -232,6 +233,8 @@ class Settings:
         if not 1 <= self.reply_batch_max <= 100:
             # 100: mukti_complete_streams_v1's own bound.
             raise ValueError("MUKTI_REPLY_BATCH_MAX must be from 1 to 100 (1: every reply in a transaction of its own)")
+        if self.reply_senders < 1:
+            raise ValueError("MUKTI_REPLY_SENDERS must be at least 1")
         if self.db_statement_cache_size < 0:
             raise ValueError("MUKTI_DB_STATEMENT_CACHE_SIZE must be 0 or more")
         if self.replica_max_lag <= 0:

@@ -107,9 +107,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
 
     replies = ReplyBatches(
         db,
-        # One connection never taken by the replies: replies held on a lock (a user's
+        # One connection is never the replies': a reply held on a lock (its user's
         # subscription, busy with an accept) must not keep the next jobs from starting.
-        senders=db_pool_size(settings) - 1,
+        senders=min(settings.reply_senders, db_pool_size(settings) - 1),
         max_batch=settings.reply_batch_max,
         patience=settings.db_acquire_timeout,
         on_batch=count_reply_batch,

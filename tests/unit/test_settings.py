@@ -95,3 +95,13 @@ def test_an_accept_batch_holds_from_one_to_a_hundred_questions():
     for size in (0, 101):
         with pytest.raises(ValueError, match="MUKTI_ACCEPT_BATCH_MAX must be from 1 to 100"):
             Settings(accept_batch_max=size).check()
+
+
+def test_a_reply_batch_holds_from_one_to_a_hundred_replies():
+    Settings(reply_batch_max=1).check()
+    Settings(reply_batch_max=100).check()
+    for size in (0, 101):
+        with pytest.raises(ValueError, match="MUKTI_REPLY_BATCH_MAX must be from 1 to 100"):
+            Settings(reply_batch_max=size).check()
+    with pytest.raises(ValueError, match="MUKTI_REPLY_SENDERS must be at least 1"):
+        Settings(reply_senders=0).check()
