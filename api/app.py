@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.live.start()
             yield
         finally:
-            await app.state.accepts.close()
+            await app.state.accepts.close(settings.db_acquire_timeout)
             await app.state.waker.close()
             await app.state.router.close()
             flusher.cancel()

@@ -12,6 +12,7 @@ MUKTI_REPLY_BATCH_MAX=1 stores every reply alone (docs/performance.md "Reply bat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,11 +45,13 @@ class ReplyBatches(BatchLine[Reply]):
         *,
         senders: int,
         max_batch: int,
-        patience: float,
         on_batch: Callable[[str, int], None] | None = None,
     ) -> None:
         """`db` unscoped (each call scopes itself)."""
-        super().__init__(senders=senders, max_batch=max_batch, patience=patience, on_batch=on_batch)
+        # A reply waits its turn as long as it takes: refused, it would throw away an LLM
+        # answer already paid for and spend an attempt. The worker's shutdown grace bounds
+        # the wait (its job is cancelled then, and its reply dropped unsent).
+        super().__init__(senders=senders, max_batch=max_batch, patience=math.inf, on_batch=on_batch)
         self._db = db
 
     async def send_alone(self, item: Reply) -> asyncpg.Record | None:

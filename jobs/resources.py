@@ -111,23 +111,24 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         # subscription, busy with an accept) must not keep the next jobs from starting.
         senders=min(settings.reply_senders, db_pool_size(settings) - 1),
         max_batch=settings.reply_batch_max,
-        patience=settings.db_acquire_timeout,
         on_batch=count_reply_batch,
     )
-    try:
+    # Closed in the reverse order, each step whatever the others raise; the pool last.
+    async with contextlib.AsyncExitStack() as cleanup:
+        if stub is not None:
+            cleanup.callback(stub.__exit__, None, None, None)
+        cleanup.push_async_callback(pool.close)
+        cleanup.push_async_callback(llm.aclose)
+        cleanup.push_async_callback(http.aclose)
+        cleanup.push_async_callback(background.stop)
+        cleanup.push_async_callback(relay.stop)
+        # Replies in flight when the jobs have stopped: a few milliseconds, unless the
+        # database hangs (then they are cut off, as their jobs were).
+        cleanup.push_async_callback(replies.close, settings.db_acquire_timeout)
         await warn_about_missing_models(db, llm)
         yield WorkerResources(
             settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay, replies=replies
         )
-    finally:
-        await replies.close()
-        await relay.stop()
-        await background.stop()
-        await http.aclose()
-        await llm.aclose()
-        await pool.close()
-        if stub is not None:
-            stub.__exit__(None, None, None)
 
 
 async def warn_about_missing_models(db: Db, llm: LlmClient) -> list[str]:

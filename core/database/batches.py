@@ -13,8 +13,9 @@ worker's stored replies (jobs/replies.py). A subclass says how one item is sent 
 how a batch is sent; the rules below are the same for both.
 
 Failures:
-- An item that waited in the line longer than MUKTI_DB_ACQUIRE_TIMEOUT is not sent: it
-  gets TimeoutError (a 503 in the API), as it would have waiting for a connection. (One
+- An item that waited in the line longer than the line's patience (the API's:
+  MUKTI_DB_ACQUIRE_TIMEOUT; the worker's replies wait without limit) is not sent: it gets
+  TimeoutError (a 503 in the API), as it would have waiting for a connection. (One
   taken just in time may then wait for a connection as long again: at most twice that.)
 - A batch that fails with the transaction surely rolled back (an error of the server,
   such as a check, a deadlock, a lock or statement timeout; or of the client before it sent
@@ -99,12 +100,20 @@ class BatchLine(abc.ABC, Generic[Item]):
         self._start_sender()
         return await future
 
-    async def close(self) -> None:
+    async def close(self, timeout: float) -> None:
         """Take no more items and wait for those in the line and in flight (the pool must
-        stay open until then)."""
+        stay open until then), `timeout` seconds at most: senders still busy then are
+        cancelled, and their items get the error of a call cut off (outcome unknown)."""
         self._closed = True
+        deadline = asyncio.get_running_loop().time() + timeout
         while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                for task in self._running:
+                    task.cancel()
+                await asyncio.gather(*self._running, return_exceptions=True)
+                continue  # (a sender started meanwhile is cancelled in turn)
+            await asyncio.wait(set(self._running), timeout=remaining)
 
     def _start_sender(self) -> None:
         if self._waiting and self._active < self._senders:
@@ -184,7 +193,8 @@ class BatchLine(abc.ABC, Generic[Item]):
             # One by one, in the order they came: one connection, as this sender's share of
             # the pool, and one user's items done in the order they were asked.
             for waiting in batch:
-                await self._send_one(waiting)
+                if not waiting.future.done():  # a caller cancelled meanwhile writes nothing
+                    await self._send_one(waiting)
             return
         self._count("committed", len(batch))
         for row in rows:

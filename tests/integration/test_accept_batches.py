@@ -223,7 +223,7 @@ async def test_a_request_cancelled_while_its_question_waits_writes_nothing(db, s
         assert (await sent)["outcome"] == "accepted"
     finally:
         await holder.close()
-    await batches.line.close()
+    await batches.line.close(5)
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert await db.fetchval("SELECT count(*) FROM request_queue WHERE user_id = $1::uuid", second) == 0

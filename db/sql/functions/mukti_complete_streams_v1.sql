@@ -12,14 +12,17 @@
 -- Locks, as mukti_submit_questions_v1: first the batch's counting slot (64-127, held by
 -- a transaction-level advisory lock; the trigger mukti_count_pending_v2 counts in the slot
 -- named in `mukti.pending_slot`), then the items in the order of their user ids (each
--- item: its job, its request, the user's subscription and usage rows, as v4). A batch
--- therefore waits for another batch or an accept batch whole, before holding a user's rows
--- the other needs; a single call never counts in a batch's slot. The rows come back with
--- `item`, the 1-based place of the reply in the arrays.
+-- item: its job, then as v4 the user's subscription, the conversation, the request and
+-- the usage rows). A batch therefore waits for another batch or an accept batch whole,
+-- before holding a user's rows the other needs; a single call never counts in a batch's
+-- slot. The rows come back with `item`, the 1-based place of the reply in the arrays.
 --
 -- One item raising (a lock or statement timeout, a deadlock with another kind of
 -- transaction) fails the whole batch and nothing of it is written: the caller then sends
--- each reply alone, so that every reply gets its own outcome or error.
+-- each reply alone, so that every reply gets its own outcome or error. A lock is waited
+-- for 200 ms at most (lock_timeout, below): a reply held on a row someone keeps locked
+-- (a long transaction of an operator's, a stuck session) would otherwise hold up every
+-- reply of its batch, and the worker's sender with them; alone, it holds up only itself.
 --
 -- Scope: the transaction must not be scoped on entry, nor run as mukti_service (whose row
 -- policies admit every user's rows); each item sets its user, and the scope and the
@@ -44,6 +47,7 @@ CREATE FUNCTION mukti_complete_streams_v1(
         limit_reached text
     )
     LANGUAGE plpgsql
+    SET lock_timeout = '200ms'
 AS $$
 DECLARE
     v_n    integer := coalesce(cardinality(p_request_ids), 0);

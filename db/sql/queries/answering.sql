@@ -28,7 +28,8 @@
 -- Several of the above in one transaction, of any users (jobs/replies.py): each item
 -- scopes itself to its user as v4 does; the rows carry `item`, the 1-based place of the
 -- reply in the arrays.
-/* scopes itself */ SELECT item, outcome, reply_seq, cost, limit_reached
+-- Sent unscoped (Db without for_user): the function refuses a scoped transaction.
+SELECT item, outcome, reply_seq, cost, limit_reached
   FROM mukti_complete_streams_v1(:request_ids::uuid[], :contents::text[], :prompt_tokens::integer[],
                                  :completion_tokens::integer[], :latency_ms::integer[], :first_token_ms::integer[],
                                  :usage_estimated::boolean[], :stopped::boolean[], :user_ids::uuid[],

@@ -79,7 +79,8 @@ SELECT mukti_delete_conversation_v1(:conversation_id::uuid, :user_id::uuid);
 -- Several of the above in one transaction, of any users (api/conversations/batches.py):
 -- each item scopes itself to its user as v7 does; the rows carry `item`, the 1-based
 -- place of the question in the arrays.
-/* scopes itself */ SELECT item, outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
+-- Sent unscoped (Db without for_user): the function refuses a scoped transaction.
+SELECT item, outcome, request_id::text, message_seq, queue_position, retry_after_seconds, detail
   FROM mukti_submit_questions_v1(:user_ids::uuid[], :conversation_ids::uuid[], :contents::text[], :modes::text[],
                                  :seqs::integer[], :burst_limit, :burst_window, :max_attempts);
 
