@@ -76,6 +76,7 @@ from bench.common import (  # noqa: E402
     scratch_database,
     wait_http,
 )
+from core.database.gateway import Db  # noqa: E402
 from core.database.wake import JobWaker  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
@@ -351,8 +352,7 @@ async def pickup_behind_slow_calls(pool: asyncpg.Pool, stub_url: str, worker_env
 async def drain(pool: asyncpg.Pool, n: int, seconds: float) -> str:
     """Wait for a backlog of n to be answered (as wait_completed); what the box spent on it
     from the first pickup on (the worker's start excluded): how busy its cores were, its
-    CPU per answer, and the answers per transaction that stored them (distinct xmin of the
-    completed requests: more than 1 with reply batches, jobs/replies.py)."""
+    CPU per answer."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not await pool.fetchval(
         "SELECT EXISTS (SELECT FROM request_queue WHERE started_at IS NOT NULL)"
@@ -362,12 +362,27 @@ async def drain(pool: asyncpg.Pool, n: int, seconds: float) -> str:
     cpu, wall = box_cpu_seconds(), time.monotonic()
     done = await wait_completed(pool, n, deadline - time.monotonic())
     cpu, wall = box_cpu_seconds() - cpu, time.monotonic() - wall
-    commits = await pool.fetchval("SELECT count(DISTINCT xmin::text) FROM request_queue WHERE status = 'completed'")
     answered = max(done - done_before, 1)
     return (
-        f"box busy {100 * cpu / wall / (os.cpu_count() or 1):.0f} %, {1000 * cpu / answered:.2f} ms of CPU per "
-        f"answer, {done / max(commits, 1):.1f} answers per stored-reply transaction"
+        f"box busy {100 * cpu / wall / (os.cpu_count() or 1):.0f} %, {1000 * cpu / answered:.2f} ms of CPU per answer"
     )
+
+
+async def reply_batches(pool: asyncpg.Pool) -> tuple[float, float]:
+    """The workers' reply batches so far (jobs/replies.py): batches, and replies in them."""
+    totals = {(r["name"], r["labels"]): r["value"] for r in await Db(pool).fetch("metrics_totals")}
+    committed = 'outcome="committed"'
+    return totals.get(("mukti_reply_batches_total", committed), 0), totals.get(
+        ("mukti_reply_batched_total", committed), 0
+    )
+
+
+async def per_transaction(pool: asyncpg.Pool, before: tuple[float, float], answered: int) -> str:
+    """The answers per transaction that stored them, from the workers' counters (flushed
+    when they stop): each batch one transaction, each reply outside a batch one."""
+    batches, batched = (now - then for now, then in zip(await reply_batches(pool), before, strict=True))
+    transactions = batches + max(answered - batched, 0)
+    return f"{answered / max(transactions, 1):.1f} answers per stored-reply transaction"
 
 
 async def completion_rate(pool: asyncpg.Pool) -> tuple[int, float]:
@@ -436,9 +451,11 @@ async def main_async(args, url: str) -> None:
             for function in (BASELINE, SUBMIT):
                 await clear_queue(pool)
                 await submit_all(pool, await conversations(pool, args.requests), function)
+                before = await reply_batches(pool)
                 with process(["worker"], worker_env):
                     spent = await drain(pool, args.requests, args.seconds)
                 n, fast_rate = await completion_rate(pool)
+                spent += ", " + await per_transaction(pool, before, n)
                 print(
                     f"0 ms stub, asked through {function}: {n}/{args.requests} completed, {fast_rate:.0f} "
                     f"completions/s (one worker process, concurrency {args.concurrency}); {spent}",
@@ -449,11 +466,13 @@ async def main_async(args, url: str) -> None:
                 # The same backlog drained by several worker processes (each fetches on its own).
                 await clear_queue(pool)
                 await submit_all(pool, await conversations(pool, args.requests))
+                before = await reply_batches(pool)
                 with contextlib.ExitStack() as workers:
                     for _ in range(args.processes):
                         workers.enter_context(process(["worker"], worker_env))
                     spent = await drain(pool, args.requests, args.seconds)
                 n, multi_rate = await completion_rate(pool)
+                spent += ", " + await per_transaction(pool, before, n)
                 print(
                     f"0 ms stub: {n}/{args.requests} completed, {multi_rate:.0f} completions/s with "
                     f"{args.processes} worker processes ({multi_rate / args.processes:.0f} per process); {spent}",

@@ -140,10 +140,10 @@ class Settings:
     # queue for its connections (api/conversations/batches.py); 1: each alone.
     accept_batch_max: int = 16
     # The most replies a worker process stores in one transaction, and how many such
-    # transactions it runs at once (jobs/replies.py; at most the pool's size less one).
-    # Two: one sender batches the most, but a reply held on a lock would stop them all.
+    # transactions it runs at once (jobs/replies.py; at most the pool's size less one):
+    # one sender batches the most.
     reply_batch_max: int = 16
-    reply_senders: int = 2
+    reply_senders: int = 1
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3

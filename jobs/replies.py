@@ -6,8 +6,12 @@ one batch line (core/database/batches.py, which holds the rules for waits, refus
 failures) and each batch is one call of mukti_complete_streams_v1: one transaction, one
 commit and one round trip for all of them, each reply still exactly one call of
 mukti_complete_stream_v4 inside it, scoped to its own user, which also finishes the reply's
-job. A reply that finds a sender free is stored at once, alone, as one call of v4.
-MUKTI_REPLY_BATCH_MAX=1 stores every reply alone (docs/performance.md "Reply batches").
+job. A reply that finds the sender free is stored at once, alone (a batch of one).
+A reply whose rows someone else holds locked for more than 200 ms is left unwritten by the
+function ('held') and joins the line again a little later, while the others are stored:
+one stuck row holds up only its own reply. A reply is never refused for waiting: that
+would throw away an LLM answer already paid for. MUKTI_REPLY_BATCH_MAX=1 stores every
+reply alone (docs/performance.md "Reply batches").
 """
 
 from __future__ import annotations
@@ -55,31 +59,31 @@ class ReplyBatches(BatchLine[Reply]):
         self._db = db
 
     async def send_alone(self, item: Reply) -> asyncpg.Record | None:
-        return await self._db.for_user(item.user_id).fetchrow(
-            "answering_complete_stream",
-            request_id=item.request_id,
-            content=item.content,
-            prompt_tokens=item.prompt_tokens,
-            completion_tokens=item.completion_tokens,
-            latency_ms=item.latency_ms,
-            first_token_ms=item.first_token_ms,
-            usage_estimated=item.usage_estimated,
-            stopped=item.stopped,
-            user_id=item.user_id,
-            job_id=item.job_id,
-        )
+        # Alone as in a batch, through mukti_complete_streams_v1: a reply held on a lock is
+        # then left for later (`held`) instead of holding up the sender.
+        (row,) = await self._store([item])
+        return row
 
     async def send_batch(self, items: Sequence[Reply]) -> list[asyncpg.Record]:
-        return await self._db.fetch(
-            "answering_complete_streams",
-            request_ids=[r.request_id for r in items],
-            contents=[r.content for r in items],
-            prompt_tokens=[r.prompt_tokens for r in items],
-            completion_tokens=[r.completion_tokens for r in items],
-            latency_ms=[r.latency_ms for r in items],
-            first_token_ms=[r.first_token_ms for r in items],
-            usage_estimated=[r.usage_estimated for r in items],
-            stopped=[r.stopped for r in items],
-            user_ids=[r.user_id for r in items],
-            job_ids=[r.job_id for r in items],
-        )
+        return await self._store(items)
+
+    def is_held(self, row: asyncpg.Record) -> bool:
+        return row["outcome"] == "held"
+
+    async def _store(self, items: Sequence[Reply]) -> list[asyncpg.Record]:
+        # A connection waited for as long as it takes, as the line (the pool's acquire
+        # timeout would throw the answers away just the same); the function scopes each item.
+        async with self._db.pool.acquire(timeout=math.inf) as conn:
+            return await Db.on(conn).fetch(
+                "answering_complete_streams",
+                request_ids=[r.request_id for r in items],
+                contents=[r.content for r in items],
+                prompt_tokens=[r.prompt_tokens for r in items],
+                completion_tokens=[r.completion_tokens for r in items],
+                latency_ms=[r.latency_ms for r in items],
+                first_token_ms=[r.first_token_ms for r in items],
+                usage_estimated=[r.usage_estimated for r in items],
+                stopped=[r.stopped for r in items],
+                user_ids=[r.user_id for r in items],
+                job_ids=[r.job_id for r in items],
+            )

@@ -6,6 +6,7 @@ the job context (`additional_context["resources"]`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -68,60 +69,56 @@ async def relay_connection(settings: Settings) -> asyncpg.Connection:
 
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
-    stub = None
-    llm_base_url = settings.llm_base_url
-    # The one fallback to the offline stub (`mukti up` and `mukti worker` alike).
-    if not llm_base_url and not settings.llm_api_key:
-        from core.llm.stub import StubServer
-
-        stub = StubServer(record_calls=False).__enter__()
-        llm_base_url = stub.base_url
-        log.warning(
-            "no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s", llm_base_url
-        )
-    # The tasks decode their few json columns themselves: no per-call type codec.
-    pool = await create_pool(
-        settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
-    )
-    await warn_unpriced_models(pool)
-    db = Db(pool)
-    metrics = SharedMetrics("worker")
-    llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
-    metrics.add_gauge_source(pool_gauges(pool, "worker"))
-    metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
-    background = BackgroundTasks()
-    background.start("metrics-flusher", metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
-    http = httpx.AsyncClient(follow_redirects=False)
-    relay = Relay(
-        # The cancel poll looks at the requests of every user this process streams for.
-        db.as_service("worker: cancels of the replies this process is generating"),
-        lambda: relay_connection(settings),
-        flush_interval=settings.live_flush_interval,
-        cancel_poll=settings.live_cancel_poll,
-    )
-    await relay.start()
-
-    def count_reply_batch(outcome: str, size: int) -> None:
-        metrics.inc("mukti_reply_batches_total", {"outcome": outcome})
-        metrics.inc("mukti_reply_batched_total", {"outcome": outcome}, size)
-
-    replies = ReplyBatches(
-        db,
-        # One connection is never the replies': a reply held on a lock (its user's
-        # subscription, busy with an accept) must not keep the next jobs from starting.
-        senders=min(settings.reply_senders, db_pool_size(settings) - 1),
-        max_batch=settings.reply_batch_max,
-        on_batch=count_reply_batch,
-    )
-    # Closed in the reverse order, each step whatever the others raise; the pool last.
+    # Each resource's closing is pushed as soon as it is open: closed in the reverse order,
+    # each whatever the others raise, and also when opening the next one fails.
     async with contextlib.AsyncExitStack() as cleanup:
-        if stub is not None:
-            cleanup.callback(stub.__exit__, None, None, None)
-        cleanup.push_async_callback(pool.close)
+        llm_base_url = settings.llm_base_url
+        # The one fallback to the offline stub (`mukti up` and `mukti worker` alike).
+        if not llm_base_url and not settings.llm_api_key:
+            from core.llm.stub import StubServer
+
+            llm_base_url = cleanup.enter_context(StubServer(record_calls=False)).base_url
+            log.warning(
+                "no LLM configured (LLM_BASE_URL, LLM_API_KEY): answering with the offline stub at %s", llm_base_url
+            )
+        # The tasks decode their few json columns themselves: no per-call type codec.
+        pool = await create_pool(
+            settings, application_name="mukti-worker", min_size=1, max_size=db_pool_size(settings), json_codecs=False
+        )
+        cleanup.push_async_callback(_close_pool, pool, settings.db_acquire_timeout)
+        await warn_unpriced_models(pool)
+        db = Db(pool)
+        metrics = SharedMetrics("worker")
+        llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
         cleanup.push_async_callback(llm.aclose)
+        metrics.add_gauge_source(pool_gauges(pool, "worker"))
+        metrics.add_gauge_source(lambda: [("mukti_llm_calls_in_flight", {}, llm.in_flight)])
+        http = httpx.AsyncClient(follow_redirects=False)
         cleanup.push_async_callback(http.aclose)
+        background = BackgroundTasks()
         cleanup.push_async_callback(background.stop)
+        background.start("metrics-flusher", metrics_store.run_flusher(pool, metrics, settings.metrics_flush_interval))
+        relay = Relay(
+            # The cancel poll looks at the requests of every user this process streams for.
+            db.as_service("worker: cancels of the replies this process is generating"),
+            lambda: relay_connection(settings),
+            flush_interval=settings.live_flush_interval,
+            cancel_poll=settings.live_cancel_poll,
+        )
         cleanup.push_async_callback(relay.stop)
+        await relay.start()
+
+        def count_reply_batch(outcome: str, size: int) -> None:
+            metrics.inc("mukti_reply_batches_total", {"outcome": outcome})
+            metrics.inc("mukti_reply_batched_total", {"outcome": outcome}, size)
+
+        replies = ReplyBatches(
+            db,
+            # One connection is never the replies': the next jobs can always start.
+            senders=min(settings.reply_senders, db_pool_size(settings) - 1),
+            max_batch=settings.reply_batch_max,
+            on_batch=count_reply_batch,
+        )
         # Replies in flight when the jobs have stopped: a few milliseconds, unless the
         # database hangs (then they are cut off, as their jobs were).
         cleanup.push_async_callback(replies.close, settings.db_acquire_timeout)
@@ -129,6 +126,16 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         yield WorkerResources(
             settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay, replies=replies
         )
+
+
+async def _close_pool(pool: asyncpg.Pool, timeout: float) -> None:
+    # A connection still busy (a query the database does not answer) must not keep the
+    # process from stopping: past the timeout, the connections are closed unasked.
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        log.warning("the database pool did not close within %.1f s: its connections are terminated", timeout)
+        pool.terminate()
 
 
 async def warn_about_missing_models(db: Db, llm: LlmClient) -> list[str]:

@@ -26,6 +26,11 @@ Failures:
   for a single call, and sending it again could do an item twice.
 - A caller cancelled while its item waits here writes nothing: its item is dropped before
   it is sent. Once sent, it commits or fails with the others.
+- An item the batch function left unwritten because its rows were locked elsewhere (a
+  line whose `is_held` says so: the worker's replies) joins the line again a little later
+  (0.1 s, doubling to 2 s), so that it holds up neither its batch nor the sender.
+- Closing waits for what is in flight up to a timeout, then cuts the senders off; items
+  still waiting, or held, get the error of a stopping process (they were not written).
 """
 
 from __future__ import annotations
@@ -47,12 +52,19 @@ log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 
+# When a held item comes back: after 0.1 s, then twice as long each time, at most 2 s.
+_HELD_FIRST_WAIT = 0.1
+_HELD_LONGEST_WAIT = 2.0
+# How long a closing line lets its cut-off senders unwind (asyncpg cancels their query).
+_UNWIND = 1.0
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, eq=False)  # (each one itself: kept in sets)
 class _Waiting(Generic[Item]):
     item: Item
     future: asyncio.Future[asyncpg.Record]
-    since: float  # the loop's time when it joined the line
+    since: float  # the loop's time when it first joined the line
+    held: int = 0  # how many times its rows were found locked elsewhere
 
 
 class BatchLine(abc.ABC, Generic[Item]):
@@ -69,7 +81,8 @@ class BatchLine(abc.ABC, Generic[Item]):
         """`patience`: how long an item may wait to be sent (the pool's acquire timeout);
         `on_batch(outcome, size)` is told of every batch of two or more: 'committed',
         'sent_alone' (refused, then sent one by one) or 'failed' (the database went away or
-        did not answer in time)."""
+        did not answer in time); and of the items of any call found held (`is_held`), as
+        'held' with their number."""
         if senders < 1 or max_batch < 1:
             raise ValueError("a batch line needs at least one sender and batches of at least one")
         self._senders = senders
@@ -79,6 +92,8 @@ class BatchLine(abc.ABC, Generic[Item]):
         self._waiting: deque[_Waiting[Item]] = deque()
         self._active = 0  # senders sending or about to: counted down as one stops looking
         self._running: set[asyncio.Task[None]] = set()
+        self._sent: set[_Waiting[Item]] = set()  # in a call now
+        self._held: dict[_Waiting[Item], asyncio.TimerHandle] = {}  # to join the line again
         self._closed = False
 
     @abc.abstractmethod
@@ -88,6 +103,11 @@ class BatchLine(abc.ABC, Generic[Item]):
     @abc.abstractmethod
     async def send_batch(self, items: Sequence[Item]) -> list[asyncpg.Record]:
         """One call of the batch function: a row per item, with `item`, its 1-based place."""
+
+    def is_held(self, row: asyncpg.Record) -> bool:
+        """Whether the call left this item unwritten, its rows locked elsewhere for too long:
+        it is sent again a little later. None by default."""
+        return False
 
     async def submit(self, item: Item) -> asyncpg.Record:
         """The single function's row for `item`, or the error its call raised; TimeoutError
@@ -105,15 +125,27 @@ class BatchLine(abc.ABC, Generic[Item]):
         stay open until then), `timeout` seconds at most: senders still busy then are
         cancelled, and their items get the error of a call cut off (outcome unknown)."""
         self._closed = True
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._running:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                for task in self._running:
-                    task.cancel()
-                await asyncio.gather(*self._running, return_exceptions=True)
-                continue  # (a sender started meanwhile is cancelled in turn)
-            await asyncio.wait(set(self._running), timeout=remaining)
+        for waiting, comeback in self._held.items():
+            comeback.cancel()
+            _settle(waiting.future, error=_stopping())
+        self._held.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while self._running and (remaining := deadline - loop.time()) > 0:
+                await asyncio.wait(set(self._running), timeout=remaining)
+        finally:  # (also when the close itself is cancelled)
+            self._cut_off()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=_UNWIND)
+
+    def _cut_off(self) -> None:
+        for task in self._running:
+            task.cancel()
+        for waiting in self._sent:
+            _settle(waiting.future, error=_cut_off())
+        while self._waiting:
+            _settle(self._waiting.popleft().future, error=_stopping())
 
     def _start_sender(self) -> None:
         if self._waiting and self._active < self._senders:
@@ -137,6 +169,7 @@ class BatchLine(abc.ABC, Generic[Item]):
     async def _send_until_none_waits(self) -> None:
         while self._waiting:
             batch = self._take()
+            self._sent.update(batch)
             try:
                 if len(batch) == 1:
                     await self._send_one(batch[0])
@@ -148,8 +181,10 @@ class BatchLine(abc.ABC, Generic[Item]):
             finally:
                 # Only a sender cancelled mid-call leaves any unsettled: whether its call
                 # committed is unknown (an OSError: 503, as a lost connection).
+                self._sent.difference_update(batch)
                 for waiting in batch:
-                    _settle(waiting.future, error=ConnectionAbortedError("the call was cut off: outcome unknown"))
+                    if waiting not in self._held:
+                        _settle(waiting.future, error=_cut_off())
 
     def _take(self) -> list[_Waiting[Item]]:
         """Up to max_batch items from the head of the line: those whose caller was
@@ -174,7 +209,7 @@ class BatchLine(abc.ABC, Generic[Item]):
         except Exception as error:
             _settle(waiting.future, error=error)
         else:
-            _settle(waiting.future, row)
+            self._answer([(waiting, row)])
 
     async def _send_together(self, batch: list[_Waiting[Item]]) -> None:
         try:
@@ -197,8 +232,28 @@ class BatchLine(abc.ABC, Generic[Item]):
                     await self._send_one(waiting)
             return
         self._count("committed", len(batch))
-        for row in rows:
-            _settle(batch[row["item"] - 1].future, row)
+        self._answer([(batch[row["item"] - 1], row) for row in rows])
+
+    def _answer(self, answers: list[tuple[_Waiting[Item], asyncpg.Record]]) -> None:
+        """Each caller its row, but a held item, which joins the line again later."""
+        held = 0
+        for waiting, row in answers:
+            if not self.is_held(row):
+                _settle(waiting.future, row)
+            elif self._closed:
+                _settle(waiting.future, error=_stopping())
+            elif not waiting.future.done():
+                held += 1
+                waiting.held += 1
+                wait = min(_HELD_FIRST_WAIT * 2 ** (waiting.held - 1), _HELD_LONGEST_WAIT)
+                self._held[waiting] = asyncio.get_running_loop().call_later(wait, self._come_back, waiting)
+        if held:
+            self._count("held", held)
+
+    def _come_back(self, waiting: _Waiting[Item]) -> None:
+        del self._held[waiting]
+        self._waiting.append(waiting)
+        self._start_sender()
 
     def _count(self, outcome: str, size: int) -> None:
         if self._on_batch is not None:
@@ -211,6 +266,10 @@ class BatchLine(abc.ABC, Generic[Item]):
 def _stopping() -> ConnectionAbortedError:
     # An OSError: the API answers 503, as for a database out of reach.
     return ConnectionAbortedError("the process is stopping")
+
+
+def _cut_off() -> ConnectionAbortedError:
+    return ConnectionAbortedError("the call was cut off: outcome unknown")
 
 
 def _settle(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 import asyncpg
 
@@ -52,7 +53,10 @@ class BoundedPool(asyncpg.Pool):
     acquire_timeout: float | None = None
 
     def acquire(self, *, timeout: float | None = None):
-        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+        """`timeout` None: the pool's; math.inf: none (a caller that must not give up)."""
+        if timeout is None:
+            timeout = self.acquire_timeout
+        return super().acquire(timeout=None if timeout == math.inf else timeout)
 
 
 async def create_pool(

@@ -119,16 +119,23 @@ async def test_one_call_stores_several_users_replies_in_one_transaction_each_as_
     stranger = Taken(a1.user_id, b1.conversation_id, b1.request_id, 0)
     replies = [_reply(b1), _reply(a1), _reply(cancelled), _reply(a2), _reply(stranger)]
 
+    # One transaction for all: rolled back, none of it stays (no item commits on its own).
+    async with pool.acquire() as conn:
+        rolled_back = conn.transaction()
+        await rolled_back.start()
+        await Db.on(conn).fetch("answering_complete_streams", **_arrays(replies))
+        await rolled_back.rollback()
+    assert await _jobs_left(db, [a1, a2, b1]) == 3
+
     rows = await Db(pool).fetch("answering_complete_streams", **_arrays(replies))
 
     by_item = {row["item"]: row["outcome"] for row in rows}
     assert by_item == {1: "completed", 2: "completed", 3: "already_cancelled", 4: "completed", 5: "not_found"}
     stored = await db.fetch(
-        "SELECT status, xmin::text AS tx FROM request_queue WHERE id = ANY($1::uuid[])",
+        "SELECT status FROM request_queue WHERE id = ANY($1::uuid[])",
         [a1.request_id, a2.request_id, b1.request_id],
     )
     assert [r["status"] for r in stored] == ["completed"] * 3
-    assert len({r["tx"] for r in stored}) == 1  # one transaction
     assert await _jobs_left(db, [a1, a2, b1]) == 0  # each reply finished its job
     replies_stored = await db.fetchval(
         "SELECT count(*) FROM recent_messages WHERE role = 'assistant' AND content = 'What do you mean by virtue?'"
@@ -191,9 +198,13 @@ async def test_a_batch_refused_by_postgres_is_stored_reply_by_reply(db, settings
     await assert_consistent(db)
 
 
-async def test_a_batch_held_on_a_lock_gives_up_and_a_caller_gone_meanwhile_writes_nothing(
-    db, settings, pool, database_url
-):
+async def _held_on_a_lock(db: asyncpg.Connection, function: str) -> bool:
+    return await db.fetchval(
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1", f"%{function}%"
+    )
+
+
+async def test_a_reply_held_on_a_lock_is_left_for_later_and_the_others_are_stored(db, settings, pool, database_url):
     taken = await _taken(db, settings, 3)
     line = Line(pool)
     holder = await asyncpg.connect(database_url)
@@ -203,24 +214,44 @@ async def test_a_batch_held_on_a_lock_gives_up_and_a_caller_gone_meanwhile_write
         await holder.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", taken[1].request_id)
         stores = [asyncio.create_task(line.store(_reply(t))) for t in taken]
 
-        # The batch waits 200 ms for the lock (mukti_complete_streams_v1's lock_timeout),
-        # then each reply is sent alone, in order: the first is stored while the lock holds.
-        assert (await asyncio.wait_for(stores[0], 10))["outcome"] == "completed"
-        assert line.reported == [("sent_alone", 3)]
-        # The third waits behind the second, which waits for the lock: its caller goes away.
-        stores[2].cancel()
-        await asyncio.gather(stores[2], return_exceptions=True)
+        # The batch waits 200 ms for the lock (mukti_complete_streams_v1), then stores the
+        # others and leaves the held one unwritten, to be sent again a little later.
+        done = await asyncio.wait_for(asyncio.gather(stores[0], stores[2]), 10)
+        assert [row["outcome"] for row in done] == ["completed", "completed"]
+        assert line.reported[:2] == [("committed", 3), ("held", 1)]
+        assert not stores[1].done()
+        assert await _jobs_left(db, taken) == 1
         await holder.execute("ROLLBACK")
+        # Released, it is stored on its next turn.
         assert (await asyncio.wait_for(stores[1], 10))["outcome"] == "completed"
+        assert {outcome for outcome, _ in line.reported[2:]} <= {"held"}  # any turn while it was locked
     finally:
         await holder.close()
-    statuses = await db.fetch(
-        "SELECT status FROM request_queue WHERE id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)",
-        [t.request_id for t in taken],
-    )
-    assert [r["status"] for r in statuses] == ["completed", "completed", "processing"]
-    assert await _jobs_left(db, taken) == 1  # the third's job is still its worker's
-    await line.line.close(5)
+        await line.line.close(5)
+    assert await _jobs_left(db, taken) == 0
+    await assert_consistent(db)
+
+
+async def test_a_held_reply_is_not_written_when_the_line_closes(db, settings, pool, database_url):
+    (taken,) = await _taken(db, settings, 1)
+    line = Line(pool)
+    holder = await asyncpg.connect(database_url)
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", taken.request_id)
+        store = asyncio.create_task(line.store(_reply(taken)))
+
+        async def held_once():
+            return line.reported
+
+        await wait_until(held_once, 10, "the reply found held")
+        await asyncio.wait_for(line.line.close(5), 10)
+        with pytest.raises(ConnectionAbortedError, match="stopping"):
+            await store
+    finally:
+        await holder.close()
+    assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", taken.request_id) == "processing"
+    assert await _jobs_left(db, [taken]) == 1
 
 
 async def test_closing_cuts_off_a_sender_past_the_timeout(db, settings, pool, database_url):
@@ -228,21 +259,18 @@ async def test_closing_cuts_off_a_sender_past_the_timeout(db, settings, pool, da
     line = Line(pool)
     holder = await asyncpg.connect(database_url)
     try:
+        # Every counting slot of batches held: the call waits for its slot, before any of
+        # its items (that wait has no 200 ms limit).
         await holder.execute("BEGIN")
-        await holder.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", first.request_id)
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('mukti.pending_slot'), slot) FROM generate_series(64, 127) slot"
+        )
         stuck = asyncio.create_task(line.store(_reply(first)))
-
-        async def held():
-            return await db.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%mukti_complete_stream%'"
-            )
-
-        await wait_until(held, 10, "the reply held on the lock")
+        await wait_until(lambda: _held_on_a_lock(db, "mukti_complete_streams"), 10, "the call waiting for its slot")
         waiting = asyncio.create_task(line.store(_reply(second)))
-        await asyncio.sleep(0)  # (it joins the line behind the held one)
+        await asyncio.sleep(0)  # (it joins the line behind the stuck one)
 
-        await line.line.close(0.2)
+        await asyncio.wait_for(line.line.close(0.2), 5)
 
         with pytest.raises(ConnectionAbortedError, match="cut off"):
             await stuck
@@ -258,32 +286,33 @@ async def test_closing_cuts_off_a_sender_past_the_timeout(db, settings, pool, da
 async def test_a_worker_stores_the_replies_that_wait_for_its_connections_together(
     db, settings, database_url, stub, tmp_path
 ):
-    """A real worker process with one reply sender: while it is held on a lock, the
-    replies that finish queue in its line; released, they are stored in batches, each
-    request answered once, on its first attempt, and the worker counts the batches."""
+    """A real worker process: while every reply is held on a lock, longer than the pool's
+    acquire timeout, the replies come back to its line again and again, none given up;
+    released, they are stored in batches, each request answered once, on its first
+    attempt, and the worker counts the batches and the held replies."""
     asked = []
     for _ in range(4):
         user = await create_user(db, settings, plan="paid")
-        for _ in range(6):
+        for _ in range(3):
             conversation = await create_conversation(db, user.id)
             asked.append(await submit_sql(db, user.id, conversation, "Is a virtue a habit?"))
     stub_control(stub, latency_ms=0)
     holder = await asyncpg.connect(database_url)
-    env = {"MUKTI_WORKER_CONCURRENCY": "30", "MUKTI_METRICS_FLUSH_INTERVAL": "0.2", "MUKTI_REPLY_SENDERS": "1"}
+    env = {"MUKTI_WORKER_CONCURRENCY": "30", "MUKTI_METRICS_FLUSH_INTERVAL": "0.2", "MUKTI_DB_ACQUIRE_TIMEOUT": "0.5"}
+
+    async def totals() -> dict[tuple[str, str], float]:
+        return {(r["name"], r["labels"]): r["value"] for r in await Db.on(db).fetch("metrics_totals")}
+
     try:
-        # Every subscription locked: the sender's reply waits for it (a batch sent now
-        # gives up after 200 ms and is sent reply by reply: the first of them waits).
+        # Every subscription locked: each reply waits 200 ms for it, and is left for later.
         await holder.execute("BEGIN; SELECT 1 FROM subscriptions FOR UPDATE")
         with worker_process(database_url, stub.base_url, tmp_path / "worker.log", **env):
 
-            async def all_called_and_senders_held():
-                waiting = await db.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE '%mukti_complete_stream%'"
-                )
-                return stub_stats(stub)["total"] >= len(asked) and waiting >= 1
+            async def every_reply_held():
+                held = (await totals()).get(("mukti_reply_batched_total", 'outcome="held"'), 0)
+                return stub_stats(stub)["total"] >= len(asked) and held >= len(asked)
 
-            await wait_until(all_called_and_senders_held, 30, "every LLM call made and the replies held")
+            await wait_until(every_reply_held, 30, "every LLM call made and every reply held")
             await holder.execute("ROLLBACK")
 
             async def answered():
@@ -292,15 +321,14 @@ async def test_a_worker_stores_the_replies_that_wait_for_its_connections_togethe
             await wait_until(answered, 30, "every request answered")
 
             async def counted():
-                totals = {(r["name"], r["labels"]): r["value"] for r in await Db.on(db).fetch("metrics_totals")}
-                return totals.get(("mukti_reply_batches_total", 'outcome="committed"'), 0) >= 1 and totals
+                now = await totals()
+                return now.get(("mukti_reply_batches_total", 'outcome="committed"'), 0) >= 1 and now
 
-            totals = await wait_until(counted, 10, "the worker's reply batches counted")
+            counts = await wait_until(counted, 10, "the worker's reply batches counted")
     finally:
         await holder.close()
-    # Most replies queued behind the held one, and went in batches of two or more.
-    assert totals[("mukti_reply_batched_total", 'outcome="committed"')] >= len(asked) // 2
-    assert totals.get(("mukti_reply_batches_total", 'outcome="failed"'), 0) == 0
+    assert counts.get(("mukti_reply_batches_total", 'outcome="failed"'), 0) == 0
+    assert counts.get(("mukti_reply_batches_total", 'outcome="sent_alone"'), 0) == 0
     # No LLM answer was thrown away: every request was answered on its first attempt.
     assert await db.fetchval("SELECT array_agg(DISTINCT attempts) FROM request_queue") == [1]
     replies = await db.fetch(

@@ -17,12 +17,15 @@
 -- before holding a user's rows the other needs; a single call never counts in a batch's
 -- slot. The rows come back with `item`, the 1-based place of the reply in the arrays.
 --
--- One item raising (a lock or statement timeout, a deadlock with another kind of
--- transaction) fails the whole batch and nothing of it is written: the caller then sends
--- each reply alone, so that every reply gets its own outcome or error. A lock is waited
--- for 200 ms at most (lock_timeout, below): a reply held on a row someone keeps locked
--- (a long transaction of an operator's, a stuck session) would otherwise hold up every
--- reply of its batch, and the worker's sender with them; alone, it holds up only itself.
+-- A reply whose rows someone else holds locked for more than 200 ms (a long transaction of
+-- an operator's, a stuck session, a slow commit of the same user's rows) is left unwritten
+-- with the outcome 'held', and the others are stored: the caller tries it again a little
+-- later (jobs/replies.py), so that one held reply holds up neither its batch nor the
+-- worker's sender. Each item is its own subtransaction for that (an exception block),
+-- and the 200 ms apply to the items' locks, not to the wait for the counting slot.
+-- Any other error of an item (a check, a deadlock, a statement timeout) fails the whole
+-- batch and nothing of it is written: the caller then sends each reply alone, so that
+-- every reply gets its own outcome or error.
 --
 -- Scope: the transaction must not be scoped on entry, nor run as mukti_service (whose row
 -- policies admit every user's rows); each item sets its user, and the scope and the
@@ -47,12 +50,12 @@ CREATE FUNCTION mukti_complete_streams_v1(
         limit_reached text
     )
     LANGUAGE plpgsql
-    SET lock_timeout = '200ms'
 AS $$
 DECLARE
-    v_n    integer := coalesce(cardinality(p_request_ids), 0);
-    v_slot integer := 64 + pg_backend_pid() % 64;
-    v_item record;
+    v_n            integer := coalesce(cardinality(p_request_ids), 0);
+    v_slot         integer := 64 + pg_backend_pid() % 64;
+    v_item         record;
+    v_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     IF coalesce(cardinality(p_contents), 0) <> v_n OR coalesce(cardinality(p_prompt_tokens), 0) <> v_n
        OR coalesce(cardinality(p_completion_tokens), 0) <> v_n OR coalesce(cardinality(p_latency_ms), 0) <> v_n
@@ -70,6 +73,7 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('mukti.pending_slot'), v_slot);
     PERFORM set_config('mukti.pending_slot', v_slot::text, true);
+    PERFORM set_config('lock_timeout', '200ms', true);
     FOR v_item IN
         SELECT i.* FROM unnest(p_request_ids, p_contents, p_prompt_tokens, p_completion_tokens, p_latency_ms,
                                p_first_token_ms, p_usage_estimated, p_stopped, p_user_ids, p_job_ids)
@@ -79,12 +83,21 @@ BEGIN
     LOOP
         PERFORM set_config('mukti.user_id', v_item.user_id::text, true);
         item := v_item.place;
-        SELECT c.outcome, c.reply_seq, c.cost, c.limit_reached INTO outcome, reply_seq, cost, limit_reached
-          FROM mukti_complete_stream_v4(v_item.request_id, v_item.content, v_item.prompt_tokens,
-                                        v_item.completion_tokens, v_item.latency_ms, v_item.first_token_ms,
-                                        v_item.usage_estimated, v_item.stopped, v_item.user_id, v_item.job_id) AS c;
+        BEGIN
+            SELECT c.outcome, c.reply_seq, c.cost, c.limit_reached INTO outcome, reply_seq, cost, limit_reached
+              FROM mukti_complete_stream_v4(v_item.request_id, v_item.content, v_item.prompt_tokens,
+                                            v_item.completion_tokens, v_item.latency_ms, v_item.first_token_ms,
+                                            v_item.usage_estimated, v_item.stopped, v_item.user_id,
+                                            v_item.job_id) AS c;
+        EXCEPTION WHEN lock_not_available THEN
+            outcome := 'held';
+            reply_seq := NULL;
+            cost := NULL;
+            limit_reached := NULL;
+        END;
         RETURN NEXT;
     END LOOP;
+    PERFORM set_config('lock_timeout', v_lock_timeout, true);
     PERFORM set_config('mukti.user_id', '', true);
     PERFORM set_config('mukti.pending_slot', '', true);
 END;
