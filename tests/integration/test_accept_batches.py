@@ -15,21 +15,10 @@ import pytest
 
 from api.conversations.batches import AcceptBatches, Question
 from core.database.gateway import Db
-from core.database.pool import create_pool
 from core.settings import Settings
 from tests.factories import create_user
 from tests.integration.answering_helpers import wait_until
 from tests.integration.conversations_support import assert_consistent, create_conversation, written
-
-
-@pytest.fixture
-async def pool(settings: Settings):
-    """The API's pool: as the app role, Row-Level Security on."""
-    pool = await create_pool(settings)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 class Batches:

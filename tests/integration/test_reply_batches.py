@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 
 from core.database.gateway import Db
-from core.database.pool import create_pool
 from core.settings import Settings
 from jobs.replies import Reply, ReplyBatches
 from tests.factories import create_user
@@ -29,16 +28,6 @@ class Taken(NamedTuple):
     conversation_id: str
     request_id: str
     job_id: int
-
-
-@pytest.fixture
-async def pool(settings: Settings):
-    """The worker's pool: as the app role, Row-Level Security on."""
-    pool = await create_pool(settings)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _taken(db: asyncpg.Connection, settings: Settings, users: int, per_user: int = 1) -> list[Taken]:
