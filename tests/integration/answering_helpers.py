@@ -118,7 +118,7 @@ async def complete_sql(
     db: asyncpg.Connection, request_id: str, content: str, prompt_tokens: int, completion_tokens: int, latency_ms: int
 ) -> asyncpg.Record:
     """Complete a taken attempt through mukti_complete_request_v4 directly (the worker's
-    streamed completion, answering_complete_stream, wraps it)."""
+    streamed completion, mukti_complete_stream_v4, wraps it)."""
     row = await db.fetchrow(
         "SELECT outcome, reply_seq, cost, limit_reached FROM mukti_complete_request_v4($1, $2, $3, $4, $5)",
         request_id,

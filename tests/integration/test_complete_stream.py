@@ -1,4 +1,4 @@
-"""The worker's stored reply (answering_complete_stream: mukti_complete_stream_v4, v3 and
+"""The worker's stored reply (mukti_complete_stream_v4, v3 and
 mukti_complete_request_v4): the stream's columns set with the completion, the relayed
 pieces replaced by the reply, the answering job finished with it, and a request
 cancelled meanwhile left as it is."""
@@ -16,18 +16,22 @@ from tests.integration.conversations_support import create_conversation
 
 
 async def complete_stream(db, request_id: str, user_id: str, **stream) -> dict:
-    row = await Db.on(db).fetchrow(
-        "answering_complete_stream",
-        request_id=request_id,
-        content="What do you mean by that?",
-        prompt_tokens=12,
-        completion_tokens=6,
-        latency_ms=30,
-        first_token_ms=stream.get("first_token_ms"),
-        usage_estimated=stream.get("usage_estimated", False),
-        stopped=stream.get("stopped", False),
-        user_id=user_id,
-        job_id=stream.get("job_id"),
+    # mukti_complete_stream_v4 called directly: the worker calls it through
+    # mukti_complete_streams_v1 (jobs/replies.py, tests/integration/test_reply_batches.py),
+    # which adds a lock timeout this file's waits would trip.
+    row = await db.fetchrow(
+        "SELECT outcome, reply_seq, cost, limit_reached"
+        "  FROM mukti_complete_stream_v4($1, $2, $3, $4, $5, $6, $7, $8, $9::uuid, $10::bigint)",
+        request_id,
+        "What do you mean by that?",
+        12,
+        6,
+        30,
+        stream.get("first_token_ms"),
+        stream.get("usage_estimated", False),
+        stream.get("stopped", False),
+        user_id,
+        stream.get("job_id"),
     )
     assert row is not None
     return dict(row)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 from urllib.parse import urlparse
 
 import asyncpg
@@ -18,7 +19,11 @@ from tests.factories import create_user
 from tests.harness import PgServer
 from tests.integration.answering_helpers import submit_sql, wait_until, worker_process
 
-COMPLETION = b"mukti_complete_stream_v"
+# The completion's Parse (asyncpg prepares it, under a name, before it runs it: the
+# prepare is answered with an idle ReadyForQuery too, as is the type introspection it may
+# run meanwhile), then its Bind, which runs it.
+PARSE = re.compile(rb"P....(__asyncpg_stmt_\w+__)\x00SELECT [^\x00]*mukti_complete_streams_v", re.DOTALL)
+BIND = re.compile(rb"B....\x00(__asyncpg_stmt_\w+__)\x00", re.DOTALL)
 # ReadyForQuery, idle: the statement's implicit transaction has committed.
 READY_IDLE = b"Z\x00\x00\x00\x05I"
 
@@ -45,11 +50,13 @@ class ReplyLosingProxy:
             )
         else:
             server_r, server_w = await asyncio.open_connection(self.upstream.host, self.upstream.port)
-        armed = asyncio.Event()  # this connection sent a completion
+        completions: set[bytes] = set()  # this connection's prepared completions
+        armed = asyncio.Event()  # this connection ran a completion
 
         async def upstream() -> None:
             while data := await client_r.read(65536):
-                if not self.dropped.is_set() and COMPLETION in data:
+                completions.update(PARSE.findall(data))
+                if not self.dropped.is_set() and completions.intersection(BIND.findall(data)):
                     armed.set()
                 server_w.write(data)
                 await server_w.drain()

@@ -15,19 +15,13 @@
   FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid),
        set_config('synchronous_commit', 'off', true) AS commit_without_flush
 
--- answering_complete_stream --
--- A streamed reply of :user_id's request (stopped: cut short by a cancel; usage_estimated:
--- the provider sent no usage), and the Procrastinate job :job_id that answered it
--- finished, in one transaction and one round trip: the function scopes itself
--- (core/database/scope.py SELF_SCOPED).
-/* scopes itself */ SELECT outcome, reply_seq, cost, limit_reached
-  FROM mukti_complete_stream_v4(:request_id, :content, :prompt_tokens, :completion_tokens, :latency_ms,
-                                :first_token_ms, :usage_estimated, :stopped, :user_id::uuid, :job_id::bigint)
-
 -- answering_complete_streams --
--- Several of the above in one transaction, of any users (jobs/replies.py): each item
--- scopes itself to its user as v4 does; the rows carry `item`, the 1-based place of the
--- reply in the arrays.
+-- Streamed replies of any users (stopped: cut short by a cancel; usage_estimated: the
+-- provider sent no usage), each with the Procrastinate job that answered it finished, in
+-- one transaction and one round trip (jobs/replies.py): each item is one call of
+-- mukti_complete_stream_v4, scoped to its own user; the rows carry `item`, the 1-based
+-- place of the reply in the arrays, and `outcome` 'held' for a reply left unwritten
+-- because its rows were locked elsewhere (see the function).
 -- Sent unscoped (Db without for_user): the function refuses a scoped transaction.
 SELECT item, outcome, reply_seq, cost, limit_reached
   FROM mukti_complete_streams_v1(:request_ids::uuid[], :contents::text[], :prompt_tokens::integer[],
