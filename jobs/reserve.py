@@ -3,8 +3,8 @@
 Procrastinate takes jobs by priority, but only when a slot is free. Once a backlog of
 lower-priority questions (a free plan's rush, a bulk import) holds every slot, a question
 of a higher plan waits until one of them ends, and an LLM call lasts seconds. So while
-fewer than `slots` of its slots are free, a worker takes only jobs of `priority` or higher,
-through mukti_fetch_job_v1 (the choice of Procrastinate's fetch with a minimum priority).
+fewer than `slots` of its slots are free, a worker takes only jobs of `priority` or higher
+(its fetch, jobs/fetch.py: the choice of Procrastinate's fetch with a minimum priority).
 Lower-priority jobs use every other slot. Once a high-priority job has taken a reserved
 slot, it is an ordinary running job.
 
@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from procrastinate.connector import BaseConnector
-from procrastinate.jobs import Job
-from procrastinate.manager import JobManager
 
 from core.settings import Settings
 from jobs.answering import answer_question
@@ -84,36 +82,6 @@ class SlotReserve:
         return False
 
 
-class ReservingJobManager(JobManager):
-    """Procrastinate's job manager, fetching for a worker with reserved slots."""
-
-    def __init__(self, connector: BaseConnector, reserve: SlotReserve) -> None:
-        super().__init__(connector)
-        self.reserve = reserve
-
-    async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
-        reserve = self.reserve
-        await reserve.follow_plans(self.connector)
-        while True:
-            seen = (reserve.ended, reserve.notified)
-            min_priority = reserve.min_priority()
-            if min_priority is None:
-                return await super().fetch_job(queues, worker_id)
-            rows = await ConnectorDb(self.connector).fetch(
-                "worker_fetch_job_of_priority",
-                queues=None if queues is None else list(queues),
-                worker_id=worker_id,
-                min_priority=min_priority,
-            )
-            if rows:
-                return Job.from_row(rows[0])
-            if (reserve.ended, reserve.notified) == seen:
-                reserve.starved = True
-                return None
-            # A job ended (its slot may be an ordinary one now) or a job was queued while
-            # this fetch ran, and the wake-up that said so is lost: fetch again.
-
-
 def plans_priority(facts) -> int | None:
     """The priority the reserve keeps slots for when it follows the plans: the highest
     plan's, or None while no plan ranks above another."""
@@ -139,14 +107,14 @@ async def slot_reserve(
 ) -> SlotReserve | None:
     """The reserve of a worker started with `settings` on `queues` (None: all): None when
     it keeps no slot (0 reserved slots, a worker that does not answer questions, or a
-    database without migration 0025). One that follows the plans may reserve nothing for
+    database without migration 0028's fetch). One that follows the plans may reserve nothing for
     a while (its priority None: no plan ranks above another)."""
     slots = settings.reserved_slots()
     if slots == 0 or (queues is not None and answer_question.queue not in queues):
         return None
     facts = await ConnectorDb(connector).fetchrow("worker_reserve_facts")
     if not facts["fetch_ready"]:
-        log.warning("no slots reserved: the database lacks mukti_fetch_job_v1 (run the migrations)")
+        log.warning("no slots reserved: the database lacks mukti_fetch_job_v2 (run the migrations)")
         return None
     follows_plans = settings.worker_reserved_priority < 0
     reserve = SlotReserve(

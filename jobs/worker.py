@@ -22,7 +22,6 @@ import time
 from procrastinate import JobContext
 from procrastinate.exceptions import ConnectorException, JobAborted
 from procrastinate.jobs import Status
-from procrastinate.manager import JobManager
 from procrastinate.worker import Worker
 
 from core.database.failures import is_database_unavailable
@@ -30,8 +29,9 @@ from core.settings import Settings
 from jobs.app import configured_app
 from jobs.backoff import RetryLater
 from jobs.connector import ConnectorDb
+from jobs.fetch import job_manager
 from jobs.outage import OutageGuard
-from jobs.reserve import ReservingJobManager, SlotReserve, slot_reserve
+from jobs.reserve import SlotReserve, slot_reserve
 from jobs.resources import db_pool_size, open_resources, resources_of
 
 log = logging.getLogger("mukti.worker")
@@ -181,11 +181,9 @@ async def run_worker(
         async with open_resources(settings) as resources, app.open_async():
             app.perform_import_paths()
             reserve = await slot_reserve(settings, app.connector, queues)
-            # The app is the module's, bound to this worker while it runs (jobs/app.py):
-            # its fetches go through the reserve, and a later worker starts from a plain manager.
-            app.job_manager = (
-                JobManager(app.connector) if reserve is None else ReservingJobManager(app.connector, reserve)
-            )
+            # The app is the module's, bound to this worker while it runs (jobs/app.py): its
+            # fetches go through mukti_fetch_job_v2 and keep the reserve (jobs/fetch.py).
+            app.job_manager = await job_manager(app.connector, reserve)
             worker = ResilientWorker(
                 guard=guard,
                 reserve=reserve,

@@ -1,6 +1,8 @@
-"""Procrastinate's fetch of the next job, and the reserved slots' fetch (migration 0025),
-stay cheap when the backlog grows under a worker session that first fetched from an empty
-queue (migration 0022: the fetch is planned on each call, without sorts)."""
+"""The fetches of the next job stay cheap when the backlog grows under a worker session
+that first fetched from an empty queue: Procrastinate's and mukti_fetch_job_v1 because they
+are planned on each call, without sorts (migrations 0022, 0025); the worker's own,
+mukti_fetch_job_v2 (0028), with the plan the session made on the empty queue, because no
+step of that plan can be a full scan."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ FETCHES = {
     # A reserved slot's fetch of the backlog's own priority (5), as a worker whose highest
     # plan is the backlog's makes it.
     "reserved": "SELECT id FROM mukti_fetch_job_v1(ARRAY['questions'], $1, 5)",
+    # The worker's fetch (jobs/fetch.py), of any priority and of a reserved slot's.
+    "kept": "SELECT id FROM mukti_fetch_job_v2(ARRAY['questions'], $1, NULL)",
+    "kept, reserved": "SELECT id FROM mukti_fetch_job_v2(ARRAY['questions'], $1, 5)",
 }
 
 

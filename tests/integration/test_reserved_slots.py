@@ -1,6 +1,7 @@
-"""Reserved slots (jobs/reserve.py, mukti_fetch_job_v1 of migration 0025): a worker keeps
-the last of its slots for the highest plan's questions, so a backlog of lower-priority
-questions holding every other slot does not make them wait for an LLM call to end."""
+"""Reserved slots (jobs/reserve.py, migration 0025; the worker's fetch, jobs/fetch.py, is
+mukti_fetch_job_v2 since 0028): a worker keeps the last of its slots for the highest plan's
+questions, so a backlog of lower-priority questions holding every other slot does not make
+them wait for an LLM call to end."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import pytest
 from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.app import configured_app
-from jobs.reserve import PLANS_READ_EVERY, ReservingJobManager, slot_reserve
+from jobs.fetch import FetchingJobManager
+from jobs.reserve import PLANS_READ_EVERY, slot_reserve
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
 
-RESERVED = "SELECT id FROM mukti_fetch_job_v1($1::varchar[], $2, $3)"
+RESERVED = "SELECT id FROM mukti_fetch_job_v2($1::varchar[], $2, $3)"
 STOCK = "SELECT id FROM procrastinate_fetch_job_v2($1::varchar[], $2)"
 
 
@@ -184,7 +186,7 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
         assert level is not None and level.priority is None and level.min_priority() is None
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
         # A database the migrations have not reached yet: the worker runs without a reserve.
-        await db.execute("DROP FUNCTION mukti_fetch_job_v1(varchar[], bigint, integer)")
+        await db.execute("DROP FUNCTION mukti_fetch_job_v2(varchar[], bigint, integer)")
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None
 
 
@@ -195,7 +197,7 @@ async def test_the_reserve_follows_the_plans_priorities_at_its_fetches(db, setti
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)
         assert reserve is not None and reserve.priority is None
-        manager = ReservingJobManager(app.connector, reserve)
+        manager = FetchingJobManager(app.connector, reserve)
         reserve.running = lambda: settings.worker_concurrency - 1  # only the last slot is free
         worker = await new_worker(db)
 

@@ -5,19 +5,19 @@
 -- worker's sweeper deleted it as stalled).
 UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker_id RETURNING id;
 
--- worker_fetch_job_of_priority --
--- The next job of priority :min_priority or higher for this worker (mukti_fetch_job_v1),
--- with the columns of Procrastinate's own fetch (procrastinate.jobs.Job.from_row); no row:
--- none is ready.
+-- worker_fetch_job --
+-- The next job for this worker, of priority :min_priority or higher (all when NULL), with
+-- the columns of Procrastinate's own fetch (procrastinate.jobs.Job.from_row), through
+-- mukti_fetch_job_v2 (a plan the session keeps); no row: none is ready.
 SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id
-  FROM mukti_fetch_job_v1(:queues::varchar[], :worker_id::bigint, :min_priority::integer);
+  FROM mukti_fetch_job_v2(:queues::varchar[], :worker_id::bigint, :min_priority::integer);
 
 -- worker_reserve_facts --
--- What a worker's reserved slots depend on: the highest and the lowest priority of the
--- plans (it reserves slots for the highest when MUKTI_WORKER_RESERVED_PRIORITY is not set,
--- and none when every plan has the same), and whether migration 0025's fetch exists.
+-- What a worker's fetch depends on: the highest and the lowest priority of the plans (it
+-- reserves slots for the highest when MUKTI_WORKER_RESERVED_PRIORITY is not set, and none
+-- when every plan has the same), and whether migration 0028's fetch exists.
 SELECT max(priority) AS highest, min(priority) AS lowest,
-       to_regprocedure('mukti_fetch_job_v1(character varying[], bigint, integer)') IS NOT NULL AS fetch_ready
+       to_regprocedure('mukti_fetch_job_v2(character varying[], bigint, integer)') IS NOT NULL AS fetch_ready
   FROM plans;
 
 -- worker_job_exists --
