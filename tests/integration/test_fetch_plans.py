@@ -2,7 +2,7 @@
 that first fetched from an empty queue: Procrastinate's and mukti_fetch_job_v1 because they
 are planned on each call, without sorts (migrations 0022, 0025); the worker's own,
 mukti_fetch_job_v2 (0028), with the plan the session made on the empty queue, because no
-step of that plan can be a full scan."""
+step of that plan can read the table's rows whole."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ async def test_a_worker_session_that_planned_on_an_empty_queue_fetches_without_r
     db, database_url, fetch
 ):
     query = FETCHES[fetch]
+    # An autoanalyze of the backlog would have the session plan again, and hide a bad plan.
+    await db.execute("ALTER TABLE procrastinate_jobs SET (autovacuum_enabled = off)")
     await db.execute("VACUUM ANALYZE procrastinate_jobs")
     early = await asyncpg.connect(database_url)
     try:
         worker_id = await early.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
-        for _ in range(10):  # past the plan cache's five custom plans
+        for _ in range(10):  # past the plan cache's five custom plans (v2's is generic at once)
             assert await early.fetchval(query, worker_id) is None
         await db.execute(DEFER, BACKLOG)  # each job with a lock of its own, as questions have
 

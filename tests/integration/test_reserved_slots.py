@@ -10,16 +10,18 @@ import time
 
 import asyncpg
 import pytest
+from procrastinate.manager import JobManager
 
 from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.app import configured_app
-from jobs.fetch import FetchingJobManager
+from jobs.fetch import FetchingJobManager, job_manager
 from jobs.reserve import PLANS_READ_EVERY, slot_reserve
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
 
 RESERVED = "SELECT id FROM mukti_fetch_job_v2($1::varchar[], $2, $3)"
+V1 = "SELECT id FROM mukti_fetch_job_v1($1::varchar[], $2, $3)"
 STOCK = "SELECT id FROM procrastinate_fetch_job_v2($1::varchar[], $2)"
 
 
@@ -62,22 +64,43 @@ async def test_a_reserved_fetch_keeps_a_conversations_questions_in_order(db):
     assert await db.fetchval(RESERVED, ["questions"], worker, 10) is not None
 
 
-async def test_without_a_minimum_it_takes_what_procrastinates_fetch_takes(db):
-    for n in range(4):
-        await defer(db, n % 3 * 5, f"conversation-{n % 2}")
+async def test_it_takes_what_procrastinates_fetch_and_the_first_reserved_fetch_take(db):
+    for n in range(6):
+        await defer(db, n % 3 * 5, f"conversation-{n % 3}")
     await defer(db, 0, None, queue="titles")
+    await defer(db, 10, None)
+    # A running job holds its lock, and a job whose time has not come waits.
+    running = await defer(db, 0, "conversation-running")
+    await db.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = $1", running)
+    await defer(db, 10, "conversation-running")
+    later = await defer(db, 10, None)
+    await db.execute("UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour' WHERE id = $1", later)
     worker = await new_worker(db)
     for queues in (["questions"], None):
-        orders = []
-        for query, extra in ((STOCK, ()), (RESERVED, (None,))):
-            tx = db.transaction()
-            await tx.start()
-            order = []
-            while (job := await db.fetchval(query, queues, worker, *extra)) is not None:
-                order.append(job)
-            await tx.rollback()
-            orders.append(order)
-        assert orders[0] == orders[1] and orders[0], (queues, orders)
+        for reference, minimum in ((STOCK, None), (V1, 5)):
+            orders = []
+            for query, extra in ((reference, () if reference == STOCK else (minimum,)), (RESERVED, (minimum,))):
+                tx = db.transaction()
+                await tx.start()
+                order = []
+                while (job := await db.fetchval(query, queues, worker, *extra)) is not None:
+                    order.append(job)
+                await tx.rollback()
+                orders.append(order)
+            assert orders[0] == orders[1] and orders[0], (queues, minimum, orders)
+            assert running not in orders[0] and later not in orders[0]
+
+
+async def test_a_worker_fetches_through_procrastinate_on_a_database_without_0028(db, settings):
+    app = configured_app(settings)
+    async with app.open_async():
+        reserve = await slot_reserve(settings, app.connector)
+        assert isinstance(await job_manager(app.connector, reserve), FetchingJobManager)
+        await db.execute("DROP FUNCTION mukti_fetch_job_v2(varchar[], bigint, integer)")
+        manager = await job_manager(app.connector, reserve)
+        assert type(manager) is JobManager  # Procrastinate's own fetch, without the reserve
+        first = await defer(db, 0, "conversation-1")
+        assert (await manager.fetch_job(["questions"], await new_worker(db))).id == first
 
 
 @pytest.fixture

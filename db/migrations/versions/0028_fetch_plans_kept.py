@@ -1,6 +1,6 @@
 """fetch plans kept: every fetch of a `mukti worker` goes through mukti_fetch_job_v2
 (jobs/fetch.py), the choice of Procrastinate's fetch with a plan a session keeps, which no
-table statistics can turn into a full scan (see its file). 0022 had the fetch planned on
+table statistics can make read the table whole (see its file). 0022 had the fetch planned on
 each call for that reason, at ~0.3-0.7 ms a fetch, on the worker's serial fetch loop.
 
 A function only: nothing to lock but the catalog.

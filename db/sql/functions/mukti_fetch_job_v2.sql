@@ -12,14 +12,17 @@
 -- plan kept from an empty queue read the whole backlog for every fetch: with the
 -- statistics of an empty table, the planner took full scans (filtered, not looked up by
 -- the candidate's lock and id) as the cheapest way to the few rows it expected. Here no
--- step of the plan can be a full scan, whatever the statistics say:
+-- step of the plan reads the table's rows whole, whatever the statistics say:
 --   * sequential and bitmap scans and sorts are off (the candidates come in the order of
 --     the (priority, id) index of open jobs, the minimum priority its bound);
 --   * the lock check is a subquery run for each candidate with its lock (OFFSET 0 keeps
 --     the planner from turning it into a join, which it could make a full scan);
 --   * the row to update is looked up by the candidate's id (a scalar subquery, not a join).
+-- The lock check reads the (id, lock) index of open jobs across its width, as it does in
+-- Procrastinate's own plans: no index leads with a waiting job's lock (~0.35 ms a fetch
+-- with 10,000 jobs queued).
 -- tests/integration/test_fetch_plans.py counts the rows a fetch reads after a session
--- planned on an empty queue.
+-- planned on an empty queue (a plan kept from the full scans above reads every one).
 CREATE FUNCTION mukti_fetch_job_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
