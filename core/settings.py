@@ -135,6 +135,9 @@ class Settings:
     # (jobs/reserve.py); -1: a tenth of the concurrency. Priority -1: the highest plan's.
     worker_reserved_slots: int = -1
     worker_reserved_priority: int = -1
+    # The most jobs a worker's fetch takes at once while that many ordinary slots are free
+    # (jobs/fetch.py); 1: one job a fetch, as Procrastinate does.
+    worker_fetch_batch: int = 4
     wake_window: float = 0.005
     # The most questions an API process sends to Postgres in one transaction when they
     # queue for its connections (api/conversations/batches.py); 1: each alone.
@@ -248,6 +251,8 @@ class Settings:
             raise ValueError(
                 "MUKTI_WORKER_RESERVED_SLOTS must be between 0 and MUKTI_WORKER_CONCURRENCY - 1 (-1: a tenth of it)"
             )
+        if not 1 <= self.worker_fetch_batch <= 100:
+            raise ValueError("MUKTI_WORKER_FETCH_BATCH must be from 1 to 100 (1: one job a fetch)")
         if self.worker_reserved_priority < -1:
             raise ValueError(
                 "MUKTI_WORKER_RESERVED_PRIORITY must be a priority (0 or more), or -1 for the highest plan's"

@@ -107,14 +107,14 @@ async def slot_reserve(
 ) -> SlotReserve | None:
     """The reserve of a worker started with `settings` on `queues` (None: all): None when
     it keeps no slot (0 reserved slots, a worker that does not answer questions, or a
-    database without migration 0028's fetch). One that follows the plans may reserve nothing for
+    database without migration 0029's fetch). One that follows the plans may reserve nothing for
     a while (its priority None: no plan ranks above another)."""
     slots = settings.reserved_slots()
     if slots == 0 or (queues is not None and answer_question.queue not in queues):
         return None
     facts = await ConnectorDb(connector).fetchrow("worker_reserve_facts")
     if not facts["fetch_ready"]:
-        log.warning("no slots reserved: the database lacks mukti_fetch_job_v2 (run the migrations)")
+        log.warning("no slots reserved: the database lacks mukti_fetch_job_v3 (run the migrations)")
         return None
     follows_plans = settings.worker_reserved_priority < 0
     reserve = SlotReserve(

@@ -29,7 +29,7 @@ from core.settings import Settings
 from jobs.app import configured_app
 from jobs.backoff import RetryLater
 from jobs.connector import ConnectorDb
-from jobs.fetch import job_manager
+from jobs.fetch import FetchingJobManager, job_manager
 from jobs.outage import OutageGuard
 from jobs.reserve import SlotReserve, slot_reserve
 from jobs.resources import db_pool_size, open_resources, resources_of
@@ -55,6 +55,8 @@ class ResilientWorker(Worker):
         self.reserve = reserve
         if reserve is not None:
             reserve.running = self._count_running
+        if isinstance(self.app.job_manager, FetchingJobManager):
+            self.app.job_manager.free_slots = lambda: self.concurrency - self._count_running()
 
     def _count_running(self) -> int:
         # Procrastinate's own record of the job tasks (rebuilt when its loop starts; a task
@@ -111,6 +113,17 @@ class ResilientWorker(Worker):
     async def _job_present(self, job_id: int | None) -> bool:
         row = await ConnectorDb(self.app.connector).fetchrow("worker_job_exists", job_id=job_id)
         return bool(row["present"])
+
+    async def _shutdown(self, side_tasks: list[asyncio.Task]) -> None:
+        # Jobs fetched in a batch and not started yet go back to the queue first: Procrastinate
+        # unregisters the worker at the end, and the sweeper would take them for stalled.
+        manager = self.app.job_manager
+        if isinstance(manager, FetchingJobManager) and self.worker_id is not None:
+            try:
+                await manager.release_taken(self.worker_id)
+            except Exception as exc:  # the database out of reach: the sweeper retries them
+                log.warning("fetched jobs not started could not be put back: %s", exc)
+        await super()._shutdown(side_tasks)
 
     def stop(self) -> None:
         # Shutting down must not wait for a database that is gone.
@@ -182,8 +195,9 @@ async def run_worker(
             app.perform_import_paths()
             reserve = await slot_reserve(settings, app.connector, queues)
             # The app is the module's, bound to this worker while it runs (jobs/app.py): its
-            # fetches go through mukti_fetch_job_v2 and keep the reserve (jobs/fetch.py).
-            app.job_manager = await job_manager(app.connector, reserve)
+            # fetches go through mukti_fetch_job_v3, in batches, and keep the reserve
+            # (jobs/fetch.py).
+            app.job_manager = await job_manager(app.connector, reserve, settings.worker_fetch_batch)
             worker = ResilientWorker(
                 guard=guard,
                 reserve=reserve,

@@ -1,8 +1,9 @@
 """The fetches of the next job stay cheap when the backlog grows under a worker session
 that first fetched from an empty queue: Procrastinate's and mukti_fetch_job_v1 because they
 are planned on each call, without sorts (migrations 0022, 0025); the worker's own,
-mukti_fetch_job_v2 (0028), with the plan the session made on the empty queue, because no
-step of that plan can read the table's rows whole."""
+mukti_fetch_job_v3 (0029, several jobs a call) and v2 before it (0028, still there for the
+workers of the release before during an upgrade), with the plan the session made on the
+empty queue, because no step of that plan can read the table's rows whole."""
 
 from __future__ import annotations
 
@@ -19,9 +20,13 @@ FETCHES = {
     # A reserved slot's fetch of the backlog's own priority (5), as a worker whose highest
     # plan is the backlog's makes it.
     "reserved": "SELECT id FROM mukti_fetch_job_v1(ARRAY['questions'], $1, 5)",
-    # The worker's fetch (jobs/fetch.py), of any priority and of a reserved slot's.
+    # The release before's fetch, of any priority and of a reserved slot's.
     "kept": "SELECT id FROM mukti_fetch_job_v2(ARRAY['questions'], $1, NULL)",
     "kept, reserved": "SELECT id FROM mukti_fetch_job_v2(ARRAY['questions'], $1, 5)",
+    # The worker's fetch (jobs/fetch.py): a batch of any priority (its first job; the
+    # batch's others are read all the same), and a reserved slot's single job.
+    "batch": "SELECT id FROM mukti_fetch_job_v3(ARRAY['questions'], $1, NULL, 4)",
+    "batch, reserved": "SELECT id FROM mukti_fetch_job_v3(ARRAY['questions'], $1, 5, 1)",
 }
 
 

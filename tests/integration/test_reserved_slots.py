@@ -1,7 +1,7 @@
 """Reserved slots (jobs/reserve.py, migration 0025; the worker's fetch, jobs/fetch.py, is
-mukti_fetch_job_v2 since 0028): a worker keeps the last of its slots for the highest plan's
-questions, so a backlog of lower-priority questions holding every other slot does not make
-them wait for an LLM call to end."""
+mukti_fetch_job_v3 since 0029, several jobs at a time): a worker keeps the last of its
+slots for the highest plan's questions, so a backlog of lower-priority questions holding
+every other slot does not make them wait for an LLM call to end."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.app import configured_app
 from jobs.fetch import FetchingJobManager, job_manager
+from jobs.outage import OutageGuard
 from jobs.reserve import PLANS_READ_EVERY, slot_reserve
+from jobs.worker import ResilientWorker
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
 
-RESERVED = "SELECT id FROM mukti_fetch_job_v2($1::varchar[], $2, $3)"
+RESERVED = "SELECT id FROM mukti_fetch_job_v3($1::varchar[], $2, $3, 1)"
+V2 = "SELECT id FROM mukti_fetch_job_v2($1::varchar[], $2, $3)"
 V1 = "SELECT id FROM mukti_fetch_job_v1($1::varchar[], $2, $3)"
+BATCH = "SELECT id, priority FROM mukti_fetch_job_v3($1::varchar[], $2, $3, $4)"
 STOCK = "SELECT id FROM procrastinate_fetch_job_v2($1::varchar[], $2)"
 
 
@@ -76,28 +80,46 @@ async def test_it_takes_what_procrastinates_fetch_and_the_first_reserved_fetch_t
     later = await defer(db, 10, None)
     await db.execute("UPDATE procrastinate_jobs SET scheduled_at = now() + interval '1 hour' WHERE id = $1", later)
     worker = await new_worker(db)
+
+    async def rolled_back(fetches) -> list[int]:
+        tx = db.transaction()
+        await tx.start()
+        try:
+            return await fetches
+        finally:
+            await tx.rollback()
+
+    async def one_by_one(query: str, queues: list[str] | None, *extra) -> list[int]:
+        order = []
+        while (job := await db.fetchval(query, queues, worker, *extra)) is not None:
+            order.append(job)
+        return order
+
+    async def at_once(queues: list[str] | None, minimum: int | None, size: int) -> list[int]:
+        rows = await db.fetch(BATCH, queues, worker, minimum, size)
+        return [r["id"] for r in sorted(rows, key=lambda r: (-r["priority"], r["id"]))]
+
+    priority = dict(await db.fetch("SELECT id, priority FROM procrastinate_jobs"))
     for queues in (["questions"], None):
-        for reference, minimum in ((STOCK, None), (V1, 5)):
-            orders = []
-            for query, extra in ((reference, () if reference == STOCK else (minimum,)), (RESERVED, (minimum,))):
-                tx = db.transaction()
-                await tx.start()
-                order = []
-                while (job := await db.fetchval(query, queues, worker, *extra)) is not None:
-                    order.append(job)
-                await tx.rollback()
-                orders.append(order)
-            assert orders[0] == orders[1] and orders[0], (queues, minimum, orders)
-            assert running not in orders[0] and later not in orders[0]
+        for reference, minimum in ((STOCK, None), (V1, 5), (V2, None), (V2, 5)):
+            expected = await rolled_back(one_by_one(reference, queues, *(() if reference == STOCK else (minimum,))))
+            assert expected and running not in expected and later not in expected, (queues, minimum)
+            assert await rolled_back(one_by_one(RESERVED, queues, minimum)) == expected, (reference, queues, minimum)
+            # A batch takes at once what as many fetches of one job take in a row (none
+            # beyond the first of a lock), as long as they have the first one's priority.
+            first = [job for job in expected if priority[job] == priority[expected[0]]]
+            assert len(first) < len(expected), "the data must have jobs of a lower priority behind"
+            for size in (1, 2, len(expected)):
+                assert await rolled_back(at_once(queues, minimum, size)) == first[:size], (queues, minimum, size)
 
 
-async def test_a_worker_fetches_through_procrastinate_on_a_database_without_0028(db, settings):
+async def test_a_worker_fetches_through_procrastinate_on_a_database_without_0029(db, settings):
     app = configured_app(settings)
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)
-        assert isinstance(await job_manager(app.connector, reserve), FetchingJobManager)
-        await db.execute("DROP FUNCTION mukti_fetch_job_v2(varchar[], bigint, integer)")
-        manager = await job_manager(app.connector, reserve)
+        assert isinstance(await job_manager(app.connector, reserve, 10), FetchingJobManager)
+        await db.execute("DROP FUNCTION mukti_fetch_job_v3(varchar[], bigint, integer, integer)")
+        manager = await job_manager(app.connector, reserve, 10)
         assert type(manager) is JobManager  # Procrastinate's own fetch, without the reserve
         first = await defer(db, 0, "conversation-1")
         assert (await manager.fetch_job(["questions"], await new_worker(db))).id == first
@@ -209,7 +231,7 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
         assert level is not None and level.priority is None and level.min_priority() is None
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
         # A database the migrations have not reached yet: the worker runs without a reserve.
-        await db.execute("DROP FUNCTION mukti_fetch_job_v2(varchar[], bigint, integer)")
+        await db.execute("DROP FUNCTION mukti_fetch_job_v3(varchar[], bigint, integer, integer)")
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None
 
 
@@ -241,3 +263,62 @@ async def test_the_reserve_follows_the_plans_priorities_at_its_fetches(db, setti
 
         reserve.running = lambda: 0  # ordinary slots free again: the free question goes on
         assert (await manager.fetch_job(["questions"], worker)).id == third
+
+
+async def test_a_fetch_takes_as_many_jobs_as_the_free_ordinary_slots_hold_and_starts_them_without_a_query(db, settings):
+    app = configured_app(settings)
+    async with app.open_async():
+        reserve = await slot_reserve(settings, app.connector)  # one slot kept for priority 10
+        assert reserve is not None and reserve.slots == 1
+        manager = FetchingJobManager(app.connector, reserve, batch=3)
+        free = settings.worker_concurrency  # 4: nothing running
+        manager.free_slots = lambda: free
+        reserve.running = lambda: settings.worker_concurrency - free
+        worker = await new_worker(db)
+        low = [await defer(db, 0, f"conversation-{n}") for n in range(6)]
+        paid = await defer(db, 10, "conversation-paid")
+
+        # Three ordinary slots free: a fetch takes up to three jobs of one priority, the
+        # first one's: the paid question alone, then three free ones in the queue's order.
+        assert (await manager.fetch_job(["questions"], worker)).id == paid
+        assert not manager.taken
+        assert (await manager.fetch_job(["questions"], worker)).id == low[0]
+        doing = await db.fetch("SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = $1", worker)
+        assert {r["id"] for r in doing} == {paid, *low[:3]}
+        # The next turns get the jobs kept, without fetching: the queue is left as it was.
+        await db.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
+        assert [(await manager.fetch_job(["questions"], worker)).id for _ in range(2)] == low[1:3]
+        await db.execute("UPDATE procrastinate_jobs SET status = 'todo' WHERE status = 'failed'")
+
+        # One ordinary slot left, then none: one job a fetch, the last slot's of priority 10 only.
+        free = 2
+        assert (await manager.fetch_job(["questions"], worker)).id == low[3]
+        free = 1
+        assert await manager.fetch_job(["questions"], worker) is None
+        assert reserve.starved
+
+
+async def test_a_stopping_worker_puts_the_jobs_it_fetched_and_did_not_start_back(db, settings):
+    app = configured_app(settings)
+    async with app.open_async():
+        manager = FetchingJobManager(app.connector, batch=4)
+        app.job_manager = manager
+        worker = ResilientWorker(guard=OutageGuard(60), app=app, concurrency=4, queues=["questions"])
+        worker.worker_id = await manager.register_worker()
+        jobs = [await defer(db, 0, f"conversation-{n}") for n in range(5)]
+        first = await manager.fetch_job(["questions"], worker.worker_id)
+        assert first.id == jobs[0] and len(manager.taken) == 3
+        # One of the jobs kept was meanwhile taken for stalled and run elsewhere: not this worker's.
+        await db.execute("UPDATE procrastinate_jobs SET worker_id = NULL WHERE id = $1", jobs[3])
+
+        await worker._shutdown(side_tasks=[])
+
+        rows = await db.fetch("SELECT id, status, worker_id FROM procrastinate_jobs ORDER BY id")
+        assert [(r["id"], r["status"], r["worker_id"]) for r in rows] == [
+            (jobs[0], "doing", None),  # started: the sweeper's, as any job of a worker gone
+            (jobs[1], "todo", None),
+            (jobs[2], "todo", None),
+            (jobs[3], "doing", None),
+            (jobs[4], "todo", None),
+        ]
+        assert not manager.taken

@@ -105,3 +105,11 @@ def test_a_reply_batch_holds_from_one_to_a_hundred_replies():
             Settings(reply_batch_max=size).check()
     with pytest.raises(ValueError, match="MUKTI_REPLY_SENDERS must be at least 1"):
         Settings(reply_senders=0).check()
+
+
+def test_a_worker_fetches_from_one_to_a_hundred_jobs_at_once():
+    Settings(worker_fetch_batch=1).check()
+    Settings(worker_fetch_batch=100).check()
+    for size in (0, 101):
+        with pytest.raises(ValueError, match="MUKTI_WORKER_FETCH_BATCH must be from 1 to 100"):
+            Settings(worker_fetch_batch=size).check()

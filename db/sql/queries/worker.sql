@@ -5,19 +5,29 @@
 -- worker's sweeper deleted it as stalled).
 UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker_id RETURNING id;
 
--- worker_fetch_job --
--- The next job for this worker, of priority :min_priority or higher (all when NULL), with
--- the columns of Procrastinate's own fetch (procrastinate.jobs.Job.from_row), through
--- mukti_fetch_job_v2 (a plan the session keeps); no row: none is ready.
+-- worker_fetch_jobs --
+-- The next jobs for this worker, at most :max_jobs, of priority :min_priority or higher
+-- (all when NULL), with the columns of Procrastinate's own fetch
+-- (procrastinate.jobs.Job.from_row), through mukti_fetch_job_v3 (a plan the session
+-- keeps); in no set order; no row: none is ready.
 SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id
-  FROM mukti_fetch_job_v2(:queues::varchar[], :worker_id::bigint, :min_priority::integer);
+  FROM mukti_fetch_job_v3(:queues::varchar[], :worker_id::bigint, :min_priority::integer, :max_jobs::integer);
+
+-- worker_release_jobs --
+-- Jobs this worker fetched and did not start, back to 'todo' for any worker (it stops):
+-- as Procrastinate left them before the fetch, attempts unchanged. A job no longer this
+-- worker's (the sweeper took it for stalled) is left alone. Other workers find them at
+-- their next poll.
+UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL
+ WHERE id = ANY (:job_ids::bigint[]) AND status = 'doing' AND worker_id = :worker_id::bigint
+RETURNING id;
 
 -- worker_reserve_facts --
 -- What a worker's fetch depends on: the highest and the lowest priority of the plans (it
 -- reserves slots for the highest when MUKTI_WORKER_RESERVED_PRIORITY is not set, and none
--- when every plan has the same), and whether migration 0028's fetch exists.
+-- when every plan has the same), and whether migration 0029's fetch exists.
 SELECT max(priority) AS highest, min(priority) AS lowest,
-       to_regprocedure('mukti_fetch_job_v2(character varying[], bigint, integer)') IS NOT NULL AS fetch_ready
+       to_regprocedure('mukti_fetch_job_v3(character varying[], bigint, integer, integer)') IS NOT NULL AS fetch_ready
   FROM plans;
 
 -- worker_job_exists --
