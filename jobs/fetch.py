@@ -9,8 +9,10 @@ ordinary slots are free, a fetch takes as many jobs as they hold (at most
 MUKTI_WORKER_FETCH_BATCH) and keeps all but the first; the turns that follow start those
 without a query (docs/performance.md, "Fetches in batches"). The jobs kept are few and
 started at once: each has a free slot waiting for it. A worker that stops before starting
-them puts them back ('todo', `release_taken`); one that dies leaves them 'doing', and the
-sweeper retries them as any job of a dead worker (jobs/sweeper.py).
+them puts them back ('todo', `release_taken`); one that dies, or cannot reach the database
+as it stops, leaves them 'doing', and the sweeper retries them as any job of a dead worker
+(jobs/sweeper.py). An abort asked for a job while it is kept reaches it once it has
+started, at Procrastinate's next poll of abort requests.
 
 While fewer than its reserve's slots are free, a worker takes only jobs of the reserved
 priority or higher (jobs/reserve.py), one at a time: the same function with a minimum
@@ -88,13 +90,17 @@ class FetchingJobManager(JobManager):
         return sorted((Job.from_row(row) for row in rows), key=lambda job: (-job.priority, job.id or 0))
 
     async def release_taken(self, worker_id: int) -> None:
-        """Put the jobs fetched and not started back ('todo', no worker): the worker stops."""
+        """Give up the jobs fetched and not started (the worker stops): back to 'todo' for
+        other workers, or 'aborted' / 'cancelled' (see the query worker_release_jobs)."""
         if not self.taken:
             return
         ids = [job.id for job in self.taken]
         self.taken.clear()
-        released = await ConnectorDb(self.connector).fetch("worker_release_jobs", job_ids=ids, worker_id=worker_id)
-        log.info("%d fetched jobs not started, put back for other workers", len(released))
+        rows = await ConnectorDb(self.connector).fetch("worker_release_jobs", job_ids=ids, worker_id=worker_id)
+        outcomes: dict[str, int] = {}
+        for row in rows:
+            outcomes[row["status"]] = outcomes.get(row["status"], 0) + 1
+        log.info("fetched jobs not started, given up: %s", outcomes or "none still this worker's")
 
 
 async def job_manager(connector: BaseConnector, reserve: SlotReserve | None, batch: int) -> JobManager:

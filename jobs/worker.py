@@ -121,8 +121,8 @@ class ResilientWorker(Worker):
         if isinstance(manager, FetchingJobManager) and self.worker_id is not None:
             try:
                 await manager.release_taken(self.worker_id)
-            except Exception as exc:  # the database out of reach: the sweeper retries them
-                log.warning("fetched jobs not started could not be put back: %s", exc)
+            except Exception as exc:  # e.g. the database out of reach: the sweeper retries them
+                log.warning("fetched jobs not started could not be put back (%s: %s)", type(exc).__name__, exc)
         await super()._shutdown(side_tasks)
 
     def stop(self) -> None:

@@ -268,57 +268,72 @@ async def test_the_reserve_follows_the_plans_priorities_at_its_fetches(db, setti
 async def test_a_fetch_takes_as_many_jobs_as_the_free_ordinary_slots_hold_and_starts_them_without_a_query(db, settings):
     app = configured_app(settings)
     async with app.open_async():
-        reserve = await slot_reserve(settings, app.connector)  # one slot kept for priority 10
-        assert reserve is not None and reserve.slots == 1
-        manager = FetchingJobManager(app.connector, reserve, batch=3)
-        free = settings.worker_concurrency  # 4: nothing running
-        manager.free_slots = lambda: free
-        reserve.running = lambda: settings.worker_concurrency - free
+        reserve = await slot_reserve(settings, app.connector)  # one of four slots kept for priority 10
+        assert reserve is not None and (settings.worker_concurrency, reserve.slots) == (4, 1)
+        manager = FetchingJobManager(app.connector, reserve, batch=10)  # more than the slots
+        running = 0  # the worker's running jobs, as ResilientWorker binds both counts
+        manager.free_slots = lambda: settings.worker_concurrency - running
+        reserve.running = lambda: running
         worker = await new_worker(db)
         low = [await defer(db, 0, f"conversation-{n}") for n in range(6)]
         paid = await defer(db, 10, "conversation-paid")
 
         # Three ordinary slots free: a fetch takes up to three jobs of one priority, the
-        # first one's: the paid question alone, then three free ones in the queue's order.
+        # first one's: the paid question alone.
         assert (await manager.fetch_job(["questions"], worker)).id == paid
         assert not manager.taken
+        # Two ordinary slots free: two free questions, in the queue's order.
+        running = 1
         assert (await manager.fetch_job(["questions"], worker)).id == low[0]
         doing = await db.fetch("SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = $1", worker)
-        assert {r["id"] for r in doing} == {paid, *low[:3]}
-        # The next turns get the jobs kept, without fetching: the queue is left as it was.
+        assert {r["id"] for r in doing} == {paid, *low[:2]}
+        # The next turn gets the job kept, without fetching: the queue is left as it was.
+        running = 2
         await db.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
-        assert [(await manager.fetch_job(["questions"], worker)).id for _ in range(2)] == low[1:3]
+        assert (await manager.fetch_job(["questions"], worker)).id == low[1]
         await db.execute("UPDATE procrastinate_jobs SET status = 'todo' WHERE status = 'failed'")
 
-        # One ordinary slot left, then none: one job a fetch, the last slot's of priority 10 only.
-        free = 2
-        assert (await manager.fetch_job(["questions"], worker)).id == low[3]
-        free = 1
+        # Only the reserved slot free: priority 10 only, one job a fetch.
+        running = 3
         assert await manager.fetch_job(["questions"], worker) is None
         assert reserve.starved
+        # One ordinary slot free: one job a fetch, of any priority.
+        running = 2
+        assert (await manager.fetch_job(["questions"], worker)).id == low[2]
+        assert not manager.taken
 
 
-async def test_a_stopping_worker_puts_the_jobs_it_fetched_and_did_not_start_back(db, settings):
+async def test_a_stopping_worker_gives_up_the_jobs_it_fetched_and_did_not_start(db, settings):
     app = configured_app(settings)
     async with app.open_async():
-        manager = FetchingJobManager(app.connector, batch=4)
+        manager = FetchingJobManager(app.connector, batch=5)
         app.job_manager = manager
-        worker = ResilientWorker(guard=OutageGuard(60), app=app, concurrency=4, queues=["questions"])
+        worker = ResilientWorker(guard=OutageGuard(60), app=app, concurrency=5, queues=["questions"])
         worker.worker_id = await manager.register_worker()
-        jobs = [await defer(db, 0, f"conversation-{n}") for n in range(5)]
+        jobs = [await defer(db, 0, f"conversation-{n}") for n in range(6)]
+        await db.execute("UPDATE procrastinate_jobs SET queueing_lock = 'daily' WHERE id = $1", jobs[4])
         first = await manager.fetch_job(["questions"], worker.worker_id)
-        assert first.id == jobs[0] and len(manager.taken) == 3
-        # One of the jobs kept was meanwhile taken for stalled and run elsewhere: not this worker's.
-        await db.execute("UPDATE procrastinate_jobs SET worker_id = NULL WHERE id = $1", jobs[3])
+        assert first.id == jobs[0] and [job.id for job in manager.taken] == jobs[1:5]
+        # Meanwhile: one of the jobs kept was taken for stalled and run elsewhere (no longer
+        # this worker's), one's abort was asked, and a job of the same queueing lock as
+        # another was queued.
+        await db.execute("UPDATE procrastinate_jobs SET worker_id = NULL WHERE id = $1", jobs[2])
+        await db.execute("UPDATE procrastinate_jobs SET abort_requested = true WHERE id = $1", jobs[3])
+        twin = await db.fetchval(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args) "
+            "VALUES ('questions', 'answer_question', 'daily', '{}') RETURNING id"
+        )
 
         await worker._shutdown(side_tasks=[])
 
-        rows = await db.fetch("SELECT id, status, worker_id FROM procrastinate_jobs ORDER BY id")
-        assert [(r["id"], r["status"], r["worker_id"]) for r in rows] == [
-            (jobs[0], "doing", None),  # started: the sweeper's, as any job of a worker gone
-            (jobs[1], "todo", None),
-            (jobs[2], "todo", None),
-            (jobs[3], "doing", None),
-            (jobs[4], "todo", None),
+        rows = await db.fetch("SELECT id, status, worker_id, abort_requested FROM procrastinate_jobs ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (jobs[0], "doing", None, False),  # started: the sweeper's, as any job of a worker gone
+            (jobs[1], "todo", None, False),
+            (jobs[2], "doing", None, False),
+            (jobs[3], "aborted", None, False),
+            (jobs[4], "cancelled", None, False),  # its twin waits and runs instead
+            (jobs[5], "todo", None, False),
+            (twin, "todo", None, False),
         ]
         assert not manager.taken

@@ -18,6 +18,8 @@
 -- worker at ~500 jobs/s while its slots stood mostly free. A worker asks for as many as
 -- its free ordinary slots hold (at most MUKTI_WORKER_FETCH_BATCH), and the turns that
 -- follow start them without a query (docs/performance.md "Fetches in batches").
+-- The candidates are locked before the priority filter: for the statement's few
+-- milliseconds other workers skip the lower-priority ones too, and take the jobs after.
 -- The plan is v2's, kept by the session (see mukti_fetch_job_v2.sql for why each setting):
 -- the candidates come from the (priority, id) index of open jobs, each with its own lock
 -- check, and the rows to update are looked up by id (an array of the candidates' ids, not

@@ -14,13 +14,24 @@ SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at,
   FROM mukti_fetch_job_v3(:queues::varchar[], :worker_id::bigint, :min_priority::integer, :max_jobs::integer);
 
 -- worker_release_jobs --
--- Jobs this worker fetched and did not start, back to 'todo' for any worker (it stops):
--- as Procrastinate left them before the fetch, attempts unchanged. A job no longer this
--- worker's (the sweeper took it for stalled) is left alone. Other workers find them at
--- their next poll.
-UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL
- WHERE id = ANY (:job_ids::bigint[]) AND status = 'doing' AND worker_id = :worker_id::bigint
-RETURNING id;
+-- Jobs this worker fetched and did not start, given up (it stops), each in one statement
+-- with the others: back to 'todo' for any worker, attempts unchanged (Procrastinate's
+-- status trigger logs it as 'deferred_for_retry'); 'aborted' when an abort was asked
+-- meanwhile (a 'todo' job may not carry one); 'cancelled' when a job of the same
+-- queueing lock was queued meanwhile (only one may wait: that one runs instead). A job
+-- no longer this worker's (the sweeper took it for stalled) is left alone. Other workers
+-- find them at their next poll (no NOTIFY).
+UPDATE procrastinate_jobs AS j
+   SET status = CASE
+                    WHEN j.abort_requested THEN 'aborted'
+                    WHEN j.queueing_lock IS NOT NULL
+                         AND EXISTS (SELECT FROM procrastinate_jobs AS w
+                                      WHERE w.queueing_lock = j.queueing_lock AND w.status = 'todo') THEN 'cancelled'
+                    ELSE 'todo'
+                END::procrastinate_job_status,
+       abort_requested = false, worker_id = NULL
+ WHERE j.id = ANY (:job_ids::bigint[]) AND j.status = 'doing' AND j.worker_id = :worker_id::bigint
+RETURNING j.id, j.status::text AS status;
 
 -- worker_reserve_facts --
 -- What a worker's fetch depends on: the highest and the lowest priority of the plans (it
