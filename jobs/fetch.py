@@ -22,7 +22,7 @@ priority.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
 from procrastinate.connector import BaseConnector
@@ -55,9 +55,9 @@ class FetchingJobManager(JobManager):
         if reserve is not None:
             await reserve.follow_plans(self.connector)
         # Jobs of any priority, as many as the free slots outside the reserve hold.
-        ordinary = self.free_slots() - (0 if reserve is None or reserve.priority is None else reserve.slots)
-        if min(self.batch, ordinary) > 1:
-            jobs = await self._fetch(queues, worker_id, None, min(self.batch, ordinary))
+        size = min(self.batch, self.free_slots() - (0 if reserve is None else reserve.kept()))
+        if size > 1:
+            jobs = await self._fetch(queues, worker_id, None, size)
             if not jobs:
                 return None
             self.taken.extend(jobs[1:])
@@ -97,10 +97,8 @@ class FetchingJobManager(JobManager):
         ids = [job.id for job in self.taken]
         self.taken.clear()
         rows = await ConnectorDb(self.connector).fetch("worker_release_jobs", job_ids=ids, worker_id=worker_id)
-        outcomes: dict[str, int] = {}
-        for row in rows:
-            outcomes[row["status"]] = outcomes.get(row["status"], 0) + 1
-        log.info("fetched jobs not started, given up: %s", outcomes or "none still this worker's")
+        outcomes = Counter(row["status"] for row in rows)
+        log.info("fetched jobs not started, given up: %s", dict(outcomes) or "none still this worker's")
 
 
 async def job_manager(connector: BaseConnector, reserve: SlotReserve | None, batch: int) -> JobManager:

@@ -54,13 +54,18 @@ class SlotReserve:
         self.notified = 0  # wake-ups (NOTIFY) received
         self.starved = False  # a reserved fetch found nothing: wake the loop when a slot frees
 
+    def kept(self) -> int:
+        """How many of the free slots are kept for the reserved priority (0 while nothing is
+        reserved): jobs of any priority may take the others."""
+        return 0 if self.priority is None else self.slots
+
     def min_priority(self, ending: int = 0) -> int | None:
         """The minimum priority of the job the next fetch may take (None: any), `ending`
         of the running jobs left out (they are ending)."""
         if self.priority is None:
             return None
         free_after = self.concurrency - (self.running() - ending) - 1
-        return self.priority if free_after < self.slots else None
+        return self.priority if free_after < self.kept() else None
 
     async def follow_plans(self, connector: BaseConnector) -> None:
         """Read the plans again when it is time to (a query every PLANS_READ_EVERY s)."""
