@@ -32,6 +32,7 @@ from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
 from jobs.replies import Reply
 from jobs.resources import owner_db, resources_of
+from jobs.starts import Start
 
 log = logging.getLogger("mukti.answering")
 
@@ -78,10 +79,11 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
     # wrong owner would only hide the request from this job, which then does nothing.)
     owner = user_id or await res.db.fetchval("job_request_owner", request_id=request_id)
     db = owner_db(res, owner)
-    if db is None:
+    if db is None or owner is None:
         return "already finished"
-    row = await db.fetchrow("answering_start_attempt", request_id=request_id, user_id=owner)
-    if row is None:
+    # Started with the other attempts this process starts meanwhile (jobs/starts.py).
+    row = await res.starts.submit(Start(request_id=request_id, user_id=owner))
+    if row["request_id"] is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):
