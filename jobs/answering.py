@@ -82,7 +82,14 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
     if db is None or owner is None:
         return "already finished"
     # Started with the other attempts this process starts meanwhile (jobs/starts.py).
-    row = await res.starts.submit(Start(request_id=request_id, user_id=owner))
+    try:
+        row = await res.starts.submit(Start(request_id=request_id, user_id=owner))
+    except asyncio.CancelledError:
+        # Worker shutdown past its grace period while the start was in flight: a batch
+        # sent commits with the others, so the request may be 'processing' now; it
+        # waits again (a request not started is left as it is).
+        await asyncio.shield(db.execute("answering_release_request", request_id=request_id))
+        raise
     if row["request_id"] is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:

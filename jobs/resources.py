@@ -91,6 +91,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         cleanup.push_async_callback(_close_pool, pool, settings.db_acquire_timeout)
         await warn_unpriced_models(pool)
         db = Db(pool)
+        if not await db.fetchval("worker_start_ready"):
+            raise RuntimeError(
+                "the database lacks mukti_start_attempts_v1, with which a worker starts every attempt: "
+                "run the migrations first (mukti migrate)"
+            )
         metrics = SharedMetrics("worker")
         llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
         cleanup.push_async_callback(llm.aclose)

@@ -9,8 +9,12 @@ from the commit until its WAL flush ends. Here the starts queue in one batch lin
 each batch is one call of mukti_start_attempts_v1: one transaction, one commit, one notify
 lock and one round trip for all of them, each start still exactly one call of
 mukti_start_attempt_v1 inside it, scoped to its own user. A start that finds the sender
-free goes at once, alone (a batch of one). MUKTI_START_BATCH_MAX=1 starts every attempt
-alone (docs/performance.md "Start batches").
+free goes at once, alone (a batch of one). A start whose request row someone else holds
+locked is left by the function ('held', without waiting) and joins the line again a
+little later, while the others are started: one locked row holds up only its own job.
+There is one sender, so a process starts its attempts one transaction at a time;
+MUKTI_START_BATCH_MAX=1 makes each of those a single start (docs/performance.md "Start
+batches").
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ class StartBatches(BatchLine[Start]):
     ) -> None:
         """`db` unscoped (the function scopes each item); `patience`: how long a start may
         wait to be sent, as it would wait for one of the pool's connections."""
-        # One sender: the starts' share of the pool is one connection at a time, so that
-        # the stored replies and the relay's cancel poll always find one.
+        # One sender: the starts take one of the pool's connections at a time, and the
+        # more starts wait meanwhile, the more go in the next batch.
         super().__init__(senders=1, max_batch=max_batch, patience=patience, on_batch=on_batch)
         self._db = db
 
@@ -56,6 +60,9 @@ class StartBatches(BatchLine[Start]):
 
     async def send_batch(self, items: Sequence[Start]) -> list[asyncpg.Record]:
         return await self._start(items)
+
+    def is_held(self, row: asyncpg.Record) -> bool:
+        return row["held"]
 
     async def _start(self, items: Sequence[Start]) -> list[asyncpg.Record]:
         return await self._db.fetch(

@@ -15,6 +15,7 @@ import pytest
 
 from core.database.gateway import Db
 from core.settings import Settings
+from jobs.resources import open_resources
 from jobs.starts import Start, StartBatches
 from tests.factories import create_user
 from tests.integration.answering_helpers import submit_sql
@@ -106,13 +107,16 @@ async def test_one_call_starts_several_users_attempts_in_one_transaction_each_as
         assert [m["content"] for m in json.loads(row["messages"])] == [
             await db.fetchval("SELECT content FROM recent_messages WHERE request_id = $1::uuid", asked.request_id)
         ]
-    # The finished request and the stranger's: every column NULL, as the single call's "no row".
+    # The finished request and the stranger's: not held, every other column NULL, as the
+    # single call's "no row".
     for item in (3, 5):
-        assert {k for k, v in dict(rows[item - 1]).items() if v is not None} == {"item"}
+        assert {k: v for k, v in dict(rows[item - 1]).items() if v is not None} == {"item": item, "held": False}
     # b's request was started once, by b's item; the stranger's item did not take it again.
     assert await _statuses(db, [b1, a1, a2, cancelled]) == [("processing", 1)] * 3 + [("cancelled", 0)]
     assert sorted(seen) == sorted([b1.request_id, a1.request_id, a2.request_id])
-    # The pending counts moved with the rows (counted in the batch's own slot).
+    # The pending counts moved with the rows, in the batch's own slot (64-127), which no
+    # single call (a cancel, an accept) counts in.
+    assert await db.fetchval("SELECT sum(pending) FROM request_queue_pending_counts WHERE slot >= 64") == -3
     await assert_consistent(db)
 
 
@@ -168,3 +172,37 @@ async def test_a_refused_batch_is_started_attempt_by_attempt(db, settings, pool)
     assert line.reported == [("sent_alone", 4)]
     assert await _statuses(db, asked) == [("processing", 1)] * 2 + [("pending", 0), ("processing", 1)]
     await assert_consistent(db)
+
+
+async def test_a_start_whose_row_is_locked_elsewhere_is_left_for_later_and_the_others_start(
+    db, settings, pool, database_url
+):
+    asked = await _asked(db, settings, 4)
+    line = Line(pool)
+    holder = await asyncpg.connect(database_url)
+    try:
+        # A cancel or an operator's transaction holding one request's row.
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", asked[1].request_id)
+        starts = [asyncio.create_task(line.start(a)) for a in asked]
+        others = [t for i, t in enumerate(starts) if i != 1]
+        await asyncio.wait_for(asyncio.gather(*others), 10)  # not held up by the locked row
+        assert not starts[1].done()
+        assert ("held", 1) in line.reported
+        assert await _statuses(db, asked) == [("processing", 1), ("pending", 0), ("processing", 1), ("processing", 1)]
+        await holder.execute("ROLLBACK")
+        # Back in the line a little later, it starts once the row is free.
+        row = await asyncio.wait_for(starts[1], 10)
+    finally:
+        await holder.close()
+    assert (str(row["request_id"]), row["attempts"], row["held"]) == (asked[1].request_id, 1, False)
+    assert await _statuses(db, asked) == [("processing", 1)] * 4
+    await assert_consistent(db)
+
+
+async def test_a_worker_refuses_to_run_on_a_database_without_start_batches(db, settings):
+    await db.execute("DROP FUNCTION mukti_start_attempts_v1(uuid[], uuid[])")
+    unmigrated = Settings(database_url=settings.database_url, llm_base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(RuntimeError, match=r"run the migrations first \(mukti migrate\)"):
+        async with open_resources(unmigrated):
+            pass

@@ -16,17 +16,24 @@
 -- item's request row, in the order given. A batch therefore never holds a counting row
 -- that a single call (a cancel, an accept) waits for while it waits for that call's
 -- request.
--- Any error of an item fails the whole batch and nothing of it is written: the caller then
--- starts each alone, so that every item gets its own row or error.
+-- A request whose row someone else holds locked (a cancel under way, an operator's
+-- transaction, an account's erasure) is not waited for: its item comes back `held` and
+-- the others are started; the caller tries it again a little later (jobs/starts.py), so
+-- that one locked row holds up neither the batch nor the worker's other starts.
+-- Any other error of an item fails the whole batch and nothing of it is written: the
+-- caller then starts each alone, so that every item gets its own row or error.
 --
--- Rows: one per item, `item` its 1-based place in the arrays, the rest as
--- mukti_start_attempt_v1's row, all NULL for an item whose request is finished (or gone,
--- or not that user's): the single call's "no row".
+-- Rows: one per item, `item` its 1-based place in the arrays, `held` as above, the rest as
+-- mukti_start_attempt_v1's row, all NULL for an item held or whose request is finished (or
+-- gone, or not that user's): the single call's "no row".
+-- Planned without sequential scans, as mukti_submit_question_v6 (docs/performance.md
+-- "Plans made on an empty queue"): the row lock is a primary-key look-up.
 -- Scope: the transaction must not be scoped on entry, nor run as mukti_service; each item
 -- sets its user, and the scope and the counting slot are cleared again on return.
 CREATE FUNCTION mukti_start_attempts_v1(p_request_ids uuid[], p_user_ids uuid[])
     RETURNS TABLE (
         item integer,
+        held boolean,
         request_id uuid,
         user_id text,
         attempts integer,
@@ -42,6 +49,7 @@ CREATE FUNCTION mukti_start_attempts_v1(p_request_ids uuid[], p_user_ids uuid[])
         messages text
     )
     LANGUAGE plpgsql
+    SET enable_seqscan = off
 AS $$
 DECLARE
     v_n    integer := coalesce(cardinality(p_request_ids), 0);
@@ -67,6 +75,18 @@ BEGIN
     LOOP
         PERFORM set_config('mukti.user_id', v_item.user_id::text, true);
         item := v_item.place;
+        -- The row locked first, as the start's update locks it, without waiting (in its
+        -- user's scope: another user's request is not found, as alone); the update then
+        -- finds it held by this transaction. Found but not locked: someone else holds it.
+        PERFORM 1 FROM request_queue q WHERE q.id = v_item.request_id FOR NO KEY UPDATE SKIP LOCKED;
+        held := NOT FOUND AND EXISTS (SELECT 1 FROM request_queue q WHERE q.id = v_item.request_id);
+        IF held THEN  -- nothing started: every column but item and held NULL
+            request_id := NULL; user_id := NULL; attempts := NULL; max_attempts := NULL; model := NULL;
+            message_seq := NULL; cancel_requested := NULL; technique_name := NULL; system_prompt := NULL;
+            questioning_style := NULL; display_name := NULL; preferences := NULL; messages := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         -- No row (a finished request): SELECT INTO sets every column NULL.
         SELECT s.request_id, s.user_id, s.attempts, s.max_attempts, s.model, s.message_seq, s.cancel_requested,
                s.technique_name, s.system_prompt, s.questioning_style, s.display_name, s.preferences, s.messages

@@ -1,8 +1,9 @@
 -- answering_start_attempts --
 -- Requests of any users taken for one LLM attempt each, in one transaction and one round
 -- trip (jobs/starts.py): each item is one call of mukti_start_attempt_v1, scoped to its
--- own user; the rows carry `item`, the 1-based place of the request in the arrays, and
--- NULLs for a request that is finished (or gone).
+-- own user; the rows carry `item`, the 1-based place of the request in the arrays,
+-- `held` for a request whose row was locked elsewhere (not started: tried again later),
+-- and NULLs for a request that is finished (or gone).
 -- Its commit does not wait for the WAL flush (set_config(..., true) lasts until the
 -- commit): the starts' NOTIFY holds Postgres's cluster-wide notify lock until its commit
 -- ends, so with the flush every worker's start queued behind the others'. Nothing
@@ -13,7 +14,7 @@
 -- Every durable commit that follows (the reply, a failure, a cancel) flushes this one
 -- with it.
 -- Sent unscoped (Db without for_user): the function refuses a scoped transaction.
-SELECT item, request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
+SELECT item, held, request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
        technique_name, system_prompt, questioning_style, display_name, preferences, messages
   FROM mukti_start_attempts_v1(:request_ids::uuid[], :user_ids::uuid[]),
        set_config('synchronous_commit', 'off', true) AS commit_without_flush
