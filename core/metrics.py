@@ -87,11 +87,6 @@ CATALOG: dict[str, Family] = {
         "Reply batches of a worker (two or more stored replies in one transaction), by outcome (as accept batches)",
     ),
     "mukti_reply_batched_total": Family("counter", "Replies stored in reply batches, by outcome"),
-    "mukti_start_batches_total": Family(
-        "counter",
-        "Start batches of a worker (two or more attempts started in one transaction), by outcome (as accept batches)",
-    ),
-    "mukti_start_batched_total": Family("counter", "Attempts started in start batches, by outcome"),
     "mukti_queue_depth": Family("gauge", "Requests in the question queue by status (pending, processing)"),
     "mukti_queue_pending": Family("gauge", "Pending requests by priority (higher is served first)"),
     "mukti_queue_oldest_pending_seconds": Family("gauge", "Age of the oldest pending request"),

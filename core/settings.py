@@ -147,8 +147,6 @@ class Settings:
     # one sender batches the most.
     reply_batch_max: int = 16
     reply_senders: int = 1
-    # The most attempts a worker process starts in one transaction (jobs/starts.py); 1: each alone.
-    start_batch_max: int = 16
     worker_give_up_after: float = 300.0
     forwarded_allow_ips: str = "127.0.0.1"
     max_attempts: int = 3
@@ -239,9 +237,6 @@ class Settings:
         if not 1 <= self.reply_batch_max <= 100:
             # 100: mukti_complete_streams_v1's own bound.
             raise ValueError("MUKTI_REPLY_BATCH_MAX must be from 1 to 100 (1: every reply in a transaction of its own)")
-        if not 1 <= self.start_batch_max <= 100:
-            # 100: mukti_start_attempts_v1's own bound.
-            raise ValueError("MUKTI_START_BATCH_MAX must be from 1 to 100 (1: every start in a transaction of its own)")
         if self.reply_senders < 1:
             raise ValueError("MUKTI_REPLY_SENDERS must be at least 1")
         if self.db_statement_cache_size < 0:

@@ -32,7 +32,6 @@ from jobs.app import app
 from jobs.backoff import RetryLater, ScheduledRetry, backoff_delay
 from jobs.replies import Reply
 from jobs.resources import owner_db, resources_of
-from jobs.starts import Start
 
 log = logging.getLogger("mukti.answering")
 
@@ -79,18 +78,10 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
     # wrong owner would only hide the request from this job, which then does nothing.)
     owner = user_id or await res.db.fetchval("job_request_owner", request_id=request_id)
     db = owner_db(res, owner)
-    if db is None or owner is None:
+    if db is None:
         return "already finished"
-    # Started with the other attempts this process starts meanwhile (jobs/starts.py).
-    try:
-        row = await res.starts.submit(Start(request_id=request_id, user_id=owner))
-    except asyncio.CancelledError:
-        # Worker shutdown past its grace period while the start was in flight: a batch
-        # sent commits with the others, so the request may be 'processing' now; it
-        # waits again (a request not started is left as it is).
-        await asyncio.shield(db.execute("answering_release_request", request_id=request_id))
-        raise
-    if row["request_id"] is None:
+    row = await db.fetchrow("answering_start_attempt", request_id=request_id, user_id=owner)
+    if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:
         # Earlier runs were cut off without recording a failure (worker crashes, shutdowns):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -27,7 +27,6 @@ from db import metrics_store
 from db.pricing import warn_unpriced_models
 from jobs.relay import Relay
 from jobs.replies import ReplyBatches
-from jobs.starts import StartBatches
 
 log = logging.getLogger("mukti.worker")
 
@@ -45,8 +44,6 @@ class WorkerResources:
     relay: Relay
     # The stored replies' batch line (jobs/replies.py).
     replies: ReplyBatches
-    # The attempts' starts' batch line (jobs/starts.py).
-    starts: StartBatches
     # Jobs whose task finished them in its own last transaction (the stored reply,
     # mukti_complete_stream_v4): the worker skips Procrastinate's finish for them.
     finished_jobs: set[int] = field(default_factory=set)
@@ -91,11 +88,6 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         cleanup.push_async_callback(_close_pool, pool, settings.db_acquire_timeout)
         await warn_unpriced_models(pool)
         db = Db(pool)
-        if not await db.fetchval("worker_start_ready"):
-            raise RuntimeError(
-                "the database lacks mukti_start_attempts_v1, with which a worker starts every attempt: "
-                "run the migrations first (mukti migrate)"
-            )
         metrics = SharedMetrics("worker")
         llm = LlmClient.from_settings(settings, base_url=llm_base_url, metrics=metrics)
         cleanup.push_async_callback(llm.aclose)
@@ -116,38 +108,23 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         cleanup.push_async_callback(relay.stop)
         await relay.start()
 
-        def counter(line: str) -> Callable[[str, int], None]:
-            def count(outcome: str, size: int) -> None:
-                metrics.inc(f"mukti_{line}_batches_total", {"outcome": outcome})
-                metrics.inc(f"mukti_{line}_batched_total", {"outcome": outcome}, size)
-
-            return count
+        def count_reply_batch(outcome: str, size: int) -> None:
+            metrics.inc("mukti_reply_batches_total", {"outcome": outcome})
+            metrics.inc("mukti_reply_batched_total", {"outcome": outcome}, size)
 
         replies = ReplyBatches(
             db,
             # One connection is never the replies': the next jobs can always start.
             senders=min(settings.reply_senders, db_pool_size(settings) - 1),
             max_batch=settings.reply_batch_max,
-            on_batch=counter("reply"),
+            on_batch=count_reply_batch,
         )
         # Replies in flight when the jobs have stopped: a few milliseconds, unless the
         # database hangs (then they are cut off, as their jobs were).
         cleanup.push_async_callback(replies.close, settings.db_acquire_timeout)
-        starts = StartBatches(
-            db, max_batch=settings.start_batch_max, patience=settings.db_acquire_timeout, on_batch=counter("start")
-        )
-        cleanup.push_async_callback(starts.close, settings.db_acquire_timeout)
         await warn_about_missing_models(db, llm)
         yield WorkerResources(
-            settings=settings,
-            pool=pool,
-            db=db,
-            llm=llm,
-            http=http,
-            metrics=metrics,
-            relay=relay,
-            replies=replies,
-            starts=starts,
+            settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay, replies=replies
         )
 
 

@@ -8,16 +8,15 @@ them, each item still exactly one call of the single function inside it. A call 
 a sender free goes at once, alone, as the single function: batching adds no wait, it fills
 the waits the pool imposed already (docs/performance.md "Accept batches").
 
-Three lines use it: the API's accepted questions (api/conversations/batches.py), and the
-worker's stored replies (jobs/replies.py) and started attempts (jobs/starts.py). A subclass says how one item is sent alone and
+Two lines use it: the API's accepted questions (api/conversations/batches.py) and the
+worker's stored replies (jobs/replies.py). A subclass says how one item is sent alone and
 how a batch is sent; the rules below are the same for both.
 
 Failures:
-- An item that waited in the line longer than the line's patience (the API's and the
-  worker's starts': MUKTI_DB_ACQUIRE_TIMEOUT; the worker's replies wait without limit),
-  held ones included, is not sent: it gets TimeoutError (a 503 in the API), as it would
-  have waiting for a connection. (One taken just in time may then wait for a connection
-  as long again: at most twice that.)
+- An item that waited in the line longer than the line's patience (the API's:
+  MUKTI_DB_ACQUIRE_TIMEOUT; the worker's replies wait without limit) is not sent: it gets
+  TimeoutError (a 503 in the API), as it would have waiting for a connection. (One
+  taken just in time may then wait for a connection as long again: at most twice that.)
 - A batch that fails with the transaction surely rolled back (an error of the server,
   such as a check, a deadlock, a lock or statement timeout; or of the client before it sent
   anything, such as a value it cannot encode) is sent again item by item, in the order they
@@ -28,9 +27,8 @@ Failures:
 - A caller cancelled while its item waits here writes nothing: its item is dropped before
   it is sent. Once sent, it commits or fails with the others.
 - An item the batch function left unwritten because its rows were locked elsewhere (a
-  line whose `is_held` says so: the worker's replies and starts) joins the line again a
-  little later (0.1 s, doubling to 2 s), so that it holds up neither its batch nor the
-  sender.
+  line whose `is_held` says so: the worker's replies) joins the line again a little later
+  (0.1 s, doubling to 2 s), so that it holds up neither its batch nor the sender.
 - Closing waits for what is in flight up to a timeout, then cuts the senders off; items
   still waiting, or held, get the error of a stopping process (they were not written).
 """

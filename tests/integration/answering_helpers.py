@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from core.database.gateway import Db
 from core.llm.stub import StubServer
 from core.settings import Settings
 from jobs.worker import run_worker
@@ -130,10 +129,3 @@ async def complete_sql(
     )
     assert row is not None
     return row
-
-
-async def start_attempt(db: asyncpg.Connection, request_id: str, user_id: str) -> asyncpg.Record | None:
-    """Take a request for one attempt as a worker does, alone (mukti_start_attempts_v1, one
-    item): its row, or None when the request is finished (or gone, or not the user's)."""
-    (row,) = await Db.on(db).fetch("answering_start_attempts", request_ids=[request_id], user_ids=[user_id])
-    return row if row["request_id"] is not None else None

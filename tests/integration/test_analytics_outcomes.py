@@ -13,7 +13,7 @@ import asyncpg
 
 from core.database.gateway import Db
 from tests.factories import create_user
-from tests.integration.answering_helpers import complete_sql, start_attempt, submit_sql
+from tests.integration.answering_helpers import complete_sql, submit_sql
 
 TIMEOUT = "the language model did not answer in time"
 HTTP_503 = "the language model answered with an error (HTTP 503)"
@@ -38,7 +38,7 @@ async def _attempt(
 ) -> str:
     """One attempt as jobs/answering.py makes it: take the request, then complete or fail it."""
     owner = await db.fetchval("SELECT user_id::text FROM request_queue WHERE id = $1::uuid", request_id)
-    assert await start_attempt(db, request_id, owner) is not None
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=owner) is not None
     if error is None:
         row = await complete_sql(db, request_id, "What do you think?", prompt_tokens, completion_tokens, latency_ms)
     else:

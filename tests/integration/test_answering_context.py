@@ -10,7 +10,7 @@ from procrastinate.jobs import Job
 from core.database.gateway import Db
 from jobs.backoff import RetryLater, ScheduledRetry
 from tests.factories import create_user
-from tests.integration.answering_helpers import complete_sql, start_attempt, submit_sql
+from tests.integration.answering_helpers import complete_sql, submit_sql
 from tests.integration.conversations_support import create_conversation
 
 
@@ -24,11 +24,11 @@ async def test_a_question_already_archived_behind_a_backlog_still_reaches_the_ll
         == 5
     )
 
-    row = await start_attempt(db, requests[0], user.id)
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[0], user_id=user.id)
     messages = json.loads(row["messages"])
     assert messages == [{"role": "user", "content": "question number 1"}]
 
-    row = await start_attempt(db, requests[10], user.id)
+    row = await Db.on(db).fetchrow("answering_start_attempt", request_id=requests[10], user_id=user.id)
     assert json.loads(row["messages"])[-1] == {"role": "user", "content": "question number 11"}
 
 
@@ -38,7 +38,7 @@ async def test_the_start_of_an_attempt_commits_without_waiting_for_the_wal_flush
     request_id = await submit_sql(db, user.id, await create_conversation(db, user.id), "why?")
     await db.execute("SET synchronous_commit = on")  # whatever the server's default
     async with db.transaction():
-        assert await start_attempt(db, request_id, user.id)
+        assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
         assert await db.fetchval("SHOW synchronous_commit") == "off"
     # Only that transaction's commit: the session's setting is back.
     assert await db.fetchval("SHOW synchronous_commit") == "on"
@@ -50,7 +50,7 @@ async def test_a_request_interrupted_past_its_attempts_fails_instead_of_looping(
     request_id = await submit_sql(db, user.id, conversation_id, "why?", max_attempts=2)
     # Two runs taken and cut off (a crashing worker) without recording a failure.
     for _ in range(3):
-        row = await start_attempt(db, request_id, user.id)
+        row = await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
     assert row["attempts"] == 3 > row["max_attempts"]
     failed = await Db.on(db).fetchrow(
         "answering_fail_attempt", request_id=request_id, error="interrupted", retry_in_seconds=0
@@ -91,7 +91,7 @@ async def test_reaching_the_daily_limit_notifies_with_the_next_slot_and_an_upgra
     conversation_id = await create_conversation(db, user.id)
     for n in range(2):
         request_id = await submit_sql(db, user.id, conversation_id, f"question {n}")
-        await start_attempt(db, request_id, user.id)
+        await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
         done = await complete_sql(db, request_id, "Why?", 10, 5, 20)
     assert done["limit_reached"] == "daily_limit_reached"
     body, blocked = await db.fetchrow(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.database.gateway import Db
 from jobs import maintenance
 from tests.factories import create_user
-from tests.integration.answering_helpers import complete_sql, start_attempt
+from tests.integration.answering_helpers import complete_sql
 from tests.integration.usage_support import as_role, open_connector
 
 
@@ -44,7 +45,7 @@ async def test_messages_back_dated_150_days_are_archived_into_their_own_month(db
             user.id,
             conversation,
         )
-        await start_attempt(db, str(request), user.id)
+        await Db.on(db).fetchrow("answering_start_attempt", request_id=str(request), user_id=user.id)
         done = await complete_sql(db, str(request), "Why so?", 10, 5, 100)
         assert done["outcome"] == "completed"
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from core.database.gateway import Db
 from tests.factories import create_user
-from tests.integration.answering_helpers import start_attempt, submit_sql, wait_until
+from tests.integration.answering_helpers import submit_sql, wait_until
 from tests.integration.conversations_support import create_conversation
 
 
@@ -41,7 +41,7 @@ async def test_a_streamed_reply_is_stored_with_its_stream_columns_and_replaces_i
     user = await create_user(db, settings)
     conversation_id = await create_conversation(db, user.id)
     request_id = await submit_sql(db, user.id, conversation_id, "Is a virtue a habit?")
-    assert await start_attempt(db, request_id, user.id)
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
     await Db.on(db).execute(
         "answering_stream_append",
         request_ids=[request_id],
@@ -133,7 +133,7 @@ async def test_the_reply_finishes_the_job_that_answered_it(db, settings):
     worker_id = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
     job_id = await db.fetchval("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['questions'], $1)", worker_id)
     assert job_id == await db.fetchval("SELECT job_id FROM request_queue WHERE id = $1::uuid", request_id)
-    assert await start_attempt(db, request_id, user.id)
+    assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user.id)
 
     tx = db.transaction()
     await tx.start()

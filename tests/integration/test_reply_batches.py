@@ -17,14 +17,7 @@ from core.database.gateway import Db
 from core.settings import Settings
 from jobs.replies import Reply, ReplyBatches
 from tests.factories import create_user
-from tests.integration.answering_helpers import (
-    start_attempt,
-    stub_control,
-    stub_stats,
-    submit_sql,
-    wait_until,
-    worker_process,
-)
+from tests.integration.answering_helpers import stub_control, stub_stats, submit_sql, wait_until, worker_process
 from tests.integration.conversations_support import assert_consistent, create_conversation
 
 
@@ -51,7 +44,7 @@ async def _taken(db: asyncpg.Connection, settings: Settings, users: int, per_use
     taken = []
     for user_id, conversation, request_id in asked:
         job_id = await db.fetchval("SELECT job_id FROM request_queue WHERE id = $1::uuid", request_id)
-        assert await start_attempt(db, request_id, user_id)
+        assert await Db.on(db).fetchrow("answering_start_attempt", request_id=request_id, user_id=user_id)
         taken.append(Taken(user_id, conversation, request_id, job_id))
     return taken
 

@@ -1,6 +1,6 @@
-"""The accept path scopes itself (mukti_submit_question_v7; core/database/scope.py SELF_SCOPED)
-and the worker's start of attempts scopes each of them (mukti_start_attempts_v1): each is
-sent alone, one round trip, and Row-Level Security still applies."""
+"""The accept path and the worker's start of an attempt scope themselves (mukti_submit_question_v7,
+mukti_start_attempt_v1; core/database/scope.py SELF_SCOPED):
+each is sent alone, one round trip, and Row-Level Security still applies."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ async def test_a_transaction_scoped_to_another_user_is_refused(db, settings, app
     assert await db.fetchval("SELECT count(*) FROM request_queue WHERE user_id = $1::uuid", user.id) == 0
 
 
-START = QUERIES["answering_start_attempts"].sql
+START = QUERIES["answering_start_attempt"].sql
 
 
 async def test_the_worker_takes_a_request_in_one_statement_and_only_as_its_owner(db, settings, app_conn):
@@ -106,13 +106,14 @@ async def test_the_worker_takes_a_request_in_one_statement_and_only_as_its_owner
     conversation_id = await create_conversation(db, user.id)
     request_id = (await app_conn.fetchrow(SUBMIT, *args(user.id, conversation_id)))["request_id"]
     # Named as another user's, the request stays hidden by Row-Level Security: untouched.
-    named_wrongly = QUERIES["answering_start_attempts"].args({"request_ids": [request_id], "user_ids": [other.id]})
-    assert (await app_conn.fetchrow(START, *named_wrongly))["request_id"] is None
+    named_wrongly = QUERIES["answering_start_attempt"].args({"request_id": request_id, "user_id": other.id})
+    assert await ScopedConnection(app_conn, user_scope_sql(other.id)).fetchrow(START, *named_wrongly) is None
     assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "pending"
-    # As its owner: one statement, sent without a scope (the function scopes each item),
-    # the request taken, its context loaded.
-    owned = QUERIES["answering_start_attempts"].args({"request_ids": [request_id], "user_ids": [user.id]})
-    row = await app_conn.fetchrow(START, *owned)
+    # As its owner: one statement sent, the request taken, its context loaded.
+    raw = Recorder(app_conn)
+    owned = QUERIES["answering_start_attempt"].args({"request_id": request_id, "user_id": user.id})
+    row = await ScopedConnection(raw, user_scope_sql(user.id)).fetchrow(START, *owned)
+    assert raw.sent == [START]
     assert (row["attempts"], row["user_id"]) == (1, user.id)
     assert [m["content"] for m in json.loads(row["messages"])] == ["Why?"]
     assert await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "processing"

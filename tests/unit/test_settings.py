@@ -107,14 +107,6 @@ def test_a_reply_batch_holds_from_one_to_a_hundred_replies():
         Settings(reply_senders=0).check()
 
 
-def test_a_start_batch_holds_from_one_to_a_hundred_starts():
-    Settings(start_batch_max=1).check()
-    Settings(start_batch_max=100).check()
-    for size in (0, 101):
-        with pytest.raises(ValueError, match="MUKTI_START_BATCH_MAX must be from 1 to 100"):
-            Settings(start_batch_max=size).check()
-
-
 def test_a_worker_fetches_from_one_to_a_hundred_jobs_at_once():
     Settings(worker_fetch_batch=1).check()
     Settings(worker_fetch_batch=100).check()

@@ -1,22 +1,18 @@
--- answering_start_attempts --
--- Requests of any users taken for one LLM attempt each, in one transaction and one round
--- trip (jobs/starts.py): each item is one call of mukti_start_attempt_v1, scoped to its
--- own user; the rows carry `item`, the 1-based place of the request in the arrays,
--- `held` for a request whose row was locked elsewhere (not started: tried again later),
--- and NULLs for a request that is finished (or gone).
+-- answering_start_attempt --
+-- Take :user_id's request for one LLM attempt and load its whole context (see the
+-- function), in one round trip: the function scopes itself (core/database/scope.py
+-- SELF_SCOPED). No row: the request is finished (or gone).
 -- Its commit does not wait for the WAL flush (set_config(..., true) lasts until the
--- commit): the starts' NOTIFY holds Postgres's cluster-wide notify lock until its commit
--- ends, so with the flush every worker's start queued behind the others'. Nothing
--- acknowledged depends on it: should the database crash before the flush, the requests
--- are back as they were before this attempt (attempts one lower; a reader may have seen
--- them 'processing' meanwhile), and their jobs, also fetched without a flush
--- (jobs/app.py), are 'todo' again or still held by their worker, as after any crash.
--- Every durable commit that follows (the reply, a failure, a cancel) flushes this one
--- with it.
--- Sent unscoped (Db without for_user): the function refuses a scoped transaction.
-SELECT item, held, request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
+-- commit): the function's NOTIFY holds Postgres's cluster-wide notify lock until its
+-- commit ends, so with the flush every worker's start queued behind the others'. Nothing
+-- acknowledged depends on it: should the database crash before the flush, the request is
+-- back as it was before this attempt (attempts one lower; a reader may have seen it
+-- 'processing' meanwhile), and its job, also fetched without a flush (jobs/app.py), is
+-- 'todo' again or still held by its worker, as after any crash. Every durable commit
+-- that follows (the reply, a failure, a cancel) flushes this one with it.
+/* scopes itself */ SELECT request_id, user_id, attempts, max_attempts, model, message_seq, cancel_requested,
        technique_name, system_prompt, questioning_style, display_name, preferences, messages
-  FROM mukti_start_attempts_v1(:request_ids::uuid[], :user_ids::uuid[]),
+  FROM mukti_start_attempt_v1(:request_id::uuid, :user_id::uuid),
        set_config('synchronous_commit', 'off', true) AS commit_without_flush
 
 -- answering_complete_streams --

@@ -41,11 +41,6 @@ SELECT max(priority) AS highest, min(priority) AS lowest,
        to_regprocedure('mukti_fetch_job_v3(character varying[], bigint, integer, integer)') IS NOT NULL AS fetch_ready
   FROM plans;
 
--- worker_start_ready --
--- Whether migration 0030's start batches exist: a worker starts every attempt through them
--- (jobs/starts.py), so it refuses to run without them.
-SELECT to_regprocedure('mukti_start_attempts_v1(uuid[], uuid[])') IS NOT NULL AS ready
-
 -- worker_job_exists --
 -- Whether a job's row is still there: a stored reply deletes its job in its own
 -- transaction (mukti_complete_stream_v4), which may have committed unacknowledged.
