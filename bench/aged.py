@@ -2,14 +2,20 @@
 
     uv run python bench/aged.py [--requests 1000000] [--rate-limits 10000000] [--seconds 10]
 
-pgbench of the submit SQL (bench/ask.py's script and users) on a fresh database, then on
-the same database after loading history behind it: `--requests` completed requests and
-`--rate-limits` expired rate-limit rows (spread over the last 30 days over the bench's
-users, as the accept path writes them), vacuumed and analyzed as autovacuum would leave
-them. Prints both rates and their ratio (goal: within 10%) and the sizes loaded. Each
-run starts with no questions queued and after a CHECKPOINT (`--rounds` of each,
-averaged); between the aged runs only what a run added is removed, the history stays.
-Uses DATABASE_URL or a scratch database.
+pgbench of the submit SQL (bench/ask.py's script and users) on two databases side by side:
+a fresh one, and one with history loaded behind the same users: `--requests` completed
+requests and `--rate-limits` expired rate-limit rows (spread over the last 30 days over
+the bench's users, as the accept path writes them), vacuumed and analyzed as autovacuum
+would leave them. The runs alternate between the two (`--rounds` of each: fresh then aged,
+then aged then fresh, ...), so that a box whose speed drifts within minutes (these virtual
+machines: ±20 % in five minutes, measured) weighs on both alike; until 4 December all
+fresh runs came first, then all aged ones. Prints each round's pair and ratio, the means
+and their ratio (goal: within 10%), and the sizes loaded. Each run starts with no
+questions queued and after a CHECKPOINT; between the aged runs only what a run added is
+removed, the history stays. `--fresh-requests N` gives the fresh side a history of its
+own, N requests and 10 N rate-limit rows, to tell a cost that grows with the history from
+one that an empty database alone is spared. Uses two scratch databases on 127.0.0.1:5432 (DATABASE_URL
+is not used: the benchmark needs two databases of its own).
 """
 
 from __future__ import annotations
@@ -79,16 +85,41 @@ def main() -> None:
     parser.add_argument("--rate-limits", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--pgbench-clients", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2, help="pgbench runs of each, averaged")
+    parser.add_argument("--rounds", type=int, default=4, help="pgbench runs of each, alternating, averaged")
+    parser.add_argument(
+        "--fresh-requests",
+        type=int,
+        default=0,
+        help="history of the 'fresh' side too (0: none, the goal's fresh database); its rate-limit rows: ten times as many",
+    )
     args = parser.parse_args()
-    with scratch_database("aged") as url:
-        arrange(url, args.users)
-        fresh = measure(url, args, "fresh", empty_queue)
-        empty_queue(url)
-        load_history(url, args.users, args.requests, args.rate_limits)
+    with scratch_database("aged_fresh", own=True) as fresh_url, scratch_database("aged", own=True) as aged_url:
+        for url in (fresh_url, aged_url):
+            arrange(url, args.users)
+        load_history(aged_url, args.users, args.requests, args.rate_limits)
         messages = 2 * (args.requests // args.users) + 2
-        aged = measure(url, args, "aged", lambda url: undo_run(url, messages))
-        print(f"aged / fresh: {aged / fresh:.2f} (goal: within 10%, >= 0.90)")
+        reset_fresh = empty_queue
+        if args.fresh_requests:
+            load_history(fresh_url, args.users, args.fresh_requests, 10 * args.fresh_requests)
+            fresh_messages = 2 * (args.fresh_requests // args.users) + 2
+
+            def reset_fresh(url: str) -> None:
+                undo_run(url, fresh_messages)
+
+        sides = [("fresh", fresh_url, reset_fresh), ("aged", aged_url, lambda url: undo_run(url, messages))]
+        rates: dict[str, list[float]] = {"fresh": [], "aged": []}
+        for n in range(args.rounds):
+            for label, url, reset in sides if n % 2 == 0 else reversed(sides):
+                rates[label].append(measure(url, args, label, reset))
+            print(
+                f"round {n + 1}: fresh {rates['fresh'][-1]:,.0f}/s, aged {rates['aged'][-1]:,.0f}/s: "
+                f"{rates['aged'][-1] / rates['fresh'][-1]:.2f}"
+            )
+        fresh, aged = (sum(r) / len(r) for r in (rates["fresh"], rates["aged"]))
+        print(
+            f"means: fresh {fresh:,.0f}/s, aged {aged:,.0f}/s; aged / fresh: {aged / fresh:.2f} "
+            "(goal: within 10%, >= 0.90)"
+        )
 
 
 def undo_run(url: str, messages: int) -> None:
@@ -111,8 +142,8 @@ def undo_run(url: str, messages: int) -> None:
 
 
 def measure(url: str, args: argparse.Namespace, label: str, reset: Callable[[str], None]) -> float:
-    """The mean of `args.rounds` pgbench runs, each after `reset` (what the last run added
-    gone), a CHECKPOINT and a warm-up. The CHECKPOINT: the aged runs must not pay for
+    """One pgbench run's calls/s, after `reset` (what the last run added gone), a
+    CHECKPOINT and a warm-up. The CHECKPOINT: the aged runs must not pay for
     writing out the gigabytes just loaded (nor the fresh ones for the database just
     created), which no steady state does. The warm-up (printed, not counted): the first
     change of each page after a checkpoint writes the whole page to the WAL, and the pages
@@ -120,14 +151,11 @@ def measure(url: str, args: argparse.Namespace, label: str, reset: Callable[[str
     database than in the fresh one; between checkpoints minutes apart that is paid once
     per page and interval, not in every 10 s, so the measured run is the steady state.
     Each run prints its WAL per call (records, full-page images, bytes)."""
-    rates = []
-    for _ in range(args.rounds):
-        reset(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
-            run(conn, url, args, WARM_UP, f"{label}, warm-up after the checkpoint, not counted")
-            rates.append(run(conn, url, args, args.seconds, f"{label}: {SUBMIT}"))
-    return sum(rates) / len(rates)
+    reset(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        run(conn, url, args, WARM_UP, f"{label}, warm-up after the checkpoint, not counted")
+        return run(conn, url, args, args.seconds, f"{label}: {SUBMIT}")
 
 
 def run(conn: psycopg.Connection, url: str, args: argparse.Namespace, seconds: int, label: str) -> float:

@@ -28,11 +28,11 @@ FETCH_PLANNED_EACH_CALL = (_SCHEMA / "0022_fetch_plans.up.sql").read_text()
 
 
 @contextlib.contextmanager
-def scratch_database(label: str) -> Iterator[str]:
-    """DATABASE_URL if set (left as is), else a new database on 127.0.0.1:5432 migrated to
-    head, dropped afterwards."""
+def scratch_database(label: str, own: bool = False) -> Iterator[str]:
+    """DATABASE_URL if set (left as is) and `own` is not asked for, else a new database on
+    127.0.0.1:5432 migrated to head, dropped afterwards."""
     url = os.environ.get("DATABASE_URL")
-    if url:
+    if url and not own:
         yield url
         return
     name = f"mukti_bench_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
