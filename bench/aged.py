@@ -38,7 +38,8 @@ WARM_UP = 5  # seconds of pgbench after each CHECKPOINT, before the measured run
 
 def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
     """History rows by INSERT ... SELECT; foreign keys are not checked for the load
-    (session_replication_role = replica): every id named exists."""
+    (session_replication_role = replica): every id named exists. Either count may be 0
+    (`--rate-limits 0`: a history of requests only)."""
     u, c = USER_ID.format(n="(1 + mod(g, %(users)s))"), CONVERSATION_ID.format(n="(1 + mod(g, %(users)s))")
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -48,7 +49,7 @@ def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
             f"""INSERT INTO rate_limits (action, subject, user_id, hit_at, expires_at)
                 SELECT 'question', {u}::text, {u}, t, t + interval '1 day'
                   FROM generate_series(1, %(n)s) g,
-                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / %(n)s)) h(t)""",
+                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / greatest(%(n)s, 1))) h(t)""",
             {"users": users, "n": rate_limits},
         )
         conn.execute(
@@ -58,7 +59,7 @@ def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
                 SELECT {u}, {c}, 2 * (g / %(users)s) + 1, 'bench', 'gpt-4o-mini', 5, 'completed', 1,
                        t, t + interval '1 second', t + interval '3 seconds', 2 * (g / %(users)s) + 2, 100, 40
                   FROM generate_series(1, %(n)s) g,
-                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / %(n)s)) h(t)""",
+                       LATERAL (SELECT now() - interval '30 days' + g * (interval '29 days' / greatest(%(n)s, 1))) h(t)""",
             {"users": users, "n": requests},
         )
         # The conversations carry on after their history (seq is unique per conversation).
