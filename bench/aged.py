@@ -14,8 +14,8 @@ and their ratio (goal: within 10%), and the sizes loaded. Each run starts with n
 questions queued and after a CHECKPOINT; between the aged runs only what a run added is
 removed, the history stays. `--fresh-requests N` gives the fresh side a history of its
 own, N requests and 10 N rate-limit rows, to tell a cost that grows with the history from
-one that an empty database alone is spared. Uses two scratch databases on 127.0.0.1:5432 (DATABASE_URL
-is not used: the benchmark needs two databases of its own).
+one that an empty database alone is spared. Uses two scratch databases on 127.0.0.1:5432
+(DATABASE_URL is not used: the benchmark needs two databases of its own).
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from bench.common import scratch_database  # noqa: E402
 WARM_UP = 5  # seconds of pgbench after each CHECKPOINT, before the measured run
 
 
-def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
+def load_history(url: str, users: int, requests: int, rate_limits: int) -> Callable[[str], None]:
     """History rows by INSERT ... SELECT; foreign keys are not checked for the load
     (session_replication_role = replica): every id named exists. Either count may be 0
-    (`--rate-limits 0`: a history of requests only)."""
+    (`--rate-limits 0`: a history of requests only). Returns the reset between its runs
+    (undo_run, the conversations back to where their history left them)."""
     u, c = USER_ID.format(n="(1 + mod(g, %(users)s))"), CONVERSATION_ID.format(n="(1 + mod(g, %(users)s))")
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -63,11 +64,8 @@ def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
             {"users": users, "n": requests},
         )
         # The conversations carry on after their history (seq is unique per conversation).
-        conn.execute(
-            "UPDATE conversations SET message_count = 2 * (%(n)s / %(users)s) + 2,"
-            " archived_count = 2 * (%(n)s / %(users)s) + 2",
-            {"users": users, "n": requests},
-        )
+        messages = 2 * (requests // users) + 2
+        conn.execute("UPDATE conversations SET message_count = %(m)s, archived_count = %(m)s", {"m": messages})
         conn.execute("VACUUM ANALYZE rate_limits, request_queue, conversations")
         sizes = conn.execute(
             "SELECT pg_size_pretty(pg_total_relation_size('rate_limits')),"
@@ -77,6 +75,7 @@ def load_history(url: str, users: int, requests: int, rate_limits: int) -> None:
         f"history: {requests:,} completed requests ({sizes[1]}), {rate_limits:,} rate-limit rows ({sizes[0]}), "
         f"loaded in {time.perf_counter() - started:.0f} s"
     )
+    return lambda url: undo_run(url, messages)
 
 
 def main() -> None:
@@ -97,17 +96,13 @@ def main() -> None:
     with scratch_database("aged_fresh", own=True) as fresh_url, scratch_database("aged", own=True) as aged_url:
         for url in (fresh_url, aged_url):
             arrange(url, args.users)
-        load_history(aged_url, args.users, args.requests, args.rate_limits)
-        messages = 2 * (args.requests // args.users) + 2
-        reset_fresh = empty_queue
-        if args.fresh_requests:
+        reset_aged = load_history(aged_url, args.users, args.requests, args.rate_limits)
+        reset_fresh = (
             load_history(fresh_url, args.users, args.fresh_requests, 10 * args.fresh_requests)
-            fresh_messages = 2 * (args.fresh_requests // args.users) + 2
-
-            def reset_fresh(url: str) -> None:
-                undo_run(url, fresh_messages)
-
-        sides = [("fresh", fresh_url, reset_fresh), ("aged", aged_url, lambda url: undo_run(url, messages))]
+            if args.fresh_requests
+            else empty_queue
+        )
+        sides = [("fresh", fresh_url, reset_fresh), ("aged", aged_url, reset_aged)]
         rates: dict[str, list[float]] = {"fresh": [], "aged": []}
         for n in range(args.rounds):
             for label, url, reset in sides if n % 2 == 0 else reversed(sides):
