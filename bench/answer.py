@@ -40,6 +40,12 @@ Phases (each bounded by --seconds):
      --held-requests paid questions (priority 10) are asked at --held-rate/s (woken by the
      coalesced NOTIFY). Without reserved slots each waits for a free question's call to
      end; with them (a tenth of the slots, for the highest plan) it starts at once.
+  6. the ratio of phase 2 to phase 1 in turns (--ratio-rounds, 0: none): stock
+     Procrastinate's drain and one worker's drain of a new backlog of --requests, one
+     after the other in each round, the order swapped every round, each round's ratio
+     and their mean printed. Phases 1 and 2 lie minutes apart, and these boxes' speed
+     drifts by a fifth within minutes; until 4 December (late night) their ratio was
+     the only one.
 Uses DATABASE_URL, or creates (and afterwards drops) a scratch database on
 127.0.0.1:5432. The stub, the worker and the API run as processes of their own, on
 127.0.0.1.
@@ -535,6 +541,10 @@ async def main_async(args, url: str) -> None:
             # 5. Pickup of paid questions while free ones in slow LLM calls hold the slots.
             if args.held_requests:
                 await pickup_behind_slow_calls(pool, stub_url, worker_env, args)
+
+            # 6. Answered/stock in turns.
+            if args.ratio_rounds:
+                await ratio_in_turns(pool, url, stub_url, worker_env, args)
     finally:
         await pool.close()
 
@@ -545,6 +555,41 @@ async def main_async(args, url: str) -> None:
     planned = await stock_baseline(url, args.requests, args.concurrency, args.seconds, FETCH_PLANNED_EACH_CALL)
     print(f"the same with its fetch planned on each call (migration 0022): {planned:.0f} jobs/s")
     print(f"ratio answered questions (best run) / stock no-op jobs: {ratio_to / stock:.2f}")
+
+
+async def ratio_in_turns(
+    pool: asyncpg.Pool, url: str, stub_url: str, worker_env: dict[str, str], args: argparse.Namespace
+) -> None:
+    """Phase 6: stock Procrastinate's no-op drain (its fetch as shipped) and one worker's
+    drain of a new backlog (0 ms stub), adjacent in each round, in alternating order, each
+    on an emptied queue (a drain leaves a title job for each of its new conversations,
+    which slowed a stock drain after it by a fifth). The schema's fetch is put back as
+    migrated after each stock drain."""
+    ratios = []
+    for n in range(args.ratio_rounds):
+        rates: dict[str, float] = {}
+        for side in ("stock", "answers") if n % 2 == 0 else ("answers", "stock"):
+            await clear_queue(pool)  # the title jobs the last drain deferred, too
+            # The dead rows of the rounds before gone, as autovacuum would have them in a
+            # running deployment: this machine's Postgres runs without it (autovacuum =
+            # off), and the drains, not the no-op jobs, paid for each round's leftovers.
+            await pool.execute("VACUUM (ANALYZE)")
+            if side == "stock":
+                rates[side] = await stock_baseline(url, args.requests, args.concurrency, args.seconds, FETCH_AS_SHIPPED)
+                await pool.execute(FETCH_PLANNED_EACH_CALL)
+                continue
+            httpx.post(stub_url + "/_reset")
+            await submit_all(pool, await conversations(pool, args.requests))
+            with process(["worker"], worker_env):
+                await drain(pool, args.requests, args.seconds)
+            rates[side] = (await completion_rate(pool))[1]
+        ratios.append(rates["answers"] / rates["stock"])
+        print(
+            f"in turns, round {n + 1}: answered {rates['answers']:.0f}/s, stock {rates['stock']:.0f} jobs/s: "
+            f"{ratios[-1]:.2f}",
+            flush=True,
+        )
+    print(f"ratio answered questions / stock no-op jobs, in turns: mean {sum(ratios) / len(ratios):.2f}", flush=True)
 
 
 def main() -> None:
@@ -566,6 +611,9 @@ def main() -> None:
     parser.add_argument("--held-concurrency", type=int, default=50, help="the worker's slots in phase 5")
     parser.add_argument("--processes", type=int, default=2, help="worker processes of the extra 0 ms run")
     parser.add_argument("--seconds", type=float, default=25, help="time limit of each phase")
+    parser.add_argument(
+        "--ratio-rounds", type=int, default=4, help="rounds of phase 6: stock and answers in turns (0: none)"
+    )
     args = parser.parse_args()
     with scratch_database("answer") as url:
         asyncio.run(main_async(args, url))
