@@ -287,9 +287,9 @@ async def fixed_rate_warmed(client: Client, rate: float, seconds: float) -> tupl
     """fixed_rate after WARM_UP seconds of it (printed, not counted) on the same connections.
     Not counted: after the TRUNCATE every server connection of the API plans its statements
     anew, and the client opens its connections (p99 of ~0.7 s here). The same connections:
-    until 4 December (night) the measured run opened its own, 26-98 of them at ~1,100/s, and in one
-    of four runs of that kind nearly all of its slowest 1 % were sent within 0.4 s of its
-    start, while they opened."""
+    until 4 December (late night) the measured run opened its own, 26-98 of them at
+    ~1,100/s, and in one of four runs of that kind nearly all of its slowest 1 % were sent
+    within 0.4 s of its start, while they opened."""
     await fixed_rate(client, rate, WARM_UP, "warm-up (not counted)", close=False)
     client.count_afresh()
     return await fixed_rate(client, rate, seconds)
