@@ -1,7 +1,9 @@
 """Answering a question: the task the question flow enqueues (seed 000, worker pool to usage).
 
 One run of `answer_question` is one LLM attempt:
-  1. one statement takes the request ('processing', attempts + 1) and loads its context;
+  1. one statement takes the request ('processing', attempts + 1) and loads its context:
+     the worker's fetch that took the job (mukti_fetch_job_v4, jobs/starts.py), or the
+     task's own first statement for a job the fetch did not start;
   2. the LLM call, streamed (the plan's model, the configured timeout, no client-side
      retries); its text is relayed to live viewers as it comes (jobs/relay.py), and a
      cancel by the user stops it;
@@ -80,7 +82,10 @@ async def answer_question(context: JobContext, request_id: str, user_id: str | N
     db = owner_db(res, owner)
     if db is None:
         return "already finished"
-    row = await db.fetchrow("answering_start_attempt", request_id=request_id, user_id=owner)
+    # Started by the fetch that took this job (jobs/starts.py), or by this statement.
+    row = res.started.take(context.job.id) or await db.fetchrow(
+        "answering_start_attempt", request_id=request_id, user_id=owner
+    )
     if row is None:
         return "already finished"
     if row["attempts"] > row["max_attempts"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import procrastinate
@@ -16,6 +17,7 @@ import psycopg
 import psycopg_pool
 
 from core.settings import Settings
+from jobs.connector import assume_role
 from jobs.outage import OutageGuard, ResilientConnector
 
 # Modules whose tasks the worker must know. Each registers tasks on `app` at import.
@@ -27,8 +29,19 @@ app = procrastinate.App(
 )
 
 
-async def _autocommit(connection: psycopg.AsyncConnection) -> None:
-    await connection.set_autocommit(True)
+def _configure(role: str | None) -> Callable[[psycopg.AsyncConnection], Awaitable[None]]:
+    """Each new connection in autocommit and, with MUKTI_DB_ROLE, acting as that role, as the
+    tasks' asyncpg pool does (core/database/scope.py assume_role): in production the worker
+    logs in as the app role, and the fetch starts the questions' answers under Row-Level
+    Security (mukti_fetch_job_v4), so a worker that logs in as another role (development,
+    the tests) must not do it with that role's rights."""
+
+    async def configure(connection: psycopg.AsyncConnection) -> None:
+        await connection.set_autocommit(True)
+        if role:
+            await assume_role(connection, role)
+
+    return configure
 
 
 # A connection back in the pool for less than this is lent again without a check.
@@ -72,7 +85,7 @@ def configured_app(
         # Every Procrastinate query is one statement (its SQL functions are atomic): in
         # autocommit it is one round trip, not three (BEGIN, the query, COMMIT). The
         # worker fetches jobs one at a time, so each round trip saved is throughput.
-        configure=_autocommit,
+        configure=_configure(settings.db_role),
         pool_factory=_pool,
         kwargs={
             "application_name": "mukti-worker",

@@ -15,7 +15,9 @@ import functools
 import re
 from typing import Any
 
+import psycopg
 from procrastinate.connector import BaseConnector
+from psycopg import sql
 
 from core.database.queries import QUERIES, Query
 
@@ -48,3 +50,11 @@ class ConnectorDb:
 
     async def fetch(self, key: str, /, **params: Any) -> list[dict[str, Any]]:
         return await self.connector.execute_query_all_async(_sql(key, params), **params)
+
+
+async def assume_role(connection: psycopg.AsyncConnection, role: str) -> None:
+    """MUKTI_DB_ROLE for a connection of Procrastinate's pool as it opens (jobs/app.py), as
+    core/database/scope.py's assume_role does for the tasks' asyncpg pool. A session
+    setting: these connections are direct, never through a transaction-mode pooler (the
+    worker LISTENs on them)."""
+    await connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))

@@ -1,6 +1,9 @@
 """The worker's fetch of its next jobs: every fetch of a `mukti worker` goes through
-mukti_fetch_job_v3 (migration 0029), Procrastinate's choice of the next job with a plan
-each session keeps (docs/performance.md, "Fetch plans kept"), several jobs at a time.
+mukti_fetch_job_v4 (migration 0031): Procrastinate's choice of the next job with a plan
+each session keeps (docs/performance.md, "Fetch plans kept"), several jobs at a time
+(mukti_fetch_job_v3), and the answer of each question among them started in the same
+statement, its row left for the answering task (jobs/starts.py; docs/performance.md,
+"Answers started by the fetch").
 
 Procrastinate's fetch loop is serial: it waits for a free slot, fetches one job, starts
 it, and goes round again, so the time of a turn bounds how many jobs a worker takes in per
@@ -9,9 +12,9 @@ ordinary slots are free, a fetch takes as many jobs as they hold (at most
 MUKTI_WORKER_FETCH_BATCH) and keeps all but the first; the turns that follow start those
 without a query (docs/performance.md, "Fetches in batches"). The jobs kept are few and
 started at once: each has a free slot waiting for it. A worker that stops before starting
-them puts them back ('todo', `release_taken`); one that dies, or cannot reach the database
-as it stops, leaves them 'doing', and the sweeper retries them as any job of a dead worker
-(jobs/sweeper.py). An abort asked for a job while it is kept reaches it once it has
+them puts them back ('todo', `release_taken`), and their requests with them ('pending',
+the attempt undone); one that dies, or cannot reach the database as it stops, leaves them
+'doing', and the sweeper retries them as any job of a dead worker (jobs/sweeper.py). An abort asked for a job while it is kept reaches it once it has
 started, at Procrastinate's next poll of abort requests.
 
 While fewer than its reserve's slots are free, a worker takes only jobs of the reserved
@@ -31,16 +34,21 @@ from procrastinate.manager import JobManager
 
 from jobs.connector import ConnectorDb
 from jobs.reserve import SlotReserve
+from jobs.starts import StartedAnswers
 
 log = logging.getLogger("mukti.worker")
 
 
 class FetchingJobManager(JobManager):
-    """Procrastinate's job manager, fetching through mukti_fetch_job_v3 for a worker, up
-    to `batch` jobs a fetch (with reserved slots when `reserve` is given)."""
+    """Procrastinate's job manager, fetching through mukti_fetch_job_v4 for a worker, up
+    to `batch` jobs a fetch (with reserved slots when `reserve` is given), the rows of the
+    answers it starts left in `started`."""
 
-    def __init__(self, connector: BaseConnector, reserve: SlotReserve | None = None, *, batch: int = 1) -> None:
+    def __init__(
+        self, connector: BaseConnector, started: StartedAnswers, reserve: SlotReserve | None = None, *, batch: int = 1
+    ) -> None:
         super().__init__(connector)
+        self.started = started
         self.reserve = reserve
         self.batch = batch
         # The worker's slots without a running job, the one being fetched for included
@@ -86,26 +94,37 @@ class FetchingJobManager(JobManager):
             min_priority=min_priority,
             max_jobs=max_jobs,
         )
+        for row in rows:
+            if row["started"] is not None:
+                self.started.keep(row["id"], row["started"])
         # Started in the order a fetch of one job at a time would have taken them.
         return sorted((Job.from_row(row) for row in rows), key=lambda job: (-job.priority, job.id or 0))
 
     async def release_taken(self, worker_id: int) -> None:
         """Give up the jobs fetched and not started (the worker stops): back to 'todo' for
-        other workers, or 'aborted' / 'cancelled' (see the query worker_release_jobs)."""
+        other workers, or 'aborted' / 'cancelled' (see the query worker_release_jobs); the
+        requests whose answers their fetch started go back to 'pending'. A job the sweeper
+        took meanwhile is left alone, and so is its request (another worker may be answering it)."""
         if not self.taken:
             return
-        ids = [job.id for job in self.taken]
+        ids = [job.id for job in self.taken if job.id is not None]
         self.taken.clear()
         rows = await ConnectorDb(self.connector).fetch("worker_release_jobs", job_ids=ids, worker_id=worker_id)
         outcomes = Counter(row["status"] for row in rows)
         log.info("fetched jobs not started, given up: %s", dict(outcomes) or "none still this worker's")
+        released = {row["id"] for row in rows}
+        await self.started.give_back([job_id for job_id in ids if job_id in released])
+        for job_id in ids:
+            self.started.take(job_id)  # a job the sweeper took: its row is no longer this worker's
 
 
-async def job_manager(connector: BaseConnector, reserve: SlotReserve | None, batch: int) -> JobManager:
+async def job_manager(
+    connector: BaseConnector, started: StartedAnswers, reserve: SlotReserve | None, batch: int
+) -> JobManager:
     """The job manager of a worker: ours, or Procrastinate's (and no reserve) on a database
-    the migrations have not brought to mukti_fetch_job_v3 yet."""
+    the migrations have not brought to mukti_fetch_job_v4 yet."""
     facts = await ConnectorDb(connector).fetchrow("worker_reserve_facts")
     if not facts["fetch_ready"]:
-        log.warning("the database lacks mukti_fetch_job_v3 (run the migrations): Procrastinate's own fetch")
+        log.warning("the database lacks mukti_fetch_job_v4 (run the migrations): Procrastinate's own fetch")
         return JobManager(connector)
-    return FetchingJobManager(connector, reserve, batch=batch)
+    return FetchingJobManager(connector, started, reserve, batch=batch)

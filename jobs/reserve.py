@@ -119,7 +119,7 @@ async def slot_reserve(
         return None
     facts = await ConnectorDb(connector).fetchrow("worker_reserve_facts")
     if not facts["fetch_ready"]:
-        log.warning("no slots reserved: the database lacks mukti_fetch_job_v3 (run the migrations)")
+        log.warning("no slots reserved: the database lacks mukti_fetch_job_v4 (run the migrations)")
         return None
     follows_plans = settings.worker_reserved_priority < 0
     reserve = SlotReserve(

@@ -27,6 +27,7 @@ from db import metrics_store
 from db.pricing import warn_unpriced_models
 from jobs.relay import Relay
 from jobs.replies import ReplyBatches
+from jobs.starts import StartedAnswers
 
 log = logging.getLogger("mukti.worker")
 
@@ -44,6 +45,8 @@ class WorkerResources:
     relay: Relay
     # The stored replies' batch line (jobs/replies.py).
     replies: ReplyBatches
+    # The answers the worker's fetch started, for their tasks (jobs/starts.py).
+    started: StartedAnswers
     # Jobs whose task finished them in its own last transaction (the stored reply,
     # mukti_complete_stream_v4): the worker skips Procrastinate's finish for them.
     finished_jobs: set[int] = field(default_factory=set)
@@ -123,8 +126,21 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         # database hangs (then they are cut off, as their jobs were).
         cleanup.push_async_callback(replies.close, settings.db_acquire_timeout)
         await warn_about_missing_models(db, llm)
+        unstart = db.as_service("worker: answers its fetch started, given back unstarted as it stops")
+
+        async def give_back(request_ids: list[str]) -> int:
+            return await unstart.fetchval("answering_unstart_requests", request_ids=request_ids) or 0
+
         yield WorkerResources(
-            settings=settings, pool=pool, db=db, llm=llm, http=http, metrics=metrics, relay=relay, replies=replies
+            settings=settings,
+            pool=pool,
+            db=db,
+            llm=llm,
+            http=http,
+            metrics=metrics,
+            relay=relay,
+            replies=replies,
+            started=StartedAnswers(give_back),
         )
 
 

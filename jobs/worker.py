@@ -195,9 +195,9 @@ async def run_worker(
             app.perform_import_paths()
             reserve = await slot_reserve(settings, app.connector, queues)
             # The app is the module's, bound to this worker while it runs (jobs/app.py): its
-            # fetches go through mukti_fetch_job_v3, in batches, and keep the reserve
-            # (jobs/fetch.py).
-            app.job_manager = await job_manager(app.connector, reserve, settings.worker_fetch_batch)
+            # fetches go through mukti_fetch_job_v4, in batches, keep the reserve, and
+            # start the questions' answers for the tasks (jobs/fetch.py, jobs/starts.py).
+            app.job_manager = await job_manager(app.connector, resources.started, reserve, settings.worker_fetch_batch)
             worker = ResilientWorker(
                 guard=guard,
                 reserve=reserve,

@@ -240,7 +240,7 @@ def chunked_body_writes(stub: StubServer) -> list[bytes]:
             raw += data
     head, rest = raw.split(b"\r\n\r\n", 1)
     assert b"transfer-encoding: chunked" in head.lower(), head
-    writes = []
+    writes: list[bytes] = []
     while True:
         size_line, rest = rest.split(b"\r\n", 1)
         size = int(size_line, 16)

@@ -1,5 +1,5 @@
 """Reserved slots (jobs/reserve.py, migration 0025; the worker's fetch, jobs/fetch.py, is
-mukti_fetch_job_v3 since 0029, several jobs at a time): a worker keeps the last of its
+mukti_fetch_job_v3 since 0029, several jobs at a time, called by v4 since 0031): a worker keeps the last of its
 slots for the highest plan's questions, so a backlog of lower-priority questions holding
 every other slot does not make them wait for an LLM call to end."""
 
@@ -18,6 +18,7 @@ from jobs.app import configured_app
 from jobs.fetch import FetchingJobManager, job_manager
 from jobs.outage import OutageGuard
 from jobs.reserve import PLANS_READ_EVERY, slot_reserve
+from jobs.starts import StartedAnswers
 from jobs.worker import ResilientWorker
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, stub_control, stub_stats, wait_until
@@ -37,6 +38,14 @@ async def defer(conn: asyncpg.Connection, priority: int, lock: str | None, *, qu
         priority,
         lock,
     )
+
+
+async def nothing_to_give_back(request_ids: list[str]) -> int:
+    raise AssertionError(f"these jobs name no request: no fetch started an answer ({request_ids})")
+
+
+# Where a manager leaves the answers its fetches start: none here (the jobs name no request).
+NO_STARTS = StartedAnswers(nothing_to_give_back)
 
 
 async def new_worker(conn: asyncpg.Connection) -> int:
@@ -117,9 +126,9 @@ async def test_a_worker_fetches_through_procrastinate_on_a_database_without_0029
     app = configured_app(settings)
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)
-        assert isinstance(await job_manager(app.connector, reserve, 10), FetchingJobManager)
-        await db.execute("DROP FUNCTION mukti_fetch_job_v3(varchar[], bigint, integer, integer)")
-        manager = await job_manager(app.connector, reserve, 10)
+        assert isinstance(await job_manager(app.connector, NO_STARTS, reserve, 10), FetchingJobManager)
+        await db.execute("DROP FUNCTION mukti_fetch_job_v4(varchar[], bigint, integer, integer)")
+        manager = await job_manager(app.connector, NO_STARTS, reserve, 10)
         assert type(manager) is JobManager  # Procrastinate's own fetch, without the reserve
         first = await defer(db, 0, "conversation-1")
         assert (await manager.fetch_job(["questions"], await new_worker(db))).id == first
@@ -231,7 +240,7 @@ async def test_the_reserve_is_kept_for_the_highest_plan_by_workers_that_answer_q
         assert level is not None and level.priority is None and level.min_priority() is None
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_slots=0), app.connector) is None
         # A database the migrations have not reached yet: the worker runs without a reserve.
-        await db.execute("DROP FUNCTION mukti_fetch_job_v3(varchar[], bigint, integer, integer)")
+        await db.execute("DROP FUNCTION mukti_fetch_job_v4(varchar[], bigint, integer, integer)")
         assert await slot_reserve(dataclasses.replace(settings, worker_reserved_priority=3), app.connector) is None
 
 
@@ -242,7 +251,7 @@ async def test_the_reserve_follows_the_plans_priorities_at_its_fetches(db, setti
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)
         assert reserve is not None and reserve.priority is None
-        manager = FetchingJobManager(app.connector, reserve)
+        manager = FetchingJobManager(app.connector, NO_STARTS, reserve)
         reserve.running = lambda: settings.worker_concurrency - 1  # only the last slot is free
         worker = await new_worker(db)
 
@@ -270,7 +279,7 @@ async def test_a_fetch_takes_as_many_jobs_as_the_free_ordinary_slots_hold_and_st
     async with app.open_async():
         reserve = await slot_reserve(settings, app.connector)  # one of four slots kept for priority 10
         assert reserve is not None and (settings.worker_concurrency, reserve.slots) == (4, 1)
-        manager = FetchingJobManager(app.connector, reserve, batch=10)  # more than the slots
+        manager = FetchingJobManager(app.connector, NO_STARTS, reserve, batch=10)  # more than the slots
         running = 0  # the worker's running jobs, as ResilientWorker binds both counts
         manager.free_slots = lambda: settings.worker_concurrency - running
         reserve.running = lambda: running
@@ -306,7 +315,7 @@ async def test_a_fetch_takes_as_many_jobs_as_the_free_ordinary_slots_hold_and_st
 async def test_a_stopping_worker_gives_up_the_jobs_it_fetched_and_did_not_start(db, settings):
     app = configured_app(settings)
     async with app.open_async():
-        manager = FetchingJobManager(app.connector, batch=5)
+        manager = FetchingJobManager(app.connector, NO_STARTS, batch=5)
         app.job_manager = manager
         worker = ResilientWorker(guard=OutageGuard(60), app=app, concurrency=5, queues=["questions"])
         worker.worker_id = await manager.register_worker()

@@ -19,11 +19,13 @@ FORBIDDEN = {
     r"(?i)\bCREATE\s+TEMP(ORARY)?\s+TABLE\b(?![^;]*ON\s+COMMIT\s+DROP)": "a temporary table beyond its transaction",
     r"(?i)\bPREPARE\s+\w+\s+(AS|\()": "a named prepared statement (PgBouncer 1.18 does not carry it)",
 }
-# Modules allowed a session SET: MUKTI_DB_ROLE's SET ROLE at connect (core/database/scope.py,
-# assume_role), a development and test setting documented as not for a transaction pooler.
-SESSION_ROLE_SETUP = {"scope.py"}
-# Python that runs SQL on the pools: a bare SET (not SET LOCAL) as a statement of its own.
-SESSION_SET = re.compile(r"""(?i)execute\(\s*f?["']SET\s+(?!LOCAL\b)""")
+# Modules allowed a session SET: MUKTI_DB_ROLE's SET ROLE at connect (core/database/scope.py
+# for the asyncpg pools, jobs/connector.py for Procrastinate's, which is always direct), a
+# development and test setting documented as not for a transaction pooler.
+SESSION_ROLE_SETUP = {"scope.py", "connector.py"}
+# Python that runs SQL on the pools: a bare SET (not SET LOCAL) as a statement of its own,
+# as a string or composed with psycopg's `sql.SQL`.
+SESSION_SET = re.compile(r"""(?i)execute\(\s*(sql\.SQL\(\s*)?f?["']SET\s+(?!LOCAL\b)""")
 
 
 def sources() -> list[Path]:
@@ -82,4 +84,5 @@ def test_the_audit_catches_what_it_looks_for(tmp_path):
     ):
         assert not any(re.search(pattern, fine) for pattern in FORBIDDEN), fine
     assert SESSION_SET.search('await conn.execute("SET statement_timeout = 0")')
+    assert SESSION_SET.search('await conn.execute(sql.SQL("SET ROLE {}").format(role))')
     assert not SESSION_SET.search("await conn.execute(\"SET LOCAL lock_timeout = '5s'\")")

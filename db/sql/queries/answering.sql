@@ -56,6 +56,21 @@ SELECT mukti_stream_append_v1(:request_ids::uuid[], :attempts::integer[], :offse
 -- answering_fail_attempt --
 SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1(:request_id, :error, :retry_in_seconds)
 
+-- answering_unstart_requests --
+-- Requests whose answers a worker's fetch started (mukti_fetch_job_v4) and whose jobs it
+-- gave back unstarted as it stopped (jobs/starts.py): 'pending' again, the attempt they
+-- never made not counted; live viewers are told (one NOTIFY). Several users' requests:
+-- run as the service.
+WITH released AS (
+    UPDATE request_queue SET status = 'pending', attempts = attempts - 1, next_attempt_at = clock_timestamp()
+     WHERE id = ANY(:request_ids::uuid[]) AND status = 'processing' AND attempts > 0
+    RETURNING id
+), told AS (
+    SELECT count(*)::integer AS released, pg_notify('mukti_stream', json_agg(json_build_array(id, 's'))::text) AS sent
+      FROM released HAVING count(*) > 0
+)
+SELECT released FROM told
+
 -- answering_release_request --
 -- A job interrupted mid-attempt (worker shutdown): the request waits again.
 UPDATE request_queue SET status = 'pending', next_attempt_at = clock_timestamp()

@@ -8,10 +8,13 @@ UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker_id RE
 -- worker_fetch_jobs --
 -- The next jobs for this worker, at most :max_jobs, of priority :min_priority or higher
 -- (all when NULL), with the columns of Procrastinate's own fetch
--- (procrastinate.jobs.Job.from_row), through mukti_fetch_job_v3 (a plan the session
--- keeps); in no set order; no row: none is ready.
-SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id
-  FROM mukti_fetch_job_v3(:queues::varchar[], :worker_id::bigint, :min_priority::integer, :max_jobs::integer);
+-- (procrastinate.jobs.Job.from_row), through mukti_fetch_job_v4 (a plan the session
+-- keeps), and `started`: the start row of a question's answer the fetch started (JSON,
+-- the columns of answering_start_attempt), NULL for any other job; in no set order; no
+-- row: none is ready.
+SELECT id, status, task_name, priority, lock, queueing_lock, args, scheduled_at, queue_name, attempts, worker_id,
+       started
+  FROM mukti_fetch_job_v4(:queues::varchar[], :worker_id::bigint, :min_priority::integer, :max_jobs::integer);
 
 -- worker_release_jobs --
 -- Jobs this worker fetched and did not start, given up (it stops), each in one statement
@@ -36,9 +39,9 @@ RETURNING j.id, j.status::text AS status;
 -- worker_reserve_facts --
 -- What a worker's fetch depends on: the highest and the lowest priority of the plans (it
 -- reserves slots for the highest when MUKTI_WORKER_RESERVED_PRIORITY is not set, and none
--- when every plan has the same), and whether migration 0029's fetch exists.
+-- when every plan has the same), and whether migration 0031's fetch exists.
 SELECT max(priority) AS highest, min(priority) AS lowest,
-       to_regprocedure('mukti_fetch_job_v3(character varying[], bigint, integer, integer)') IS NOT NULL AS fetch_ready
+       to_regprocedure('mukti_fetch_job_v4(character varying[], bigint, integer, integer)') IS NOT NULL AS fetch_ready
   FROM plans;
 
 -- worker_job_exists --

@@ -1,0 +1,163 @@
+"""Answers started by the worker's fetch (mukti_fetch_job_v4, migration 0031; jobs/fetch.py,
+jobs/starts.py): the statement that takes a worker's jobs also starts the answer of each
+question among them, under Row-Level Security as the task would, and leaves the task the
+row it would have fetched; a start that cannot be made stays the task's; jobs given back
+unstarted give their requests back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import asyncpg
+
+from core.database.gateway import Db
+from jobs.app import configured_app
+from jobs.fetch import FetchingJobManager
+from jobs.starts import StartedAnswers
+from tests.factories import create_user
+from tests.integration.answering_helpers import inprocess_worker, wait_until
+from tests.integration.conversations_support import create_conversation
+
+SUBMIT = "SELECT request_id::text, job_id FROM mukti_submit_question_v7($1::uuid, $2::uuid, $3, 0, 0, 3)"
+
+
+async def ask(db: asyncpg.Connection, user_id: str, content: str) -> tuple[str, int]:
+    """A question in a conversation of its own, as the API asks it (its job names the owner)."""
+    row = await db.fetchrow(SUBMIT, user_id, await create_conversation(db, user_id), content)
+    return row["request_id"], row["job_id"]
+
+
+async def request_state(db: asyncpg.Connection, request_id: str) -> tuple[str, int]:
+    row = await db.fetchrow("SELECT status, attempts FROM request_queue WHERE id = $1::uuid", request_id)
+    return row["status"], row["attempts"]
+
+
+def manager_of(app, pool: asyncpg.Pool, batch: int) -> FetchingJobManager:
+    unstart = Db(pool).as_service("test: answers given back unstarted")
+
+    async def give_back(request_ids: list[str]) -> int:
+        return await unstart.fetchval("answering_unstart_requests", request_ids=request_ids) or 0
+
+    manager = FetchingJobManager(app.connector, StartedAnswers(give_back), batch=batch)
+    manager.free_slots = lambda: batch
+    return manager
+
+
+async def test_a_fetch_starts_the_answers_of_the_questions_it_takes_and_leaves_the_rows_to_their_tasks(
+    db, pool, settings
+):
+    user = await create_user(db, settings, plan="paid")
+    asked = [await ask(db, user.id, f"question {n}?") for n in range(3)]
+    # A job of another task, of the questions' priority (a fetch takes one priority).
+    title_job = await db.fetchval(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, args) "
+        "VALUES ('questions', 'generate_title', 10, '{}') RETURNING id"
+    )
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    app = configured_app(settings)  # as the app role (MUKTI_DB_ROLE), as the asyncpg pool
+    async with app.open_async():
+        manager = manager_of(app, pool, batch=4)
+        first = await manager.fetch_job(["questions"], worker)
+        jobs = [first, *manager.taken]
+    assert {job.id for job in jobs} == {job_id for _, job_id in asked} | {title_job}
+
+    # The title job: taken, nothing started.
+    assert manager.started.take(title_job) is None
+    # Each question: 'processing', one attempt, and its start row waits for its task, once.
+    reference = await Db.on(db).fetchrow("answering_start_attempt", request_id=asked[0][0], user_id=user.id)
+    assert reference is not None and reference["attempts"] == 2  # the fetch's start was the first
+    for n, (request_id, job_id) in enumerate(asked):
+        row = manager.started.take(job_id)
+        assert row is not None and manager.started.take(job_id) is None
+        assert set(row) == set(reference.keys())  # the columns of answering_start_attempt
+        assert (row["request_id"], row["user_id"], row["cancel_requested"]) == (request_id, user.id, False)
+        assert json.loads(row["messages"]) == [{"role": "user", "content": f"question {n}?"}]
+        assert row["attempts"] == 1 and await request_state(db, request_id) == ("processing", 2 if n == 0 else 1)
+    assert len(manager.started) == 0
+    # The pending counters followed the starts (counted in the fetch's batch slot).
+    assert await db.fetchval("SELECT coalesce(sum(pending), 0) FROM request_queue_pending_counts") == 0
+
+
+async def test_a_start_that_fails_or_waits_stays_its_tasks_and_the_fetch_goes_on(db, pool, settings, database_url):
+    user = await create_user(db, settings)
+    locked_request, locked_job = await ask(db, user.id, "held?")
+    broken_job = await db.fetchval(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args) VALUES ('questions', 'answer_question', "
+        """'{"request_id": "not-a-uuid", "user_id": "not-a-uuid"}') RETURNING id"""
+    )
+    fine_request, fine_job = await ask(db, user.id, "fine?")
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    holder = await asyncpg.connect(database_url)
+    app = configured_app(settings)
+    try:
+        async with holder.transaction(), app.open_async():
+            # A cancel (or a deletion) holds the request's row for longer than a fetch may wait.
+            await holder.execute("SELECT 1 FROM request_queue WHERE id = $1::uuid FOR UPDATE", locked_request)
+            manager = manager_of(app, pool, batch=3)
+            started = time.monotonic()
+            first = await manager.fetch_job(["questions"], worker)
+            waited = time.monotonic() - started
+            assert {first.id, *(job.id for job in manager.taken)} == {locked_job, broken_job, fine_job}
+    finally:
+        await holder.close()
+    # The fetch waited 200 ms for the held row, not for the holder's transaction.
+    assert 0.2 <= waited < 5
+    assert manager.started.take(locked_job) is None and manager.started.take(broken_job) is None
+    assert await request_state(db, locked_request) == ("pending", 0)  # its task will start it
+    assert manager.started.take(fine_job) is not None
+    assert await request_state(db, fine_request) == ("processing", 1)
+
+
+async def test_jobs_given_back_unstarted_give_back_their_requests_and_not_one_taken_elsewhere(db, pool, settings):
+    user = await create_user(db, settings, plan="paid")
+    asked = [await ask(db, user.id, f"question {n}?") for n in range(3)]
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    app = configured_app(settings)
+    async with app.open_async():
+        manager = manager_of(app, pool, batch=3)
+        first = await manager.fetch_job(["questions"], worker)
+        assert first.id == asked[0][1] and [job.id for job in manager.taken] == [asked[1][1], asked[2][1]]
+        # One of the jobs kept was taken for stalled meanwhile: another worker may be answering it.
+        await db.execute("UPDATE procrastinate_jobs SET worker_id = NULL WHERE id = $1", asked[2][1])
+        await manager.release_taken(worker)
+    assert await request_state(db, asked[0][0]) == ("processing", 1)  # started: its task runs
+    assert await request_state(db, asked[1][0]) == ("pending", 0)  # back, the attempt undone
+    assert await request_state(db, asked[2][0]) == ("processing", 1)  # not this worker's any more
+    assert await db.fetchval("SELECT status FROM procrastinate_jobs WHERE id = $1", asked[1][1]) == "todo"
+    assert len(manager.started) == 1 and manager.started.take(first.id) is not None
+    assert await db.fetchval("SELECT coalesce(sum(pending), 0) FROM request_queue_pending_counts") == 1
+
+
+async def test_a_worker_answers_a_question_its_fetch_started_with_one_attempt(db, settings, stub):
+    user = await create_user(db, settings, plan="paid")
+    request_id, _ = await ask(db, user.id, "Is courage a kind of knowledge?")
+    async with inprocess_worker(dataclasses.replace(settings, llm_base_url=stub.base_url)):
+
+        async def answered() -> bool:
+            return await db.fetchval("SELECT status FROM request_queue WHERE id = $1::uuid", request_id) == "completed"
+
+        await wait_until(answered, 20, "the question answered")
+    # Started once: by the fetch, not again by the task.
+    assert await request_state(db, request_id) == ("completed", 1)
+
+
+async def test_a_fetch_starts_no_request_its_job_names_for_another_user(db, pool, settings):
+    # Row-Level Security, as for the task: the fetch's connections act as the app role
+    # (MUKTI_DB_ROLE; here the tests log in as a superuser, to whom RLS never applies).
+    owner = await create_user(db, settings)
+    other = await create_user(db, settings)
+    request_id, job_id = await ask(db, owner.id, "whose?")
+    await db.execute(
+        "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{user_id}', to_jsonb($2::text)) WHERE id = $1",
+        job_id,
+        other.id,
+    )
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    app = configured_app(settings)
+    async with app.open_async():
+        manager = manager_of(app, pool, batch=1)
+        assert (await manager.fetch_job(["questions"], worker)).id == job_id
+    assert manager.started.take(job_id) is None
+    assert await request_state(db, request_id) == ("pending", 0)
