@@ -109,13 +109,11 @@ class FetchingJobManager(JobManager):
             return
         ids = [job.id for job in self.taken if job.id is not None]
         self.taken.clear()
+        # The requests first, while the jobs are still this worker's (see the query).
+        await self.started.give_back(worker_id, ids)
         rows = await ConnectorDb(self.connector).fetch("worker_release_jobs", job_ids=ids, worker_id=worker_id)
         outcomes = Counter(row["status"] for row in rows)
         log.info("fetched jobs not started, given up: %s", dict(outcomes) or "none still this worker's")
-        released = {row["id"] for row in rows}
-        await self.started.give_back([job_id for job_id in ids if job_id in released])
-        for job_id in ids:
-            self.started.take(job_id)  # a job the sweeper took: its row is no longer this worker's
 
 
 async def job_manager(

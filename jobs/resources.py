@@ -128,8 +128,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         await warn_about_missing_models(db, llm)
         unstart = db.as_service("worker: answers its fetch started, given back unstarted as it stops")
 
-        async def give_back(request_ids: list[str]) -> int:
-            return await unstart.fetchval("answering_unstart_requests", request_ids=request_ids) or 0
+        async def give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
+            released = await unstart.fetchval(
+                "answering_unstart_requests", worker_id=worker_id, request_ids=request_ids, attempts=attempts
+            )
+            return released or 0
 
         yield WorkerResources(
             settings=settings,

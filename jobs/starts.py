@@ -17,8 +17,9 @@ log = logging.getLogger("mukti.worker")
 class StartedAnswers:
     """The start rows of the questions fetched and not yet taken by their task, by job id."""
 
-    def __init__(self, give_back: Callable[[list[str]], Awaitable[int]]) -> None:
-        # Puts the requests (ids) back to 'pending' with the attempt undone; their count.
+    def __init__(self, give_back: Callable[[int, list[str], list[int]], Awaitable[int]]) -> None:
+        # (worker id, request ids, their attempts as started): puts those requests back to
+        # 'pending' with the attempt undone (answering_unstart_requests); their count.
         self._give_back = give_back
         self._rows: dict[int, dict[str, Any]] = {}
 
@@ -33,9 +34,13 @@ class StartedAnswers:
         (another task, an older job without its owner, a start that failed)."""
         return None if job_id is None else self._rows.pop(job_id, None)
 
-    async def give_back(self, job_ids: list[int]) -> None:
-        """The jobs `job_ids` go back to the queue unstarted: so do the requests their fetch started."""
-        request_ids = [row["request_id"] for row in (self._rows.pop(job_id, None) for job_id in job_ids) if row]
-        if request_ids:
-            released = await self._give_back(request_ids)
-            log.info("answers started by a fetch and given back unstarted: %d of %d", released, len(request_ids))
+    async def give_back(self, worker_id: int, job_ids: list[int]) -> None:
+        """The jobs `job_ids` of worker `worker_id` are about to go back to the queue
+        unstarted: first the requests their fetch started go back to 'pending' (those whose
+        job is still this worker's), so that no other worker has started them meanwhile."""
+        rows = [row for row in (self._rows.pop(job_id, None) for job_id in job_ids) if row]
+        if rows:
+            released = await self._give_back(
+                worker_id, [row["request_id"] for row in rows], [row["attempts"] for row in rows]
+            )
+            log.info("answers started by a fetch and given back unstarted: %d of %d", released, len(rows))

@@ -37,8 +37,11 @@ async def request_state(db: asyncpg.Connection, request_id: str) -> tuple[str, i
 def manager_of(app, pool: asyncpg.Pool, batch: int) -> FetchingJobManager:
     unstart = Db(pool).as_service("test: answers given back unstarted")
 
-    async def give_back(request_ids: list[str]) -> int:
-        return await unstart.fetchval("answering_unstart_requests", request_ids=request_ids) or 0
+    async def give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
+        released = await unstart.fetchval(
+            "answering_unstart_requests", worker_id=worker_id, request_ids=request_ids, attempts=attempts
+        )
+        return released or 0
 
     manager = FetchingJobManager(app.connector, StartedAnswers(give_back), batch=batch)
     manager.free_slots = lambda: batch
@@ -112,19 +115,22 @@ async def test_a_start_that_fails_or_waits_stays_its_tasks_and_the_fetch_goes_on
 
 async def test_jobs_given_back_unstarted_give_back_their_requests_and_not_one_taken_elsewhere(db, pool, settings):
     user = await create_user(db, settings, plan="paid")
-    asked = [await ask(db, user.id, f"question {n}?") for n in range(3)]
+    asked = [await ask(db, user.id, f"question {n}?") for n in range(4)]
     worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
     app = configured_app(settings)
     async with app.open_async():
-        manager = manager_of(app, pool, batch=3)
+        manager = manager_of(app, pool, batch=4)
         first = await manager.fetch_job(["questions"], worker)
-        assert first.id == asked[0][1] and [job.id for job in manager.taken] == [asked[1][1], asked[2][1]]
-        # One of the jobs kept was taken for stalled meanwhile: another worker may be answering it.
+        assert first.id == asked[0][1] and [job.id for job in manager.taken] == [job for _, job in asked[1:]]
+        # Meanwhile one of the jobs kept was taken for stalled (another worker may be
+        # answering it), and another's request was started again (its attempt moved on).
         await db.execute("UPDATE procrastinate_jobs SET worker_id = NULL WHERE id = $1", asked[2][1])
+        await db.execute("UPDATE request_queue SET attempts = 2 WHERE id = $1::uuid", asked[3][0])
         await manager.release_taken(worker)
     assert await request_state(db, asked[0][0]) == ("processing", 1)  # started: its task runs
     assert await request_state(db, asked[1][0]) == ("pending", 0)  # back, the attempt undone
     assert await request_state(db, asked[2][0]) == ("processing", 1)  # not this worker's any more
+    assert await request_state(db, asked[3][0]) == ("processing", 2)  # not the attempt its fetch started
     assert await db.fetchval("SELECT status FROM procrastinate_jobs WHERE id = $1", asked[1][1]) == "todo"
     assert len(manager.started) == 1 and manager.started.take(first.id) is not None
     assert await db.fetchval("SELECT coalesce(sum(pending), 0) FROM request_queue_pending_counts") == 1
@@ -161,3 +167,25 @@ async def test_a_fetch_starts_no_request_its_job_names_for_another_user(db, pool
         assert (await manager.fetch_job(["questions"], worker)).id == job_id
     assert manager.started.take(job_id) is None
     assert await request_state(db, request_id) == ("pending", 0)
+
+
+async def test_a_fetch_that_row_level_security_does_not_bind_or_whose_slot_is_busy_starts_nothing(db, pool, settings):
+    user = await create_user(db, settings)
+    first_request, first_job = await ask(db, user.id, "first?")
+    second_request, second_job = await ask(db, user.id, "second?")
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    # Logged in as a superuser without MUKTI_DB_ROLE (as behind a transaction-mode pooler,
+    # logged in as the owner): the policies would not refuse a job naming another user's
+    # request, so the fetch leaves every start to its task.
+    app = configured_app(dataclasses.replace(settings, db_role=None))
+    async with app.open_async():
+        assert (await manager_of(app, pool, batch=1).fetch_job(["questions"], worker)).id == first_job
+    assert await request_state(db, first_request) == ("pending", 0)
+    # Every batch slot held (by reply or accept batches): the fetch does not wait for one.
+    await db.execute("SELECT pg_advisory_lock(hashtext('mukti.pending_slot'), s) FROM generate_series(64, 127) s")
+    app = configured_app(settings)
+    async with app.open_async():
+        manager = manager_of(app, pool, batch=1)
+        assert (await manager.fetch_job(["questions"], worker)).id == second_job
+    assert manager.started.take(second_job) is None
+    assert await request_state(db, second_request) == ("pending", 0)

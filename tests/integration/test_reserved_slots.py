@@ -40,7 +40,7 @@ async def defer(conn: asyncpg.Connection, priority: int, lock: str | None, *, qu
     )
 
 
-async def nothing_to_give_back(request_ids: list[str]) -> int:
+async def nothing_to_give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
     raise AssertionError(f"these jobs name no request: no fetch started an answer ({request_ids})")
 
 

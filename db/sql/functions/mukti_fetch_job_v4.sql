@@ -14,21 +14,29 @@
 -- fetch"); the task takes the row the fetch left it (jobs/fetch.py).
 --
 -- Each start is mukti_start_attempt_v1 itself, scoped to the job's owner as that call
--- scopes itself (Row-Level Security as for the task: the worker logs in as, or sets its
--- role to, the app role on every connection), and the scope is cleared after it, so the
--- next job's start takes its own owner. A start that raises (a request row locked past
--- the session's lock_timeout, a broken job argument) is undone alone (a subtransaction)
--- and its job comes back with `started` NULL: the task then starts the attempt itself and
--- meets the error there, as before v4, so that one bad request fails its own job and never
--- the worker's fetch. For the same reason a start waits at most 200 ms for its request's
--- row (a cancel or a deletion holding it): the fetch holds the jobs it took and the
--- worker's next jobs wait for it, while the task can wait alone.
+-- scopes itself, and the scope is cleared after it, so the next job's start takes its own
+-- owner. Only where Row-Level Security applies, as it does to the task: the worker logs in
+-- as, or sets its role to, the app role on every connection (jobs/app.py); a session RLS
+-- does not bind (an owner's or a superuser's, as behind a transaction-mode pooler where
+-- MUKTI_DB_ROLE stays unset) or the service role's, whose policies admit every row, starts
+-- nothing, since the start relies on the policies to refuse a job naming another user's
+-- request: its tasks start their attempts themselves, as before v4.
+--
+-- A start that raises (a request row locked past 200 ms, a broken job argument) is undone
+-- alone (a subtransaction), said in the server's log (a WARNING), and its job comes back
+-- with `started` NULL: the task then starts the attempt itself and meets the error there,
+-- as before v4, so that one bad request fails its own job and never the worker's fetch.
+-- The 200 ms bound a start's wait for its request's row (a cancel or a deletion holding
+-- it): the fetch holds the jobs it took and the worker's next jobs wait for it, while the
+-- task can wait alone. At most 64 starts a fetch (each writing subtransaction takes a
+-- subtransaction id, and a transaction with more than 64 makes every snapshot taken while
+-- it runs look them up); the jobs after them are their tasks' to start.
 --
 -- Locks: the starts count the requests that leave 'pending' (mukti_count_pending_v2) in
--- this backend's batch slot (64-127), taken before the first start and after the jobs
--- (which are locked SKIP LOCKED, never waited for), as reply and accept batches take it
--- before any user's rows: a single call never counts in a batch's slot, so nothing that
--- holds a request this fetch starts can wait for the slot it holds.
+-- this backend's batch slot (64-127), as reply and accept batches do, so that a single
+-- call (counting in 0-63) that holds a request this fetch starts never waits for the slot
+-- this fetch holds. The slot is tried, not waited for: held by a reply or accept batch
+-- (pid % 64 shared), the fetch starts nothing and its tasks start their attempts.
 --
 -- Scope: the transaction must not be scoped on entry (each start takes its owner's).
 CREATE FUNCTION mukti_fetch_job_v4(
@@ -57,6 +65,9 @@ DECLARE
     v_job          procrastinate_jobs%ROWTYPE;
     v_slot         integer;
     v_lock_timeout text := current_setting('lock_timeout');
+    -- Whether this fetch starts answers: under RLS, not as the service (see above).
+    v_may_start    boolean := row_security_active('request_queue') AND current_user <> 'mukti_service';
+    v_starts       integer := 0;
 BEGIN
     IF nullif(current_setting('mukti.user_id', true), '') IS NOT NULL THEN
         RAISE EXCEPTION 'a fetch starts answers for several users, each in its own scope: the transaction must '
@@ -77,25 +88,33 @@ BEGIN
         attempts := v_job.attempts;
         worker_id := v_job.worker_id;
         started := NULL;
-        IF v_job.task_name = 'answer_question' AND jsonb_typeof(v_job.args -> 'request_id') = 'string'
-           AND jsonb_typeof(v_job.args -> 'user_id') = 'string' THEN
+        IF v_may_start AND v_starts < 64 AND v_job.task_name = 'answer_question'
+           AND jsonb_typeof(v_job.args -> 'request_id') = 'string' AND jsonb_typeof(v_job.args -> 'user_id') = 'string' THEN
             IF v_slot IS NULL THEN
                 v_slot := 64 + pg_backend_pid() % 64;
-                PERFORM pg_advisory_xact_lock(hashtext('mukti.pending_slot'), v_slot);
-                PERFORM set_config('mukti.pending_slot', v_slot::text, true);
-                PERFORM set_config('lock_timeout', '200ms', true);
+                v_may_start := pg_try_advisory_xact_lock(hashtext('mukti.pending_slot'), v_slot);
+                IF v_may_start THEN
+                    PERFORM set_config('mukti.pending_slot', v_slot::text, true);
+                    PERFORM set_config('lock_timeout', '200ms', true);
+                END IF;
             END IF;
-            BEGIN
-                SELECT to_jsonb(s) INTO started
-                  FROM mukti_start_attempt_v1((v_job.args ->> 'request_id')::uuid, (v_job.args ->> 'user_id')::uuid) s;
-            EXCEPTION WHEN OTHERS THEN
-                started := NULL;
-            END;
-            PERFORM set_config('mukti.user_id', '', true);
+            IF v_may_start THEN
+                v_starts := v_starts + 1;
+                BEGIN
+                    SELECT to_jsonb(s) INTO started
+                      FROM mukti_start_attempt_v1((v_job.args ->> 'request_id')::uuid,
+                                                  (v_job.args ->> 'user_id')::uuid) s;
+                EXCEPTION WHEN OTHERS THEN
+                    RAISE WARNING 'mukti_fetch_job_v4: job % not started (its task starts it): %: %',
+                                  v_job.id, SQLSTATE, SQLERRM;
+                    started := NULL;
+                END;
+                PERFORM set_config('mukti.user_id', '', true);
+            END IF;
         END IF;
         RETURN NEXT;
     END LOOP;
-    IF v_slot IS NOT NULL THEN
+    IF v_slot IS NOT NULL AND v_may_start THEN
         PERFORM set_config('lock_timeout', v_lock_timeout, true);
         PERFORM set_config('mukti.pending_slot', '', true);
     END IF;

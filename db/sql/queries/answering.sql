@@ -57,14 +57,21 @@ SELECT mukti_stream_append_v1(:request_ids::uuid[], :attempts::integer[], :offse
 SELECT outcome, attempts, next_attempt_at FROM mukti_fail_attempt_v1(:request_id, :error, :retry_in_seconds)
 
 -- answering_unstart_requests --
--- Requests whose answers a worker's fetch started (mukti_fetch_job_v4) and whose jobs it
--- gave back unstarted as it stopped (jobs/starts.py): 'pending' again, the attempt they
--- never made not counted; live viewers are told (one NOTIFY). Several users' requests:
--- run as the service.
+-- Requests whose answers worker :worker_id's fetch started (mukti_fetch_job_v4), at the
+-- attempt numbers :attempts, and whose jobs it gives back unstarted as it stops
+-- (jobs/starts.py): 'pending' again, the attempt they never made not counted; live viewers
+-- are told (one NOTIFY). Sent before the jobs go back to the queue (worker_release_jobs),
+-- and only while the request's job is still this worker's and the attempt still the one
+-- its fetch started: once a job is 'todo' again another worker may take and start it.
+-- Several users' requests: run as the service.
 WITH released AS (
-    UPDATE request_queue SET status = 'pending', attempts = attempts - 1, next_attempt_at = clock_timestamp()
-     WHERE id = ANY(:request_ids::uuid[]) AND status = 'processing' AND attempts > 0
-    RETURNING id
+    UPDATE request_queue q
+       SET status = 'pending', attempts = q.attempts - 1, next_attempt_at = clock_timestamp()
+      FROM unnest(:request_ids::uuid[], :attempts::integer[]) AS s(id, attempts)
+     WHERE q.id = s.id AND q.attempts = s.attempts AND q.status = 'processing'
+       AND EXISTS (SELECT FROM procrastinate_jobs j
+                    WHERE j.id = q.job_id AND j.status = 'doing' AND j.worker_id = :worker_id::bigint)
+    RETURNING q.id
 ), told AS (
     SELECT count(*)::integer AS released, pg_notify('mukti_stream', json_agg(json_build_array(id, 's'))::text) AS sent
       FROM released HAVING count(*) > 0

@@ -15,10 +15,10 @@ SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS second
   FROM request_queue WHERE status = 'pending';
 
 -- default_partition_rows --
--- Strays in default partitions: rows for a range nobody created a partition for.
-SELECT 'archived_messages' AS table_name, count(*) AS n FROM archived_messages_default
-UNION ALL
-SELECT 'usage_events', count(*) FROM usage_events_default;
+-- Strays in default partitions: rows for a range nobody created a partition for, every
+-- user's (the function counts them as their owner; the app role without a user's scope
+-- would see none).
+SELECT table_name, n FROM mukti_default_partition_rows_v1();
 
 -- queue_pending_by_priority --
 -- Pending requests per priority, from the counts the queue's triggers keep (no scan).
