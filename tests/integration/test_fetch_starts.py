@@ -169,23 +169,40 @@ async def test_a_fetch_starts_no_request_its_job_names_for_another_user(db, pool
     assert await request_state(db, request_id) == ("pending", 0)
 
 
-async def test_a_fetch_that_row_level_security_does_not_bind_or_whose_slot_is_busy_starts_nothing(db, pool, settings):
-    user = await create_user(db, settings)
-    first_request, first_job = await ask(db, user.id, "first?")
-    second_request, second_job = await ask(db, user.id, "second?")
-    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+async def test_a_fetch_that_row_level_security_does_not_bind_checks_the_owner_itself(db, pool, settings):
     # Logged in as a superuser without MUKTI_DB_ROLE (as behind a transaction-mode pooler,
-    # logged in as the owner): the policies would not refuse a job naming another user's
-    # request, so the fetch leaves every start to its task.
+    # logged in as the owner; as in the benchmarks): the policies would not refuse a job
+    # naming another user's request, so the fetch checks the owner itself.
+    owner = await create_user(db, settings)
+    other = await create_user(db, settings)
+    request_id, job_id = await ask(db, owner.id, "whose?")
+    misnamed_request, misnamed_job = await ask(db, owner.id, "and this one?")
+    await db.execute(
+        "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{user_id}', to_jsonb($2::text)) WHERE id = $1",
+        misnamed_job,
+        other.id,
+    )
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
     app = configured_app(dataclasses.replace(settings, db_role=None))
     async with app.open_async():
-        assert (await manager_of(app, pool, batch=1).fetch_job(["questions"], worker)).id == first_job
-    assert await request_state(db, first_request) == ("pending", 0)
-    # Every batch slot held (by reply or accept batches): the fetch does not wait for one.
+        manager = manager_of(app, pool, batch=2)
+        jobs = [await manager.fetch_job(["questions"], worker), *manager.taken]
+    assert {job.id for job in jobs} == {job_id, misnamed_job}
+    assert manager.started.take(misnamed_job) is None
+    assert await request_state(db, misnamed_request) == ("pending", 0)
+    assert manager.started.take(job_id) is not None
+    assert await request_state(db, request_id) == ("processing", 1)
+
+
+async def test_a_fetch_whose_batch_slot_is_busy_starts_nothing_and_does_not_wait(db, pool, settings):
+    user = await create_user(db, settings)
+    request_id, job_id = await ask(db, user.id, "now?")
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    # Every batch slot held (by reply or accept batches of other backends).
     await db.execute("SELECT pg_advisory_lock(hashtext('mukti.pending_slot'), s) FROM generate_series(64, 127) s")
     app = configured_app(settings)
     async with app.open_async():
         manager = manager_of(app, pool, batch=1)
-        assert (await manager.fetch_job(["questions"], worker)).id == second_job
-    assert manager.started.take(second_job) is None
-    assert await request_state(db, second_request) == ("pending", 0)
+        assert (await manager.fetch_job(["questions"], worker)).id == job_id
+    assert manager.started.take(job_id) is None
+    assert await request_state(db, request_id) == ("pending", 0)

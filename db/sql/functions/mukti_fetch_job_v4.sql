@@ -15,12 +15,12 @@
 --
 -- Each start is mukti_start_attempt_v1 itself, scoped to the job's owner as that call
 -- scopes itself, and the scope is cleared after it, so the next job's start takes its own
--- owner. Only where Row-Level Security applies, as it does to the task: the worker logs in
--- as, or sets its role to, the app role on every connection (jobs/app.py); a session RLS
--- does not bind (an owner's or a superuser's, as behind a transaction-mode pooler where
--- MUKTI_DB_ROLE stays unset) or the service role's, whose policies admit every row, starts
--- nothing, since the start relies on the policies to refuse a job naming another user's
--- request: its tasks start their attempts themselves, as before v4.
+-- owner. The start relies on Row-Level Security to refuse a job naming another user's
+-- request, as the task's did: the worker logs in as, or sets its role to, the app role on
+-- every connection (jobs/app.py). Where the policies do not bind the session (an owner's
+-- or a superuser's: behind a transaction-mode pooler MUKTI_DB_ROLE stays unset; the
+-- benchmarks) or admit every row (the service role), the fetch checks the owner itself
+-- first (one look-up by key) and starts nothing for a job naming another user's request.
 --
 -- A start that raises (a request row locked past 200 ms, a broken job argument) is undone
 -- alone (a subtransaction), said in the server's log (a WARNING), and its job comes back
@@ -65,8 +65,9 @@ DECLARE
     v_job          procrastinate_jobs%ROWTYPE;
     v_slot         integer;
     v_lock_timeout text := current_setting('lock_timeout');
-    -- Whether this fetch starts answers: under RLS, not as the service (see above).
-    v_may_start    boolean := row_security_active('request_queue') AND current_user <> 'mukti_service';
+    v_may_start    boolean := true;
+    -- Whether the owner must be checked here: the policies would not refuse another user's request.
+    v_check_owner  boolean := NOT row_security_active('request_queue') OR current_user = 'mukti_service';
     v_starts       integer := 0;
 BEGIN
     IF nullif(current_setting('mukti.user_id', true), '') IS NOT NULL THEN
@@ -101,9 +102,14 @@ BEGIN
             IF v_may_start THEN
                 v_starts := v_starts + 1;
                 BEGIN
-                    SELECT to_jsonb(s) INTO started
-                      FROM mukti_start_attempt_v1((v_job.args ->> 'request_id')::uuid,
-                                                  (v_job.args ->> 'user_id')::uuid) s;
+                    IF NOT v_check_owner OR EXISTS (
+                           SELECT FROM request_queue q
+                            WHERE q.id = (v_job.args ->> 'request_id')::uuid
+                              AND q.user_id = (v_job.args ->> 'user_id')::uuid) THEN
+                        SELECT to_jsonb(s) INTO started
+                          FROM mukti_start_attempt_v1((v_job.args ->> 'request_id')::uuid,
+                                                      (v_job.args ->> 'user_id')::uuid) s;
+                    END IF;
                 EXCEPTION WHEN OTHERS THEN
                     RAISE WARNING 'mukti_fetch_job_v4: job % not started (its task starts it): %: %',
                                   v_job.id, SQLSTATE, SQLERRM;
