@@ -29,6 +29,15 @@ async def ask(db: asyncpg.Connection, user_id: str, content: str) -> tuple[str, 
     return row["request_id"], row["job_id"]
 
 
+async def name_another_owner(db: asyncpg.Connection, job_id: int, user_id: str) -> None:
+    """The job names `user_id` as its request's owner (a job written wrongly, or tampered with)."""
+    await db.execute(
+        "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{user_id}', to_jsonb($2::text)) WHERE id = $1",
+        job_id,
+        user_id,
+    )
+
+
 async def request_state(db: asyncpg.Connection, request_id: str) -> tuple[str, int]:
     row = await db.fetchrow("SELECT status, attempts FROM request_queue WHERE id = $1::uuid", request_id)
     return row["status"], row["attempts"]
@@ -46,6 +55,17 @@ def manager_of(app, pool: asyncpg.Pool, batch: int) -> FetchingJobManager:
     manager = FetchingJobManager(app.connector, StartedAnswers(give_back), batch=batch)
     manager.free_slots = lambda: batch
     return manager
+
+
+async def assert_fetched_unstarted(db: asyncpg.Connection, pool: asyncpg.Pool, settings, request_id: str, job_id: int):
+    """A fetch of one job (as the app role) takes `job_id` and does not start its request."""
+    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+    app = configured_app(settings)
+    async with app.open_async():
+        manager = manager_of(app, pool, batch=1)
+        assert (await manager.fetch_job(["questions"], worker)).id == job_id
+    assert manager.started.take(job_id) is None
+    assert await request_state(db, request_id) == ("pending", 0)
 
 
 async def test_a_fetch_starts_the_answers_of_the_questions_it_takes_and_leaves_the_rows_to_their_tasks(
@@ -155,18 +175,8 @@ async def test_a_fetch_starts_no_request_its_job_names_for_another_user(db, pool
     owner = await create_user(db, settings)
     other = await create_user(db, settings)
     request_id, job_id = await ask(db, owner.id, "whose?")
-    await db.execute(
-        "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{user_id}', to_jsonb($2::text)) WHERE id = $1",
-        job_id,
-        other.id,
-    )
-    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
-    app = configured_app(settings)
-    async with app.open_async():
-        manager = manager_of(app, pool, batch=1)
-        assert (await manager.fetch_job(["questions"], worker)).id == job_id
-    assert manager.started.take(job_id) is None
-    assert await request_state(db, request_id) == ("pending", 0)
+    await name_another_owner(db, job_id, other.id)
+    await assert_fetched_unstarted(db, pool, settings, request_id, job_id)
 
 
 async def test_a_fetch_that_row_level_security_does_not_bind_checks_the_owner_itself(db, pool, settings):
@@ -177,11 +187,7 @@ async def test_a_fetch_that_row_level_security_does_not_bind_checks_the_owner_it
     other = await create_user(db, settings)
     request_id, job_id = await ask(db, owner.id, "whose?")
     misnamed_request, misnamed_job = await ask(db, owner.id, "and this one?")
-    await db.execute(
-        "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{user_id}', to_jsonb($2::text)) WHERE id = $1",
-        misnamed_job,
-        other.id,
-    )
+    await name_another_owner(db, misnamed_job, other.id)
     worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
     app = configured_app(dataclasses.replace(settings, db_role=None))
     async with app.open_async():
@@ -197,12 +203,6 @@ async def test_a_fetch_that_row_level_security_does_not_bind_checks_the_owner_it
 async def test_a_fetch_whose_batch_slot_is_busy_starts_nothing_and_does_not_wait(db, pool, settings):
     user = await create_user(db, settings)
     request_id, job_id = await ask(db, user.id, "now?")
-    worker = await db.fetchval("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
     # Every batch slot held (by reply or accept batches of other backends).
     await db.execute("SELECT pg_advisory_lock(hashtext('mukti.pending_slot'), s) FROM generate_series(64, 127) s")
-    app = configured_app(settings)
-    async with app.open_async():
-        manager = manager_of(app, pool, batch=1)
-        assert (await manager.fetch_job(["questions"], worker)).id == job_id
-    assert manager.started.take(job_id) is None
-    assert await request_state(db, request_id) == ("pending", 0)
+    await assert_fetched_unstarted(db, pool, settings, request_id, job_id)
