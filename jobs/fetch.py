@@ -14,8 +14,9 @@ without a query (docs/performance.md, "Fetches in batches"). The jobs kept are f
 started at once: each has a free slot waiting for it. A worker that stops before starting
 them puts them back ('todo', `release_taken`), and their requests with them ('pending',
 the attempt undone); one that dies, or cannot reach the database as it stops, leaves them
-'doing', and the sweeper retries them as any job of a dead worker (jobs/sweeper.py). An abort asked for a job while it is kept reaches it once it has
-started, at Procrastinate's next poll of abort requests.
+'doing', and the sweeper retries them as any job of a dead worker (jobs/sweeper.py). An
+abort asked for a job while it is kept reaches it once it has started, at Procrastinate's
+next poll of abort requests.
 
 While fewer than its reserve's slots are free, a worker takes only jobs of the reserved
 priority or higher (jobs/reserve.py), one at a time: the same function with a minimum
