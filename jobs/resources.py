@@ -27,7 +27,7 @@ from db import metrics_store
 from db.pricing import warn_unpriced_models
 from jobs.relay import Relay
 from jobs.replies import ReplyBatches
-from jobs.starts import StartedAnswers
+from jobs.starts import StartedAnswers, unstarting_through
 
 log = logging.getLogger("mukti.worker")
 
@@ -126,14 +126,6 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
         # database hangs (then they are cut off, as their jobs were).
         cleanup.push_async_callback(replies.close, settings.db_acquire_timeout)
         await warn_about_missing_models(db, llm)
-        unstart = db.as_service("worker: answers its fetch started, given back unstarted as it stops")
-
-        async def give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
-            released = await unstart.fetchval(
-                "answering_unstart_requests", worker_id=worker_id, request_ids=request_ids, attempts=attempts
-            )
-            return released or 0
-
         yield WorkerResources(
             settings=settings,
             pool=pool,
@@ -143,7 +135,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
             metrics=metrics,
             relay=relay,
             replies=replies,
-            started=StartedAnswers(give_back),
+            started=StartedAnswers(unstarting_through(db)),
         )
 
 

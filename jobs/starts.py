@@ -11,13 +11,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.database.gateway import Db
+
 log = logging.getLogger("mukti.worker")
+
+GiveBack = Callable[[int, list[str], list[int]], Awaitable[int]]
+
+
+def unstarting_through(db: Db) -> GiveBack:
+    """The give-back of a worker's StartedAnswers, through `db` as the service (the
+    requests are several users'): answering_unstart_requests."""
+    service = db.as_service("worker: answers its fetch started, given back unstarted as it stops")
+
+    async def give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
+        released = await service.fetchval(
+            "answering_unstart_requests", worker_id=worker_id, request_ids=request_ids, attempts=attempts
+        )
+        return released or 0
+
+    return give_back
 
 
 class StartedAnswers:
     """The start rows of the questions fetched and not yet taken by their task, by job id."""
 
-    def __init__(self, give_back: Callable[[int, list[str], list[int]], Awaitable[int]]) -> None:
+    def __init__(self, give_back: GiveBack) -> None:
         # (worker id, request ids, their attempts as started): puts those requests back to
         # 'pending' with the attempt undone (answering_unstart_requests); their count.
         self._give_back = give_back

@@ -15,7 +15,7 @@ import asyncpg
 from core.database.gateway import Db
 from jobs.app import configured_app
 from jobs.fetch import FetchingJobManager
-from jobs.starts import StartedAnswers
+from jobs.starts import StartedAnswers, unstarting_through
 from tests.factories import create_user
 from tests.integration.answering_helpers import inprocess_worker, wait_until
 from tests.integration.conversations_support import create_conversation
@@ -44,15 +44,7 @@ async def request_state(db: asyncpg.Connection, request_id: str) -> tuple[str, i
 
 
 def manager_of(app, pool: asyncpg.Pool, batch: int) -> FetchingJobManager:
-    unstart = Db(pool).as_service("test: answers given back unstarted")
-
-    async def give_back(worker_id: int, request_ids: list[str], attempts: list[int]) -> int:
-        released = await unstart.fetchval(
-            "answering_unstart_requests", worker_id=worker_id, request_ids=request_ids, attempts=attempts
-        )
-        return released or 0
-
-    manager = FetchingJobManager(app.connector, StartedAnswers(give_back), batch=batch)
+    manager = FetchingJobManager(app.connector, StartedAnswers(unstarting_through(Db(pool))), batch=batch)
     manager.free_slots = lambda: batch
     return manager
 
