@@ -30,8 +30,9 @@ Phases (each bounded by --seconds):
      queue in steady use (with an empty queue's statistics each fetch of a job scans the
      whole backlog). Each measured question comes from a user of its own. Printed: the
      load offered and accepted (and the answers that were not 202), the measured
-     questions' HTTP figures, their pickup latency, and how many load questions the
-     worker answered meanwhile. Run twice: by a worker without reserved slots
+     questions' HTTP figures (with when their slowest 1 % were sent and the stalls of the
+     disk under the data directory meanwhile: bench/ask.py, phase 2), their pickup
+     latency, and how many load questions the worker answered meanwhile. Run twice: by a worker without reserved slots
      (MUKTI_WORKER_RESERVED_SLOTS=0, as before migration 0025), then by one as shipped,
      which keeps a tenth of its slots for the highest plan's questions (jobs/reserve.py).
      Each worker is started, then waited for until it LISTENs.
@@ -77,6 +78,7 @@ from bench.common import (  # noqa: E402
     FETCH_AS_SHIPPED,
     FETCH_PLANNED_EACH_CALL,
     PER_ROW_NOTIFY,
+    DiskStalls,
     box_cpu_seconds,
     free_port,
     scratch_database,
@@ -240,6 +242,7 @@ async def pickup_under_api_load(
     assert priority[LOAD_PLAN] < priority[MEASURED_PLAN], priority
     plans = f"plan '{LOAD_PLAN}' priority {priority[LOAD_PLAN]} < '{MEASURED_PLAN}' {priority[MEASURED_PLAN]}"
     httpx.post(stub_url + "/_reset")
+    disk = DiskStalls(url)  # its stalls while the measured questions are asked
     port = free_port()
     api = start_api(url, port, **worker_env)  # returns once both API processes have started
     try:
@@ -255,18 +258,20 @@ async def pickup_under_api_load(
                     args.pickup_rate,
                     span,
                     f"measured questions (HTTP, plan '{MEASURED_PLAN}')",
+                    disk=disk,
                 )
 
             started = time.perf_counter()
-            (accepted, _), _ = await asyncio.gather(
-                fixed_rate(
-                    Client(port, load, max_connections=256),
-                    args.api_load,
-                    span + 2 * LEAD,
-                    f"API load (other users, {plans})",
-                ),
-                trickle(),
-            )
+            with disk:
+                (accepted, _), _ = await asyncio.gather(
+                    fixed_rate(
+                        Client(port, load, max_connections=256),
+                        args.api_load,
+                        span + 2 * LEAD,
+                        f"API load (other users, {plans})",
+                    ),
+                    trickle(),
+                )
             elapsed = time.perf_counter() - started
             answered, queued, measured_answered = await pool.fetchrow(
                 "SELECT count(*) FILTER (WHERE plan_id = $1 AND status = 'completed'), "

@@ -14,6 +14,9 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      scheduled send time, so a stall counts fully), from a lean keep-alive client written
      on asyncio streams (httpx costs more CPU per request than the server's route, on the
      same 2 cores), after WARM_UP seconds at that rate that are printed but not counted;
+     it also prints when the slowest 1 % were sent (a burst is a stall of the whole
+     server) and the stalls of the disk under the data directory over the same seconds
+     (every commit waits for a WAL flush the device holds);
   3. pgbench running the submit SQL for the same duration, alternating `--rounds` times
      (each run printed with the box's CPU per call):
      the accept path as issue 18 found it (BASELINE, v3, with Procrastinate's per-row
@@ -22,7 +25,11 @@ Phases, each on an emptied queue (so that each starts with the same queue depth)
      schema is today's, a side connection sends the API's coalesced wake-ups (one NOTIFY
      per MUKTI_WAKE_WINDOW per API process: `--wake-processes`); then today's function
      with as many pgbench clients as the API's two pools hold (2 x MUKTI_DB_POOL_MAX), the
-     same concurrency inside Postgres as the HTTP phases had.
+     same concurrency inside Postgres as the HTTP phases had;
+  4. HTTP direct saturated (as phase 1) and pgbench of SUBMIT (as phase 3), one after the
+     other, `--turns` times, with the API up throughout: the ratio HTTP/pgbench of each
+     turn and their mean, which a drift of the box's speed between phases 1 and 3 does
+     not bend.
 Phases 1 and 2 run for each way the API can reach the database: direct (asyncpg's
 statement cache on, the default), direct with each question in a transaction of its own
 (MUKTI_ACCEPT_BATCH_MAX=1: the accept batches off), direct with the cache off, and through a PgBouncer in
@@ -61,6 +68,7 @@ from api.security import issue_access_token  # noqa: E402
 from bench.common import (  # noqa: E402
     COALESCED,
     PER_ROW_NOTIFY,
+    DiskStalls,
     box_cpu_seconds,
     children,
     free_port,
@@ -80,6 +88,7 @@ BURST_LIMIT = 1_000_000
 BURST_WINDOW = 10
 QUESTION = "What would have to be true for this to be false?"
 WARM_UP = 2  # seconds at the offered rate before phase 2 counts
+BURST_GAP = 0.25  # s between two of the slowest requests' sends that part two bursts
 # The function the API calls (db/sql/queries/conversations.sql), the one it replaced, and
 # the one issue 18 found.
 SUBMIT = "mukti_submit_question_v7"
@@ -205,6 +214,7 @@ class Client:
         self.opened = 0
         self.statuses: dict[int | str, int] = {}
         self.latencies: list[float] = []
+        self.sent: list[float] = []  # when each of `latencies` was due to be sent
 
     async def one(self, since: float) -> None:
         request = self.requests[self.next % len(self.requests)]
@@ -230,6 +240,7 @@ class Client:
         self.statuses[key] = self.statuses.get(key, 0) + 1
         if key == 202:
             self.latencies.append(time.perf_counter() - since)
+            self.sent.append(since)
 
     def close(self) -> None:
         for _, writer, _ in self.idle:
@@ -237,7 +248,7 @@ class Client:
 
     def count_afresh(self) -> None:
         """Counters back to zero, the connections kept (after a warm-up)."""
-        self.statuses, self.latencies, self.opened = {}, [], 0
+        self.statuses, self.latencies, self.sent, self.opened = {}, [], [], 0
 
     def report(self, label: str, seconds: float) -> float:
         return report(
@@ -254,12 +265,38 @@ def report(label: str, accepted: float, p50_ms: float, p99_ms: float, statuses: 
     return accepted
 
 
+def tail_bursts(client: Client, since: float) -> str:
+    """When the slowest 1 % were sent, in words: a few tight bursts are a stall of the whole
+    server (each request in flight waits it out), a spread a cost of the requests themselves."""
+    threshold = percentile(client.latencies, 0.99)
+    slow = sorted(at for at, latency in zip(client.sent, client.latencies, strict=True) if latency >= threshold)
+    if not slow:
+        return "no requests"
+    bursts = [[slow[0], slow[0], 1]]
+    for at in slow[1:]:
+        if at - bursts[-1][1] > BURST_GAP:
+            bursts.append([at, at, 0])
+        bursts[-1][1:] = [at, bursts[-1][2] + 1]
+    first, last, count = max(bursts, key=lambda burst: burst[2])
+    return (
+        f"the slowest 1 % ({len(slow)}, {threshold * 1000:.0f} ms or more) were sent in {len(bursts)} burst(s) "
+        f"{BURST_GAP * 1000:.0f} ms apart or more; the largest: {count} within {(last - first) * 1000:.0f} ms "
+        f"from {first - since:.2f} s"
+    )
+
+
 async def fixed_rate(
-    client: Client, rate: float, seconds: float, label: str = "HTTP", close: bool = True
+    client: Client,
+    rate: float,
+    seconds: float,
+    label: str = "HTTP",
+    close: bool = True,
+    disk: DiskStalls | None = None,
 ) -> tuple[float, float]:
     """Open loop; a request due while all `max_connections` are busy is counted, not sent,
     so that an overloaded server shows as shed load instead of an ever-growing backlog.
-    Prints `label`, the offered rate, accepted/s, p50/p99 and the answers by status."""
+    Prints `label`, the offered rate, accepted/s, p50/p99 and the answers by status; with
+    `disk`, when the slowest 1 % were sent and the disk's stalls over the same time."""
     tasks: set[asyncio.Task] = set()
     start, n = time.perf_counter(), int(rate * seconds)
     for i in range(n):
@@ -280,10 +317,12 @@ async def fixed_rate(
         f"{label}, offered {rate:,.0f}/s for {seconds:.0f} s ({client.opened} connections opened)",
         time.perf_counter() - start,
     )
+    if disk is not None:
+        print(f"  {tail_bursts(client, start)}; {disk.report(start)}")
     return accepted, percentile(client.latencies, 0.99) * 1000
 
 
-async def fixed_rate_warmed(client: Client, rate: float, seconds: float) -> tuple[float, float]:
+async def fixed_rate_warmed(client: Client, rate: float, seconds: float, disk: DiskStalls) -> tuple[float, float]:
     """fixed_rate after WARM_UP seconds of it (printed, not counted) on the same connections.
     Not counted: after the TRUNCATE every server connection of the API plans its statements
     anew, and the client opens its connections (p99 of ~0.7 s here). The same connections:
@@ -292,7 +331,7 @@ async def fixed_rate_warmed(client: Client, rate: float, seconds: float) -> tupl
     within 0.4 s of its start, while they opened."""
     await fixed_rate(client, rate, WARM_UP, "warm-up (not counted)", close=False)
     client.count_afresh()
-    return await fixed_rate(client, rate, seconds)
+    return await fixed_rate(client, rate, seconds, disk=disk)
 
 
 async def saturated_python(client: Client, seconds: float, note: str = "") -> float:
@@ -505,6 +544,9 @@ def main() -> None:
     parser.add_argument("--wake-processes", type=int, default=2, help="API processes sending wake-ups")
     parser.add_argument("--pgbench-only", action="store_true", help="only the pgbench phase")
     parser.add_argument(
+        "--turns", type=int, default=3, help="rounds of HTTP direct and pgbench in turns (phase 4; 0: none)"
+    )
+    parser.add_argument(
         "--no-pgbouncer",
         dest="pgbouncer",
         action="store_false",
@@ -558,6 +600,7 @@ def main() -> None:
             if bouncer is not None:
                 bouncer.stop()
         direct, pgbench_cpu = pgbench_versions(url, args)
+        turns = in_turns(url, targets, args) if args.turns else []
         # pgbench with as many connections as the API's pools hold (2 processes): the same
         # SQL with the same concurrency inside Postgres, which does the most per core with
         # few busy backends (docs/operations.md, "Sizing the pools").
@@ -598,6 +641,12 @@ def main() -> None:
             f"API processes {api_ms:.2f} ms and the rest (Postgres, wrk) {box_ms - api_ms:.2f} ms: "
             f"pgbench / HTTP {pgbench_cpu / box_ms:.2f}"
         )
+        if turns:
+            print(
+                f"HTTP direct / pgbench of {SUBMIT} ({args.pgbench_clients} clients), in turns: "
+                + ", ".join(f"{ratio:.2f}" for ratio in turns)
+                + f", mean {sum(turns) / len(turns):.2f}"
+            )
 
 
 class HttpFigures(NamedTuple):
@@ -611,6 +660,37 @@ class HttpFigures(NamedTuple):
     api_ms: float  # the API processes' part of it
 
 
+def saturate(
+    port: int, targets: list[tuple[str, str]], args: argparse.Namespace, seconds: int, note: str = ""
+) -> float:
+    """Phase 1's closed loop: with `wrk` where it is installed, else the Python client."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        return saturated_wrk(wrk, port, targets, args.concurrency, seconds, note)
+    return asyncio.run(saturated_python(Client(port, targets, args.concurrency), seconds, note))
+
+
+def in_turns(url: str, targets: list[tuple[str, str]], args: argparse.Namespace) -> list[float]:
+    """HTTP direct saturated and pgbench of SUBMIT, one after the other `--turns` times,
+    the API up throughout (idle while pgbench runs): a drift of the box's speed, which on
+    these machines moves by a fifth within minutes, weighs on both sides of each ratio."""
+    print("-- HTTP direct and pgbench in turns")
+    port = free_port()
+    api = start_api(url, port)
+    ratios = []
+    try:
+        saturate(port, targets, args, WARM_UP, " (warm-up, not counted)")
+        for turn in range(1, args.turns + 1):
+            empty_queue(url)
+            http = saturate(port, targets, args, args.seconds, f", turn {turn}")
+            sql = pgbench_variant(url, args, f"{SUBMIT}, turn {turn}", SUBMIT, COALESCED)
+            ratios.append(http / sql)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    return ratios
+
+
 def http_phases(
     url: str, api_url: str, env: dict[str, str], targets: list[tuple[str, str]], args: argparse.Namespace
 ) -> HttpFigures:
@@ -619,20 +699,13 @@ def http_phases(
     batches_before = accept_batches(url)
     api = start_api(api_url, port, **env)
     try:
-        wrk = shutil.which("wrk")
-
-        def saturate(seconds: int, note: str = "") -> float:
-            if wrk:
-                return saturated_wrk(wrk, port, targets, args.concurrency, seconds, note)
-            return asyncio.run(saturated_python(Client(port, targets, args.concurrency), seconds, note))
-
         # Not counted, as pgbench's first run is not: the API's processes and connections
         # start cold (first requests, the pool growing to its size, statements prepared).
-        saturate(WARM_UP, " (warm-up, not counted)")
+        saturate(port, targets, args, WARM_UP, " (warm-up, not counted)")
         empty_queue(url)
         servers = children(api.pid)
         busy, api_busy, flushes = box_cpu_seconds(), process_cpu_seconds(servers), wal_flushes(url)
-        saturated = saturate(args.seconds)
+        saturated = saturate(port, targets, args, args.seconds)
         accepted = max(saturated * args.seconds, 1)
         box_ms = 1000 * (box_cpu_seconds() - busy) / accepted
         api_ms = 1000 * (process_cpu_seconds(servers) - api_busy) / accepted
@@ -643,7 +716,10 @@ def http_phases(
         )
         empty_queue(url)
         rate = args.rate or saturated / 2
-        fixed, p99 = asyncio.run(fixed_rate_warmed(Client(port, targets, max_connections=256), rate, args.seconds))
+        with DiskStalls(url) as disk:
+            fixed, p99 = asyncio.run(
+                fixed_rate_warmed(Client(port, targets, max_connections=256), rate, args.seconds, disk)
+            )
     finally:
         api.terminate()
         api.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,3 +98,69 @@ def wait_http(url: str, timeout: float = 30) -> None:
                 return
         time.sleep(0.1)
     raise SystemExit(f"{url} did not answer")
+
+
+class DiskStalls:
+    """Spells in which the disk under the database's data directory had I/O in flight and
+    completed none (Linux block statistics, read every `interval` s by a thread): a WAL
+    flush the device holds for 100 ms holds every commit behind it, whatever the
+    application does, and shows in the latency of every request in flight. Where the data
+    directory is not on this machine or not readable, it watches nothing and says so."""
+
+    def __init__(self, url: str, interval: float = 0.01) -> None:
+        self.interval, self.reason = interval, ""
+        self.device: Path | None = None
+        self.spells: list[tuple[float, float]] = []  # (start, seconds), start from perf_counter
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                row = conn.execute("SHOW data_directory").fetchone()
+            dev = os.stat(row[0]).st_dev if row else None
+            stat = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/stat") if dev is not None else None
+            if stat is not None and stat.exists():
+                self.device = stat.resolve()
+            else:
+                self.reason = "no block statistics for its device"
+        except (OSError, psycopg.Error) as exc:
+            self.reason = f"data directory not readable here ({type(exc).__name__})"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> DiskStalls:
+        if self.device is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _read(self) -> tuple[int, int]:
+        """(I/Os in flight, I/Os completed: reads, writes and flushes)."""
+        assert self.device is not None  # the thread starts only with a device
+        fields = [int(x) for x in self.device.read_text().split()]
+        return fields[8], fields[0] + fields[4] + (fields[14] if len(fields) > 14 else 0)
+
+    def _watch(self) -> None:
+        stuck_since, last_done = None, self._read()[1]
+        while not self._stop.wait(self.interval):
+            now, (in_flight, done) = time.perf_counter(), self._read()
+            if in_flight and done == last_done:
+                stuck_since = stuck_since or now - self.interval
+            elif stuck_since is not None:
+                self.spells.append((stuck_since, now - stuck_since))
+                stuck_since = None
+            last_done = done
+
+    def report(self, since: float, at_least: float = 0.03) -> str:
+        """The spells of `at_least` s or more after `since` (a perf_counter reading), in words."""
+        if self.device is None:
+            return f"the disk not watched: {self.reason}"
+        spells = [(start - since, length) for start, length in self.spells if start >= since and length >= at_least]
+        if not spells:
+            return f"the disk ({self.device.parent.name}) stalled for {at_least * 1000:.0f} ms or more: never"
+        start, length = max(spells, key=lambda spell: spell[1])
+        return (
+            f"the disk ({self.device.parent.name}) stalled for {at_least * 1000:.0f} ms or more {len(spells)} times "
+            f"(I/O in flight, none completing); the longest {length * 1000:.0f} ms at {start:.2f} s"
+        )
