@@ -31,7 +31,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ask import CONVERSATION_ID, SUBMIT, USER_ID, arrange, empty_queue, pgbench  # noqa: E402
-from bench.common import scratch_database  # noqa: E402
+from bench.common import box_speed, scratch_database  # noqa: E402
 
 WARM_UP = 5  # seconds of pgbench after each CHECKPOINT, before the measured run
 
@@ -93,6 +93,7 @@ def main() -> None:
         help="history of the 'fresh' side too (0: none, the goal's fresh database); its rate-limit rows: ten times as many",
     )
     args = parser.parse_args()
+    print(box_speed())
     with scratch_database("aged_fresh", own=True) as fresh_url, scratch_database("aged", own=True) as aged_url:
         for url in (fresh_url, aged_url):
             arrange(url, args.users)

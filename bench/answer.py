@@ -80,6 +80,7 @@ from bench.common import (  # noqa: E402
     PER_ROW_NOTIFY,
     DiskStalls,
     box_cpu_seconds,
+    box_speed,
     free_port,
     scratch_database,
     wait_http,
@@ -445,6 +446,7 @@ async def stock_baseline(url: str, jobs: int, concurrency: int, seconds: float, 
 
 
 async def main_async(args, url: str) -> None:
+    print(box_speed())
     stub_port = free_port()
     stub_url = f"http://127.0.0.1:{stub_port}"
     pool = await asyncpg.create_pool(url, min_size=2, max_size=8)

@@ -70,6 +70,7 @@ from bench.common import (  # noqa: E402
     PER_ROW_NOTIFY,
     DiskStalls,
     box_cpu_seconds,
+    box_speed,
     children,
     free_port,
     process_cpu_seconds,
@@ -569,7 +570,7 @@ def main() -> None:
         targets = ask_targets(settings, pairs)
         # The load generator's own garbage collections must not count as the server's latency.
         freeze_startup_heap()
-        print(f"{os.cpu_count()} CPUs, {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
+        print(f"{box_speed()}; {args.users} users on a plan of 1,000,000/hour, `mukti api --workers 2`")
         routes = [
             ("direct", url, {}),
             # The accept batches off (api/conversations/batches.py): what they add, side by side.
