@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import psycopg
@@ -27,6 +28,7 @@ COALESCED = (_SCHEMA / "0018_performance.up.sql").read_text()
 FETCH_AS_SHIPPED = (_SCHEMA / "0022_fetch_plans.down.sql").read_text()
 FETCH_PLANNED_EACH_CALL = (_SCHEMA / "0022_fetch_plans.up.sql").read_text()
 SPEED_LOOP = 2_000_000  # steps of box_speed()'s loop
+LOCAL_HOSTS = {None, "", "127.0.0.1", "localhost", "::1"}  # None: a Unix socket
 
 
 @contextlib.contextmanager
@@ -125,6 +127,14 @@ class DiskStalls:
         self.interval, self.reason = interval, ""
         self.device: Path | None = None
         self.spells: list[tuple[float, float]] = []  # (start, seconds), start from perf_counter
+        if urlparse(url).hostname not in LOCAL_HOSTS:
+            self.reason = "the database is on another machine"
+        else:
+            self._find_device(url)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _find_device(self, url: str) -> None:
         try:
             with psycopg.connect(url, autocommit=True) as conn:
                 row = conn.execute("SHOW data_directory").fetchone()
@@ -136,8 +146,6 @@ class DiskStalls:
                 self.reason = "no block statistics for its device"
         except (OSError, psycopg.Error) as exc:
             self.reason = f"data directory not readable here ({type(exc).__name__})"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> DiskStalls:
         if self.device is not None:
