@@ -95,7 +95,11 @@ async def create_pool(
         # static); behind PgBouncer in transaction mode it must be off (0, see Settings).
         statement_cache_size=settings.db_statement_cache_size,
         command_timeout=60,
-        server_settings={"application_name": application_name, "timezone": "UTC"},
+        # client_encoding as the server reports it: asyncpg's startup message says 'utf-8'
+        # (quoted), Postgres reports UTF8, and a pooler that tracks parameters (PgBouncer)
+        # finds them different at every transaction and sends a SET before each one (a
+        # round trip and a transaction more a statement). A later startup value wins.
+        server_settings={"application_name": application_name, "timezone": "UTC", "client_encoding": "UTF8"},
     )
     pool.acquire_timeout = settings.db_acquire_timeout
     return await pool

@@ -67,6 +67,45 @@ async def test_the_api_pool_keeps_no_session_state_through_the_pooler(pgbouncer,
     assert [r["n"] for r in rows] == list(range(200))
 
 
+async def test_the_pooler_sends_nothing_of_its_own_before_each_transaction(pgbouncer, pg_server, database_url):
+    """PgBouncer replays a client's startup parameters on the server connection it hands
+    out wherever they differ from what that server reported. asyncpg's client_encoding
+    ('utf-8', quoted) never equals the server's UTF8: until the pool sent UTF8 itself,
+    every transaction through the pooler cost a `SET client_encoding` first, a round trip
+    and a transaction more in Postgres (docs/performance.md "Through PgBouncer").
+    Counted with the server's own statistics: N statements, N transactions."""
+    settings = Settings(
+        database_url=_pooled(pgbouncer, database_url),
+        direct_database_url=database_url,
+        db_statement_cache_size=0,
+        db_pool_min=1,
+        db_pool_max=1,
+    )
+    name = urlparse(database_url).path.lstrip("/")
+    pool = await create_pool(settings)
+    # From another database, whose transactions are not this one's.
+    observer = await asyncpg.connect(pg_server.url("postgres"))
+    statements = 20
+
+    async def committed() -> int:
+        # One client, one statement at a time: PgBouncer hands it the server connection it
+        # released last, the one whose statistics this flushes (before it answers).
+        await pool.fetchval("SELECT pg_stat_force_next_flush()")
+        return await observer.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name)
+
+    try:
+        before = await committed()
+        servers = {await pool.fetchval("SELECT pg_backend_pid()") for _ in range(statements)}
+        after = await committed()
+    finally:
+        await pool.close()
+        await observer.close()
+    assert len(servers) == 1  # one server connection: the flush covered every statement
+    # The statements and the flush; a transaction or two of the server's own at most
+    # (autovacuum where it runs). With a SET before each it was 2 × (statements + 1).
+    assert statements + 1 <= after - before <= statements + 3
+
+
 async def test_a_question_is_answered_by_processes_going_through_the_pooler(
     pgbouncer, database_url, db, stub, tmp_path
 ):
