@@ -25,6 +25,18 @@ def _pooled(pgbouncer: PgBouncer, database_url: str) -> str:
     return pgbouncer.url(urlparse(database_url).path.lstrip("/"))
 
 
+async def _api_pool(pgbouncer: PgBouncer, database_url: str, size: int) -> asyncpg.Pool:
+    """The API's pool as docs/operations.md configures it behind the pooler."""
+    settings = Settings(
+        database_url=_pooled(pgbouncer, database_url),
+        direct_database_url=database_url,
+        db_statement_cache_size=0,
+        db_pool_min=size,
+        db_pool_max=size,
+    )
+    return await create_pool(settings)
+
+
 async def test_the_pooler_moves_sessions_between_server_connections(pgbouncer, database_url):
     """The control: the pooler really is in transaction mode. asyncpg's default named
     statements break behind it (a client's cached statement lives on a server connection
@@ -46,14 +58,7 @@ async def test_the_api_pool_keeps_no_session_state_through_the_pooler(pgbouncer,
     """Many concurrent clients, few server connections: every query on the API's pool sees
     UTC (a startup parameter PgBouncer replays on each server connection it hands out:
     a reset query such as RESET ALL would lose it) and no statement name clashes."""
-    settings = Settings(
-        database_url=_pooled(pgbouncer, database_url),
-        direct_database_url=database_url,
-        db_statement_cache_size=0,
-        db_pool_min=10,
-        db_pool_max=10,
-    )
-    pool = await create_pool(settings)
+    pool = await _api_pool(pgbouncer, database_url, 10)
     try:
         rows = await asyncio.gather(
             *(
@@ -74,15 +79,8 @@ async def test_the_pooler_sends_nothing_of_its_own_before_each_transaction(pgbou
     every transaction through the pooler cost a `SET client_encoding` first, a round trip
     and a transaction more in Postgres (docs/performance.md "Through PgBouncer").
     Counted with the server's own statistics: N statements, N transactions."""
-    settings = Settings(
-        database_url=_pooled(pgbouncer, database_url),
-        direct_database_url=database_url,
-        db_statement_cache_size=0,
-        db_pool_min=1,
-        db_pool_max=1,
-    )
     name = urlparse(database_url).path.lstrip("/")
-    pool = await create_pool(settings)
+    pool = await _api_pool(pgbouncer, database_url, 1)
     # From another database, whose transactions are not this one's.
     observer = await asyncpg.connect(pg_server.url("postgres"))
     statements = 20
