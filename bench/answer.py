@@ -32,9 +32,10 @@ Phases (each bounded by --seconds):
      load offered and accepted (and the answers that were not 202), the measured
      questions' HTTP figures (with when their slowest 1 % were sent and the stalls of the
      disk under the data directory meanwhile: bench/ask.py, phase 2), their pickup
-     latency, and how many load questions the worker answered meanwhile. Run twice: by a worker without reserved slots
-     (MUKTI_WORKER_RESERVED_SLOTS=0, as before migration 0025), then by one as shipped,
-     which keeps a tenth of its slots for the highest plan's questions (jobs/reserve.py).
+     latency, and how many load questions the worker answered meanwhile. Run twice: by a
+     worker without reserved slots (MUKTI_WORKER_RESERVED_SLOTS=0, as before migration
+     0025), then by one as shipped, which keeps a tenth of its slots for the highest
+     plan's questions (jobs/reserve.py).
      Each worker is started, then waited for until it LISTENs.
   5. pickup latency behind slow calls: free-plan questions (priority 0) in LLM calls of
      0.5-1.5 times --held-latency s hold the slots of a worker of --held-concurrency, with a backlog left;

@@ -164,6 +164,12 @@ class DiskStalls:
         return fields[8], fields[0] + fields[4] + (fields[14] if len(fields) > 14 else 0)
 
     def _watch(self) -> None:
+        try:
+            self._watch_until_stopped()
+        except OSError as exc:  # the device went away: say so rather than report no stalls
+            self.device, self.reason = None, f"its statistics stopped being readable ({exc})"
+
+    def _watch_until_stopped(self) -> None:
         stuck_since, last_done = None, self._read()[1]
         while not self._stop.wait(self.interval):
             now, (in_flight, done) = time.perf_counter(), self._read()
